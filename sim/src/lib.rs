@@ -1,0 +1,3 @@
+//! The simulated environment (Kubernetes API, AWS, Slack, scripted model). Arrives with the Kubernetes issue.
+//!
+//! Empty for now: the folder exists so the workspace has its final shape.
