@@ -69,7 +69,9 @@ mod tests {
     fn strictness_order_and_combination() {
         assert!(Decision::Allow < Decision::Escalate && Decision::Escalate < Decision::Deny);
         assert_eq!(
-            [Decision::Allow, Decision::Deny, Decision::Escalate].into_iter().max(),
+            [Decision::Allow, Decision::Deny, Decision::Escalate]
+                .into_iter()
+                .max(),
             Some(Decision::Deny)
         );
         assert_eq!(Decision::Escalate.without_approver(), Decision::Deny);

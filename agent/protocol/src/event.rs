@@ -129,31 +129,77 @@ mod tests {
 
     #[test]
     fn events_round_trip_with_a_flat_tag() {
-        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let kinds = vec![
             RunEventKind::RunStarted {
                 sop: "crashloop".into(),
                 trigger: Trigger::Manual { by: None },
                 params: serde_json::Map::new(),
             },
-            RunEventKind::StepStarted { step: 1, title: "Assess".into(), phase: Some("assess".into()) },
+            RunEventKind::StepStarted {
+                step: 1,
+                title: "Assess".into(),
+                phase: Some("assess".into()),
+            },
             RunEventKind::ToolCallProposed {
                 call_id: "c1".into(),
                 tool: "kubectl.delete_pod".parse().unwrap(),
                 args: serde_json::json!({"namespace": "payment", "name": "p"}),
                 origin: CallOrigin::Model,
             },
-            RunEventKind::ImpactAssessed { call_id: "c1".into(), impact: Impact { action: "delete_pod".into(), ..Impact::default() } },
-            RunEventKind::PolicyDecided { call_id: "c1".into(), decision: Decision::Escalate, rules: vec![], reason: "no rule matched".into() },
-            RunEventKind::ApprovalRequested { call_id: "c1".into(), approval_id: "a1".into() },
-            RunEventKind::ApprovalResolved { approval_id: "a1".into(), state: ApprovalState::Approved, by: Some("alice".into()), channel: "slack".into() },
-            RunEventKind::ToolCallFinished { call_id: "c1".into(), executed: true, ok: true, result_bytes: 10, duration_ms: 3, error: None },
-            RunEventKind::ModelTurn { turn: 1, input_tokens: 100, output_tokens: 20 },
-            RunEventKind::Note { message: "n".into() },
-            RunEventKind::RunFinished { status: RunStatus::NeedsHuman, summary: "s".into() },
+            RunEventKind::ImpactAssessed {
+                call_id: "c1".into(),
+                impact: Impact {
+                    action: "delete_pod".into(),
+                    ..Impact::default()
+                },
+            },
+            RunEventKind::PolicyDecided {
+                call_id: "c1".into(),
+                decision: Decision::Escalate,
+                rules: vec![],
+                reason: "no rule matched".into(),
+            },
+            RunEventKind::ApprovalRequested {
+                call_id: "c1".into(),
+                approval_id: "a1".into(),
+            },
+            RunEventKind::ApprovalResolved {
+                approval_id: "a1".into(),
+                state: ApprovalState::Approved,
+                by: Some("alice".into()),
+                channel: "slack".into(),
+            },
+            RunEventKind::ToolCallFinished {
+                call_id: "c1".into(),
+                executed: true,
+                ok: true,
+                result_bytes: 10,
+                duration_ms: 3,
+                error: None,
+            },
+            RunEventKind::ModelTurn {
+                turn: 1,
+                input_tokens: 100,
+                output_tokens: 20,
+            },
+            RunEventKind::Note {
+                message: "n".into(),
+            },
+            RunEventKind::RunFinished {
+                status: RunStatus::NeedsHuman,
+                summary: "s".into(),
+            },
         ];
         for (seq, kind) in kinds.into_iter().enumerate() {
-            let e = RunEvent { run_id: "r1".into(), seq: seq as u64, at, kind };
+            let e = RunEvent {
+                run_id: "r1".into(),
+                seq: seq as u64,
+                at,
+                kind,
+            };
             let v = serde_json::to_value(&e).unwrap();
             assert!(v.get("event").and_then(|x| x.as_str()).is_some(), "{v}");
             assert_eq!(serde_json::from_value::<RunEvent>(v).unwrap(), e);

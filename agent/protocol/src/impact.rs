@@ -148,7 +148,10 @@ mod tests {
         let v = serde_json::json!({"action": "cordon", "node": {"name": "n1", "conditions": []},
                                    "taints_added": 1});
         let impact: Impact = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(impact.extra.get("taints_added"), Some(&serde_json::json!(1)));
+        assert_eq!(
+            impact.extra.get("taints_added"),
+            Some(&serde_json::json!(1))
+        );
         assert_eq!(serde_json::to_value(&impact).unwrap(), v);
     }
 }

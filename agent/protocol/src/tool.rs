@@ -18,7 +18,9 @@ pub const MAX_MODEL_NAME_LEN: usize = 64;
 pub enum ToolRefError {
     #[error("tool name {0:?} has no server part; write SERVER.TOOL, e.g. kubectl.delete_pod")]
     MissingServer(String),
-    #[error("tool name {0:?} has an empty server or tool part; write SERVER.TOOL, e.g. kubectl.delete_pod")]
+    #[error(
+        "tool name {0:?} has an empty server or tool part; write SERVER.TOOL, e.g. kubectl.delete_pod"
+    )]
     EmptyPart(String),
     #[error(
         "tool name {name:?} contains {ch:?}; server and tool names may use only letters, digits, '_' and '-'"
@@ -28,7 +30,9 @@ pub enum ToolRefError {
         "server name {0:?} may not contain \"__\" or end with '_': the model-facing name SERVER__TOOL would be ambiguous"
     )]
     AmbiguousServer(String),
-    #[error("tool name {name:?} is {len} characters as SERVER__TOOL; model providers accept at most {MAX_MODEL_NAME_LEN}")]
+    #[error(
+        "tool name {name:?} is {len} characters as SERVER__TOOL; model providers accept at most {MAX_MODEL_NAME_LEN}"
+    )]
     TooLong { name: String, len: usize },
     #[error("model function name {0:?} is not of the form SERVER__TOOL")]
     NotModelName(String),
@@ -189,7 +193,15 @@ mod tests {
 
     #[test]
     fn rejects_malformed_names_with_a_reason() {
-        for bad in ["delete_pod", ".x", "k.", "k.del pod", "k.del.pod", "a__b.c", "a_.c"] {
+        for bad in [
+            "delete_pod",
+            ".x",
+            "k.",
+            "k.del pod",
+            "k.del.pod",
+            "a__b.c",
+            "a_.c",
+        ] {
             assert!(bad.parse::<ToolRef>().is_err(), "{bad} should be rejected");
         }
         let long = format!("k.{}", "x".repeat(63));

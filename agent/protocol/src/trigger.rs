@@ -167,7 +167,10 @@ pub enum TriggerError {
     #[error("this is an SNS {0}, not an alarm notification; `sopilot serve` handles subscriptions")]
     NotANotification(String),
     #[error("{what} payload is missing {field}")]
-    Missing { what: &'static str, field: &'static str },
+    Missing {
+        what: &'static str,
+        field: &'static str,
+    },
     #[error("{what} payload is malformed: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("the Alertmanager group has no alerts")]
@@ -273,14 +276,22 @@ fn parse_sns(payload: &Value) -> Result<Trigger, TriggerError> {
     let message = payload
         .get("Message")
         .and_then(Value::as_str)
-        .ok_or(TriggerError::Missing { what: WHAT, field: "Message" })?;
+        .ok_or(TriggerError::Missing {
+            what: WHAT,
+            field: "Message",
+        })?;
     let m: Value = serde_json::from_str(message).map_err(|e| TriggerError::Malformed {
         what: WHAT,
         detail: format!("Message is not a CloudWatch alarm JSON document: {e}"),
     })?;
-    let name = s(&m, "AlarmName").ok_or(TriggerError::Missing { what: WHAT, field: "Message.AlarmName" })?;
-    let state = s(&m, "NewStateValue")
-        .ok_or(TriggerError::Missing { what: WHAT, field: "Message.NewStateValue" })?;
+    let name = s(&m, "AlarmName").ok_or(TriggerError::Missing {
+        what: WHAT,
+        field: "Message.AlarmName",
+    })?;
+    let state = s(&m, "NewStateValue").ok_or(TriggerError::Missing {
+        what: WHAT,
+        field: "Message.NewStateValue",
+    })?;
     let arn = s(&m, "AlarmArn");
     let metric = m.get("Trigger").and_then(|t| {
         Some(AlarmMetric {
@@ -319,18 +330,26 @@ fn parse_sns(payload: &Value) -> Result<Trigger, TriggerError> {
 
 /// `arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME` → REGION.
 fn arn_region(arn: &str) -> Option<String> {
-    arn.split(':').nth(3).filter(|r| !r.is_empty()).map(str::to_owned)
+    arn.split(':')
+        .nth(3)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
 }
 
 fn parse_eventbridge(payload: &Value) -> Result<Trigger, TriggerError> {
     const WHAT: &str = "EventBridge alarm state change";
-    let detail = payload
-        .get("detail")
-        .ok_or(TriggerError::Missing { what: WHAT, field: "detail" })?;
-    let name = s(detail, "alarmName").ok_or(TriggerError::Missing { what: WHAT, field: "detail.alarmName" })?;
-    let state = detail
-        .get("state")
-        .ok_or(TriggerError::Missing { what: WHAT, field: "detail.state" })?;
+    let detail = payload.get("detail").ok_or(TriggerError::Missing {
+        what: WHAT,
+        field: "detail",
+    })?;
+    let name = s(detail, "alarmName").ok_or(TriggerError::Missing {
+        what: WHAT,
+        field: "detail.alarmName",
+    })?;
+    let state = detail.get("state").ok_or(TriggerError::Missing {
+        what: WHAT,
+        field: "detail.state",
+    })?;
     let metric = detail
         .pointer("/configuration/metrics")
         .and_then(Value::as_array)
@@ -350,10 +369,16 @@ fn parse_eventbridge(payload: &Value) -> Result<Trigger, TriggerError> {
         source: AlarmSource::Eventbridge,
         alarm: Alarm {
             name,
-            state: s(state, "value").ok_or(TriggerError::Missing { what: WHAT, field: "detail.state.value" })?,
+            state: s(state, "value").ok_or(TriggerError::Missing {
+                what: WHAT,
+                field: "detail.state.value",
+            })?,
             previous_state: detail.get("previousState").and_then(|p| s(p, "value")),
             reason: s(state, "reason"),
-            description: detail.pointer("/configuration/description").and_then(Value::as_str).map(str::to_owned),
+            description: detail
+                .pointer("/configuration/description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             changed_at: s(state, "timestamp").or_else(|| s(payload, "time")),
             region: s(payload, "region"),
             account: s(payload, "account"),
@@ -384,7 +409,10 @@ fn parse_alertmanager(payload: &Value) -> Result<Trigger, TriggerError> {
     let alerts: Vec<Alert> = payload
         .get("alerts")
         .and_then(Value::as_array)
-        .ok_or(TriggerError::Malformed { what: WHAT, detail: "alerts is not a list".into() })?
+        .ok_or(TriggerError::Malformed {
+            what: WHAT,
+            detail: "alerts is not a list".into(),
+        })?
         .iter()
         .map(parse_alert)
         .collect();
@@ -395,7 +423,10 @@ fn parse_alertmanager(payload: &Value) -> Result<Trigger, TriggerError> {
         .cloned()
         .ok_or(TriggerError::EmptyAlertGroup)?;
     let group = AlertGroup {
-        group_key: s(payload, "groupKey").ok_or(TriggerError::Missing { what: WHAT, field: "groupKey" })?,
+        group_key: s(payload, "groupKey").ok_or(TriggerError::Missing {
+            what: WHAT,
+            field: "groupKey",
+        })?,
         status: s(payload, "status").unwrap_or_default(),
         receiver: s(payload, "receiver").unwrap_or_default(),
         group_labels: string_map(payload.get("groupLabels")),
@@ -412,7 +443,10 @@ fn parse_kube_event(payload: &Value) -> Result<Trigger, TriggerError> {
     let obj = payload
         .get("involvedObject")
         .or_else(|| payload.get("regarding"))
-        .ok_or(TriggerError::Missing { what: WHAT, field: "involvedObject" })?;
+        .ok_or(TriggerError::Missing {
+            what: WHAT,
+            field: "involvedObject",
+        })?;
     let count = payload
         .get("count")
         .or_else(|| payload.pointer("/series/count"))
@@ -421,16 +455,32 @@ fn parse_kube_event(payload: &Value) -> Result<Trigger, TriggerError> {
         .unwrap_or(1);
     Ok(Trigger::KubernetesEvent {
         event: KubeEvent {
-            reason: s(payload, "reason").ok_or(TriggerError::Missing { what: WHAT, field: "reason" })?,
+            reason: s(payload, "reason").ok_or(TriggerError::Missing {
+                what: WHAT,
+                field: "reason",
+            })?,
             event_type: s(payload, "type").unwrap_or_default(),
-            message: s(payload, "message").or_else(|| s(payload, "note")).unwrap_or_default(),
+            message: s(payload, "message")
+                .or_else(|| s(payload, "note"))
+                .unwrap_or_default(),
             count,
             object: KubeObject {
-                kind: s(obj, "kind").ok_or(TriggerError::Missing { what: WHAT, field: "involvedObject.kind" })?,
+                kind: s(obj, "kind").ok_or(TriggerError::Missing {
+                    what: WHAT,
+                    field: "involvedObject.kind",
+                })?,
                 namespace: s(obj, "namespace")
-                    .or_else(|| payload.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_owned))
+                    .or_else(|| {
+                        payload
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
                     .unwrap_or_default(),
-                name: s(obj, "name").ok_or(TriggerError::Missing { what: WHAT, field: "involvedObject.name" })?,
+                name: s(obj, "name").ok_or(TriggerError::Missing {
+                    what: WHAT,
+                    field: "involvedObject.name",
+                })?,
             },
             last_seen: s(payload, "lastTimestamp").or_else(|| s(payload, "eventTime")),
         },
@@ -461,12 +511,20 @@ mod tests {
     #[test]
     fn sns_alarm_normalises_and_round_trips() {
         let t = Trigger::from_payload(&sns_payload()).unwrap();
-        let Trigger::CloudwatchAlarm { source, alarm } = &t else { panic!("{t:?}") };
+        let Trigger::CloudwatchAlarm { source, alarm } = &t else {
+            panic!("{t:?}")
+        };
         assert_eq!(*source, AlarmSource::Sns);
         assert_eq!(alarm.name, "payment-5xx");
         assert_eq!(alarm.region.as_deref(), Some("ap-northeast-2"));
-        assert_eq!(alarm.metric.as_ref().unwrap().dimensions["LoadBalancer"], "app/payment/abc");
-        assert_eq!(t.dedup_key(), "alarm:payment-5xx:LoadBalancer=app/payment/abc");
+        assert_eq!(
+            alarm.metric.as_ref().unwrap().dimensions["LoadBalancer"],
+            "app/payment/abc"
+        );
+        assert_eq!(
+            t.dedup_key(),
+            "alarm:payment-5xx:LoadBalancer=app/payment/abc"
+        );
         let v = serde_json::to_value(&t).unwrap();
         assert_eq!(v["kind"], "cloudwatch_alarm");
         assert_eq!(v["alarm"]["name"], "payment-5xx");
@@ -486,7 +544,9 @@ mod tests {
                     "namespace": "AWS/EC2", "name": "CPUUtilization",
                     "dimensions": {"InstanceId": "i-1"}}, "period": 300, "stat": "Average"}}]}}});
         let t = Trigger::from_payload(&p).unwrap();
-        let Trigger::CloudwatchAlarm { source, alarm } = t else { panic!() };
+        let Trigger::CloudwatchAlarm { source, alarm } = t else {
+            panic!()
+        };
         assert_eq!(source, AlarmSource::Eventbridge);
         assert_eq!(alarm.previous_state.as_deref(), Some("OK"));
         assert_eq!(alarm.metric.unwrap().stat.as_deref(), Some("Average"));
@@ -504,7 +564,10 @@ mod tests {
         assert_eq!(v["alert"]["labels"]["pod"], "b");
         assert_eq!(v["group"]["alerts"].as_array().unwrap().len(), 2);
         let empty = json!({"version": "4", "groupKey": "k", "alerts": []});
-        assert_eq!(Trigger::from_payload(&empty), Err(TriggerError::EmptyAlertGroup));
+        assert_eq!(
+            Trigger::from_payload(&empty),
+            Err(TriggerError::EmptyAlertGroup)
+        );
     }
 
     #[test]
@@ -517,20 +580,28 @@ mod tests {
         let new = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "reason": "OOMKilling",
             "note": "oom", "series": {"count": 3}, "metadata": {"namespace": "kube-system"},
             "regarding": {"kind": "Node", "name": "n1"}});
-        let Trigger::KubernetesEvent { event } = Trigger::from_payload(&new).unwrap() else { panic!() };
+        let Trigger::KubernetesEvent { event } = Trigger::from_payload(&new).unwrap() else {
+            panic!()
+        };
         assert_eq!((event.count, event.message.as_str()), (3, "oom"));
         assert_eq!(event.object.namespace, "kube-system");
     }
 
     #[test]
     fn unknown_payloads_are_named_errors() {
-        assert_eq!(Trigger::from_payload(&json!({"x": 1})), Err(TriggerError::Unrecognised));
+        assert_eq!(
+            Trigger::from_payload(&json!({"x": 1})),
+            Err(TriggerError::Unrecognised)
+        );
         assert!(matches!(
             Trigger::from_payload(&json!({"Type": "SubscriptionConfirmation"})),
             Err(TriggerError::NotANotification(_))
         ));
         let bad_sns = json!({"Type": "Notification", "Message": "not json"});
-        assert!(matches!(Trigger::from_payload(&bad_sns), Err(TriggerError::Malformed { .. })));
+        assert!(matches!(
+            Trigger::from_payload(&bad_sns),
+            Err(TriggerError::Malformed { .. })
+        ));
         assert!(matches!(
             Trigger::from_payload(&json!({"kind": "cloudwatch_alarm"})),
             Err(TriggerError::Malformed { .. })
@@ -540,11 +611,24 @@ mod tests {
     #[test]
     fn every_kind_round_trips() {
         let triggers = [
-            Trigger::Manual { by: Some("alice".into()) },
-            Trigger::Slack { request: SlackRequest { channel: "C1".into(), user: "U1".into(),
-                text: "investigate payment-service".into(), thread_ts: None } },
-            Trigger::Schedule { schedule: ScheduleFire { name: "prescale".into(),
-                cron: "*/15 * * * *".into(), fired_at: "2026-11-27T10:15:00Z".into() } },
+            Trigger::Manual {
+                by: Some("alice".into()),
+            },
+            Trigger::Slack {
+                request: SlackRequest {
+                    channel: "C1".into(),
+                    user: "U1".into(),
+                    text: "investigate payment-service".into(),
+                    thread_ts: None,
+                },
+            },
+            Trigger::Schedule {
+                schedule: ScheduleFire {
+                    name: "prescale".into(),
+                    cron: "*/15 * * * *".into(),
+                    fired_at: "2026-11-27T10:15:00Z".into(),
+                },
+            },
         ];
         for t in triggers {
             let v = serde_json::to_value(&t).unwrap();
