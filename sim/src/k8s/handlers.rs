@@ -1,0 +1,309 @@
+//! The HTTP side of the Kubernetes API: one router, requests parsed into a target and a
+//! verb, answers in JSON (or a Table, or log text), every refusal a `Status`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::discovery;
+use super::logs::{self, LogOptions};
+use super::ops::{self, DeleteOptions, Part};
+use super::patch::PatchKind;
+use super::path::{self, ApiPath, Target};
+use super::read;
+use super::resources::Storage;
+use super::state::KubeState;
+use super::status::{ApiStatus, Reason};
+use super::watch;
+
+/// The Kubernetes API router over `state`. Tests may drive it directly (tower `oneshot`).
+pub fn kube_router(state: KubeState) -> Router {
+    Router::new()
+        .route(
+            "/version",
+            get(|| async { axum::Json(discovery::version()) }),
+        )
+        .route("/api", get(core_versions))
+        .route("/apis", get(|| async { axum::Json(discovery::groups()) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/livez", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }))
+        .fallback(dispatch)
+        .with_state(state)
+}
+
+async fn core_versions(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    axum::Json(discovery::core_versions(host)).into_response()
+}
+
+/// A JSON answer with a status code.
+pub fn json_response(code: StatusCode, value: &Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn ok(value: &Value) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+/// The request pieces the verbs need.
+pub(crate) struct Call {
+    pub method: Method,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Call {
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the client asked for server-side printing.
+    pub fn wants_table(&self) -> bool {
+        self.accept().contains("as=Table")
+    }
+
+    pub fn wants_metadata(&self) -> bool {
+        self.accept().contains("as=PartialObjectMetadata")
+    }
+
+    fn accept(&self) -> &str {
+        self.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// `dryRun=All` in the query (or, for deletes, in the body).
+    fn dry_run(&self, body: Option<&Value>) -> Result<bool, ApiStatus> {
+        let mut values: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k == "dryRun")
+            .map(|(_, v)| v.clone())
+            .collect();
+        if let Some(list) = body.and_then(|b| b.get("dryRun")).and_then(Value::as_array) {
+            values.extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
+        }
+        match values.iter().find(|v| v.as_str() != "All") {
+            Some(bad) => Err(ApiStatus::bad_request(format!(
+                "dryRun: Unsupported value: \"{bad}\": supported values: \"All\""
+            ))),
+            None => Ok(!values.is_empty()),
+        }
+    }
+
+    fn json_body(&self) -> Result<Value, ApiStatus> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let hint = if self.body.first() == Some(&b'\n') || self.body.is_empty() {
+                "empty body"
+            } else {
+                "the simulator accepts JSON bodies only"
+            };
+            ApiStatus::bad_request(format!("invalid request body ({hint}): {e}"))
+        })
+    }
+}
+
+async fn dispatch(State(state): State<KubeState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.limits().max_body_bytes;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiStatus::new(
+                Reason::RequestEntityTooLarge,
+                format!("the request body is larger than {limit} bytes"),
+            )
+            .into_response();
+        }
+    };
+    let query = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let call = Call {
+        method: parts.method,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    tracing::debug!(method = %call.method, path = parts.uri.path(), query = ?call.query, "kubernetes request");
+    let response = match path::parse(parts.uri.path()) {
+        Some(ApiPath::GroupVersion { group, version }) => {
+            match discovery::resource_list(&group, &version) {
+                Some(list) => ok(&list),
+                None => not_served(),
+            }
+        }
+        Some(ApiPath::Group(group)) => match discovery::group_info(&group) {
+            Some(info) => ok(&info),
+            None => not_served(),
+        },
+        Some(ApiPath::Resource(target)) => match route(&state, &target, &call) {
+            Ok(response) => response,
+            Err(status) => status.into_response(),
+        },
+        None => not_served(),
+    };
+    tracing::debug!(status = response.status().as_u16(), "kubernetes response");
+    response
+}
+
+fn not_served() -> Response {
+    ApiStatus::new(
+        Reason::NotFound,
+        "the server could not find the requested resource",
+    )
+    .into_response()
+}
+
+fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, ApiStatus> {
+    let rt = target.rt;
+    if let Some(sub) = &target.sub
+        && rt.subresource(sub).is_none()
+    {
+        return Err(ApiStatus::new(
+            Reason::NotFound,
+            "the server could not find the requested resource",
+        ));
+    }
+    if rt.storage == Storage::Metrics && call.method != Method::GET {
+        return Err(ApiStatus::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            rt.plural
+        )));
+    }
+    let name = target.name.as_deref();
+    let sub = target.sub.as_deref();
+    let ns = target.namespace();
+    match (&call.method, name, sub) {
+        (&Method::GET, None, _) => {
+            if matches!(call.param("watch"), Some("true" | "1")) {
+                if rt.storage == Storage::Metrics {
+                    return Err(ApiStatus::method_not_allowed(
+                        "watch is not supported on metrics",
+                    ));
+                }
+                return watch::serve(state, target, call);
+            }
+            read::list(state, target, call)
+        }
+        (&Method::GET, Some(name), None | Some("status")) => read::get(state, target, name, call),
+        (&Method::GET, Some(name), Some("scale")) => {
+            Ok(ok(&state.read(|s| ops::get_scale(s, rt, ns, name))?))
+        }
+        (&Method::GET, Some(name), Some("log")) => {
+            let options = LogOptions::from_query(&call.query)?;
+            let text = state.read(|s| {
+                let pod = ops::get(s, rt, ns, name)?;
+                logs::read(&s.logs, &pod, &options, s.now())
+            })?;
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
+        }
+        (&Method::POST, None, None) => {
+            let body = call.json_body()?;
+            let dry = call.dry_run(None)?;
+            let created = state.write(dry, |s| ops::create(s, rt, ns, body))?;
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        (&Method::POST, Some(name), Some("eviction")) => {
+            let body = call.json_body()?;
+            let in_options = body.get("deleteOptions").cloned();
+            let dry = call.dry_run(in_options.as_ref())?;
+            let answer = state.write(dry, |s| ops::evict(s, ns, name))?;
+            Ok(json_response(StatusCode::CREATED, &answer))
+        }
+        (&Method::PUT, Some(name), None | Some("status")) => {
+            let body = call.json_body()?;
+            let dry = call.dry_run(None)?;
+            let part = if sub == Some("status") {
+                Part::Status
+            } else {
+                Part::Main
+            };
+            Ok(ok(&state.write(dry, |s| {
+                ops::update(s, rt, ns, name, body, part)
+            })?))
+        }
+        (&Method::PUT, Some(name), Some("scale")) => {
+            let body = call.json_body()?;
+            let dry = call.dry_run(None)?;
+            Ok(ok(&state.write(dry, |s| {
+                ops::write_scale(s, rt, ns, name, &body)
+            })?))
+        }
+        (&Method::PATCH, Some(name), None | Some("status") | Some("scale")) => {
+            let content_type = call
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = PatchKind::from_content_type(content_type).ok_or_else(|| {
+                ApiStatus::new(
+                    Reason::UnsupportedMediaType,
+                    format!("the body of the request was in an unknown format ({content_type:?}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
+                )
+            })?;
+            let dry = call.dry_run(None)?;
+            let answer = state.write(dry, |s| match sub {
+                Some("scale") => {
+                    let scale = ops::get_scale(s, rt, ns, name)?;
+                    let patched = super::patch::apply(kind, &scale, &call.body)
+                        .map_err(ApiStatus::bad_request)?;
+                    ops::write_scale(s, rt, ns, name, &patched)
+                }
+                Some("status") => ops::patch(s, rt, ns, name, kind, &call.body, Part::Status),
+                _ => ops::patch(s, rt, ns, name, kind, &call.body, Part::Main),
+            })?;
+            Ok(ok(&answer))
+        }
+        (&Method::DELETE, Some(name), None) => {
+            let body = if call.body.iter().all(u8::is_ascii_whitespace) {
+                json!({})
+            } else {
+                call.json_body()?
+            };
+            let mut options = DeleteOptions::from_body(&body);
+            if let Some(p) = call.param("propagationPolicy") {
+                options.propagation = Some(p.to_owned());
+            }
+            if let Some(g) = call
+                .param("gracePeriodSeconds")
+                .and_then(|g| g.parse().ok())
+            {
+                options.grace_period_seconds = Some(g);
+            }
+            let dry = call.dry_run(Some(&body))?;
+            Ok(ok(
+                &state.write(dry, |s| ops::delete(s, rt, ns, name, &options))?
+            ))
+        }
+        (&Method::DELETE, None, None) => read::delete_collection(state, target, call),
+        _ => Err(ApiStatus::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({} {})",
+            call.method, rt.plural
+        ))),
+    }
+}
+
+impl Call {
+    /// The dry-run flag for a collection delete (query or body).
+    pub(crate) fn collection_dry_run(&self) -> Result<bool, ApiStatus> {
+        let body = serde_json::from_slice::<Value>(&self.body).ok();
+        self.dry_run(body.as_ref())
+    }
+}

@@ -1,0 +1,515 @@
+//! The shared state behind the Kubernetes API: the store under one lock, the watch feed,
+//! and the in-process accessors tests and the demo use.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, broadcast, watch};
+
+use super::controllers;
+use super::logs::LogBook;
+use super::obj;
+use super::resources::{self, ResourceType};
+use super::status::ApiStatus;
+use super::store::{Change, Store};
+use crate::scenario::KubernetesScenario;
+use crate::{SimError, time};
+
+/// Limits that keep one misbehaving client from exhausting the simulator.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest request body accepted (the real API's limit is 3 MiB).
+    pub max_body_bytes: usize,
+    /// Watches open at once; more get 429.
+    pub max_watches: usize,
+    /// Changes kept for watches that resume from a resourceVersion; older ones get 410.
+    pub history: usize,
+    /// The longest a watch stays open before the server ends it (clients re-watch).
+    pub max_watch_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 3 * 1024 * 1024,
+            max_watches: 64,
+            history: 10_000,
+            max_watch_seconds: 1800,
+        }
+    }
+}
+
+/// The simulated cluster, shared by every request handler. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct KubeState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    world: Mutex<World>,
+    feed: broadcast::Sender<Arc<Change>>,
+    watch_slots: Arc<Semaphore>,
+    stop: watch::Sender<bool>,
+    limits: Limits,
+    started: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct World {
+    store: Store,
+    history: VecDeque<Arc<Change>>,
+}
+
+/// Where a watch starts: what it replays, and the live feed after it.
+pub(crate) struct WatchStart {
+    pub replay: Vec<Arc<Change>>,
+    pub feed: broadcast::Receiver<Arc<Change>>,
+    pub rv: u64,
+}
+
+impl KubeState {
+    /// Loads the scenario's `kubernetes` section, resolving relative times against now,
+    /// and lets the controllers settle the world (without recording events for it).
+    pub fn new(scenario: &KubernetesScenario, seed: u64, limits: Limits) -> Result<Self, SimError> {
+        let now = Utc::now();
+        let mut store = Store::new(
+            seed,
+            LogBook::new(scenario.logs.clone()),
+            scenario.metrics.clone(),
+        );
+        store.recording = false;
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            ensure_namespace(&mut store, ns);
+        }
+        // Owners first, so that owner references by name resolve whatever the file order.
+        let mut objects: Vec<(usize, Value, &'static ResourceType)> = Vec::new();
+        for item in &scenario.objects {
+            let api_version = obj::str_at(&item.object, "/apiVersion").unwrap_or("");
+            let Some(rt) = resources::by_kind(api_version, obj::kind(&item.object)) else {
+                return Err(SimError::scenario(item.line, "unknown kind"));
+            };
+            let mut object = item.object.clone();
+            time::resolve_relative(&mut object, now);
+            if let Some(created) = object
+                .pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                && time::parse(created).is_none()
+            {
+                return Err(SimError::scenario(
+                    item.line,
+                    format!("creationTimestamp {created:?} is not an RFC 3339 time"),
+                ));
+            }
+            objects.push((item.line, object, rt));
+        }
+        objects.sort_by_key(|(_, o, _)| load_rank(obj::kind(o)));
+        for (line, object, rt) in objects {
+            load_object(&mut store, line, object, rt)?;
+        }
+        controllers::reconcile(&mut store);
+        store.take_changes();
+        store.recording = true;
+        let (feed, _) = broadcast::channel(1024);
+        let (stop, _) = watch::channel(false);
+        Ok(KubeState {
+            inner: Arc::new(Inner {
+                world: Mutex::new(World {
+                    store,
+                    history: VecDeque::new(),
+                }),
+                feed,
+                watch_slots: Arc::new(Semaphore::new(limits.max_watches)),
+                stop,
+                limits,
+                started: now,
+            }),
+        })
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A panic elsewhere cannot leave the store half-written (writes are whole-object
+        // replacements), so a poisoned lock is still safe to use.
+        self.inner.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One object, in its stored shape (core/v1 for events). `kind` is a kind, plural or
+    /// short name (`Deployment`, `deployments`, `deploy`); `namespace` is ignored for
+    /// cluster-scoped kinds.
+    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let rt = resources::lookup(kind)?;
+        let ns = if rt.namespaced {
+            namespace.unwrap_or("default")
+        } else {
+            ""
+        };
+        self.world().store.get(rt.store_key()?, ns, name).cloned()
+    }
+
+    /// Every object of a kind, in one namespace or (with `None`) all, sorted by
+    /// namespace and name.
+    pub fn list(&self, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        let Some(rt) = resources::lookup(kind) else {
+            return Vec::new();
+        };
+        let Some(key) = rt.store_key() else {
+            return Vec::new();
+        };
+        let ns = if rt.namespaced { namespace } else { None };
+        self.world().store.list_owned(key, ns)
+    }
+
+    /// Creates or replaces an object as a client would (validation, defaults, controller
+    /// effects, watch events): for demos and rehearsals that change the world mid-run.
+    pub fn apply(&self, object: Value) -> Result<Value, SimError> {
+        let api_version = obj::str_at(&object, "/apiVersion").unwrap_or("").to_owned();
+        let rt = resources::by_kind(&api_version, obj::kind(&object)).ok_or_else(|| {
+            SimError::Refused(format!(
+                "unknown kind {} in {api_version}",
+                obj::kind(&object)
+            ))
+        })?;
+        let namespace = if rt.namespaced {
+            obj::namespace(&object).to_owned()
+        } else {
+            String::new()
+        };
+        let namespace = if rt.namespaced && namespace.is_empty() {
+            "default".to_owned()
+        } else {
+            namespace
+        };
+        let name = obj::name(&object).to_owned();
+        self.write(false, |store| {
+            let key = super::ops::store_key(rt)?;
+            match store.get(key, &namespace, &name).cloned() {
+                Some(existing) => {
+                    let mut replacement = object.clone();
+                    obj::set(
+                        &mut replacement,
+                        &["metadata", "resourceVersion"],
+                        existing["metadata"]["resourceVersion"].clone(),
+                    );
+                    let main = super::ops::update(
+                        store,
+                        rt,
+                        &namespace,
+                        &name,
+                        replacement.clone(),
+                        super::ops::Part::Main,
+                    )?;
+                    match replacement.get("status") {
+                        Some(_) if rt.subresources.iter().any(|s| s.name == "status") => {
+                            let mut status = replacement;
+                            status["metadata"]["resourceVersion"] =
+                                main["metadata"]["resourceVersion"].clone();
+                            super::ops::update(
+                                store,
+                                rt,
+                                &namespace,
+                                &name,
+                                status,
+                                super::ops::Part::Status,
+                            )
+                        }
+                        _ => Ok(main),
+                    }
+                }
+                None => super::ops::create(store, rt, &namespace, object.clone()),
+            }
+        })
+        .map_err(|status| SimError::Refused(status.message))
+    }
+
+    /// The latest resource version.
+    pub fn resource_version(&self) -> u64 {
+        self.world().store.resource_version()
+    }
+
+    /// When this state was loaded (the "now" relative scenario times were resolved to).
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.inner.started
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    /// Runs a read under the lock.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.world().store)
+    }
+
+    /// Runs a write. A dry run works on a copy that is dropped; a real one runs the
+    /// controllers, publishes the changes to watches, and is undone whole if it fails.
+    pub(crate) fn write<T>(
+        &self,
+        dry_run: bool,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiStatus>,
+    ) -> Result<T, ApiStatus> {
+        let mut world = self.world();
+        if dry_run {
+            let mut copy = world.store.clone();
+            return f(&mut copy);
+        }
+        let backup = world.store.clone();
+        let result = f(&mut world.store);
+        if result.is_err() {
+            world.store = backup;
+            return result;
+        }
+        controllers::reconcile(&mut world.store);
+        let changes = world.store.take_changes();
+        for change in changes {
+            let change = Arc::new(change);
+            world.history.push_back(change.clone());
+            // No receivers is fine: nobody is watching.
+            let _ = self.inner.feed.send(change);
+        }
+        let cap = self.inner.limits.history;
+        while world.history.len() > cap {
+            world.history.pop_front();
+        }
+        result
+    }
+
+    /// Starts a watch: from `rv` (replaying the kept history after it) or, with `None`,
+    /// from now. `snapshot` runs under the same lock, so the objects it reads and the
+    /// live feed leave no gap. `Err` carries the oldest version still available when
+    /// `rv` is older than that.
+    pub(crate) fn watch_from<T>(
+        &self,
+        rv: Option<u64>,
+        snapshot: impl FnOnce(&Store) -> T,
+    ) -> Result<(WatchStart, T), u64> {
+        let world = self.world();
+        let current = world.store.resource_version();
+        let feed = self.inner.feed.subscribe();
+        let taken = snapshot(&world.store);
+        let Some(rv) = rv.filter(|rv| *rv < current) else {
+            return Ok((
+                WatchStart {
+                    replay: Vec::new(),
+                    feed,
+                    rv: current,
+                },
+                taken,
+            ));
+        };
+        match world.history.front().map(|c| c.rv) {
+            Some(oldest) if oldest <= rv + 1 => Ok((
+                WatchStart {
+                    replay: world
+                        .history
+                        .iter()
+                        .filter(|c| c.rv > rv)
+                        .cloned()
+                        .collect(),
+                    feed,
+                    rv: current,
+                },
+                taken,
+            )),
+            // Nothing kept, or a gap: the client must re-list.
+            oldest => Err(oldest.unwrap_or(current)),
+        }
+    }
+
+    /// A slot for one more watch, or `None` when the cap is reached.
+    pub(crate) fn watch_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.watch_slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Resolves when the simulator is shutting down (watches end then).
+    pub(crate) fn stopped(&self) -> watch::Receiver<bool> {
+        self.inner.stop.subscribe()
+    }
+
+    /// Ends every open watch, so a graceful shutdown does not wait on them.
+    pub fn stop_watches(&self) {
+        self.inner.stop.send_replace(true);
+    }
+}
+
+/// The order objects load in: namespaces and nodes, then owners before what they own.
+fn load_rank(kind: &str) -> u8 {
+    match kind {
+        "Namespace" => 0,
+        "Node" => 1,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => 2,
+        "ReplicaSet" | "Job" => 3,
+        "Pod" => 4,
+        _ => 5,
+    }
+}
+
+fn ensure_namespace(store: &mut Store, name: &str) {
+    if store.get("namespaces", "", name).is_none() {
+        store.insert_new(
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+        );
+    }
+}
+
+/// Stores one scenario object as written (status included), completing what a person
+/// should not have to write: owner uids, pod defaults, namespaces.
+fn load_object(
+    store: &mut Store,
+    line: usize,
+    mut object: Value,
+    rt: &'static ResourceType,
+) -> Result<(), SimError> {
+    let Some(key) = rt.store_key() else {
+        return Err(SimError::scenario(
+            line,
+            format!("{} objects cannot be stored", rt.kind),
+        ));
+    };
+    let namespace = obj::namespace(&object).to_owned();
+    if rt.namespaced {
+        ensure_namespace(store, &namespace);
+    }
+    if rt.kind == "Namespace" {
+        if store.get("namespaces", "", obj::name(&object)).is_some() {
+            store.remove("namespaces", "", obj::name(&object));
+        }
+        if object.pointer("/status/phase").is_none() {
+            obj::set(&mut object, &["status", "phase"], json!("Active"));
+        }
+    }
+    resolve_owners(store, line, &mut object, &namespace)?;
+    if object.get("spec").is_some() && object.pointer("/metadata/generation").is_none() {
+        obj::set(&mut object, &["metadata", "generation"], json!(1));
+    }
+    if rt.kind == "Pod" {
+        let uid = store.uid();
+        let meta = obj::object_mut(&mut object, &["metadata"]);
+        if let Some(meta) = meta {
+            meta.entry("uid").or_insert(json!(uid));
+        }
+        if object.pointer("/metadata/creationTimestamp").is_none() {
+            let now = store.now_string();
+            obj::set(&mut object, &["metadata", "creationTimestamp"], json!(now));
+        }
+        pods::admit(store, &mut object);
+    }
+    if rt.kind == "Event" {
+        fill_event(store, &mut object);
+    }
+    store.insert_new(key, object);
+    Ok(())
+}
+
+use super::pods;
+
+/// Owner references may name their owner without a uid (`{kind: ReplicaSet, name: x}`);
+/// fill the uid, apiVersion and controller flag from the owner loaded earlier.
+fn resolve_owners(
+    store: &Store,
+    line: usize,
+    object: &mut Value,
+    namespace: &str,
+) -> Result<(), SimError> {
+    let Some(refs) = object
+        .pointer_mut("/metadata/ownerReferences")
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(());
+    };
+    let many = refs.len() > 1;
+    for r in refs.iter_mut() {
+        let kind = obj::str_at(r, "/kind").unwrap_or("").to_owned();
+        let name = obj::str_at(r, "/name").unwrap_or("").to_owned();
+        let owner_rt = resources::RESOURCES
+            .iter()
+            .find(|t| {
+                t.kind == kind
+                    && t.store_key().is_some()
+                    && t.storage != resources::Storage::CoreEvents
+            })
+            .ok_or_else(|| {
+                SimError::scenario(line, format!("owner kind {kind:?} is not served"))
+            })?;
+        let owner_ns = if owner_rt.namespaced { namespace } else { "" };
+        let owner = owner_rt
+            .store_key()
+            .and_then(|k| store.get(k, owner_ns, &name))
+            .ok_or_else(|| {
+                SimError::scenario(
+                    line,
+                    format!("owner {kind} {name:?} is not in the scenario"),
+                )
+            })?;
+        if let Some(map) = r.as_object_mut() {
+            map.insert("uid".into(), json!(obj::uid(owner)));
+            map.entry("apiVersion")
+                .or_insert(json!(owner_rt.api_version()));
+            map.entry("controller").or_insert(json!(!many));
+            map.entry("blockOwnerDeletion").or_insert(json!(true));
+        }
+    }
+    Ok(())
+}
+
+/// Completes a scenario event: the involved object's uid and namespace, the count and
+/// the timestamps, and a source.
+fn fill_event(store: &Store, event: &mut Value) {
+    let kind = obj::str_at(event, "/involvedObject/kind")
+        .unwrap_or("")
+        .to_owned();
+    let name = obj::str_at(event, "/involvedObject/name")
+        .unwrap_or("")
+        .to_owned();
+    let ns = obj::str_at(event, "/involvedObject/namespace")
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if kind == "Node" {
+                String::new()
+            } else {
+                obj::namespace(event).to_owned()
+            }
+        });
+    if let Some(rt) = resources::lookup(&kind) {
+        let ns_key = if rt.namespaced { ns.as_str() } else { "" };
+        if let Some(target) = rt.store_key().and_then(|k| store.get(k, ns_key, &name)) {
+            let uid = obj::uid(target).to_owned();
+            if event.pointer("/involvedObject/uid").is_none() {
+                obj::set(event, &["involvedObject", "uid"], json!(uid));
+            }
+            if event.pointer("/involvedObject/apiVersion").is_none() {
+                obj::set(
+                    event,
+                    &["involvedObject", "apiVersion"],
+                    json!(rt.api_version()),
+                );
+            }
+        }
+        if rt.namespaced && event.pointer("/involvedObject/namespace").is_none() {
+            obj::set(event, &["involvedObject", "namespace"], json!(ns));
+        }
+    }
+    let last = obj::str_at(event, "/lastTimestamp").map(str::to_owned);
+    let first = obj::str_at(event, "/firstTimestamp")
+        .map(str::to_owned)
+        .or(last.clone());
+    if let Some(first) = first {
+        obj::set(event, &["firstTimestamp"], json!(first));
+        if event.pointer("/metadata/creationTimestamp").is_none() {
+            obj::set(event, &["metadata", "creationTimestamp"], json!(first));
+        }
+        if last.is_none() {
+            obj::set(event, &["lastTimestamp"], json!(first));
+        }
+    }
+    if event.get("count").is_none() {
+        event["count"] = json!(1);
+    }
+    if event.get("type").is_none() {
+        event["type"] = json!("Normal");
+    }
+}
