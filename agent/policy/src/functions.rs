@@ -32,8 +32,16 @@ fn within_pct(before: Value, after: Value, pct: Value) -> Result<bool, Error> {
     Ok(pct_change(before, after)? <= limit + 1e-9)
 }
 
-/// Adds the helpers to a policy environment.
+/// The functions a `when` may call.
+pub(crate) const NAMES: [&str; 2] = ["pct_change", "within_pct"];
+
+/// Replaces minijinja's globals with the helpers: a global like `namespace` would otherwise
+/// stand in for a mistyped variable and make a condition silently true.
 pub(crate) fn register(env: &mut Environment<'static>) {
+    let globals: Vec<String> = env.globals().map(|(g, _)| g.to_owned()).collect();
+    for g in globals {
+        env.remove_global(&g);
+    }
     env.add_function("pct_change", pct_change);
     env.add_function("within_pct", within_pct);
 }

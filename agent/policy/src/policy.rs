@@ -238,7 +238,7 @@ impl Compiler {
                     .into_iter()
                     .filter(|v| {
                         !WHEN_VARIABLES.contains(&v.as_str())
-                            && !self.env.globals().any(|(g, _)| g == v)
+                            && !crate::functions::NAMES.contains(&v.as_str())
                     })
                     .collect();
                 unknown.sort();
@@ -400,24 +400,16 @@ impl Policy {
     /// Decides one call. Pure and deterministic: the same request always gets the same
     /// verdict, with the same explanation.
     pub fn evaluate(&self, req: &Request<'_>) -> Verdict {
+        let mut matched = Vec::new();
         if let Some(why) = secret_target(req) {
-            let matched = vec![MatchedRule {
+            matched.push(MatchedRule {
                 rule: SECRET_GUARD.to_owned(),
                 decision: Decision::Deny,
-                because: "SOPilot never reads or changes Secret data.".to_owned(),
+                because: format!("{why}; SOPilot never reads or changes Secret data"),
                 file: "builtin".to_owned(),
                 line: None,
                 evaluation_error: None,
-            }];
-            return Verdict {
-                decision: Decision::Deny,
-                matched,
-                skipped: Vec::new(),
-                unattended_downgrade: false,
-                reason: format!(
-                    "deny by {SECRET_GUARD}: {why}; SOPilot never reads or changes Secret data"
-                ),
-            };
+            });
         }
         let tool = req.tool.to_string();
         let mut candidates: Vec<usize> = self
@@ -435,7 +427,6 @@ impl Policy {
         } else {
             JValue::UNDEFINED
         };
-        let mut matched = Vec::new();
         let mut skipped = Vec::new();
         for i in candidates {
             let rule = &self.rules[i];
@@ -579,15 +570,13 @@ fn explain(
     downgraded: bool,
 ) -> String {
     let mut reason = if matched.is_empty() {
-        format!(
-            "escalate: no rule matches {tool}, so a human decides (add a rule to allow or deny it)"
-        )
+        format!("no rule matches {tool}, so a human decides (add a rule to allow or deny it)")
     } else {
         let deciding: Vec<&MatchedRule> =
             matched.iter().filter(|m| m.decision == decided).collect();
         let names: Vec<String> = deciding.iter().map(|m| m.rule.clone()).collect();
         let mut r = format!(
-            "{decided} by {}: {}",
+            "by {}: {}",
             names.join(", "),
             deciding.first().map_or("", |m| m.because.as_str())
         );
@@ -617,6 +606,7 @@ fn explain(
     }
     if downgraded {
         reason.push_str("; unattended: no approver can be reached, so escalate becomes deny");
+        return format!("deny: {reason}");
     }
-    reason
+    format!("{decided}: {reason}")
 }

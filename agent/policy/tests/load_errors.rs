@@ -90,6 +90,9 @@ fn bad_when_expressions() {
     assert!(msg.contains("not a valid expression"), "{msg}");
     let (_, _, msg) = problem(&with_when("impcat.pod.restart_count >= 5"));
     assert!(msg.contains("unknown variable impcat"), "{msg}");
+    // minijinja's global `namespace` is not a stand-in for args.namespace.
+    let (_, _, msg) = problem(&with_when("namespace"));
+    assert!(msg.contains("unknown variable namespace"), "{msg}");
     // A when cannot smuggle template code past the wrapper.
     let (_, _, msg) = problem(&with_when(
         "true %}{% for x in range(10) %}1{% endfor %}{% if true",

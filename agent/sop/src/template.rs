@@ -13,12 +13,18 @@ pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
+    // minijinja's globals (`namespace`, `range`, ...) would silently stand in for an
+    // undeclared parameter of the same name; SOP templates see parameters and `trigger` only.
+    let globals: Vec<String> = env.globals().map(|(g, _)| g.to_owned()).collect();
+    for g in globals {
+        env.remove_global(&g);
+    }
     env
 }
 
-/// Names a template may use besides parameters: the trigger and minijinja's globals.
-fn allowed(env: &Environment<'_>, name: &str, params: &BTreeSet<String>) -> bool {
-    name == "trigger" || params.contains(name) || env.globals().any(|(g, _)| g == name)
+/// Names a template may use: parameters and the trigger.
+fn allowed(name: &str, params: &BTreeSet<String>) -> bool {
+    name == "trigger" || params.contains(name)
 }
 
 /// Checks a template string: it must compile and use only parameters and `trigger`.
@@ -32,7 +38,7 @@ pub fn check(env: &Environment<'_>, text: &str, params: &BTreeSet<String>) -> Re
     let mut unknown: Vec<String> = tmpl
         .undeclared_variables(false)
         .into_iter()
-        .filter(|v| !allowed(env, v, params))
+        .filter(|v| !allowed(v, params))
         .collect();
     if unknown.is_empty() {
         return Ok(());
@@ -63,7 +69,7 @@ pub fn expression_variables(env: &Environment<'_>, expr: &str) -> Option<Vec<Str
 /// ours to do; anything else (Helm's `.Values.x`, unknown names) is left untouched.
 pub fn is_ours(env: &Environment<'_>, expr: &str, params: &BTreeSet<String>) -> bool {
     expression_variables(env, expr)
-        .is_some_and(|vars| !vars.is_empty() && vars.iter().all(|v| allowed(env, v, params)))
+        .is_some_and(|vars| !vars.is_empty() && vars.iter().all(|v| allowed(v, params)))
 }
 
 #[cfg(test)]
@@ -81,6 +87,10 @@ mod tests {
         assert!(check(&env, "{{ namespace }}", &p).is_ok());
         assert!(check(&env, "{{ trigger.alarm.name }}-{{ pod }}", &p).is_ok());
         let err = check(&env, "{{ pdo }}", &p).unwrap_err();
+        assert!(
+            check(&env, "{{ namespace }}", &params(&["ns"])).is_err(),
+            "globals are not parameters"
+        );
         assert!(
             err.contains("uses pdo") && err.contains("namespace, pod"),
             "{err}"

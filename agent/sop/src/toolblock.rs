@@ -23,11 +23,11 @@ fn err(line: usize, message: String) -> Diagnostic {
 /// Parses a tool block's body, whose first line is `first_line` of the file.
 pub fn parse(body: &str, first_line: usize) -> Result<(ToolRef, Value), Diagnostic> {
     let fence = first_line.saturating_sub(1);
+    // The parser may notice a problem only at the end of input; keep the line in the block.
+    let last_line = first_line + body.lines().count().max(1) - 1;
     let node = sopilot_yaml::parse(body).map_err(|e| {
-        err(
-            first_line + e.line - 1,
-            format!("tool block is not valid YAML: {}", e.message),
-        )
+        let line = (first_line + e.line - 1).min(last_line);
+        err(line, format!("tool block is not valid YAML: {}", e.message))
     })?;
     let entries = match &node.value {
         NodeValue::Map(entries) => entries,

@@ -158,13 +158,20 @@ pub fn from_node<T: DeserializeOwned>(node: &Node) -> Result<T, YamlError> {
                 | serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
+        let mut path = path;
         let inner = err.into_inner().to_string();
-        let at = node.nearest(&path);
-        // serde names an unknown key in backticks; point at that key when we can find it.
-        let unknown_key = inner
+        // serde names an unknown key in backticks; the path may end with that key too.
+        let unknown = inner
             .strip_prefix("unknown field `")
             .and_then(|rest| rest.split('`').next())
-            .and_then(|name| at.key(name));
+            .map(str::to_owned);
+        if let (Some(name), Some(Seg::Key(last))) = (&unknown, path.last())
+            && name == last
+        {
+            path.pop();
+        }
+        let at = node.nearest(&path);
+        let unknown_key = unknown.as_deref().and_then(|name| at.key(name));
         let dotted = dotted(&path);
         let message = if dotted.is_empty() {
             inner

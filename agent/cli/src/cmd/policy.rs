@@ -1,0 +1,114 @@
+//! `sopilot policy test` and `sopilot policy check`.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use sopilot_policy::{Policy, Request, RunInfo, ServerTrust, load_paths};
+use sopilot_protocol::{CallOrigin, Impact, ToolRef};
+
+use crate::cmd::sop::read_trigger;
+use crate::{Outcome, PolicyCheckArgs, PolicyTestArgs};
+
+/// `sopilot policy test PATH...`
+pub fn test(args: &PolicyTestArgs) -> Outcome {
+    match load_paths(&args.paths) {
+        Ok(policy) => {
+            let mut out = String::new();
+            for w in policy.warnings() {
+                let _ = writeln!(out, "warning: {w}");
+            }
+            let rules = policy.rules();
+            let files: std::collections::BTreeSet<&str> =
+                rules.iter().map(|r| r.file.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "{} rule{} in {} file{}: all {} examples hold",
+                rules.len(),
+                if rules.len() == 1 { "" } else { "s" },
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                policy.examples_checked()
+            );
+            Outcome::ok(out)
+        }
+        Err(e) => Outcome::fail(e),
+    }
+}
+
+fn parse_json(flag: &str, text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("{flag} is not valid JSON: {e}"))
+}
+
+/// `sopilot policy check --policy PATH --tool SERVER.TOOL --args JSON [--impact JSON] [--unattended]`
+pub fn check(args: &PolicyCheckArgs) -> Outcome {
+    let policy: Policy = match load_paths(&args.policy) {
+        Ok(p) => p,
+        Err(e) => return Outcome::fail(e),
+    };
+    let tool: ToolRef = match args.tool.parse() {
+        Ok(t) => t,
+        Err(e) => return Outcome::fail(format!("--tool: {e}")),
+    };
+    let call_args = match parse_json("--args", &args.args) {
+        Ok(v) if v.is_object() => v,
+        Ok(_) => {
+            return Outcome::fail(
+                "--args must be a JSON object, e.g. '{\"namespace\":\"payment\"}'",
+            );
+        }
+        Err(e) => return Outcome::fail(e),
+    };
+    let impact: Option<Impact> = match args
+        .impact
+        .as_deref()
+        .map(|t| parse_json("--impact", t))
+        .transpose()
+    {
+        Ok(None) => None,
+        Ok(Some(v)) => match serde_json::from_value(v) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                return Outcome::fail(format!("--impact does not fit the Impact format: {e}"));
+            }
+        },
+        Err(e) => return Outcome::fail(e),
+    };
+    let trigger = match args.trigger.as_deref().map(read_trigger).transpose() {
+        Ok(t) => t,
+        Err(e) => return Outcome::fail(e),
+    };
+    let run = RunInfo {
+        unattended: args.unattended,
+        dry_run: false,
+        origin: CallOrigin::Api,
+        sop: None,
+    };
+    let verdict = policy.evaluate(&Request {
+        tool: &tool,
+        args: &call_args,
+        impact: impact.as_ref(),
+        trigger: trigger.as_ref(),
+        run: &run,
+        annotations: None,
+        trust: if args.foreign {
+            ServerTrust::Foreign
+        } else {
+            ServerTrust::Builtin
+        },
+    });
+    let out = json!({
+        "decision": verdict.decision,
+        "rules": verdict.rule_names(),
+        "reason": verdict.reason,
+        "unattended": args.unattended,
+        "explanation": {
+            "matched": verdict.matched,
+            "skipped": verdict.skipped,
+            "unattended_downgrade": verdict.unattended_downgrade,
+        },
+    });
+    Outcome::ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    ))
+}
