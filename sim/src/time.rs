@@ -44,9 +44,10 @@ pub fn parse_relative(text: &str) -> Option<Duration> {
 
 /// Whether a field of this name holds a timestamp that may be written relative to now.
 pub fn is_time_key(key: &str) -> bool {
-    ["Timestamp", "timestamp", "Time", "time", "At"]
-        .iter()
-        .any(|suffix| key.ends_with(suffix))
+    key == "timeAdded"
+        || ["Timestamp", "timestamp", "Time", "time", "At"]
+            .iter()
+            .any(|suffix| key.ends_with(suffix))
 }
 
 /// Replaces, everywhere in `value`, relative times under timestamp keys by absolute ones.

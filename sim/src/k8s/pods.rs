@@ -113,14 +113,22 @@ pub fn admit(store: &mut Store, pod: &mut Value) {
             obj::set(pod, &path, value);
         }
     }
-    let scheduled = schedule(store, pod, false);
-    if pod.pointer("/status/phase").is_some() {
+    if let Some(phase) = obj::str_at(pod, "/status/phase").map(str::to_owned) {
+        // A status written in the scenario is kept; a pod it describes as Pending with no
+        // node stays so (its reason, such as insufficient memory, is not simulated).
+        let unplaced = obj::str_at(pod, "/spec/nodeName").is_none_or(str::is_empty);
+        if unplaced && phase != "Pending" {
+            schedule(store, pod, true);
+        }
         fill_scenario_status(store, pod);
         return;
     }
+    let scheduled = schedule(store, pod, false);
     if scheduled {
         start(store, pod);
     } else {
+        // Remembered so that the pod is placed once a node frees up (after an uncordon).
+        store.unscheduled.insert(obj::uid(pod).to_owned());
         obj::set(
             pod,
             &["status"],
@@ -133,6 +141,7 @@ pub fn admit(store: &mut Store, pod: &mut Value) {
 /// Returns whether it did; a repeated failure records nothing new.
 pub fn retry_schedule(store: &mut Store, pod: &mut Value) -> bool {
     if schedule(store, pod, true) {
+        store.unscheduled.remove(obj::uid(pod));
         start(store, pod);
         true
     } else {
@@ -154,7 +163,8 @@ fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool {
     let mut unschedulable = 0;
     let mut not_ready = 0;
     let mut mismatched = 0;
-    let mut best: Option<(usize, String)> = None;
+    let mut tainted = 0;
+    let mut best: Option<((usize, usize), String)> = None;
     for node in &nodes {
         let name = obj::name(node).to_owned();
         if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
@@ -172,6 +182,10 @@ fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool {
             not_ready += 1;
             continue;
         }
+        if !tolerates(pod, node) {
+            tainted += 1;
+            continue;
+        }
         let labels = obj::labels(node);
         if let Some(sel) = &selector
             && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
@@ -179,10 +193,20 @@ fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool {
             mismatched += 1;
             continue;
         }
-        let load = store
+        // Spread a controller's pods first (the default topology spreading), then
+        // balance the total.
+        let owner = obj::controller_of(pod).map(|(_, _, uid)| uid.to_owned());
+        let on_node: Vec<&Value> = store
             .list("pods", None)
             .filter(|p| obj::str_at(p, "/spec/nodeName") == Some(name.as_str()) && is_active(p))
+            .collect();
+        let siblings = on_node
+            .iter()
+            .filter(|p| {
+                owner.is_some() && obj::controller_of(p).map(|(_, _, u)| u.to_owned()) == owner
+            })
             .count();
+        let load = (siblings, on_node.len());
         if best.as_ref().is_none_or(|(l, n)| (load, &name) < (*l, n)) {
             best = Some((load, name));
         }
@@ -194,6 +218,9 @@ fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool {
         }
         if not_ready > 0 {
             reasons.push(format!("{not_ready} node(s) were not ready"));
+        }
+        if tainted > 0 {
+            reasons.push(format!("{tainted} node(s) had untolerated taints"));
         }
         if mismatched > 0 {
             reasons.push(format!(
@@ -245,6 +272,67 @@ fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool {
         Source::controller("default-scheduler"),
     );
     true
+}
+
+/// Whether the pod tolerates every NoSchedule/NoExecute taint of the node.
+fn tolerates(pod: &Value, node: &Value) -> bool {
+    let tolerations = pod
+        .pointer("/spec/tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let taints = node
+        .pointer("/spec/taints")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    taints
+        .iter()
+        .filter(|t| matches!(obj::str_at(t, "/effect"), Some("NoSchedule" | "NoExecute")))
+        .all(|taint| tolerations.iter().any(|tol| tolerated_by(tol, taint)))
+}
+
+/// Kubernetes' toleration matching: an empty effect matches every effect; an empty key
+/// with `Exists` matches every taint; `Exists` ignores the value.
+fn tolerated_by(toleration: &Value, taint: &Value) -> bool {
+    let field = |v: &Value, f: &str| obj::str_at(v, f).unwrap_or("").to_owned();
+    let exists = field(toleration, "/operator") == "Exists";
+    let effect = field(toleration, "/effect");
+    let key = field(toleration, "/key");
+    let effect_ok = effect.is_empty() || effect == field(taint, "/effect");
+    let key_ok = if key.is_empty() {
+        exists
+    } else {
+        key == field(taint, "/key")
+    };
+    let value_ok = exists || field(toleration, "/value") == field(taint, "/value");
+    effect_ok && key_ok && value_ok
+}
+
+/// Moves every timestamp the simulator gave a new pod back to `born`: pods that
+/// controllers create while a scenario loads are as old as their owner, not brand new.
+pub fn backdate(pod: &mut Value, born: &str) {
+    fn walk(value: &mut Value, born: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if crate::time::is_time_key(key) && child.is_string() {
+                        *child = json!(born);
+                    } else {
+                        walk(child, born);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, born)),
+            Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+        }
+    }
+    if let Some(meta) = pod.get_mut("metadata") {
+        meta["creationTimestamp"] = json!(born);
+    }
+    if let Some(status) = pod.get_mut("status") {
+        walk(status, born);
+    }
 }
 
 /// Gives a scheduled pod the status of started containers (or of failing ones).
@@ -601,6 +689,28 @@ pub fn kill(store: &mut Store, namespace: &str, name: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tolerations() {
+        let node = json!({"spec": {"taints": [{"key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule"}]}});
+        let pod = |tols: Value| json!({"spec": {"tolerations": tols}});
+        assert!(!tolerates(&pod(json!([])), &node));
+        assert!(tolerates(
+            &pod(
+                json!([{"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"}])
+            ),
+            &node
+        ));
+        assert!(tolerates(&pod(json!([{"operator": "Exists"}])), &node));
+        assert!(!tolerates(
+            &pod(json!([{"key": "other", "operator": "Exists"}])),
+            &node
+        ));
+        assert!(tolerates(
+            &pod(json!([])),
+            &json!({"spec": {"taints": [{"key": "k", "effect": "PreferNoSchedule"}]}})
+        ));
+    }
 
     #[test]
     fn qos() {

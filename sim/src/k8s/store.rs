@@ -54,6 +54,8 @@ pub struct Store {
     /// Whether controllers record events; off while the scenario loads, so a scenario
     /// describes a steady state rather than its own creation.
     pub recording: bool,
+    /// Uids of pods the simulator could not place; retried after every write.
+    pub unscheduled: std::collections::BTreeSet<String>,
     pub logs: Arc<LogBook>,
     pub metrics: Arc<Metrics>,
 }
@@ -67,6 +69,7 @@ impl Store {
             changes: Vec::new(),
             counter: 0,
             recording: true,
+            unscheduled: std::collections::BTreeSet::new(),
             logs: Arc::new(logs),
             metrics: Arc::new(metrics),
         }

@@ -95,15 +95,15 @@ fn all_keys() -> Vec<&'static str> {
     keys
 }
 
-/// Pods waiting for a node get one when a node becomes available (after an uncordon).
+/// Pods the simulator could not place get a node when one becomes available (after an
+/// uncordon). Pods a scenario describes as Pending stay Pending.
 fn schedule_pending(store: &mut Store) {
+    if store.unscheduled.is_empty() {
+        return;
+    }
     let waiting: Vec<Value> = store
         .list("pods", None)
-        .filter(|p| {
-            obj::str_at(p, "/spec/nodeName").is_none_or(str::is_empty)
-                && obj::str_at(p, "/status/phase") == Some("Pending")
-                && store_has_schedulable_node(store)
-        })
+        .filter(|p| store.unscheduled.contains(obj::uid(p)))
         .cloned()
         .collect();
     for mut pod in waiting {
@@ -111,12 +111,6 @@ fn schedule_pending(store: &mut Store) {
             store.replace("pods", pod);
         }
     }
-}
-
-fn store_has_schedulable_node(store: &Store) -> bool {
-    store
-        .list("nodes", None)
-        .any(|n| n.pointer("/spec/unschedulable").and_then(Value::as_bool) != Some(true))
 }
 
 /// Creates a pod for a controller: uid first (the kubelet's messages name it), then the
@@ -127,6 +121,24 @@ pub(super) fn create_pod(store: &mut Store, mut pod: Value) -> Value {
     let now = store.now_string();
     obj::set(&mut pod, &["metadata", "creationTimestamp"], json!(now));
     pods::admit(store, &mut pod);
+    if !store.recording {
+        // Loading a scenario: the pod has been running as long as its owner.
+        let born = obj::controller_of(&pod)
+            .and_then(|(kind, name, _)| {
+                let key = match kind {
+                    "ReplicaSet" => "replicasets",
+                    "StatefulSet" => "statefulsets",
+                    "DaemonSet" => "daemonsets",
+                    _ => return None,
+                };
+                store.get(key, obj::namespace(&pod), name)
+            })
+            .and_then(|owner| obj::str_at(owner, "/metadata/creationTimestamp"))
+            .map(str::to_owned);
+        if let Some(born) = born {
+            pods::backdate(&mut pod, &born);
+        }
+    }
     store.insert_new("pods", pod)
 }
 
