@@ -142,6 +142,20 @@ async fn dispatch(State(state): State<KubeState>, request: Request) -> Response 
         body,
     };
     tracing::debug!(method = %call.method, path = parts.uri.path(), query = ?call.query, "kubernetes request");
+    if let Some(refusal) = unsupported_body(&call) {
+        return refusal.into_response();
+    }
+    if let Some(rest) = parts.uri.path().strip_prefix("/openapi/v3") {
+        let document = if rest.trim_matches('/').is_empty() {
+            Some(super::openapi::index())
+        } else {
+            super::openapi::document(rest)
+        };
+        return match document {
+            Some(doc) => ok(&doc),
+            None => not_served(),
+        };
+    }
     let response = match path::parse(parts.uri.path()) {
         Some(ApiPath::GroupVersion { group, version }) => {
             match discovery::resource_list(&group, &version) {
@@ -161,6 +175,21 @@ async fn dispatch(State(state): State<KubeState>, request: Request) -> Response 
     };
     tracing::debug!(status = response.status().as_u16(), "kubernetes response");
     response
+}
+
+/// Bodies in protobuf or CBOR get 415, which makes client-go retry in JSON.
+fn unsupported_body(call: &Call) -> Option<ApiStatus> {
+    if call.body.is_empty() || call.method == Method::PATCH {
+        return None;
+    }
+    let content_type = call.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    (media != "application/json" && !media.is_empty()).then(|| {
+        ApiStatus::new(
+            Reason::UnsupportedMediaType,
+            format!("the body of the request was in an unknown format ({media}) - accepted media types include: application/json"),
+        )
+    })
 }
 
 fn not_served() -> Response {

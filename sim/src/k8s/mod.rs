@@ -11,6 +11,7 @@ pub(crate) mod handlers;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod obj;
+pub(crate) mod openapi;
 pub(crate) mod ops;
 pub(crate) mod patch;
 pub(crate) mod path;
