@@ -1,3 +1,15 @@
-//! Shared plumbing for the MCP servers (transports, output shaping, redaction). Arrives with the Kubernetes issue.
-//!
-//! Empty for now: the folder exists so the workspace has its final shape.
+//! Plumbing every SOPilot MCP server shares: serving over stdio or streamable HTTP, shaping
+//! outputs for a reader and a model (tables, byte caps with an explicit truncation marker),
+//! redacting credentials, and turning failures into tool errors the model can act on.
+
+mod logging;
+mod redact;
+mod result;
+mod serve;
+mod shape;
+
+pub use logging::init_logging;
+pub use redact::{redact, redact_json};
+pub use result::{ok, ok_json, tool_error};
+pub use serve::{ServeError, Transport, serve};
+pub use shape::{Capped, Table, age, cap};
