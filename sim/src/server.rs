@@ -31,7 +31,7 @@ impl Default for SimOptions {
         SimOptions {
             kubernetes_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             kubeconfig_path: None,
-            seed: 0x5_0911_07,
+            seed: 0x0509_1107,
             limits: Limits::default(),
         }
     }

@@ -1,5 +1,7 @@
 //! kube-rs 5 against the simulator: what mcp-kubectl will do through the API.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The real kubectl reading the simulated cluster: get (tables, wide, JSON, all
 //! namespaces, selectors), describe, logs, events and top.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

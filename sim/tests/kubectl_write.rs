@@ -2,6 +2,8 @@
 //! follow: pod deletion and re-creation, scaling, rollouts and rollbacks, cordon and
 //! drain with PodDisruptionBudgets, and server-side dry runs that change nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -179,7 +179,7 @@ async fn dispatch(State(state): State<KubeState>, request: Request) -> Response 
 
 /// Bodies in protobuf or CBOR get 415, which makes client-go retry in JSON.
 fn unsupported_body(call: &Call) -> Option<ApiStatus> {
-    if call.body.is_empty() || call.method == Method::PATCH {
+    if call.body.is_empty() || !matches!(call.method, Method::POST | Method::PUT) {
         return None;
     }
     let content_type = call.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;

@@ -198,10 +198,8 @@ fn default(store: &mut Store, rt: &ResourceType, object: &mut Value) {
                 }
             }
         }
-        "ReplicaSet" | "StatefulSet" => {
-            if object.pointer("/spec/replicas").is_none() {
-                obj::set(object, &["spec", "replicas"], json!(1));
-            }
+        "ReplicaSet" | "StatefulSet" if object.pointer("/spec/replicas").is_none() => {
+            obj::set(object, &["spec", "replicas"], json!(1));
         }
         "Service" => {
             if object.pointer("/spec/type").is_none() {
@@ -225,10 +223,8 @@ fn default(store: &mut Store, rt: &ResourceType, object: &mut Value) {
                 json!(name),
             );
         }
-        "PersistentVolumeClaim" => {
-            if object.pointer("/status/phase").is_none() {
-                obj::set(object, &["status", "phase"], json!("Pending"));
-            }
+        "PersistentVolumeClaim" if object.pointer("/status/phase").is_none() => {
+            obj::set(object, &["status", "phase"], json!("Pending"));
         }
         _ => {}
     }
@@ -316,15 +312,14 @@ fn validate(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Result<()
                 ));
             }
         }
-        "PodDisruptionBudget" => {
+        "PodDisruptionBudget"
             if object.pointer("/spec/minAvailable").is_some()
-                && object.pointer("/spec/maxUnavailable").is_some()
-            {
-                return invalid(
-                    "spec: Invalid value: minAvailable and maxUnavailable cannot be both set"
-                        .to_owned(),
-                );
-            }
+                && object.pointer("/spec/maxUnavailable").is_some() =>
+        {
+            return invalid(
+                "spec: Invalid value: minAvailable and maxUnavailable cannot be both set"
+                    .to_owned(),
+            );
         }
         _ => {}
     }
@@ -721,8 +716,9 @@ pub fn evict(store: &mut Store, namespace: &str, name: &str) -> Result<Value, Ap
                     reason: Reason::TooManyRequests,
                     message: "Cannot evict pod as it would violate the pod's disruption budget."
                         .to_owned(),
+                    // Like the API: retry after 10 s (kube-rs's default client honours it).
                     details: Some(
-                        json!({"causes": [{"reason": "DisruptionBudget", "message": format!(
+                        json!({"retryAfterSeconds": 10, "causes": [{"reason": "DisruptionBudget", "message": format!(
                             "The disruption budget {} needs {desired} healthy pods and has {healthy} currently",
                             obj::name(pdb)
                         )}]}),

@@ -95,11 +95,10 @@ pub fn serve(state: &KubeState, target: &Target, call: &Call) -> Result<Response
     let rt = target.rt;
     let store_key = ops::store_key(rt)?;
     let selection = Selection::from_call(call, rt)?;
-    let slot = state.watch_slot().ok_or_else(|| {
-        ApiStatus::new(
-            Reason::TooManyRequests,
-            "too many open watches; retry later",
-        )
+    let slot = state.watch_slot().ok_or_else(|| ApiStatus {
+        reason: Reason::TooManyRequests,
+        message: "too many open watches; retry later".to_owned(),
+        details: Some(json!({"retryAfterSeconds": 1})),
     })?;
     let rv: Option<u64> = match call
         .param("resourceVersion")

@@ -1,7 +1,7 @@
 //! Shared test helpers: start a simulator on 127.0.0.1:0 with its own kubeconfig, and
 //! run the real kubectl against it with a timeout.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::Stdio;
