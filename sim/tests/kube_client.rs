@@ -28,8 +28,8 @@ async fn client(sim: &sopilot_sim::RunningSim) -> Client {
         .unwrap();
     config.read_timeout = Some(CALL_TIMEOUT);
     config.connect_timeout = Some(CALL_TIMEOUT);
-    // kube 5 retries 429s itself by default (honouring Retry-After); a PDB refusal must
-    // reach the caller at once.
+    // kube 5 retries 429s itself by default, with backoff; a PDB refusal must reach the
+    // caller at once.
     config.default_retry = false;
     Client::try_from(config).unwrap()
 }

@@ -63,7 +63,8 @@ async fn refusals_are_statuses_with_the_right_codes() {
         ..Limits::default()
     });
     let pod = "/api/v1/namespaces/payment/pods/payment-service-7d8f9c6b5-x2k9p";
-    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/api/v1/namespaces/payment/pods/nope".into(),

@@ -716,9 +716,10 @@ pub fn evict(store: &mut Store, namespace: &str, name: &str) -> Result<Value, Ap
                     reason: Reason::TooManyRequests,
                     message: "Cannot evict pod as it would violate the pod's disruption budget."
                         .to_owned(),
-                    // Like the API: retry after 10 s (kube-rs's default client honours it).
+                    // No retryAfterSeconds, like the API: kubectl drain then retries on
+                    // its own 5 s schedule (a Retry-After would make client-go wait first).
                     details: Some(
-                        json!({"retryAfterSeconds": 10, "causes": [{"reason": "DisruptionBudget", "message": format!(
+                        json!({"causes": [{"reason": "DisruptionBudget", "message": format!(
                             "The disruption budget {} needs {desired} healthy pods and has {healthy} currently",
                             obj::name(pdb)
                         )}]}),
