@@ -129,11 +129,9 @@ pub fn admit(store: &mut Store, pod: &mut Value) {
     } else {
         // Remembered so that the pod is placed once a node frees up (after an uncordon).
         store.unscheduled.insert(obj::uid(pod).to_owned());
-        obj::set(
-            pod,
-            &["status"],
-            json!({"phase": "Pending", "qosClass": qos_class(pod)}),
-        );
+        let qos = qos_class(pod);
+        obj::set(pod, &["status", "phase"], json!("Pending"));
+        obj::set(pod, &["status", "qosClass"], json!(qos));
     }
 }
 
