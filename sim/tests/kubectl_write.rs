@@ -968,3 +968,135 @@ async fn create_and_delete_a_workload() {
     );
     assert!(sim.kube().list("rs", Some("scratch")).is_empty());
 }
+
+#[tokio::test]
+async fn statefulset_and_daemonset_rollouts() {
+    let sim = start_payment().await;
+    let uid = sim.get("pod", Some("payment"), "postgres-0").unwrap()["metadata"]["uid"].clone();
+    kubectl(
+        &sim,
+        &[
+            "rollout",
+            "restart",
+            "statefulset/postgres",
+            "-n",
+            "payment",
+        ],
+    )
+    .await
+    .out();
+    let status = kubectl(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "statefulset/postgres",
+            "-n",
+            "payment",
+            "--timeout=10s",
+        ],
+    )
+    .await;
+    assert!(
+        status
+            .out()
+            .contains("roll out complete: 3 new pods have been updated"),
+        "{}",
+        status.out()
+    );
+    let pod = sim.get("pod", Some("payment"), "postgres-0").unwrap();
+    assert_ne!(
+        pod["metadata"]["uid"], uid,
+        "the pod was replaced under its name"
+    );
+    let sts = sim.get("sts", Some("payment"), "postgres").unwrap();
+    assert_eq!(
+        pod["metadata"]["labels"]["controller-revision-hash"],
+        sts["status"]["updateRevision"]
+    );
+
+    kubectl(
+        &sim,
+        &[
+            "rollout",
+            "restart",
+            "daemonset/aws-node",
+            "-n",
+            "kube-system",
+        ],
+    )
+    .await
+    .out();
+    let status = kubectl(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "daemonset/aws-node",
+            "-n",
+            "kube-system",
+            "--timeout=10s",
+        ],
+    )
+    .await;
+    assert_eq!(
+        status.out().trim(),
+        "daemon set \"aws-node\" successfully rolled out"
+    );
+    assert_eq!(sim.kube().list("pods", Some("kube-system")).len(), 3);
+}
+
+#[tokio::test]
+async fn get_watch_prints_the_deletion_and_the_replacement() {
+    let sim = start_payment().await;
+    let kube = sim.kube().clone();
+    let deleter = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        kube.delete("pod", Some("payment"), CRASH_POD)
+            .unwrap()
+            .expect("the pod existed");
+    });
+    let out = kubectl(
+        &sim,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "payment",
+            "-l",
+            "app=payment-service",
+            "-w",
+            "--request-timeout=4s",
+        ],
+    )
+    .await;
+    deleter.await.unwrap();
+    let lines: Vec<Vec<String>> = rows(&out.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|r| r[0] == CRASH_POD && r[2] == "Terminating"),
+        "{}",
+        out.stdout
+    );
+    let replacement: Vec<&String> = lines
+        .iter()
+        .map(|r| &r[0])
+        .filter(|n| {
+            n.starts_with("payment-service-7d8f9c6b5-")
+                && !pod_names_at_start().contains(&n.as_str())
+        })
+        .collect();
+    assert!(!replacement.is_empty(), "{}", out.stdout);
+}
+
+fn pod_names_at_start() -> [&'static str; 6] {
+    [
+        "NAME",
+        CRASH_POD,
+        "payment-service-7d8f9c6b5-4mzvq",
+        "payment-service-7d8f9c6b5-b8r2n",
+        "payment-service-7d8f9c6b5-h6t4w",
+        "payment-service-7d8f9c6b5-q9lkc",
+    ]
+}

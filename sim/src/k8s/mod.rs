@@ -5,6 +5,7 @@
 //! world synchronously, so a test sees the effects of a call when the call returns.
 
 pub(crate) mod controllers;
+pub(crate) mod defaults;
 pub(crate) mod discovery;
 pub(crate) mod events;
 pub(crate) mod handlers;

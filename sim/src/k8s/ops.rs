@@ -177,30 +177,8 @@ fn namespace_of<'a>(rt: &ResourceType, namespace: &'a str) -> &'a str {
 
 /// Defaults the API server fills on create.
 fn default(store: &mut Store, rt: &ResourceType, object: &mut Value) {
+    super::defaults::apply(rt.kind, object);
     match rt.kind {
-        "Deployment" => {
-            if object.pointer("/spec/replicas").is_none() {
-                obj::set(object, &["spec", "replicas"], json!(1));
-            }
-            if object.pointer("/spec/strategy").is_none() {
-                obj::set(
-                    object,
-                    &["spec", "strategy"],
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
-                );
-            }
-            for (field, value) in [
-                ("revisionHistoryLimit", 10),
-                ("progressDeadlineSeconds", 600),
-            ] {
-                if object.pointer(&format!("/spec/{field}")).is_none() {
-                    obj::set(object, &["spec", field], json!(value));
-                }
-            }
-        }
-        "ReplicaSet" | "StatefulSet" if object.pointer("/spec/replicas").is_none() => {
-            obj::set(object, &["spec", "replicas"], json!(1));
-        }
         "Service" => {
             if object.pointer("/spec/type").is_none() {
                 obj::set(object, &["spec", "type"], json!("ClusterIP"));

@@ -102,16 +102,10 @@ pub fn from_template(
 /// is stored: defaults, a node, an IP and a status. Keeps whatever the pod already has, so
 /// a scenario's pod status is kept as written. Records the kubelet's events for new pods.
 pub fn admit(store: &mut Store, pod: &mut Value) {
-    for (path, value) in [
-        (["spec", "restartPolicy"], json!("Always")),
-        (["spec", "schedulerName"], json!("default-scheduler")),
-        (["spec", "serviceAccountName"], json!("default")),
-        (["spec", "terminationGracePeriodSeconds"], json!(30)),
-        (["spec", "dnsPolicy"], json!("ClusterFirst")),
-    ] {
-        if pod.pointer(&format!("/{}/{}", path[0], path[1])).is_none() {
-            obj::set(pod, &path, value);
-        }
+    super::defaults::apply("Pod", pod);
+    if pod.pointer("/spec/serviceAccountName").is_none() {
+        // The ServiceAccount admission plugin's choice.
+        obj::set(pod, &["spec", "serviceAccountName"], json!("default"));
     }
     if let Some(phase) = obj::str_at(pod, "/status/phase").map(str::to_owned) {
         // A status written in the scenario is kept; a pod it describes as Pending with no
@@ -680,6 +674,23 @@ pub fn kill(store: &mut Store, namespace: &str, name: &str) -> Option<Value> {
             &format!("Stopping container {c}"),
             kubelet,
         );
+    }
+    // Watchers see what a real deletion shows them: the pod marked Terminating, then gone.
+    if store.recording && pod.pointer("/metadata/deletionTimestamp").is_none() {
+        let mut terminating = pod.clone();
+        let grace = obj::i64_at(&pod, "/spec/terminationGracePeriodSeconds").unwrap_or(30);
+        let now = store.now_string();
+        obj::set(
+            &mut terminating,
+            &["metadata", "deletionTimestamp"],
+            json!(now),
+        );
+        obj::set(
+            &mut terminating,
+            &["metadata", "deletionGracePeriodSeconds"],
+            json!(grace),
+        );
+        store.replace("pods", terminating);
     }
     store.remove("pods", namespace, name)
 }

@@ -223,6 +223,31 @@ impl KubeState {
         .map_err(|status| SimError::Refused(status.message))
     }
 
+    /// Deletes an object as a client would (pods are replaced by their controllers,
+    /// owned objects are collected). `Ok(None)` when there was nothing to delete.
+    pub fn delete(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, SimError> {
+        let rt = resources::lookup(kind)
+            .ok_or_else(|| SimError::Refused(format!("unknown kind {kind}")))?;
+        let ns = if rt.namespaced {
+            namespace.unwrap_or("default")
+        } else {
+            ""
+        };
+        let result = self.write(false, |store| {
+            super::ops::delete(store, rt, ns, name, &super::ops::DeleteOptions::default())
+        });
+        match result {
+            Ok(answer) => Ok(Some(answer)),
+            Err(status) if status.reason == super::status::Reason::NotFound => Ok(None),
+            Err(status) => Err(SimError::Refused(status.message)),
+        }
+    }
+
     /// The latest resource version.
     pub fn resource_version(&self) -> u64 {
         self.world().store.resource_version()
@@ -383,6 +408,7 @@ fn load_object(
         }
     }
     resolve_owners(store, line, &mut object, &namespace)?;
+    super::defaults::apply(rt.kind, &mut object);
     if object.get("spec").is_some() && object.pointer("/metadata/generation").is_none() {
         obj::set(&mut object, &["metadata", "generation"], json!(1));
     }
