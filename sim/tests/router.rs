@@ -211,6 +211,22 @@ async fn refusals_are_statuses_with_the_right_codes() {
         ),
         ("GET", format!("{pod}/exec"), None, vec![], 404, "NotFound"),
     ];
+    // Runaway replica counts are refused.
+    let scale = "/apis/apps/v1/namespaces/payment/deployments/payment-service/scale";
+    let (status, _) = send(
+        &router,
+        "PATCH",
+        scale,
+        Some("application/merge-patch+json"),
+        br#"{"spec":{"replicas":9223372036854775807}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Absurd log windows are clamped, not a panic.
+    let huge = format!("{pod}/log?previous=true&sinceSeconds=9223372036854775807&timestamps=true");
+    let (status, bytes) = send(&router, "GET", &huge, None, vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&bytes).contains("OutOfMemoryError"));
     for (method, uri, ct, body, code, reason) in cases {
         let (status, bytes) = send(&router, method, &uri, ct, body).await;
         assert_eq!(
@@ -347,6 +363,8 @@ const QUERIES: &[&str] = &[
     "dryRun=",
     "tailLines=1",
     "sinceSeconds=0",
+    "sinceSeconds=9223372036854775807",
+    "sinceTime=0001-01-01T00:00:00Z",
     "limitBytes=3",
     "previous=true",
     "container=nope",
@@ -380,6 +398,8 @@ fn json_body() -> impl Strategy<Value = Vec<u8>> {
         "spec",
         "status",
         "replicas",
+        "minReplicas",
+        "maxReplicas",
         "containers",
         "kind",
         "apiVersion",

@@ -69,7 +69,7 @@ pub fn record(
         })
         .cloned();
     if let Some(mut event) = existing {
-        let count = obj::i64_at(&event, "/count").unwrap_or(1) + 1;
+        let count = obj::i64_at(&event, "/count").unwrap_or(1).saturating_add(1);
         event["count"] = json!(count);
         event["lastTimestamp"] = json!(now);
         store.replace("events", event);

@@ -191,7 +191,7 @@ pub fn read(
     let end = end.unwrap_or(now);
     let start = start
         .filter(|s| *s <= end)
-        .unwrap_or(end - Duration::minutes(10));
+        .unwrap_or_else(|| end.checked_sub_signed(Duration::minutes(10)).unwrap_or(end));
     Ok(shape(text, start, end, options, now))
 }
 
@@ -215,12 +215,19 @@ fn shape(
     let span = end - start;
     let count = lines.len().max(1) as i32;
     let stamped = lines.iter().enumerate().map(|(i, line)| {
-        let at = start + span * (i as i32 + 1) / count;
+        // Checked: a scenario may give an absurdly old start.
+        let at = span
+            .checked_mul(i as i32 + 1)
+            .map(|d| d / count)
+            .and_then(|d| start.checked_add_signed(d))
+            .unwrap_or(end);
         (at, *line)
     });
-    let since = options
-        .since_time
-        .or_else(|| options.since_seconds.map(|s| now - Duration::seconds(s)));
+    let since = options.since_time.or_else(|| {
+        let seconds = options.since_seconds?;
+        // A window longer than time itself is no window.
+        Duration::try_seconds(seconds).and_then(|d| now.checked_sub_signed(d))
+    });
     let kept: Vec<(DateTime<Utc>, &str)> = stamped
         .filter(|(at, _)| since.is_none_or(|s| *at >= s))
         .collect();

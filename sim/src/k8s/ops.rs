@@ -255,6 +255,14 @@ fn validate(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Result<()
                     "spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
                 ));
             }
+            if let Some(replicas) = obj::i64_at(object, "/spec/replicas")
+                && replicas > controllers::MAX_REPLICAS
+            {
+                return invalid(format!(
+                    "spec.replicas: Invalid value: {replicas}: the simulator allows at most {}",
+                    controllers::MAX_REPLICAS
+                ));
+            }
             let Some(selector) = object
                 .pointer("/spec/selector")
                 .and_then(LabelSelector::from_object)
@@ -648,13 +656,19 @@ pub fn write_scale(
         return Err(ApiStatus::conflict(rt.group, rt.plural, name));
     }
     let replicas = match scale.pointer("/spec/replicas") {
-        Some(v) => v.as_i64().filter(|r| *r >= 0).ok_or_else(|| {
-            ApiStatus::invalid(
-                "Scale",
-                name,
-                format!("spec.replicas: Invalid value: {v}: must be greater than or equal to 0"),
-            )
-        })?,
+        Some(v) => v
+            .as_i64()
+            .filter(|r| (0..=controllers::MAX_REPLICAS).contains(r))
+            .ok_or_else(|| {
+                ApiStatus::invalid(
+                    "Scale",
+                    name,
+                    format!(
+                        "spec.replicas: Invalid value: {v}: must be greater than or equal to 0 (and at most {} in the simulator)",
+                        controllers::MAX_REPLICAS
+                    ),
+                )
+            })?,
         None => controllers::desired_replicas(&current),
     };
     let Some(mut object) = store.get(key, namespace, name).cloned() else {

@@ -319,9 +319,7 @@ pub fn backdate(pod: &mut Value, born: &str) {
             Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
         }
     }
-    if let Some(meta) = pod.get_mut("metadata") {
-        meta["creationTimestamp"] = json!(born);
-    }
+    obj::set(pod, &["metadata", "creationTimestamp"], json!(born));
     if let Some(status) = pod.get_mut("status") {
         walk(status, born);
     }

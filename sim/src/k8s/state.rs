@@ -203,8 +203,11 @@ impl KubeState {
                     match replacement.get("status") {
                         Some(_) if rt.subresources.iter().any(|s| s.name == "status") => {
                             let mut status = replacement;
-                            status["metadata"]["resourceVersion"] =
-                                main["metadata"]["resourceVersion"].clone();
+                            obj::set(
+                                &mut status,
+                                &["metadata", "resourceVersion"],
+                                main["metadata"]["resourceVersion"].clone(),
+                            );
                             super::ops::update(
                                 store,
                                 rt,

@@ -136,7 +136,9 @@ impl Store {
                 return object;
             }
             if old.get("spec") != object.get("spec") {
-                let generation = obj::i64_at(old, "/metadata/generation").unwrap_or(0) + 1;
+                let generation = obj::i64_at(old, "/metadata/generation")
+                    .unwrap_or(0)
+                    .saturating_add(1);
                 obj::set(&mut object, &["metadata", "generation"], json!(generation));
             }
         }

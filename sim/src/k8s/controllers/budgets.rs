@@ -42,11 +42,11 @@ pub fn reconcile_pdbs(store: &mut Store) {
             pdb.pointer("/spec/maxUnavailable"),
         ) {
             (Some(min), _) => resolve(min, expected, true),
-            (None, Some(max)) => expected - resolve(max, expected, true),
+            (None, Some(max)) => expected.saturating_sub(resolve(max, expected, true)),
             (None, None) => expected,
         }
         .max(0);
-        let allowed = (healthy - desired).max(0);
+        let allowed = healthy.saturating_sub(desired).max(0);
         let now = store.now_string();
         let mut conditions: Vec<Value> = pdb
             .pointer("/status/conditions")
@@ -119,9 +119,9 @@ fn resolve(value: &Value, of: i64, round_up: bool) -> i64 {
         Value::String(s) => {
             let p: i64 = s.trim_end_matches('%').parse().unwrap_or(0);
             if round_up {
-                (of * p + 99) / 100
+                of.saturating_mul(p).saturating_add(99) / 100
             } else {
-                of * p / 100
+                of.saturating_mul(p) / 100
             }
         }
         _ => 0,
@@ -153,7 +153,11 @@ pub fn reconcile_hpas(store: &mut Store) {
             .max(min);
         let current = desired_replicas(&target);
         let wanted = current.clamp(min, max);
-        let mut status = hpa.get("status").cloned().unwrap_or_else(|| json!({}));
+        let mut status = hpa
+            .get("status")
+            .filter(|s| s.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         if wanted != current {
             let mut scaled = target.clone();
             obj::set(&mut scaled, &["spec", "replicas"], json!(wanted));

@@ -67,7 +67,7 @@ fn sync(store: &mut Store, deployment: &Value) {
             obj::set(
                 &mut rs,
                 &["metadata", "annotations", REVISION],
-                json!((max_revision + 1).to_string()),
+                json!(max_revision.saturating_add(1).to_string()),
             );
             obj::set(
                 &mut rs,
@@ -81,7 +81,7 @@ fn sync(store: &mut Store, deployment: &Value) {
             store.replace("replicasets", rs)
         }
         Some(rs) => rs,
-        None => new_replicaset(store, deployment, &template, max_revision + 1),
+        None => new_replicaset(store, deployment, &template, max_revision.saturating_add(1)),
     };
     if deployment.pointer("/spec/paused").and_then(Value::as_bool) != Some(true) {
         scale(store, deployment, &current, replicas);
@@ -134,11 +134,11 @@ fn new_replicaset(store: &mut Store, deployment: &Value, template: &Value, rev: 
         &["metadata", "labels", POD_TEMPLATE_HASH],
         json!(hash),
     );
-    let mut labels = template
+    // The template's labels, hash included (`set` made them an object).
+    let labels = template
         .pointer("/metadata/labels")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    labels[POD_TEMPLATE_HASH] = json!(hash);
     let mut selector = deployment
         .pointer("/spec/selector")
         .cloned()
@@ -167,7 +167,11 @@ fn new_replicaset(store: &mut Store, deployment: &Value, template: &Value, rev: 
     );
     annotations.insert(
         "deployment.kubernetes.io/max-replicas".into(),
-        json!((replicas + max_surge(deployment, replicas)).to_string()),
+        json!(
+            replicas
+                .saturating_add(max_surge(deployment, replicas))
+                .to_string()
+        ),
     );
     let mut spec = json!({"replicas": 0, "selector": selector, "template": template});
     if let Some(min_ready) = deployment.pointer("/spec/minReadySeconds") {
@@ -252,9 +256,9 @@ fn int_or_percent(
     round_up: bool,
 ) -> i64 {
     let percent = |p: i64| {
-        let scaled = replicas * p;
+        let scaled = replicas.saturating_mul(p);
         if round_up {
-            (scaled + 99) / 100
+            scaled.saturating_add(99) / 100
         } else {
             scaled / 100
         }
@@ -321,7 +325,7 @@ pub fn reconcile_status(store: &mut Store) {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if available >= desired - max_unavailable(&deployment, desired) {
+        if available >= desired.saturating_sub(max_unavailable(&deployment, desired)) {
             set_condition(
                 &mut conditions,
                 "Available",

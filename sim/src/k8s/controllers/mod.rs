@@ -142,9 +142,16 @@ pub(super) fn create_pod(store: &mut Store, mut pod: Value) -> Value {
     store.insert_new("pods", pod)
 }
 
+/// The most replicas one workload may have in the simulator (the API refuses more; a
+/// scenario's larger numbers are capped), so that no request can make it create pods
+/// without end.
+pub const MAX_REPLICAS: i64 = 1000;
+
 /// The replica count a workload asks for (`spec.replicas`, default 1).
 pub fn desired_replicas(workload: &Value) -> i64 {
-    obj::i64_at(workload, "/spec/replicas").unwrap_or(1).max(0)
+    obj::i64_at(workload, "/spec/replicas")
+        .unwrap_or(1)
+        .clamp(0, MAX_REPLICAS)
 }
 
 /// A ReplicaSet's revision annotation as a number (0 when absent).

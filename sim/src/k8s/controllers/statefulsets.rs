@@ -164,7 +164,11 @@ fn attach_claims(store: &mut Store, sts: &Value, pod: &mut Value, ordinal: i64) 
             .get("persistentvolumeclaims", &namespace, &pvc_name)
             .is_none()
         {
-            let spec = t.get("spec").cloned().unwrap_or_else(|| json!({}));
+            let spec = t
+                .get("spec")
+                .filter(|s| s.is_object())
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             let storage = spec
                 .pointer("/resources/requests/storage")
                 .cloned()
