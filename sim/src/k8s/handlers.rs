@@ -18,6 +18,7 @@ use super::read;
 use super::resources::Storage;
 use super::state::KubeState;
 use super::status::{ApiStatus, Reason};
+use super::subresources;
 use super::watch;
 
 /// The Kubernetes API router over `state`. Tests may drive it directly (tower `oneshot`).
@@ -232,9 +233,9 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             read::list(state, target, call)
         }
         (&Method::GET, Some(name), None | Some("status")) => read::get(state, target, name, call),
-        (&Method::GET, Some(name), Some("scale")) => {
-            Ok(ok(&state.read(|s| ops::get_scale(s, rt, ns, name))?))
-        }
+        (&Method::GET, Some(name), Some("scale")) => Ok(ok(
+            &state.read(|s| subresources::get_scale(s, rt, ns, name))?
+        )),
         (&Method::GET, Some(name), Some("log")) => {
             let options = LogOptions::from_query(&call.query)?;
             let text = state.read(|s| {
@@ -253,7 +254,7 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             let body = call.json_body()?;
             let in_options = body.get("deleteOptions").cloned();
             let dry = call.dry_run(in_options.as_ref())?;
-            let answer = state.write(dry, |s| ops::evict(s, ns, name))?;
+            let answer = state.write(dry, |s| subresources::evict(s, ns, name))?;
             Ok(json_response(StatusCode::CREATED, &answer))
         }
         (&Method::PUT, Some(name), None | Some("status")) => {
@@ -272,7 +273,7 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             let body = call.json_body()?;
             let dry = call.dry_run(None)?;
             Ok(ok(&state.write(dry, |s| {
-                ops::write_scale(s, rt, ns, name, &body)
+                subresources::write_scale(s, rt, ns, name, &body)
             })?))
         }
         (&Method::PATCH, Some(name), None | Some("status") | Some("scale")) => {
@@ -290,10 +291,10 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             let dry = call.dry_run(None)?;
             let answer = state.write(dry, |s| match sub {
                 Some("scale") => {
-                    let scale = ops::get_scale(s, rt, ns, name)?;
+                    let scale = subresources::get_scale(s, rt, ns, name)?;
                     let patched = super::patch::apply(kind, &scale, &call.body)
                         .map_err(ApiStatus::bad_request)?;
-                    ops::write_scale(s, rt, ns, name, &patched)
+                    subresources::write_scale(s, rt, ns, name, &patched)
                 }
                 Some("status") => ops::patch(s, rt, ns, name, kind, &call.body, Part::Status),
                 _ => ops::patch(s, rt, ns, name, kind, &call.body, Part::Main),

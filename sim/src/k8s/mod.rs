@@ -17,13 +17,17 @@ pub(crate) mod ops;
 pub(crate) mod patch;
 pub(crate) mod path;
 pub(crate) mod pods;
+pub(crate) mod printers;
 pub(crate) mod read;
 pub(crate) mod resources;
+pub(crate) mod scheduler;
 pub(crate) mod selectors;
 pub(crate) mod state;
 pub(crate) mod status;
 pub(crate) mod store;
+pub(crate) mod subresources;
 pub(crate) mod table;
+pub(crate) mod validate;
 pub(crate) mod watch;
 
 pub use handlers::kube_router;

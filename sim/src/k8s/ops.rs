@@ -1,16 +1,14 @@
-//! The write verbs on the store: create, update, patch, delete, scale and eviction, with
+//! The write verbs on the store: create, update, patch and delete, with
 //! the API's validation and optimistic concurrency. Each returns the object as the API
 //! would answer it; the caller runs controllers (or drops the copy, for dry runs).
 
 use serde_json::{Value, json};
 
-use super::controllers;
 use super::events::{self, EventType, Source};
 use super::obj;
 use super::patch::{self, PatchKind};
 use super::pods;
 use super::resources::{ResourceType, Storage};
-use super::selectors::LabelSelector;
 use super::status::{ApiStatus, Reason};
 use super::store::Store;
 
@@ -158,7 +156,7 @@ pub fn create(
     if has_status(rt) && rt.kind != "Node" {
         obj::remove(&mut object, &["status"]);
     }
-    validate(rt, &object, None)?;
+    super::validate::validate(rt, &object, None)?;
     default(store, rt, &mut object);
     if rt.kind == "Pod" {
         let uid = store.uid();
@@ -206,110 +204,6 @@ fn default(store: &mut Store, rt: &ResourceType, object: &mut Value) {
         }
         _ => {}
     }
-}
-
-/// The checks the API makes that matter for the simulated kinds. `old` is the stored
-/// object on updates.
-fn validate(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Result<(), ApiStatus> {
-    let name = obj::name(object);
-    let invalid = |message: String| Err(ApiStatus::invalid(rt.kind, name, message));
-    match rt.kind {
-        "Pod" => {
-            let containers = object.pointer("/spec/containers").and_then(Value::as_array);
-            if containers.is_none_or(|c| c.is_empty()) {
-                return invalid("spec.containers: Required value".to_owned());
-            }
-            if containers.is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| obj::str_at(c, "/name").is_none_or(str::is_empty))
-            }) {
-                return invalid("spec.containers[0].name: Required value".to_owned());
-            }
-            if let Some(old) = old {
-                let images_only = |pod: &Value| {
-                    let mut spec = pod.get("spec").cloned().unwrap_or(Value::Null);
-                    if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
-                        for c in cs {
-                            obj::remove(c, &["image"]);
-                        }
-                    }
-                    for field in [
-                        "activeDeadlineSeconds",
-                        "tolerations",
-                        "terminationGracePeriodSeconds",
-                    ] {
-                        obj::remove(&mut spec, &[field]);
-                    }
-                    obj::normalized(&spec)
-                };
-                if images_only(old) != images_only(object) {
-                    return invalid("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)".to_owned());
-                }
-            }
-        }
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
-            if let Some(replicas) = object.pointer("/spec/replicas")
-                && replicas.as_i64().is_none_or(|r| r < 0)
-            {
-                return invalid(format!(
-                    "spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
-                ));
-            }
-            if let Some(replicas) = obj::i64_at(object, "/spec/replicas")
-                && replicas > controllers::MAX_REPLICAS
-            {
-                return invalid(format!(
-                    "spec.replicas: Invalid value: {replicas}: the simulator allows at most {}",
-                    controllers::MAX_REPLICAS
-                ));
-            }
-            let Some(selector) = object
-                .pointer("/spec/selector")
-                .and_then(LabelSelector::from_object)
-                .filter(|s| !s.is_empty())
-            else {
-                return invalid("spec.selector: Required value".to_owned());
-            };
-            let labels = object
-                .pointer("/spec/template/metadata/labels")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            if !selector.matches(&labels) {
-                return invalid("spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`".to_owned());
-            }
-            if let Some(old) = old
-                && old.pointer("/spec/selector") != object.pointer("/spec/selector")
-            {
-                return invalid("spec.selector: Invalid value: field is immutable".to_owned());
-            }
-        }
-        "HorizontalPodAutoscaler" => {
-            let min = obj::i64_at(object, "/spec/minReplicas").unwrap_or(1);
-            let max = obj::i64_at(object, "/spec/maxReplicas").unwrap_or(0);
-            if min < 1 {
-                return invalid(format!(
-                    "spec.minReplicas: Invalid value: {min}: must be greater than or equal to 1"
-                ));
-            }
-            if max < min {
-                return invalid(format!(
-                    "spec.maxReplicas: Invalid value: {max}: must be greater than or equal to `minReplicas`"
-                ));
-            }
-        }
-        "PodDisruptionBudget"
-            if object.pointer("/spec/minAvailable").is_some()
-                && object.pointer("/spec/maxUnavailable").is_some() =>
-        {
-            return invalid(
-                "spec: Invalid value: minAvailable and maxUnavailable cannot be both set"
-                    .to_owned(),
-            );
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Replaces an object (PUT), or its status.
@@ -396,7 +290,7 @@ fn write_over(
             kept
         }
     };
-    validate(rt, &new, Some(old))?;
+    super::validate::validate(rt, &new, Some(old))?;
     if rt.kind == "Node" {
         note_schedulability(store, old, &new);
     }
@@ -609,131 +503,6 @@ fn orphan_dependents(store: &mut Store, owner_uid: &str) {
             store.replace(k, d);
         }
     }
-}
-
-/// The `autoscaling/v1` Scale of a workload.
-pub fn get_scale(
-    store: &Store,
-    rt: &ResourceType,
-    namespace: &str,
-    name: &str,
-) -> Result<Value, ApiStatus> {
-    let object = get(store, rt, namespace, name)?;
-    let selector = object
-        .pointer("/spec/selector")
-        .and_then(LabelSelector::from_object)
-        .map(|_| obj::map_string(object.pointer("/spec/selector/matchLabels")))
-        .unwrap_or_default();
-    Ok(json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "uid": obj::uid(&object),
-            "resourceVersion": obj::str_at(&object, "/metadata/resourceVersion").unwrap_or(""),
-            "creationTimestamp": obj::str_at(&object, "/metadata/creationTimestamp").unwrap_or(""),
-        },
-        "spec": {"replicas": controllers::desired_replicas(&object)},
-        "status": {"replicas": obj::i64_at(&object, "/status/replicas").unwrap_or(0), "selector": selector},
-    }))
-}
-
-/// Writes a Scale (PUT or PATCH on `/scale`): checks its resourceVersion if it carries
-/// one, then sets the workload's replicas.
-pub fn write_scale(
-    store: &mut Store,
-    rt: &ResourceType,
-    namespace: &str,
-    name: &str,
-    scale: &Value,
-) -> Result<Value, ApiStatus> {
-    let key = store_key(rt)?;
-    let current = get_scale(store, rt, namespace, name)?;
-    if let Some(rv) = obj::str_at(scale, "/metadata/resourceVersion").filter(|rv| !rv.is_empty())
-        && Some(rv) != obj::str_at(&current, "/metadata/resourceVersion")
-    {
-        return Err(ApiStatus::conflict(rt.group, rt.plural, name));
-    }
-    let replicas = match scale.pointer("/spec/replicas") {
-        Some(v) => v
-            .as_i64()
-            .filter(|r| (0..=controllers::MAX_REPLICAS).contains(r))
-            .ok_or_else(|| {
-                ApiStatus::invalid(
-                    "Scale",
-                    name,
-                    format!(
-                        "spec.replicas: Invalid value: {v}: must be greater than or equal to 0 (and at most {} in the simulator)",
-                        controllers::MAX_REPLICAS
-                    ),
-                )
-            })?,
-        None => controllers::desired_replicas(&current),
-    };
-    let Some(mut object) = store.get(key, namespace, name).cloned() else {
-        return Err(ApiStatus::not_found(rt.group, rt.plural, name));
-    };
-    obj::set(&mut object, &["spec", "replicas"], json!(replicas));
-    store.replace(key, object);
-    let mut answer = get_scale(store, rt, namespace, name)?;
-    answer["spec"]["replicas"] = json!(replicas);
-    Ok(answer)
-}
-
-/// The eviction subresource: deletes the pod unless a PodDisruptionBudget forbids it
-/// (429), as the API checks budgets on behalf of `kubectl drain`.
-pub fn evict(store: &mut Store, namespace: &str, name: &str) -> Result<Value, ApiStatus> {
-    let Some(pod) = store.get("pods", namespace, name).cloned() else {
-        return Err(ApiStatus::not_found("", "pods", name));
-    };
-    let success = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-    let running = obj::str_at(&pod, "/status/phase") == Some("Running");
-    let budgets = controllers::pdbs_for_pod(store, &pod);
-    if budgets.len() > 1 {
-        return Err(ApiStatus::new(
-            Reason::InternalError,
-            "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
-        ));
-    }
-    if let (Some(pdb), true) = (budgets.first(), running) {
-        let allowed = obj::i64_at(pdb, "/status/disruptionsAllowed").unwrap_or(0);
-        let healthy = obj::i64_at(pdb, "/status/currentHealthy").unwrap_or(0);
-        let desired = obj::i64_at(pdb, "/status/desiredHealthy").unwrap_or(0);
-        // An unready pod may go while the budget is met (the default IfHealthyBudget policy).
-        let unready_ok = !pods::is_ready(&pod) && healthy >= desired;
-        if !unready_ok {
-            if allowed <= 0 {
-                return Err(ApiStatus {
-                    reason: Reason::TooManyRequests,
-                    message: "Cannot evict pod as it would violate the pod's disruption budget."
-                        .to_owned(),
-                    // No retryAfterSeconds, like the API: kubectl drain then retries on
-                    // its own 5 s schedule (a Retry-After would make client-go wait first).
-                    details: Some(
-                        json!({"causes": [{"reason": "DisruptionBudget", "message": format!(
-                            "The disruption budget {} needs {desired} healthy pods and has {healthy} currently",
-                            obj::name(pdb)
-                        )}]}),
-                    ),
-                });
-            }
-            let mut consumed = pdb.clone();
-            obj::set(
-                &mut consumed,
-                &["status", "disruptionsAllowed"],
-                json!(allowed - 1),
-            );
-            obj::set(
-                &mut consumed,
-                &["status", "disruptedPods", name],
-                json!(store.now_string()),
-            );
-            store.replace("poddisruptionbudgets", consumed);
-        }
-    }
-    pods::kill(store, namespace, name);
-    Ok(success)
 }
 
 #[cfg(test)]

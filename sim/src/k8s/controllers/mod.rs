@@ -107,7 +107,7 @@ fn schedule_pending(store: &mut Store) {
         .cloned()
         .collect();
     for mut pod in waiting {
-        if pods::retry_schedule(store, &mut pod) {
+        if super::scheduler::retry_schedule(store, &mut pod) {
             store.replace("pods", pod);
         }
     }
