@@ -12,4 +12,4 @@ pub use logging::init_logging;
 pub use redact::{redact, redact_json};
 pub use result::{ok, ok_json, tool_error};
 pub use serve::{ServeError, Transport, serve};
-pub use shape::{Capped, Table, age, cap};
+pub use shape::{Capped, Table, age, cap, cap_tail};

@@ -106,6 +106,34 @@ pub fn cap(text: &str, max_bytes: usize, hint: &str) -> Capped {
     }
 }
 
+/// Keeps the end of `text` (the newest lines of a log) within `max_bytes`, saying at the
+/// top how much earlier text was left out.
+pub fn cap_tail(text: &str, max_bytes: usize, hint: &str) -> Capped {
+    if text.len() <= max_bytes {
+        return Capped {
+            text: text.to_owned(),
+            truncated: false,
+            omitted_bytes: 0,
+        };
+    }
+    let mut start = text.len() - max_bytes;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    if let Some(nl) = text[start..].find('\n').filter(|nl| *nl < max_bytes / 2) {
+        start += nl + 1;
+    }
+    let out = format!(
+        "[truncated: {start} earlier bytes not shown; {hint}]\n{}",
+        &text[start..]
+    );
+    Capped {
+        text: out,
+        truncated: true,
+        omitted_bytes: start,
+    }
+}
+
 /// A Kubernetes-style age: `45s`, `12m`, `3h`, `5d`.
 pub fn age(seconds: i64) -> String {
     let s = seconds.max(0);
@@ -147,6 +175,19 @@ mod tests {
         assert_eq!(cap(text, 100, "x").text, text);
         let c = cap("ééééé", 3, "x");
         assert!(c.text.starts_with("é\n"));
+    }
+
+    #[test]
+    fn tail_caps_keep_the_end() {
+        let c = cap_tail("old line\nnewer line\nnewest\n", 20, "use grep");
+        assert!(c.truncated);
+        assert!(
+            c.text
+                .starts_with("[truncated: 9 earlier bytes not shown; use grep]\nnewer line"),
+            "{}",
+            c.text
+        );
+        assert_eq!(cap_tail("short", 20, "x").text, "short");
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! Connecting to the cluster named by a kubeconfig, with timeouts on every call.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// How long one API request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why no client could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot read kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("no usable Kubernetes configuration (KUBECONFIG, ~/.kube/config or in-cluster): {0}")]
+    Infer(#[source] kube::config::InferConfigError),
+    #[error("kubeconfig context is not usable: {0}")]
+    Context(#[source] kube::config::KubeconfigError),
+    #[error("cannot build the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// Builds a client from `kubeconfig` (or `KUBECONFIG`/`~/.kube/config`/in-cluster) and an
+/// optional context.
+pub async fn connect(
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+) -> Result<kube::Client, ConnectError> {
+    let options = KubeConfigOptions {
+        context,
+        ..KubeConfigOptions::default()
+    };
+    let mut config = match kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(&path)
+                .map_err(|source| ConnectError::Kubeconfig { path, source })?;
+            kube::Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(ConnectError::Context)?
+        }
+        None if options.context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(ConnectError::Context)?,
+        None => kube::Config::infer().await.map_err(ConnectError::Infer)?,
+    };
+    config.connect_timeout = Some(Duration::from_secs(5));
+    config.read_timeout = Some(REQUEST_TIMEOUT);
+    config.write_timeout = Some(REQUEST_TIMEOUT);
+    kube::Client::try_from(config).map_err(ConnectError::Client)
+}
