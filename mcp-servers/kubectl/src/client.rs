@@ -51,5 +51,8 @@ pub async fn connect(
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(REQUEST_TIMEOUT);
     config.write_timeout = Some(REQUEST_TIMEOUT);
+    // kube's default retry waits out 429s for up to 15 attempts; an eviction refused by a
+    // PodDisruptionBudget answers 429, and drain handles that itself within its timeout.
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(ConnectError::Client)
 }
