@@ -918,8 +918,7 @@ async fn server_dry_runs_change_nothing() {
 }
 
 /// A namespace and a two-replica deployment in it, as a manifest file next to the
-/// kubeconfig. (kubectl's `create namespace`/`create deployment` generators send
-/// protobuf, which the simulator refuses with 415; `create -f` sends JSON.)
+/// kubeconfig, for `kubectl create -f` (JSON bodies, after an OpenAPI check).
 fn write_manifests(sim: &sopilot_sim::RunningSim, deploy_namespace: &str) -> String {
     let path = sim.kubeconfig().with_file_name("manifests.yaml");
     let text = format!(
@@ -1099,4 +1098,170 @@ fn pod_names_at_start() -> [&'static str; 6] {
         "payment-service-7d8f9c6b5-h6t4w",
         "payment-service-7d8f9c6b5-q9lkc",
     ]
+}
+
+#[tokio::test]
+async fn generator_commands_send_protobuf_and_work() {
+    let sim = start_payment().await;
+    let out = kubectl(&sim, &["create", "namespace", "scratch"]).await;
+    assert_eq!(out.out().trim(), "namespace/scratch created");
+    let out = kubectl(
+        &sim,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=3",
+            "--port=80",
+            "-n",
+            "scratch",
+        ],
+    )
+    .await;
+    assert_eq!(out.out().trim(), "deployment.apps/web created");
+    let deploy = sim.get("deploy", Some("scratch"), "web").unwrap();
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    assert_eq!(deploy["spec"]["selector"]["matchLabels"]["app"], "web");
+    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "nginx:1.27");
+    assert_eq!(container["ports"][0]["containerPort"], 80);
+    assert!(
+        deploy["spec"]["template"]["metadata"]
+            .get("creationTimestamp")
+            .is_none(),
+        "Go's zero values do not leak in"
+    );
+    assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(sim.kube().list("pods", Some("scratch")).len(), 3);
+
+    kubectl(
+        &sim,
+        &[
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=mode=fast",
+            "-n",
+            "scratch",
+        ],
+    )
+    .await
+    .out();
+    assert_eq!(
+        sim.get("cm", Some("scratch"), "settings").unwrap()["data"]["mode"],
+        "fast"
+    );
+    kubectl(
+        &sim,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "token",
+            "--from-literal=value=s3cret",
+            "-n",
+            "scratch",
+        ],
+    )
+    .await
+    .out();
+    assert_eq!(
+        sim.get("secret", Some("scratch"), "token").unwrap()["data"]["value"],
+        "czNjcmV0"
+    );
+    kubectl(
+        &sim,
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "web",
+            "--tcp=80:8080",
+            "-n",
+            "scratch",
+        ],
+    )
+    .await
+    .out();
+    let service = kubectl(&sim, &["get", "service", "web", "-n", "scratch"]).await;
+    let row = &rows(service.out())[1];
+    assert_eq!((row[1].as_str(), row[4].as_str()), ("ClusterIP", "80/TCP"));
+    assert!(row[2].starts_with("172.20."), "{row:?}");
+    kubectl(
+        &sim,
+        &[
+            "autoscale",
+            "deployment",
+            "web",
+            "--min=2",
+            "--max=6",
+            "-n",
+            "scratch",
+        ],
+    )
+    .await
+    .out();
+    let hpa = sim.get("hpa", Some("scratch"), "web").unwrap();
+    assert_eq!(
+        (
+            hpa["spec"]["minReplicas"].as_i64(),
+            hpa["spec"]["maxReplicas"].as_i64()
+        ),
+        (Some(2), Some(6))
+    );
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        80
+    );
+
+    let dry = kubectl(
+        &sim,
+        &[
+            "create",
+            "deployment",
+            "other",
+            "--image=nginx",
+            "-n",
+            "scratch",
+            "--dry-run=server",
+        ],
+    )
+    .await;
+    assert_eq!(
+        dry.out().trim(),
+        "deployment.apps/other created (server dry run)"
+    );
+    assert!(sim.get("deploy", Some("scratch"), "other").is_none());
+}
+
+#[tokio::test]
+async fn drain_without_eviction_deletes_with_protobuf_options() {
+    let sim = start_payment().await;
+    let out = kubectl(
+        &sim,
+        &[
+            "drain",
+            "ip-10-0-3-12",
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--disable-eviction",
+            "--timeout=30s",
+        ],
+    )
+    .await;
+    assert!(
+        out.out().contains("node/ip-10-0-3-12 drained"),
+        "{}",
+        out.stdout
+    );
+    let left: Vec<String> = sim
+        .kube()
+        .list("pods", None)
+        .into_iter()
+        .filter(|p| p["spec"]["nodeName"] == "ip-10-0-3-12")
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("aws-node-"));
 }

@@ -58,9 +58,17 @@ pub fn apply(kind: &str, object: &mut Value) {
     }
 }
 
+/// Sets `value` where the field is missing or empty (`""`, `{}`): Go clients send empty
+/// structs, and the API defaults them as if absent.
 fn fill(object: &mut Value, path: &[&str], value: Value) {
     let pointer = format!("/{}", path.join("/"));
-    if object.pointer(&pointer).is_none() {
+    let empty = match object.pointer(&pointer) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(Value::Array(_) | Value::Bool(_) | Value::Number(_)) => false,
+    };
+    if empty {
         obj::set(object, path, value);
     }
 }

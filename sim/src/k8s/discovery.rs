@@ -29,31 +29,35 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn group(name: &str, version: &str) -> Value {
-    let gv = format!("{name}/{version}");
-    json!({
-        "name": name,
-        "versions": [{"groupVersion": gv, "version": version}],
-        "preferredVersion": {"groupVersion": gv, "version": version},
-    })
+/// A group with its versions, the first listed being the preferred one.
+fn group(name: &str) -> Value {
+    let versions: Vec<Value> = resources::groups()
+        .into_iter()
+        .filter(|(g, _)| *g == name)
+        .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first().cloned().unwrap_or(json!({}));
+    json!({"name": name, "versions": versions, "preferredVersion": preferred})
 }
 
 /// `GET /apis`.
 pub fn groups() -> Value {
-    let groups: Vec<Value> = resources::groups()
-        .into_iter()
-        .filter(|(g, _)| !g.is_empty())
-        .map(|(g, v)| group(g, v))
-        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (g, _) in resources::groups() {
+        if !g.is_empty() && !names.contains(&g) {
+            names.push(g);
+        }
+    }
+    let groups: Vec<Value> = names.into_iter().map(group).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/GROUP`, or `None` for an unknown group.
 pub fn group_info(name: &str) -> Option<Value> {
-    let (_, version) = resources::groups()
-        .into_iter()
-        .find(|(g, _)| *g == name && !g.is_empty())?;
-    let mut g = group(name, version);
+    if name.is_empty() || !resources::groups().iter().any(|(g, _)| *g == name) {
+        return None;
+    }
+    let mut g = group(name);
     g["kind"] = json!("APIGroup");
     g["apiVersion"] = json!("v1");
     Some(g)
@@ -168,6 +172,14 @@ mod tests {
             assert!(group_names.contains(&want), "{want}");
         }
         assert!(group_info("apps").is_some());
+        let autoscaling = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "autoscaling")
+            .unwrap();
+        assert_eq!(autoscaling["preferredVersion"]["version"], "v2");
+        assert_eq!(autoscaling["versions"].as_array().unwrap().len(), 2);
         assert!(group_info("nope").is_none());
     }
 }

@@ -14,6 +14,7 @@ use super::logs::{self, LogOptions};
 use super::ops::{self, DeleteOptions, Part};
 use super::patch::PatchKind;
 use super::path::{self, ApiPath, Target};
+use super::protobuf;
 use super::read;
 use super::resources::Storage;
 use super::state::KubeState;
@@ -136,14 +137,14 @@ async fn dispatch(State(state): State<KubeState>, request: Request) -> Response 
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let call = Call {
+    let mut call = Call {
         method: parts.method,
         query,
         headers: parts.headers,
         body,
     };
     tracing::debug!(method = %call.method, path = parts.uri.path(), query = ?call.query, "kubernetes request");
-    if let Some(refusal) = unsupported_body(&call) {
+    if let Err(refusal) = json_body_of(&mut call) {
         return refusal.into_response();
     }
     if let Some(rest) = parts.uri.path().strip_prefix("/openapi/v3") {
@@ -178,19 +179,35 @@ async fn dispatch(State(state): State<KubeState>, request: Request) -> Response 
     response
 }
 
-/// Bodies in protobuf or CBOR get 415, which makes client-go retry in JSON.
-fn unsupported_body(call: &Call) -> Option<ApiStatus> {
-    if call.body.is_empty() || !matches!(call.method, Method::POST | Method::PUT) {
-        return None;
+/// Turns a protobuf body (what kubectl's typed clients send) into JSON; other non-JSON
+/// bodies (CBOR, YAML) get 415. Patches carry their own media types and are left alone.
+fn json_body_of(call: &mut Call) -> Result<(), ApiStatus> {
+    if call.body.is_empty() || !matches!(call.method, Method::POST | Method::PUT | Method::DELETE) {
+        return Ok(());
     }
-    let content_type = call.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    (media != "application/json" && !media.is_empty()).then(|| {
-        ApiStatus::new(
+    let media = call
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    match media.as_str() {
+        "" | "application/json" => Ok(()),
+        protobuf::MEDIA_TYPE => {
+            let object = protobuf::decode(&call.body)
+                .map_err(|e| ApiStatus::new(Reason::UnsupportedMediaType, e))?;
+            call.body = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
+            Ok(())
+        }
+        other => Err(ApiStatus::new(
             Reason::UnsupportedMediaType,
-            format!("the body of the request was in an unknown format ({media}) - accepted media types include: application/json"),
-        )
-    })
+            format!(
+                "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/vnd.kubernetes.protobuf"
+            ),
+        )),
+    }
 }
 
 fn not_served() -> Response {

@@ -5,6 +5,7 @@
 //! world synchronously, so a test sees the effects of a call when the call returns.
 
 pub(crate) mod controllers;
+pub(crate) mod convert;
 pub(crate) mod defaults;
 pub(crate) mod discovery;
 pub(crate) mod events;
@@ -18,6 +19,7 @@ pub(crate) mod patch;
 pub(crate) mod path;
 pub(crate) mod pods;
 pub(crate) mod printers;
+pub(crate) mod protobuf;
 pub(crate) mod read;
 pub(crate) mod resources;
 pub(crate) mod scheduler;

@@ -35,14 +35,14 @@ pub fn store_key(rt: &ResourceType) -> Result<&'static str, ApiStatus> {
 /// The object in the API's shape for `rt` (events.k8s.io events are converted).
 pub fn to_api(rt: &ResourceType, stored: Value) -> Value {
     match rt.storage {
-        Storage::CoreEvents => events::to_events_v1(&stored),
+        Storage::Converted(_, view) => super::convert::to_view(view, &stored),
         Storage::Own(_) | Storage::Metrics => stored,
     }
 }
 
 fn from_api(rt: &ResourceType, api: Value) -> Value {
     match rt.storage {
-        Storage::CoreEvents => events::from_events_v1(&api),
+        Storage::Converted(_, view) => super::convert::from_view(view, &api),
         Storage::Own(_) | Storage::Metrics => api,
     }
 }

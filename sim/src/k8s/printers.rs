@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::obj;
-use super::resources::{ResourceType, Storage};
+use super::resources::ResourceType;
 use crate::time;
 
 fn s(text: impl Into<String>) -> Value {
@@ -31,7 +31,7 @@ pub fn cells(rt: &ResourceType, o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         now,
     ));
     match (rt.storage, rt.kind) {
-        (Storage::CoreEvents, _) | (_, "Event") => event_cells(o, now),
+        (_, "Event") => event_cells(o, now),
         (_, "Pod") => pod_cells(o, now),
         (_, "Deployment") => {
             let [containers, images] = container_cells(o);

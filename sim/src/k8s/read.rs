@@ -49,7 +49,7 @@ fn selected(store: &Store, target: &Target, selection: &Selection) -> Vec<Value>
         }
         (Storage::Metrics, _) => metrics::node_metrics(store, now),
         (Storage::Own(key), _) => store.list_owned(key, target.namespace.as_deref()),
-        (Storage::CoreEvents, _) => store.list_owned("events", target.namespace.as_deref()),
+        (Storage::Converted(key, _), _) => store.list_owned(key, target.namespace.as_deref()),
     };
     candidates
         .into_iter()
@@ -146,12 +146,8 @@ pub fn get(
             .into_iter()
             .find(|o| obj::name(o) == name)
             .ok_or_else(|| ApiStatus::not_found(rt.group, rt.plural, name)),
-            Storage::Own(key) => s
+            Storage::Own(key) | Storage::Converted(key, _) => s
                 .get(key, target.namespace(), name)
-                .cloned()
-                .ok_or_else(|| ApiStatus::not_found(rt.group, rt.plural, name)),
-            Storage::CoreEvents => s
-                .get("events", target.namespace(), name)
                 .cloned()
                 .ok_or_else(|| ApiStatus::not_found(rt.group, rt.plural, name)),
         };

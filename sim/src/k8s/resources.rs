@@ -34,10 +34,20 @@ pub struct ResourceType {
 pub enum Storage {
     /// Stored under this key, in the resource's own shape.
     Own(&'static str),
-    /// Stored as core/v1 events and converted on the way in and out.
-    CoreEvents,
+    /// Stored under this key in another version's shape, converted on the way in and out
+    /// (one store, two API views, as in the real API server).
+    Converted(&'static str, View),
     /// Computed from the scenario's metrics; read-only.
     Metrics,
+}
+
+/// An API version served by conversion from the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// events.k8s.io/v1 Events over core/v1 Events.
+    EventsV1,
+    /// autoscaling/v1 HorizontalPodAutoscalers over autoscaling/v2 ones.
+    AutoscalingV1,
 }
 
 const RW: &[&str] = &[
@@ -319,6 +329,20 @@ pub static RESOURCES: &[ResourceType] = &[
         ALL,
         &[status("HorizontalPodAutoscaler")],
     ),
+    ResourceType {
+        storage: Storage::Converted("horizontalpodautoscalers", View::AutoscalingV1),
+        ..rt(
+            "autoscaling",
+            "v1",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            "HorizontalPodAutoscaler",
+            true,
+            &["hpa"],
+            ALL,
+            &[status("HorizontalPodAutoscaler")],
+        )
+    },
     rt(
         "networking.k8s.io",
         "v1",
@@ -375,7 +399,7 @@ pub static RESOURCES: &[ResourceType] = &[
         &[],
     ),
     ResourceType {
-        storage: Storage::CoreEvents,
+        storage: Storage::Converted("events", View::EventsV1),
         ..rt(
             "events.k8s.io",
             "v1",
@@ -433,8 +457,7 @@ impl ResourceType {
     /// The storage key of a stored type (`None` for virtual ones).
     pub fn store_key(&self) -> Option<&'static str> {
         match self.storage {
-            Storage::Own(key) => Some(key),
-            Storage::CoreEvents => Some("events"),
+            Storage::Own(key) | Storage::Converted(key, _) => Some(key),
             Storage::Metrics => None,
         }
     }
@@ -462,12 +485,12 @@ pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
 }
 
 /// The stored resource type a person means by `name`: a kind (`Deployment`), a plural
-/// (`deployments`), a singular or a short name (`deploy`), case-insensitive; the core
-/// and `apps` groups win over events.k8s.io.
+/// (`deployments`), a singular or a short name (`deploy`), case-insensitive; the stored
+/// version wins over converted views.
 pub fn lookup(name: &str) -> Option<&'static ResourceType> {
     let name = name.to_ascii_lowercase();
     RESOURCES.iter().find(|r| {
-        r.storage != Storage::Metrics
+        matches!(r.storage, Storage::Own(_))
             && (r.kind.to_ascii_lowercase() == name
                 || r.plural == name
                 || r.singular == name
@@ -483,7 +506,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
     }
 }
 
-/// The groups served, with their single version, in discovery order.
+/// The group versions served, in discovery order (a group's preferred version first).
 pub fn groups() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
     for r in RESOURCES {
@@ -507,8 +530,9 @@ mod tests {
         assert!(lookup("nothing").is_none());
         assert_eq!(
             by_kind("events.k8s.io/v1", "Event").map(|r| r.storage),
-            Some(Storage::CoreEvents)
+            Some(Storage::Converted("events", View::EventsV1))
         );
+        assert_eq!(lookup("hpa").map(|r| r.version), Some("v2"));
         assert_eq!(
             find("apps", "v1", "deployments")
                 .and_then(|r| r.subresource("scale"))

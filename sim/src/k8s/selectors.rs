@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::obj;
-use super::resources::{ResourceType, Storage};
+use super::resources::{ResourceType, Storage, View};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LabelOp {
@@ -281,7 +281,7 @@ fn supported(field: &str, resource: &ResourceType) -> bool {
         return true;
     }
     match (resource.storage, resource.plural) {
-        (Storage::CoreEvents, _) => {
+        (Storage::Converted(_, View::EventsV1), _) => {
             field
                 .strip_prefix("regarding.")
                 .is_some_and(|f| EVENT_OBJECT_FIELDS.contains(&f))
@@ -312,7 +312,9 @@ fn supported(field: &str, resource: &ResourceType) -> bool {
         (Storage::Own(_), "secrets") => field == "type",
         (Storage::Own(_), "replicasets") => field == "status.replicas",
         (Storage::Own(_), "jobs") => field == "status.successful",
-        (Storage::Own(_), _) | (Storage::Metrics, _) => false,
+        (Storage::Own(_), _)
+        | (Storage::Converted(_, View::AutoscalingV1), _)
+        | (Storage::Metrics, _) => false,
     }
 }
 
@@ -321,7 +323,7 @@ fn field_value(object: &Value, field: &str, resource: &ResourceType) -> String {
     // events.k8s.io selectors name the fields of the new shape; events are stored in the
     // core shape, so translate.
     let core_field = match resource.storage {
-        Storage::CoreEvents => match field {
+        Storage::Converted(_, View::EventsV1) => match field {
             "reportingController" => "reportingComponent".to_owned(),
             "deprecatedSource" => "source".to_owned(),
             f => match f.strip_prefix("regarding.") {
@@ -329,7 +331,9 @@ fn field_value(object: &Value, field: &str, resource: &ResourceType) -> String {
                 None => f.to_owned(),
             },
         },
-        Storage::Own(_) | Storage::Metrics => field.to_owned(),
+        Storage::Own(_) | Storage::Converted(_, View::AutoscalingV1) | Storage::Metrics => {
+            field.to_owned()
+        }
     };
     let pointer = match core_field.as_str() {
         "source" => "/source/component".to_owned(),

@@ -459,7 +459,7 @@ fn resolve_owners(
             .find(|t| {
                 t.kind == kind
                     && t.store_key().is_some()
-                    && t.storage != resources::Storage::CoreEvents
+                    && matches!(t.storage, resources::Storage::Own(_))
             })
             .ok_or_else(|| {
                 SimError::scenario(line, format!("owner kind {kind:?} is not served"))

@@ -4,9 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::events;
 use super::printers;
-use super::resources::{ResourceType, Storage};
+use super::resources::ResourceType;
 
 /// What each row carries besides its cells (`includeObject`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +46,7 @@ fn columns(rt: &ResourceType) -> Vec<Column> {
     let images = col("Images", "string", 1);
     let selector = col("Selector", "string", 1);
     match (rt.storage, rt.kind) {
-        (Storage::CoreEvents, _) | (_, "Event") => vec![
+        (_, "Event") => vec![
             col("Last Seen", "string", 0),
             col("Type", "string", 0),
             col("Reason", "string", 0),
@@ -200,10 +199,7 @@ pub fn table(
 
 fn row(rt: &ResourceType, object: &Value, include: IncludeObject, now: DateTime<Utc>) -> Value {
     let mut row = json!({"cells": printers::cells(rt, object, now)});
-    let shown = match rt.storage {
-        Storage::CoreEvents => events::to_events_v1(object),
-        Storage::Own(_) | Storage::Metrics => object.clone(),
-    };
+    let shown = super::ops::to_api(rt, object.clone());
     match include {
         IncludeObject::None => {}
         IncludeObject::Metadata => {

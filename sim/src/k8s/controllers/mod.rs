@@ -88,7 +88,7 @@ fn all_keys() -> Vec<&'static str> {
         .iter()
         .filter_map(|r| match r.storage {
             super::resources::Storage::Own(key) => Some(key),
-            super::resources::Storage::CoreEvents | super::resources::Storage::Metrics => None,
+            super::resources::Storage::Converted(..) | super::resources::Storage::Metrics => None,
         })
         .collect();
     keys.dedup();
