@@ -1,0 +1,3 @@
+//! Simulated Slack Web API for SOPilot, recording every request.
+//!
+//! Empty for now; built with the CloudWatch, Cost Explorer and Slack issue.
