@@ -510,3 +510,57 @@ async fn api_resources_lists_short_names_and_subresource_groups() {
     let version = kubectl(&sim, &["version", "-o", "json"]).await.json();
     assert_eq!(version["serverVersion"]["minor"], "32");
 }
+
+#[tokio::test]
+async fn services_list_their_endpoints() {
+    let sim = start_payment().await;
+    let describe = kubectl(
+        &sim,
+        &["describe", "service", "payment-service", "-n", "payment"],
+    )
+    .await;
+    let line = describe
+        .out()
+        .lines()
+        .find(|l| l.starts_with("Endpoints:"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains(":8080") && line.contains("+ 1 more"),
+        "{line}"
+    );
+    let slices = kubectl(
+        &sim,
+        &[
+            "get",
+            "endpointslices",
+            "-n",
+            "payment",
+            "-l",
+            "kubernetes.io/service-name=postgres",
+        ],
+    )
+    .await;
+    let table = rows(slices.out());
+    assert_eq!(
+        table[0],
+        ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    );
+    assert_eq!(&table[1][1..3], ["IPv4", "5432"]);
+    assert_eq!(table[1][3].split(',').count(), 3);
+    // The crash-looping pod is listed, but not ready.
+    let endpoints = sim
+        .get("endpoints", Some("payment"), "payment-service")
+        .unwrap();
+    assert_eq!(
+        endpoints["subsets"][0]["addresses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        endpoints["subsets"][0]["notReadyAddresses"][0]["targetRef"]["name"],
+        CRASH_POD
+    );
+}

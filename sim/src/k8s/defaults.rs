@@ -49,6 +49,29 @@ pub fn apply(kind: &str, object: &mut Value) {
             fill(object, &["spec", "revisionHistoryLimit"], json!(10));
             template(object);
         }
+        "Service" => {
+            fill(object, &["spec", "type"], json!("ClusterIP"));
+            fill(object, &["spec", "sessionAffinity"], json!("None"));
+            if obj::str_at(object, "/spec/type") != Some("ExternalName") {
+                fill(object, &["spec", "ipFamilies"], json!(["IPv4"]));
+                fill(object, &["spec", "ipFamilyPolicy"], json!("SingleStack"));
+                fill(object, &["spec", "internalTrafficPolicy"], json!("Cluster"));
+                if let Some(ip) = obj::str_at(object, "/spec/clusterIP").map(str::to_owned) {
+                    fill(object, &["spec", "clusterIPs"], json!([ip]));
+                }
+            }
+            if let Some(ports) = object
+                .pointer_mut("/spec/ports")
+                .and_then(Value::as_array_mut)
+            {
+                for port in ports {
+                    fill(port, &["protocol"], json!("TCP"));
+                    if let Some(number) = port.get("port").cloned() {
+                        fill(port, &["targetPort"], number);
+                    }
+                }
+            }
+        }
         "Pod" => {
             if let Some(spec) = object.get_mut("spec") {
                 pod_spec(spec);

@@ -177,18 +177,14 @@ fn namespace_of<'a>(rt: &ResourceType, namespace: &'a str) -> &'a str {
 fn default(store: &mut Store, rt: &ResourceType, object: &mut Value) {
     super::defaults::apply(rt.kind, object);
     match rt.kind {
-        "Service" => {
-            if object.pointer("/spec/type").is_none() {
-                obj::set(object, &["spec", "type"], json!("ClusterIP"));
-            }
+        "Service"
             if object.pointer("/spec/clusterIP").is_none()
-                && obj::str_at(object, "/spec/type") != Some("ExternalName")
-            {
-                let n = store.next_counter();
-                let ip = format!("172.20.{}.{}", (n / 250) % 250, 10 + n % 240);
-                obj::set(object, &["spec", "clusterIP"], json!(ip));
-                obj::set(object, &["spec", "clusterIPs"], json!([ip]));
-            }
+                && obj::str_at(object, "/spec/type") != Some("ExternalName") =>
+        {
+            let n = store.next_counter();
+            let ip = format!("172.20.{}.{}", (n / 250) % 250, 10 + n % 240);
+            obj::set(object, &["spec", "clusterIP"], json!(ip));
+            obj::set(object, &["spec", "clusterIPs"], json!([ip]));
         }
         "Namespace" => {
             obj::set(object, &["status", "phase"], json!("Active"));

@@ -137,6 +137,42 @@ pub fn cells(rt: &ResourceType, o: &Value, now: DateTime<Utc>) -> Vec<Value> {
             };
             vec![name, none_if_empty(&shown), age]
         }
+        (_, "EndpointSlice") => {
+            let ports: Vec<String> = o
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| obj::i64_at(p, "/port").map(|n| n.to_string()))
+                .collect();
+            let addresses: Vec<String> = o
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    e.pointer("/addresses/0")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect();
+            let shown = if addresses.len() > 3 {
+                format!(
+                    "{} + {} more...",
+                    addresses[..3].join(","),
+                    addresses.len() - 3
+                )
+            } else {
+                addresses.join(",")
+            };
+            vec![
+                name,
+                s(obj::str_at(o, "/addressType").unwrap_or("IPv4")),
+                none_if_empty(&ports.join(",")),
+                none_if_empty(&shown),
+                age,
+            ]
+        }
         (_, "ConfigMap") => vec![
             name,
             json!(count_keys(o, "data") + count_keys(o, "binaryData")),

@@ -388,6 +388,17 @@ pub static RESOURCES: &[ResourceType] = &[
         &[status("CronJob")],
     ),
     rt(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        &[],
+        NONE,
+        &[],
+    ),
+    rt(
         "coordination.k8s.io",
         "v1",
         "leases",

@@ -126,6 +126,13 @@ fn columns(rt: &ResourceType) -> Vec<Column> {
             selector,
         ],
         (_, "Endpoints") => vec![name, col("Endpoints", "string", 0), age],
+        (_, "EndpointSlice") => vec![
+            name,
+            col("AddressType", "string", 0),
+            col("Ports", "string", 0),
+            col("Endpoints", "string", 0),
+            age,
+        ],
         (_, "ConfigMap") => vec![name, col("Data", "integer", 0), age],
         (_, "Secret") => vec![
             name,

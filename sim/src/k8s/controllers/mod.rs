@@ -6,6 +6,7 @@
 mod budgets;
 mod daemonsets;
 mod deployments;
+mod endpoints;
 mod replicasets;
 mod statefulsets;
 
@@ -35,6 +36,7 @@ pub fn reconcile(store: &mut Store) {
         schedule_pending(store);
         deployments::reconcile_status(store);
         budgets::reconcile_pdbs(store);
+        endpoints::reconcile(store);
         if store.resource_version() == before {
             return;
         }
