@@ -1050,7 +1050,14 @@ async fn get_watch_prints_the_deletion_and_the_replacement() {
     let sim = start_payment().await;
     let kube = sim.kube().clone();
     let deleter = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // Act once kubectl's watch is open, however slowly it started.
+        tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while kube.open_watches() == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("kubectl opened its watch");
         kube.delete("pod", Some("payment"), CRASH_POD)
             .unwrap()
             .expect("the pod existed");
@@ -1065,7 +1072,7 @@ async fn get_watch_prints_the_deletion_and_the_replacement() {
             "-l",
             "app=payment-service",
             "-w",
-            "--request-timeout=4s",
+            "--request-timeout=5s",
         ],
     )
     .await;

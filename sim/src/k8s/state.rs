@@ -345,6 +345,14 @@ impl KubeState {
         }
     }
 
+    /// How many watches are open (for tests that must act after a client started one).
+    pub fn open_watches(&self) -> usize {
+        self.inner
+            .limits
+            .max_watches
+            .saturating_sub(self.inner.watch_slots.available_permits())
+    }
+
     /// A slot for one more watch, or `None` when the cap is reached.
     pub(crate) fn watch_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.inner.watch_slots.clone().try_acquire_owned().ok()
