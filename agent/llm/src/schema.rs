@@ -1,0 +1,109 @@
+//! Tool schemas as providers accept them.
+//!
+//! rmcp emits JSON Schema 2020-12 from schemars: a `$schema` key, `"type": ["string",
+//! "null"]` for optional fields, `"default": null`, integer `format`s. OpenAI's and Bedrock's
+//! validators reject some of these, so schemas are normalised before they are offered.
+
+use serde_json::{Map, Value};
+
+/// Returns a provider-safe copy of a tool input schema.
+pub fn normalize_schema(schema: &Value) -> Value {
+    let mut v = schema.clone();
+    clean(&mut v, true);
+    if !v.is_object() || v.get("type").is_none() {
+        let mut m = v.as_object().cloned().unwrap_or_default();
+        m.insert("type".into(), Value::String("object".into()));
+        m.entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+        v = Value::Object(m);
+    }
+    v
+}
+
+fn clean(v: &mut Value, top: bool) {
+    match v {
+        Value::Object(m) => {
+            m.remove("$schema");
+            if !top {
+                m.remove("title");
+            }
+            if m.get("default") == Some(&Value::Null) {
+                m.remove("default");
+            }
+            if let Some(Value::String(f)) = m.get("format")
+                && matches!(
+                    f.as_str(),
+                    "int32"
+                        | "int64"
+                        | "uint"
+                        | "uint8"
+                        | "uint16"
+                        | "uint32"
+                        | "uint64"
+                        | "double"
+                        | "float"
+                )
+            {
+                m.remove("format");
+            }
+            // ["string", "null"] → "string": optional-ness lives in `required`.
+            if let Some(Value::Array(types)) = m.get("type") {
+                let non_null: Vec<Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .cloned()
+                    .collect();
+                if non_null.len() == 1 {
+                    m.insert("type".into(), non_null[0].clone());
+                }
+            }
+            // {"anyOf": [X, {"type": "null"}]} → X
+            if let Some(Value::Array(any)) = m.get("anyOf") {
+                let non_null: Vec<Value> = any
+                    .iter()
+                    .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
+                    .cloned()
+                    .collect();
+                if non_null.len() == 1 && any.len() == 2 {
+                    m.remove("anyOf");
+                    if let Value::Object(inner) = &non_null[0] {
+                        for (k, val) in inner {
+                            m.entry(k.clone()).or_insert_with(|| val.clone());
+                        }
+                    }
+                }
+            }
+            for (_, child) in m.iter_mut() {
+                clean(child, false);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| clean(i, false)),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn normalises_rmcp_schemas() {
+        let s = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "properties": {"namespace": {"type": ["string", "null"], "default": null},
+                           "replicas": {"type": "integer", "format": "int32"},
+                           "dry_run": {"type": "boolean", "default": false}},
+            "required": ["replicas"]});
+        assert_eq!(
+            normalize_schema(&s),
+            json!({"type": "object",
+            "properties": {"namespace": {"type": "string"}, "replicas": {"type": "integer"},
+                           "dry_run": {"type": "boolean", "default": false}},
+            "required": ["replicas"]})
+        );
+        assert_eq!(
+            normalize_schema(&json!({})),
+            json!({"type": "object", "properties": {}})
+        );
+    }
+}
