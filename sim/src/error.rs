@@ -14,24 +14,31 @@ pub enum SimError {
     Scenario {
         /// 1-based line of the offending node.
         line: usize,
+        /// What is wrong there.
         message: String,
     },
     /// The scenario file could not be read.
     #[error("cannot read scenario {path}: {source}")]
     ReadScenario {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why it could not be bound.
         source: std::io::Error,
     },
     /// The kubeconfig file (or the temporary directory holding it) could not be written.
     #[error("cannot write kubeconfig {path}: {source}")]
     Kubeconfig {
+        /// Where it was to go.
         path: PathBuf,
+        /// Why it could not be written.
         source: std::io::Error,
     },
     /// An object handed to the running simulator was refused by the API.

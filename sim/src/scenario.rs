@@ -19,6 +19,7 @@ use crate::{SimError, quantity, time};
 pub struct Scenario {
     /// A one-line description for people (optional).
     pub description: Option<String>,
+    /// The simulated cluster.
     pub kubernetes: KubernetesScenario,
     /// Defined by the AWS work; kept as written.
     pub cloudwatch: Option<Value>,
@@ -46,26 +47,33 @@ pub struct KubernetesScenario {
 /// One manifest and the line it starts on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioObject {
+    /// 1-based line of the manifest in the scenario file.
     pub line: usize,
+    /// The manifest as written (relative times unresolved).
     pub object: Value,
 }
 
 /// The log text of one container (or of every pod whose name matches a `*` pattern).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSource {
+    /// The pod's namespace.
     pub namespace: String,
     /// A pod name; `*` matches any run of characters.
     pub pod: String,
+    /// The container's name.
     pub container: String,
     /// Whether this is the previous (terminated) instance's log.
     pub previous: bool,
+    /// The log lines.
     pub text: String,
 }
 
 /// Resource usage of one container or node, as quantities.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
+    /// CPU in cores (`250m`, `1.5`).
     pub cpu: String,
+    /// Memory in bytes (`512Mi`).
     pub memory: String,
 }
 
@@ -81,8 +89,11 @@ pub struct Metrics {
 /// The usage of the containers of the pods a pattern names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodMetricsSource {
+    /// The pods' namespace.
     pub namespace: String,
+    /// A pod name; `*` matches any run of characters.
     pub pod: String,
+    /// Usage per container name.
     pub containers: Vec<(String, Usage)>,
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod defaults;
 pub(crate) mod discovery;
 pub(crate) mod events;
 pub(crate) mod handlers;
+pub(crate) mod load;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod obj;
