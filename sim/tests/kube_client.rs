@@ -414,3 +414,91 @@ async fn raw_get(url: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[tokio::test]
+async fn scale_replace_and_log_windows() {
+    let sim = start_payment().await;
+    let client = client(&sim).await;
+    let sets: Api<k8s_openapi::api::apps::v1::StatefulSet> =
+        Api::namespaced(client.clone(), "payment");
+    let mut scale = bounded(sets.get_scale("postgres")).await.unwrap();
+    assert_eq!(
+        scale.status.as_ref().unwrap().selector.as_deref(),
+        Some("app=database")
+    );
+    scale.spec.as_mut().unwrap().replicas = Some(4);
+    let replaced = bounded(sets.replace_scale("postgres", &PostParams::default(), &scale))
+        .await
+        .unwrap();
+    assert_eq!(replaced.spec.unwrap().replicas, Some(4));
+    assert!(sim.get("pod", Some("payment"), "postgres-3").is_some());
+    // The same (now stale) Scale again: a conflict.
+    let stale = bounded(sets.replace_scale("postgres", &PostParams::default(), &scale)).await;
+    assert_eq!(api_error(stale).code, 409);
+
+    let pods: Api<Pod> = Api::namespaced(client, "payment");
+    // The previous run ended 4 minutes ago: a 60-second window holds none of its lines.
+    let recent = bounded(pods.logs(
+        CRASH_POD,
+        &LogParams {
+            previous: true,
+            since_seconds: Some(60),
+            ..LogParams::default()
+        },
+    ))
+    .await
+    .unwrap();
+    assert_eq!(recent, "");
+    let limited = bounded(pods.logs(
+        CRASH_POD,
+        &LogParams {
+            previous: true,
+            limit_bytes: Some(10),
+            ..LogParams::default()
+        },
+    ))
+    .await
+    .unwrap();
+    assert_eq!(limited.len(), 10);
+}
+
+#[tokio::test]
+async fn node_and_event_watches_see_a_cordon() {
+    let sim = start_payment().await;
+    let client = client(&sim).await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, "default");
+    let mut node_stream = watcher(
+        nodes.clone(),
+        watcher::Config::default().fields("metadata.name=ip-10-0-1-45"),
+    )
+    .boxed();
+    let mut event_stream = watcher(
+        events,
+        watcher::Config::default().fields("reason=NodeNotSchedulable"),
+    )
+    .boxed();
+    while !matches!(
+        bounded(node_stream.try_next()).await.unwrap(),
+        Some(watcher::Event::InitDone)
+    ) {}
+    while !matches!(
+        bounded(event_stream.try_next()).await.unwrap(),
+        Some(watcher::Event::InitDone)
+    ) {}
+    bounded(nodes.cordon("ip-10-0-1-45")).await.unwrap();
+    loop {
+        if let Some(watcher::Event::Apply(node)) = bounded(node_stream.try_next()).await.unwrap()
+            && node.spec.and_then(|s| s.unschedulable) == Some(true)
+        {
+            break;
+        }
+    }
+    loop {
+        if let Some(watcher::Event::Apply(event)) = bounded(event_stream.try_next()).await.unwrap()
+        {
+            assert_eq!(event.involved_object.name.as_deref(), Some("ip-10-0-1-45"));
+            break;
+        }
+    }
+}
