@@ -241,6 +241,12 @@ async fn eviction_respects_the_pdb() {
     let sim = start_payment().await;
     let client = client(&sim).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "payment");
+    let config = watcher::Config::default().fields("metadata.name=payment-service-7d8f9c6b5-q9lkc");
+    let mut stream = watcher(pods.clone(), config).boxed();
+    while !matches!(
+        bounded(stream.try_next()).await.unwrap(),
+        Some(watcher::Event::InitDone)
+    ) {}
     // With one disruption allowed the first ready pod goes and comes back elsewhere...
     let evicted = bounded(pods.evict("payment-service-7d8f9c6b5-q9lkc", &EvictParams::default()))
         .await
@@ -250,6 +256,18 @@ async fn eviction_respects_the_pdb() {
         sim.get("pod", Some("payment"), "payment-service-7d8f9c6b5-q9lkc")
             .is_none()
     );
+    // ...marked first with why it goes, as the API does.
+    loop {
+        if let Some(watcher::Event::Apply(pod)) = bounded(stream.try_next()).await.unwrap() {
+            let conditions = pod.status.unwrap().conditions.unwrap();
+            let target = conditions
+                .iter()
+                .find(|c| c.type_ == "DisruptionTarget")
+                .expect("a DisruptionTarget condition");
+            assert_eq!(target.reason.as_deref(), Some("EvictionByEvictionAPI"));
+            break;
+        }
+    }
     // ...at three replicas against minAvailable 3, nothing may go.
     let deploys: Api<Deployment> = Api::namespaced(client, "payment");
     bounded(deploys.patch_scale(

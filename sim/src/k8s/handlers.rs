@@ -107,6 +107,12 @@ impl Call {
         }
     }
 
+    /// The dry-run flag for a collection delete (query or body).
+    pub(crate) fn collection_dry_run(&self) -> Result<bool, ApiStatus> {
+        let body = serde_json::from_slice::<Value>(&self.body).ok();
+        self.dry_run(body.as_ref())
+    }
+
     fn json_body(&self) -> Result<Value, ApiStatus> {
         serde_json::from_slice(&self.body).map_err(|e| {
             let hint = if self.body.first() == Some(&b'\n') || self.body.is_empty() {
@@ -344,13 +350,5 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             "the server does not allow this method on the requested resource ({} {})",
             call.method, rt.plural
         ))),
-    }
-}
-
-impl Call {
-    /// The dry-run flag for a collection delete (query or body).
-    pub(crate) fn collection_dry_run(&self) -> Result<bool, ApiStatus> {
-        let body = serde_json::from_slice::<Value>(&self.body).ok();
-        self.dry_run(body.as_ref())
     }
 }

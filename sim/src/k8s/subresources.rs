@@ -132,6 +132,20 @@ pub fn evict(store: &mut Store, namespace: &str, name: &str) -> Result<Value, Ap
             store.replace("poddisruptionbudgets", consumed);
         }
     }
+    // Since Kubernetes 1.31 an evicted pod is marked with why it goes before it goes.
+    let mut marked = pod.clone();
+    let mut conditions: Vec<Value> = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    conditions.push(
+        json!({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                           "message": "Eviction API: evicting", "lastProbeTime": null,
+                           "lastTransitionTime": store.now_string()}),
+    );
+    obj::set(&mut marked, &["status", "conditions"], json!(conditions));
+    store.replace("pods", marked);
     pods::kill(store, namespace, name);
     Ok(success)
 }
