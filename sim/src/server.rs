@@ -85,10 +85,10 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         }
     };
     kubeconfig::write(&kubeconfig_path, &format!("http://{kube_addr}"))?;
-    let mut services = vec![serve("kubernetes", listener, kube_router(kube.clone()))];
-    // The AWS, Slack and model services get their own listeners here, each built from
-    // its scenario section (`scenario.cloudwatch`, `scenario.slack`, `scenario.model`...).
-    services.retain(|s| !s.task.is_finished());
+    let services = vec![serve("kubernetes", listener, kube_router(kube.clone()))];
+    // More services (sopilot-sim-aws, -slack, -model) go here, each on its own listener
+    // and built from its scenario section: `services.push(serve("slack", listener,
+    // router))`, and `shutdown` stops them all.
     tracing::info!(kubernetes = %kube_addr, kubeconfig = %kubeconfig_path.display(), "simulator started");
     Ok(RunningSim {
         kube,
