@@ -1,0 +1,194 @@
+//! The HTTP face: one router for the three services. CloudWatch is routed by path
+//! (`/service/GraniteServiceVersion20100801/operation/<Op>`, CBOR), Logs and Cost Explorer by
+//! `POST /` and `X-Amz-Target` (JSON 1.1). A SigV4 `authorization` header is required but not
+//! verified.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::{AwsState, Service, cbor};
+
+const CBOR_PATH: &str = "/service/GraniteServiceVersion20100801/operation/{operation}";
+const JSON_11: &str = "application/x-amz-json-1.1";
+
+/// The simulated AWS endpoint: point `AWS_ENDPOINT_URL` (or the SDK's `endpoint_url`) at it.
+pub fn router(state: AwsState) -> Router {
+    Router::new()
+        .route(CBOR_PATH, post(cloudwatch))
+        .route("/", post(json_rpc))
+        .fallback(unknown_path)
+        .with_state(state)
+}
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+fn request_id() -> HeaderValue {
+    let n = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("5a1e0000-0000-4000-8000-{n:012x}")).unwrap_or(
+        HeaderValue::from_static("5a1e0000-0000-4000-8000-000000000000"),
+    )
+}
+
+fn signed(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-"))
+}
+
+async fn cloudwatch(
+    State(state): State<AwsState>,
+    Path(operation): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = if signed(&headers) {
+        match cbor::decode(&body) {
+            Ok(request) => state.handle(Service::CloudWatch, &operation, request),
+            Err(message) => {
+                state.record_refused(
+                    Service::CloudWatch,
+                    &operation,
+                    400,
+                    "SerializationException",
+                );
+                Err(ApiError::client("SerializationException", message))
+            }
+        }
+    } else {
+        state.record_refused(
+            Service::CloudWatch,
+            &operation,
+            403,
+            "MissingAuthenticationToken",
+        );
+        Err(missing_token())
+    };
+    let (status, body) = match result {
+        Ok(v) => (StatusCode::OK, v),
+        Err(e) => (status_of(&e), error_body(&e)),
+    };
+    let mut response = (status, cbor::encode(&body)).into_response();
+    let h = response.headers_mut();
+    h.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/cbor"),
+    );
+    h.insert("x-amzn-requestid", request_id());
+    if let Some(code) = body.get("__type").and_then(Value::as_str) {
+        // CloudWatch is query-compatible: real responses name the legacy code here too.
+        let fault = if status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!("{code};{fault}")) {
+            h.insert("x-amzn-query-error", v);
+        }
+    }
+    response
+}
+
+async fn json_rpc(State(state): State<AwsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (service, operation) = if let Some(op) = target.strip_prefix("Logs_20140328.") {
+        (Service::Logs, op)
+    } else if let Some(op) = target.strip_prefix("AWSInsightsIndexService.") {
+        (Service::CostExplorer, op)
+    } else {
+        return json_response(&Err(ApiError::client(
+            "UnknownOperationException",
+            format!(
+                "unknown X-Amz-Target {target:?}; the simulator serves Logs_20140328.* and AWSInsightsIndexService.*"
+            ),
+        )));
+    };
+    if !signed(&headers) {
+        state.record_refused(
+            service,
+            operation,
+            403,
+            "MissingAuthenticationTokenException",
+        );
+        return json_response(&Err(missing_token_json()));
+    }
+    let request = if body.is_empty() {
+        Ok(json!({}))
+    } else {
+        serde_json::from_slice::<Value>(&body).map_err(|e| {
+            ApiError::client(
+                "SerializationException",
+                format!("body is not valid JSON: {e}"),
+            )
+        })
+    };
+    let result = match request {
+        Ok(request) if request.is_object() => state.handle(service, operation, request),
+        Ok(_) => Err(ApiError::client(
+            "SerializationException",
+            "body must be a JSON object",
+        )),
+        Err(e) => {
+            state.record_refused(service, operation, 400, &e.code);
+            Err(e)
+        }
+    };
+    json_response(&result)
+}
+
+fn json_response(result: &Result<Value, ApiError>) -> Response {
+    let (status, body) = match result {
+        Ok(v) => (StatusCode::OK, v.clone()),
+        Err(e) => (status_of(e), error_body(e)),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_11));
+    h.insert("x-amzn-requestid", request_id());
+    response
+}
+
+async fn unknown_path() -> Response {
+    let e = ApiError {
+        status: 404,
+        code: "UnknownOperationException".into(),
+        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch) and POST / with X-Amz-Target (Logs, Cost Explorer)".into(),
+    };
+    json_response(&Err(e))
+}
+
+fn missing_token() -> ApiError {
+    ApiError {
+        status: 403,
+        code: "MissingAuthenticationToken".into(),
+        message: "Request is missing Authentication Token".into(),
+    }
+}
+
+fn missing_token_json() -> ApiError {
+    ApiError {
+        status: 403,
+        code: "MissingAuthenticationTokenException".into(),
+        message: "Missing Authentication Token".into(),
+    }
+}
+
+fn status_of(e: &ApiError) -> StatusCode {
+    StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn error_body(e: &ApiError) -> Value {
+    json!({"__type": e.code, "message": e.message})
+}

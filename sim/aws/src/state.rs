@@ -1,0 +1,208 @@
+//! The simulated services' state, shared by every request, and what tests read back.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::Service;
+use crate::cloudwatch::CloudWatch;
+use crate::cost::Cost;
+use crate::error::{ApiResult, AwsSimError};
+use crate::faults::{Fault, Faults};
+use crate::logs::Logs;
+
+/// One request the simulator answered, for assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub service: Service,
+    /// The operation, e.g. `GetMetricData`.
+    pub operation: String,
+    /// The request body (CloudWatch's CBOR shown as JSON, timestamps as epoch seconds).
+    pub body: Value,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// The error code answered, if any (`Throttling`, `ResourceNotFoundException`, ...).
+    pub error: Option<String>,
+}
+
+/// The current time of the simulated world.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    /// The time of this request: the wall clock, or the start when frozen.
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    start: DateTime<Utc>,
+    frozen: bool,
+    cloudwatch: CloudWatch,
+    logs: Logs,
+    cost: Cost,
+    faults: Faults,
+    requests: Vec<RecordedRequest>,
+    /// Requests kept for assertions; older ones are dropped first.
+    request_cap: usize,
+}
+
+/// The simulated CloudWatch, Logs and Cost Explorer. Cheap to clone; clones share state.
+#[derive(Debug, Clone)]
+pub struct AwsState {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl AwsState {
+    /// Builds the services from a scenario's `cloudwatch`, `logs` and `cost` sections (each
+    /// optional). Relative times are relative to now.
+    pub fn from_sections(
+        cloudwatch: Option<&Value>,
+        logs: Option<&Value>,
+        cost: Option<&Value>,
+    ) -> Result<Self, AwsSimError> {
+        Self::build(cloudwatch, logs, cost, Utc::now(), false)
+    }
+
+    /// Like [`AwsState::from_sections`] with a frozen clock at `start`: answers never depend
+    /// on when the test runs.
+    pub fn from_sections_at(
+        cloudwatch: Option<&Value>,
+        logs: Option<&Value>,
+        cost: Option<&Value>,
+        start: DateTime<Utc>,
+    ) -> Result<Self, AwsSimError> {
+        Self::build(cloudwatch, logs, cost, start, true)
+    }
+
+    fn build(
+        cloudwatch: Option<&Value>,
+        logs: Option<&Value>,
+        cost: Option<&Value>,
+        start: DateTime<Utc>,
+        frozen: bool,
+    ) -> Result<Self, AwsSimError> {
+        // Whole seconds, so generated series line up with period boundaries.
+        let start = DateTime::from_timestamp(start.timestamp(), 0).unwrap_or(start);
+        let mut faults = Faults::default();
+        let (cloudwatch, cw_faults) = CloudWatch::from_section(cloudwatch, start)?;
+        let (logs, logs_faults) = Logs::from_section(logs, start)?;
+        let (cost, cost_faults) = Cost::from_section(cost, start)?;
+        for (service, list) in [
+            (Service::CloudWatch, cw_faults),
+            (Service::Logs, logs_faults),
+            (Service::CostExplorer, cost_faults),
+        ] {
+            for fault in list {
+                faults.add(service, fault);
+            }
+        }
+        Ok(AwsState {
+            inner: Arc::new(Mutex::new(Inner {
+                start,
+                frozen,
+                cloudwatch,
+                logs,
+                cost,
+                faults,
+                requests: Vec::new(),
+                request_cap: 10_000,
+            })),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the state half-written in a way that
+        // matters to a simulator; keep serving.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The instant relative scenario times are relative to.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.lock().start
+    }
+
+    /// Handles one decoded request: faults first, then the operation. Recorded either way.
+    pub(crate) fn handle(&self, service: Service, operation: &str, body: Value) -> ApiResult {
+        let mut inner = self.lock();
+        let clock = Clock {
+            now: if inner.frozen {
+                inner.start
+            } else {
+                Utc::now()
+            },
+        };
+        let result = match inner.faults.take(service, operation) {
+            Some(error) => Err(error),
+            None => match service {
+                Service::CloudWatch => inner.cloudwatch.handle(operation, &body, clock),
+                Service::Logs => inner.logs.handle(operation, &body, clock),
+                Service::CostExplorer => inner.cost.handle(operation, &body, clock),
+            },
+        };
+        let (status, error) = match &result {
+            Ok(_) => (200, None),
+            Err(e) => (e.status, Some(e.code.clone())),
+        };
+        inner.record(RecordedRequest {
+            service,
+            operation: operation.to_owned(),
+            body,
+            status,
+            error,
+        });
+        result
+    }
+
+    /// Records a request refused before it reached an operation (no signature, bad body).
+    pub(crate) fn record_refused(
+        &self,
+        service: Service,
+        operation: &str,
+        status: u16,
+        code: &str,
+    ) {
+        self.lock().record(RecordedRequest {
+            service,
+            operation: operation.to_owned(),
+            body: Value::Null,
+            status,
+            error: Some(code.to_owned()),
+        });
+    }
+
+    /// Every request answered so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// Injects a failure into a service's operations (see [`Fault`]).
+    pub fn inject(&self, service: Service, fault: Fault) {
+        self.lock().faults.add(service, fault);
+    }
+
+    /// Removes every injected failure, including the scenario's.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// An alarm's state value (`OK`, `ALARM`, `INSUFFICIENT_DATA`), e.g. after SetAlarmState.
+    pub fn alarm_state(&self, name: &str) -> Option<String> {
+        self.lock().cloudwatch.alarm_state(name)
+    }
+
+    /// Names of the log groups.
+    pub fn log_groups(&self) -> Vec<String> {
+        self.lock().logs.group_names()
+    }
+}
+
+impl Inner {
+    fn record(&mut self, request: RecordedRequest) {
+        if self.requests.len() >= self.request_cap {
+            self.requests.remove(0);
+        }
+        self.requests.push(request);
+    }
+}
