@@ -3,10 +3,19 @@
 //! Commands return an [`Outcome`] (what to print and the exit code) instead of printing, so
 //! they are testable without a process; `main` only emits it.
 
+// The CLI's job is talking to a terminal: progress and notes go to stderr.
+#![allow(clippy::print_stderr)]
+
+mod assets;
 mod cmd;
 mod outcome;
+mod progress;
+mod session;
+mod simenv;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -20,6 +29,13 @@ SOPilot runs Markdown SOPs (standard operating procedures) for incident response
 Kubernetes and AWS. A model plans; every tool call it or an SOP makes passes a policy
 gate first: allow-listed calls run, denied calls never run, everything else waits for a
 human.
+
+See it work, end to end, on a simulated cluster (no network, no credentials):
+  sopilot demo
+
+Run an SOP for real, or rehearse it against a scenario first:
+  sopilot run pod-crashloop --param namespace=payment --param pod=payment-7d8f-xyz --model openai:gpt-4.1
+  sopilot rehearse complex-incident --scenario scenarios/demo.yaml
 
 Write and check SOPs and policies before any cluster is involved:
   sopilot sop lint sops/                     check every SOP under sops/
@@ -48,6 +64,167 @@ pub enum Command {
     /// Test policies and ask them about one call.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run an SOP against the cluster and cloud your environment points at.
+    Run(RunArgs),
+    /// Run an SOP against a simulated environment built from a scenario file.
+    Rehearse(RehearseArgs),
+    /// The whole product on the embedded simulated environment: no network, no flags.
+    Demo(DemoArgs),
+    /// Read recorded runs.
+    Runs(RunsArgs),
+    /// The simulated environment.
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Serve one of SOPilot's own MCP servers (used by the gateway; same as mcp-NAME).
+    #[command(hide = true)]
+    McpServer {
+        name: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot run pod-crashloop --param namespace=payment --param pod=payment-7d8f-xyz --model openai:gpt-4.1
+  sopilot run sops/oom-killed.sop.md --trigger alert.json --model none --on-escalate deny --json
+  sopilot run complex-incident --trigger alarm-sns.json --model scripted:script.yaml --dry-run
+
+The SOP is a file, a name under ./sops/, or a shipped SOP. Every tool call passes the
+policy (--policy, default ./policies/ or the shipped default). Escalations are asked in the
+terminal when stdin is one, denied otherwise (--on-escalate). Kubernetes access follows
+KUBECONFIG. Exit codes: 0 done, 1 failed, 2 work waiting for a human.")]
+pub struct RunArgs {
+    /// The SOP: a .sop.md file, a name under ./sops/, or a shipped SOP name.
+    #[arg(value_name = "SOP_FILE_OR_NAME")]
+    pub sop: String,
+    /// A parameter value; repeat for each.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// openai:MODEL, bedrock:MODEL_ID, scripted:FILE, or none (tool blocks only).
+    #[arg(long, value_name = "PROVIDER:MODEL", default_value = "none")]
+    pub model: String,
+    /// A trigger payload (SNS, EventBridge, Alertmanager, Kubernetes event) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub trigger: Option<PathBuf>,
+    /// Policy file or folder.
+    #[arg(long, value_name = "PATH", default_value = "policies/")]
+    pub policy: Vec<PathBuf>,
+    /// Configuration file (servers, store, prices).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// prompt (ask in the terminal) or deny (record and deny).
+    #[arg(long, value_name = "prompt|deny")]
+    pub on_escalate: Option<String>,
+    /// Every mutating call runs only as a dry run; the report says what would have been done.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+/// Arguments of `rehearse`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot rehearse complex-incident --scenario scenarios/demo.yaml --trigger alarm.json
+  sopilot rehearse sops/pod-crashloop.sop.md --scenario my.yaml -p namespace=payment -p pod=x --approve kubectl.delete_pod
+
+The scenario seeds the simulated cluster (and its `model` section scripts the model, unless
+--model is given). Escalations are denied unless --approve names the tool. Nothing real is
+touched.")]
+pub struct RehearseArgs {
+    /// The SOP: a .sop.md file, a name under ./sops/, or a shipped SOP name.
+    #[arg(value_name = "SOP_FILE_OR_NAME")]
+    pub sop: String,
+    /// The scenario file.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// A parameter value; repeat for each.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The model; default: the scenario's scripted model, or none.
+    #[arg(long, value_name = "PROVIDER:MODEL")]
+    pub model: Option<String>,
+    /// A trigger payload as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub trigger: Option<PathBuf>,
+    /// Policy file or folder.
+    #[arg(long, value_name = "PATH", default_value = "policies/")]
+    pub policy: Vec<PathBuf>,
+    /// Approve escalations of this tool (SERVER.TOOL); repeat. Others are denied.
+    #[arg(long, value_name = "SERVER.TOOL")]
+    pub approve: Vec<String>,
+    /// Only dry-run mutating calls.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print the run as one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: RunsCommand,
+    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub store: Option<PathBuf>,
+}
+
+/// `runs ...`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Recent runs, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: its tool calls with decisions, and its events.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `sim ...`
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve a scenario; the first stdout line is JSON with the URLs and the kubeconfig.
+    #[command(after_help = "\
+Example:
+  sopilot sim serve --scenario scenarios/demo.yaml
+  KUBECONFIG=$(sopilot sim serve --scenario s.yaml | head -1 | jq -r .kubeconfig) kubectl get pods -A")]
+    Serve(SimServeArgs),
+}
+
+/// Arguments of `sim serve`.
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// The scenario file.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Where the Kubernetes API listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 }
 
 /// `sopilot sop ...`
@@ -170,5 +347,21 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Sop(SopCommand::Render(args)) => cmd::sop::render(&args),
         Command::Policy(PolicyCommand::Test(args)) => cmd::policy::test(&args),
         Command::Policy(PolicyCommand::Check(args)) => cmd::policy::check(&args),
+        Command::Run(args) => cmd::run::run(&args),
+        Command::Rehearse(args) => cmd::run::rehearse(&args),
+        Command::Demo(args) => cmd::demo::demo(&args),
+        Command::Runs(args) => cmd::runs::runs(&args),
+        Command::Sim(SimCommand::Serve(args)) => cmd::sim::serve(&args),
+        Command::McpServer { name, .. } => {
+            Outcome::fail(format!("mcp-server {name} must be started through main()"))
+        }
+    }
+}
+
+/// The whole command line, as `main` runs it.
+pub fn main_entry(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::McpServer { name, args } => cmd::mcp_server::serve(&name, &args),
+        command => run(Cli { command }).emit(),
     }
 }

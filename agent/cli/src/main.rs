@@ -5,6 +5,5 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = sopilot::Cli::parse();
-    sopilot::run(cli).emit()
+    sopilot::main_entry(sopilot::Cli::parse())
 }

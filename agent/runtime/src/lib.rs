@@ -1,3 +1,26 @@
-//! The run loop, the gated tool gateway, approvals and the store. Arrives with the runtime issue.
+//! SOPilot's runtime: the run loop, the gated tool gateway, approvals and the store.
 //!
-//! Empty for now: the folder exists so the workspace has its final shape.
+//! Every tool call — from the model, an SOP tool block or an IDE — goes through [`Gate`]:
+//! the impact is measured by a dry run, the policy decides, escalations wait for a human
+//! through an [`Approver`], and everything is stored before it is acted on.
+
+pub mod approval;
+mod events;
+mod gate;
+mod gateway;
+mod report;
+mod runloop;
+mod store;
+
+pub use approval::{
+    Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest,
+};
+pub use events::{EventLog, Observer};
+pub use gate::{
+    CALL_TIMEOUT, CallScope, Gate, GateOutcome, NOT_OFFERED, outcome_json, resolve_name,
+};
+pub use gateway::{Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput};
+pub use report::{Evidence, RunReport};
+pub use runloop::{Budgets, RunError, RunInput, Runner, offered_tools, report_json};
+pub use store::{CallAudit, RunRow, Store, StoreError};
+pub use tokio_util::sync::CancellationToken;

@@ -8,6 +8,7 @@
 //! returned, credentials are redacted, and nothing shells out to kubectl.
 
 mod args;
+pub mod cli;
 mod client;
 mod drain;
 mod error;

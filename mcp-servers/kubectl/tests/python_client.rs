@@ -14,14 +14,21 @@ async fn python(args: &[String]) -> Value {
     let script = common::repo().join("tests/python/mcp_client_check.py");
     let out = tokio::time::timeout(
         Duration::from_secs(90),
-        tokio::process::Command::new("python3").arg(script).args(args).output(),
+        tokio::process::Command::new("python3")
+            .arg(script)
+            .args(args)
+            .output(),
     )
     .await
     .expect("python client timed out")
     .expect("python3 runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python MCP client failed (is `pip install mcp` done? .ci/run does it):\n{stderr}");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "python MCP client failed (is `pip install mcp` done? .ci/run does it):\n{stderr}"
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn calls() -> Vec<String> {
@@ -31,7 +38,8 @@ fn calls() -> Vec<String> {
         json!({"namespace": "payment", "status": "CrashLoopBackOff"}).to_string(),
         "--call".into(),
         "delete_pod".into(),
-        json!({"namespace": "payment", "name": "payment-service-7d8f9c6b5-x2k9p", "dry_run": true}).to_string(),
+        json!({"namespace": "payment", "name": "payment-service-7d8f9c6b5-x2k9p", "dry_run": true})
+            .to_string(),
         "--call".into(),
         "get_resource".into(),
         json!({"kind": "Secret", "namespace": "payment"}).to_string(),
@@ -40,13 +48,29 @@ fn calls() -> Vec<String> {
 
 fn check(v: &Value) {
     assert_eq!(v["server"], "mcp-kubectl", "{v}");
-    let tools: Vec<&str> = v["tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    assert!(tools.contains(&"drain") && tools.contains(&"list_pods"), "{tools:?}");
+    let tools: Vec<&str> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tools.contains(&"drain") && tools.contains(&"list_pods"),
+        "{tools:?}"
+    );
     let c = v["calls"].as_array().unwrap();
     assert_eq!(c[0]["is_error"], false);
-    assert!(c[0]["text"].as_str().unwrap().contains("payment-service-7d8f9c6b5-x2k9p"));
+    assert!(
+        c[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("payment-service-7d8f9c6b5-x2k9p")
+    );
     assert_eq!(c[0]["structured"]["pods"][0]["restarts"], 7);
-    assert_eq!(c[1]["structured"]["impact"]["pod"]["waiting_reason"], "CrashLoopBackOff");
+    assert_eq!(
+        c[1]["structured"]["impact"]["pod"]["waiting_reason"],
+        "CrashLoopBackOff"
+    );
     assert_eq!(c[1]["structured"]["dry_run"], true);
     assert_eq!(c[2]["is_error"], true, "Secrets are refused: {}", c[2]);
 }
@@ -64,7 +88,11 @@ async fn python_sdk_over_stdio() {
     args.extend(calls());
     let v = python(&args).await;
     check(&v);
-    assert!(sim.get("Pod", Some("payment"), "payment-service-7d8f9c6b5-x2k9p").is_some(), "the dry run deleted nothing");
+    assert!(
+        sim.get("Pod", Some("payment"), "payment-service-7d8f9c6b5-x2k9p")
+            .is_some(),
+        "the dry run deleted nothing"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,193 @@
+//! Assembling a run from flags: servers, policy, model, approver, store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sopilot_llm::{ModelClient, PriceTable};
+use sopilot_policy::Policy;
+use sopilot_protocol::{RunStatus, Trigger};
+use sopilot_runtime::{
+    Approver, Budgets, CancellationToken, Gate, Gateway, RunInput, RunReport, Runner, ServerSource,
+    ServerSpec, Store,
+};
+use sopilot_sop::Sop;
+
+use crate::assets;
+
+/// The builtin servers this binary can start (`sopilot mcp-server NAME`).
+pub const BUILTIN: [&str; 1] = ["kubectl"];
+
+/// The builtin servers, started from this very binary with writes enabled: the gate stands
+/// in front of them. `env` is added to each server's environment.
+pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the sopilot binary to start the MCP servers: {e}"))?;
+    Ok(BUILTIN
+        .iter()
+        .map(|name| ServerSpec {
+            name: (*name).to_owned(),
+            source: ServerSource::Command {
+                program: exe.clone(),
+                args: vec!["mcp-server".into(), (*name).into(), "--allow-write".into()],
+                env: env.to_vec(),
+            },
+            builtin: true,
+        })
+        .collect())
+}
+
+/// Loads the policy from paths, or the embedded default when `paths` is the default
+/// `policies/` folder and it does not exist here.
+pub fn load_policy(paths: &[PathBuf], quiet_default: bool) -> Result<Policy, String> {
+    let default = paths.len() == 1 && paths[0] == Path::new("policies/") && !paths[0].exists();
+    if default {
+        if !quiet_default {
+            eprintln!("note: ./policies/ not found; using the shipped default policy");
+        }
+        return Policy::from_sources(&[(
+            "default.yaml (shipped)".into(),
+            assets::DEFAULT_POLICY.into(),
+        )])
+        .map_err(|e| e.to_string());
+    }
+    sopilot_policy::load_paths(paths).map_err(|e| e.to_string())
+}
+
+/// Finds an SOP by file path, by name under `./sops/`, or among the shipped SOPs.
+pub fn load_sop(what: &str) -> Result<Sop, String> {
+    let path = Path::new(what);
+    let (name, text) = if path.exists() {
+        (
+            sopilot_sop::name_from_path(path),
+            std::fs::read_to_string(path).map_err(|e| format!("{what}: {e}"))?,
+        )
+    } else if let Ok(t) = std::fs::read_to_string(Path::new("sops").join(format!("{what}.sop.md")))
+    {
+        (what.to_owned(), t)
+    } else if let Some(t) = assets::sop(what) {
+        (what.to_owned(), t.to_owned())
+    } else {
+        let shipped: Vec<&str> = assets::SOPS.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "no SOP {what:?}: not a file, not ./sops/{what}.sop.md, not a shipped SOP ({})",
+            shipped.join(", ")
+        ));
+    };
+    sopilot_sop::load(&name, &text)
+        .map(|(sop, _)| sop)
+        .map_err(|e| format!("{what} is not a valid SOP: {e}"))
+}
+
+/// Where runs are stored: `--store`, else `SOPILOT_STORE`, else the user's state folder.
+pub fn store_path(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_owned();
+    }
+    if let Ok(p) = std::env::var("SOPILOT_STORE") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|_| PathBuf::from("."));
+    base.join("sopilot").join("sopilot.db")
+}
+
+/// One run, fully assembled.
+pub struct Session {
+    pub runner: Runner,
+}
+
+impl Session {
+    /// Starts the servers and assembles the runner. Servers that fail to start are reported
+    /// on stderr; their tools are simply absent.
+    pub async fn start(
+        servers: Vec<ServerSpec>,
+        policy: Policy,
+        model: Option<Arc<dyn ModelClient>>,
+        approver: Arc<dyn Approver>,
+        store: Arc<Store>,
+        observer: Option<sopilot_runtime::Observer>,
+    ) -> Session {
+        let (gateway, failures) = Gateway::connect(servers).await;
+        for f in failures {
+            eprintln!("warning: {f}");
+        }
+        let gateway = Arc::new(gateway);
+        let gate = Gate {
+            gateway,
+            policy: Arc::new(policy),
+            approver,
+            approval_timeout: Duration::from_secs(15 * 60),
+        };
+        let runner = Runner {
+            gate,
+            store,
+            model,
+            prices: PriceTable::default(),
+            observer,
+        };
+        Session { runner }
+    }
+
+    /// Runs the SOP; Ctrl-C cancels it cleanly (recorded as cancelled).
+    pub async fn run(
+        &self,
+        sop: Sop,
+        params: BTreeMap<String, String>,
+        trigger: Option<Trigger>,
+        dry_run: bool,
+    ) -> Result<RunReport, String> {
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ncancelling the run (Ctrl-C)...");
+                on_ctrl_c.cancel();
+            }
+        });
+        let input = RunInput {
+            sop,
+            params,
+            trigger,
+            budgets: Budgets::default(),
+            dry_run,
+        };
+        let result = self
+            .runner
+            .run(input, cancel)
+            .await
+            .map_err(|e| e.to_string());
+        watcher.abort();
+        result
+    }
+}
+
+/// The exit code a run's status calls for (CONTRACTS.md).
+pub fn exit_code(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::Succeeded => 0,
+        RunStatus::NeedsHuman => 2,
+        RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted | RunStatus::Running => 1,
+    }
+}
+
+/// Parameters for a run: the trigger's (through the SOP's trigger rules), then `--param`.
+pub fn params_for(
+    sop: &Sop,
+    trigger: Option<&Trigger>,
+    given: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut params = BTreeMap::new();
+    if let Some(t) = trigger {
+        match sopilot_sop::trigger_params(sop, t) {
+            Some(Ok(p)) => params.extend(p),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
+        }
+    }
+    params.extend(given);
+    Ok(params)
+}

@@ -1,0 +1,268 @@
+//! The run report: what was found (evidence, cited by id), what the model concluded (kept
+//! apart from the facts), what was done, what waits for a human, and what it cost.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use sopilot_llm::Usage;
+use sopilot_protocol::{ApprovalState, RunStatus};
+
+use crate::gate::GateOutcome;
+
+/// One piece of evidence: a tool call's result, cited as `[E3]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub id: String,
+    pub tool: String,
+    pub args: Value,
+    pub ok: bool,
+    pub excerpt: String,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub sop: String,
+    pub model: String,
+    pub status: RunStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
+    pub summary: String,
+    /// The model's report, verbatim: conclusions, not facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<String>,
+    pub evidence: Vec<Evidence>,
+    #[serde(skip)]
+    pub calls: Vec<GateOutcome>,
+    pub tokens: Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+    pub notes: Vec<String>,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// The first paragraph of the model's Summary section (or of its report).
+fn summary_of(analysis: &str) -> Option<String> {
+    let mut lines = analysis.lines().skip_while(|l| {
+        !l.trim_start_matches('#')
+            .trim()
+            .eq_ignore_ascii_case("summary")
+    });
+    let mut body: Vec<&str> = Vec::new();
+    if lines.next().is_some() {
+        for l in lines {
+            if l.trim_start().starts_with('#') {
+                break;
+            }
+            if l.trim().is_empty() && !body.is_empty() {
+                break;
+            }
+            if !l.trim().is_empty() {
+                body.push(l.trim());
+            }
+        }
+    }
+    if body.is_empty() {
+        body = analysis
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .take(2)
+            .collect();
+    }
+    (!body.is_empty()).then(|| body.join(" "))
+}
+
+impl RunReport {
+    /// Assembles the report of a run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        run_id: &str,
+        sop: &str,
+        model: &str,
+        status: RunStatus,
+        stopped_by: Option<String>,
+        analysis: Option<String>,
+        evidence: Vec<Evidence>,
+        calls: Vec<GateOutcome>,
+        tokens: Usage,
+        cost_usd: Option<f64>,
+        duration: Duration,
+        notes: Vec<String>,
+        no_model: bool,
+    ) -> RunReport {
+        let executed = calls.iter().filter(|c| c.executed).count();
+        let waiting = calls.iter().filter(|c| c.needs_human()).count();
+        let summary = match (&stopped_by, analysis.as_deref().and_then(summary_of)) {
+            (Some(why), _) => format!("stopped: {why}"),
+            (None, Some(s)) => s,
+            (None, None) if no_model => format!(
+                "evidence gathered by {} tool block call(s); no model is configured, so the diagnosis and every decision are left to a human",
+                calls.len()
+            ),
+            (None, None) => format!(
+                "{} tool call(s), {executed} executed, {waiting} waiting for a human",
+                calls.len()
+            ),
+        };
+        RunReport {
+            run_id: run_id.to_owned(),
+            sop: sop.to_owned(),
+            model: model.to_owned(),
+            status,
+            stopped_by,
+            summary,
+            analysis,
+            evidence,
+            calls,
+            tokens,
+            cost_usd,
+            duration,
+            notes,
+        }
+    }
+
+    /// Actions that changed something.
+    pub fn actions_taken(&self) -> Vec<&GateOutcome> {
+        self.calls
+            .iter()
+            .filter(|c| c.executed && c.impact.is_some())
+            .collect()
+    }
+
+    /// Calls a human must look at: escalated (approved or not) or denied.
+    pub fn waiting_for_human(&self) -> Vec<&GateOutcome> {
+        self.calls.iter().filter(|c| c.needs_human()).collect()
+    }
+
+    /// The report for a person.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "\n== SOPilot report: {} ({}) ==", self.sop, self.run_id);
+        let _ = writeln!(
+            o,
+            "status:  {}",
+            serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(o, "summary: {}", self.summary);
+        if let Some(a) = &self.analysis {
+            let _ = writeln!(
+                o,
+                "\n-- analysis (the model's conclusions; check them against the evidence) --\n{}",
+                a.trim()
+            );
+        }
+        let _ = writeln!(o, "\n-- evidence (facts from tool results) --");
+        for e in &self.evidence {
+            let _ = writeln!(
+                o,
+                "[{}] {}{}  {}",
+                e.id,
+                e.tool,
+                if e.ok { "" } else { " (failed)" },
+                e.excerpt
+            );
+        }
+        let taken = self.actions_taken();
+        let _ = writeln!(o, "\n-- actions taken --");
+        if taken.is_empty() {
+            let _ = writeln!(o, "none");
+        }
+        for c in taken {
+            let _ = writeln!(
+                o,
+                "{} {} — {} by {}",
+                c.tool,
+                compact(&c.args),
+                if c.ok { "done" } else { "FAILED" },
+                c.rules.join(", ")
+            );
+        }
+        let waiting = self.waiting_for_human();
+        let _ = writeln!(o, "\n-- waiting for a human --");
+        if waiting.is_empty() {
+            let _ = writeln!(o, "none");
+        }
+        for c in waiting {
+            let approval = match &c.approval {
+                Some((id, ApprovalState::Approved, by)) => format!("approved by {by} ({id})"),
+                Some((id, ApprovalState::Denied, by)) => format!("denied by {by} ({id})"),
+                Some((id, ApprovalState::Expired, _)) => format!("expired ({id})"),
+                Some((id, ApprovalState::Pending, _)) => format!("pending ({id})"),
+                None => "not asked".into(),
+            };
+            let _ = writeln!(
+                o,
+                "{} {} — {}; {approval}",
+                c.tool,
+                compact(&c.args),
+                c.reason
+            );
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(o, "\n-- notes --");
+            for n in &self.notes {
+                let _ = writeln!(o, "{n}");
+            }
+        }
+        let _ = writeln!(
+            o,
+            "\nmodel {}: {} input + {} output tokens{}; {:.1} s",
+            self.model,
+            self.tokens.input,
+            self.tokens.output,
+            self.cost_usd
+                .map(|c| format!(" (${c:.4})"))
+                .unwrap_or_default(),
+            self.duration.as_secs_f64()
+        );
+        o
+    }
+}
+
+fn compact(v: &Value) -> String {
+    let s = serde_json::to_string(v).unwrap_or_default();
+    if s.len() > 160 {
+        format!(
+            "{}…",
+            &s[..s
+                .char_indices()
+                .take_while(|(i, _)| *i < 160)
+                .last()
+                .map_or(0, |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_come_from_the_summary_section() {
+        let a =
+            "# Report\n\n## Summary\nRevision 15 broke the pool.\nRolled back.\n\n## Root cause\nx";
+        assert_eq!(
+            summary_of(a).as_deref(),
+            Some("Revision 15 broke the pool. Rolled back.")
+        );
+        assert_eq!(
+            summary_of("Just text.\nMore.").as_deref(),
+            Some("Just text. More.")
+        );
+        assert_eq!(summary_of("").as_deref(), None);
+    }
+}
