@@ -130,7 +130,9 @@ pub enum Status {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fact {
+    /// What the fact is about, e.g. "Restarts", "Last exit", "Error rate".
     pub label: String,
+    /// The evidence, e.g. "7 in 10 min", "OOMKilled (137)".
     pub value: String,
 }
 
@@ -142,6 +144,7 @@ pub struct IncidentReport {
     pub channel: String,
     /// Short title, e.g. "payment-service crash-looping (OOMKilled)".
     pub title: String,
+    /// critical (SEV1), high (SEV2), medium (SEV3), low (SEV4) or info.
     pub severity: Severity,
     /// Default investigating.
     #[serde(default)]

@@ -147,6 +147,8 @@ pub(crate) struct World {
     pub requests: Vec<RecordedRequest>,
     pub next_seq: u64,
     pub rate_limit: Option<RateLimit>,
+    /// The most items a page holds, whatever `limit` asks.
+    pub max_page_size: Option<usize>,
     pub clock: Clock,
 }
 

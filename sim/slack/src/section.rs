@@ -19,7 +19,7 @@ pub const DEFAULT_TOKEN: &str = "xoxb-sopilot-sim-token";
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with team, bot, tokens, users, channels, rate_limit"
+    expecting = "a mapping with team, bot, tokens, users, channels, rate_limit, max_page_size"
 )]
 struct Section {
     #[serde(default)]
@@ -31,6 +31,7 @@ struct Section {
     users: Vec<UserSpec>,
     channels: Option<Vec<ChannelSpec>>,
     rate_limit: Option<RateLimitSpec>,
+    max_page_size: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -317,6 +318,7 @@ pub(crate) fn world(section: Option<&Value>, now: DateTime<Utc>) -> Result<World
         requests: Vec::new(),
         next_seq: 1,
         rate_limit,
+        max_page_size: spec.max_page_size,
         clock: b.clock,
     })
 }

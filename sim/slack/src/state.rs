@@ -200,6 +200,11 @@ impl SlackState {
         self.lock().rate_limit = Some(limit);
     }
 
+    /// Caps every page at `size` items (Slack may return fewer than `limit`); `None` lifts it.
+    pub fn set_max_page_size(&self, size: Option<usize>) {
+        self.lock().max_page_size = size;
+    }
+
     /// A token the workspace accepts.
     pub fn token(&self) -> String {
         self.lock().tokens.first().cloned().unwrap_or_default()

@@ -465,6 +465,17 @@ fn cursor_pagination_covers_everything_once() {
     assert_eq!(thread.len(), 9);
     assert_eq!(thread[0], "payment-service is paging");
     assert_eq!(thread[8], "r6");
+    // Slack may answer with fewer than `limit`; clients must follow the cursor.
+    s.set_max_page_size(Some(4));
+    let (capped, pages) = all_pages(
+        &s,
+        "conversations.history",
+        &[("channel", "C0INCIDENTS"), ("limit", "100")],
+        "messages",
+        "text",
+    );
+    assert_eq!((capped, pages), (want.clone(), 3));
+    s.set_max_page_size(None);
     let (channels, _) = all_pages(
         &s,
         "conversations.list",

@@ -58,7 +58,7 @@ fn relative_times_count_from_the_start() {
 #[test]
 fn custom_team_bot_tokens_and_rate_limit() {
     let s = state(
-        "team: {id: T1, name: acme}\nbot: {user_id: U1BOT, name: pilot}\ntokens: [xoxb-a-token-1111, xoxb-b-token-2222]\nrate_limit: {next: 1, retry_after: 7}\nchannels: [{id: C1, name: ops}]",
+        "team: {id: T1, name: acme}\nbot: {user_id: U1BOT, name: pilot}\ntokens: [xoxb-a-token-1111, xoxb-b-token-2222]\nrate_limit: {next: 1, retry_after: 7}\nmax_page_size: 1\nchannels: [{id: C1, name: ops}, {id: C2, name: dev}]",
     );
     assert_eq!(s.token(), "xoxb-a-token-1111");
     let r = common::get(&s, "auth.test", &[]);

@@ -36,6 +36,13 @@ fn page(
     out
 }
 
+/// Slack may answer with fewer items than asked; `max_page_size` makes the simulator do so.
+fn page_limit(world: &World, asked: usize) -> usize {
+    world
+        .max_page_size
+        .map_or(asked, |max| asked.min(max.max(1)))
+}
+
 fn cursor_ts(p: &Params) -> Result<Option<Ts>, ApiError> {
     match read_cursor(p, "next_ts")? {
         None => Ok(None),
@@ -48,7 +55,7 @@ fn cursor_ts(p: &Params) -> Result<Option<Ts>, ApiError> {
 pub(super) fn history(world: &mut World, p: &Params) -> Answer {
     let channel = p.required("channel")?;
     let channel = visible_channel(world, &channel, true)?.id.clone();
-    let limit = p.limit(100, 999)?;
+    let limit = page_limit(world, p.limit(100, 999)?);
     let oldest = p.ts("oldest", "invalid_ts_oldest")?;
     let latest = p.ts("latest", "invalid_ts_latest")?;
     let inclusive = p.flag("inclusive");
@@ -79,7 +86,7 @@ pub(super) fn replies(world: &mut World, p: &Params) -> Answer {
         code: "invalid_arguments",
         messages: vec!["[ERROR] missing required field: ts".into()],
     })?;
-    let limit = p.limit(1000, 1000)?;
+    let limit = page_limit(world, p.limit(1000, 1000)?);
     let oldest = p.ts("oldest", "invalid_ts_oldest")?;
     let latest = p.ts("latest", "invalid_ts_latest")?;
     let inclusive = p.flag("inclusive");
@@ -119,7 +126,7 @@ pub(super) fn list(world: &mut World, p: &Params) -> Answer {
         }
     }
     let exclude_archived = p.flag("exclude_archived");
-    let limit = p.limit(100, 1000)?;
+    let limit = page_limit(world, p.limit(100, 1000)?);
     let from = read_cursor(p, "next_id")?;
     let visible: Vec<&crate::model::Channel> = world
         .channels
