@@ -169,3 +169,23 @@ fn errors_name_the_field() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn the_documented_example_seeds() {
+    let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/scenarios-slack.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let start = doc.find("```yaml\n").expect("a yaml example") + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let scenario = sopilot_yaml::parse(&doc[start..end]).unwrap().to_json();
+    let s = SlackState::from_section(scenario.get("slack")).unwrap();
+    assert_eq!(s.channel_id("#war-room").as_deref(), Some("C0WARROOM"));
+    assert_eq!(s.messages("incidents").len(), 3);
+    let r = common::get(&s, "auth.test", &[]);
+    assert_eq!(r.status, 200, "the rate limit counts chat.postMessage only");
+    let r = common::post_json(
+        &s,
+        "chat.postMessage",
+        json!({"channel": "incidents", "text": "x"}),
+    );
+    assert_eq!((r.status, r.retry_after), (429, Some(1)));
+}
