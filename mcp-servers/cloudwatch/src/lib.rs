@@ -1,3 +1,198 @@
-//! The CloudWatch MCP server. Arrives with the AWS issue.
+//! `mcp-cloudwatch`: CloudWatch metrics, alarms and Logs for incident response, as an MCP
+//! server on the official AWS SDK.
 //!
-//! Empty for now: the folder exists so the workspace has its final shape.
+//! Metric series come back summarised for a reader (min, max, average, p95, last, trend,
+//! threshold crossings) with the raw points in structured content; Container Insights has a
+//! shortcut by cluster, namespace, service, pod or node. Log searches and Logs Insights
+//! queries are capped in bytes and say so. Every tool is read-only; every call has a timeout
+//! and throttling is retried with backoff before it is reported.
+
+mod alarms;
+mod args;
+mod aws;
+mod error;
+mod logs;
+mod metrics;
+mod summary;
+
+use std::future::Future;
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+
+pub use aws::{ConfigError, load};
+pub use error::ToolFailure;
+
+/// The longest any tool may take (Logs Insights has its own, longer, budget).
+const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The AWS clients the tools use.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    cw: aws_sdk_cloudwatch::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    /// Attempts per call (for messages).
+    attempts: u32,
+}
+
+impl Clients {
+    /// Clients for CloudWatch and CloudWatch Logs from one configuration.
+    pub fn new(config: &aws_config::SdkConfig, attempts: u32) -> Self {
+        Clients {
+            cw: aws_sdk_cloudwatch::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            attempts,
+        }
+    }
+}
+
+/// The MCP server.
+#[derive(Clone)]
+pub struct CloudWatchTools {
+    clients: Clients,
+    tool_router: ToolRouter<Self>,
+}
+
+impl std::fmt::Debug for CloudWatchTools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudWatchTools")
+            .field("tools", &self.tool_router.list_all().len())
+            .finish()
+    }
+}
+
+/// Runs a tool body with a deadline; failures become tool errors the model can read.
+async fn run(
+    timeout: Duration,
+    body: impl Future<Output = error::ToolResult<CallToolResult>>,
+) -> Result<CallToolResult, McpError> {
+    Ok(match tokio::time::timeout(timeout, body).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(failure)) => failure.into_result(),
+        Err(_) => ToolFailure::Timeout(format!(
+            "the tool did not finish within {} s; ask for less (fewer minutes, a narrower filter)",
+            timeout.as_secs()
+        ))
+        .into_result(),
+    })
+}
+
+impl CloudWatchTools {
+    pub fn new(clients: Clients) -> Self {
+        CloudWatchTools {
+            clients,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// The tools, as `tools/list` returns them.
+    pub fn tools(&self) -> Vec<rmcp::model::Tool> {
+        let mut tools = self.tool_router.list_all();
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        tools
+    }
+}
+
+#[tool_router]
+impl CloudWatchTools {
+    #[tool(
+        description = "Fetch one metric series and summarise it: min, max, average, p95, last value, trend per hour, and (with threshold) how many points were at or above it and when it crossed. Raw points are in the structured content. Dimensions must be the metric's full set (see list_metrics); a wrong name or set is an error listing what exists.",
+        annotations(
+            title = "Get metric data",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_metric_data(
+        &self,
+        Parameters(a): Parameters<args::GetMetricData>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, metrics::get_metric_data(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "List metrics and their dimension sets, filtered by namespace, metric name and dimensions (an empty dimension value matches any value). Use it to find the exact dimensions get_metric_data needs.",
+        annotations(title = "List metrics", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn list_metrics(
+        &self,
+        Parameters(a): Parameters<args::ListMetrics>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, metrics::list_metrics(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "Container Insights for an EKS cluster in one call: CPU or memory of every node (or one node), or of a namespace's services, one service, a workload's pods or one pod by full name; also pod CPU/memory as a percent of the limit and container restarts. A table highest average first, with max, p95, last and trend; threshold flags the hot ones (e.g. 80).",
+        annotations(
+            title = "Container Insights",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn container_insights(
+        &self,
+        Parameters(a): Parameters<args::ContainerInsights>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, metrics::container_insights(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "List metric alarms with state (ALARM, OK, INSUFFICIENT_DATA), since when, metric and condition, and the reason CloudWatch gave for every alarm not OK. Filter by state and name_prefix.",
+        annotations(
+            title = "Describe alarms",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn describe_alarms(
+        &self,
+        Parameters(a): Parameters<args::DescribeAlarms>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, alarms::describe_alarms(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "An alarm's history, newest first: state changes (from, to, reason), actions executed (SNS notifications) and configuration updates over the last hours (default 24).",
+        annotations(title = "Alarm history", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn alarm_history(
+        &self,
+        Parameters(a): Parameters<args::AlarmHistory>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, alarms::alarm_history(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "Search a log group with a CloudWatch filter pattern over the last minutes: the count of matching events, the most frequent messages (numbers ignored) with their counts, and the newest events (Container Insights records shown as pod and log line). Capped at 16 KiB, saying so; credentials are redacted.",
+        annotations(title = "Search logs", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn filter_log_events(
+        &self,
+        Parameters(a): Parameters<args::FilterLogEvents>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, logs::filter_log_events(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "Run a CloudWatch Logs Insights query (fields, filter, stats ... by, sort, limit) over log groups for the last minutes, waiting up to timeout_seconds for it to finish. Rows come back as a table (capped at 16 KiB, saying so) and as structured rows.",
+        annotations(
+            title = "Logs Insights query",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn logs_insights_query(
+        &self,
+        Parameters(a): Parameters<args::LogsInsightsQuery>,
+    ) -> Result<CallToolResult, McpError> {
+        let budget = Duration::from_secs(a.timeout_seconds.unwrap_or(30).clamp(1, 120))
+            + Duration::from_secs(30);
+        run(budget, logs::logs_insights_query(&self.clients, a)).await
+    }
+}
+
+#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod.")]
+impl ServerHandler for CloudWatchTools {}
