@@ -8,6 +8,7 @@
 
 mod assets;
 mod cmd;
+mod config;
 mod outcome;
 mod progress;
 mod session;

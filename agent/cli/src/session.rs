@@ -17,25 +17,37 @@ use sopilot_sop::Sop;
 use crate::assets;
 
 /// The builtin servers this binary can start (`sopilot mcp-server NAME`).
-pub const BUILTIN: [&str; 1] = ["kubectl"];
+pub const BUILTIN: [&str; 2] = ["kubectl", "slack"];
+
+/// The Slack channels SOPilot may post to (`SOPILOT_SLACK_CHANNELS`, default `#incidents`).
+fn slack_channels() -> String {
+    std::env::var("SOPILOT_SLACK_CHANNELS").unwrap_or_else(|_| "#incidents".to_owned())
+}
 
 /// The builtin servers, started from this very binary with writes enabled: the gate stands
-/// in front of them. `env` is added to each server's environment.
+/// in front of them. `env` is added to each server's environment. Slack is started only
+/// when a bot token is available (in `env` or the environment).
 pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the sopilot binary to start the MCP servers: {e}"))?;
-    Ok(BUILTIN
-        .iter()
-        .map(|name| ServerSpec {
-            name: (*name).to_owned(),
-            source: ServerSource::Command {
-                program: exe.clone(),
-                args: vec!["mcp-server".into(), (*name).into(), "--allow-write".into()],
-                env: env.to_vec(),
-            },
-            builtin: true,
-        })
-        .collect())
+    let has = |k: &str| env.iter().any(|(n, _)| n == k) || std::env::var_os(k).is_some();
+    let spec = |name: &str, args: Vec<String>| ServerSpec {
+        name: name.to_owned(),
+        source: ServerSource::Command {
+            program: exe.clone(),
+            args: [vec!["mcp-server".to_owned(), name.to_owned()], args].concat(),
+            env: env.to_vec(),
+        },
+        builtin: true,
+    };
+    let mut servers = vec![spec("kubectl", vec!["--allow-write".into()])];
+    if has("SLACK_BOT_TOKEN") {
+        servers.push(spec(
+            "slack",
+            vec!["--allow-post".into(), "--channels".into(), slack_channels()],
+        ));
+    }
+    Ok(servers)
 }
 
 /// Loads the policy from paths, or the embedded default when `paths` is the default
@@ -98,6 +110,15 @@ pub fn store_path(flag: Option<&Path>) -> PathBuf {
 /// One run, fully assembled.
 pub struct Session {
     pub runner: Runner,
+    pub budgets: Budgets,
+}
+
+/// What the configuration adds to a session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub approval_timeout: Option<Duration>,
+    pub prices: PriceTable,
+    pub budgets: Option<Budgets>,
 }
 
 impl Session {
@@ -110,26 +131,33 @@ impl Session {
         approver: Arc<dyn Approver>,
         store: Arc<Store>,
         observer: Option<sopilot_runtime::Observer>,
+        options: SessionOptions,
     ) -> Session {
         let (gateway, failures) = Gateway::connect(servers).await;
         for f in failures {
             eprintln!("warning: {f}");
         }
         let gateway = Arc::new(gateway);
+        let approval_timeout = options
+            .approval_timeout
+            .unwrap_or(Duration::from_secs(15 * 60));
         let gate = Gate {
             gateway,
             policy: Arc::new(policy),
             approver,
-            approval_timeout: Duration::from_secs(15 * 60),
+            approval_timeout,
         };
         let runner = Runner {
             gate,
             store,
             model,
-            prices: PriceTable::default(),
+            prices: options.prices,
             observer,
         };
-        Session { runner }
+        Session {
+            runner,
+            budgets: options.budgets.unwrap_or_default(),
+        }
     }
 
     /// Runs the SOP; Ctrl-C cancels it cleanly (recorded as cancelled).
@@ -152,7 +180,7 @@ impl Session {
             sop,
             params,
             trigger,
-            budgets: Budgets::default(),
+            budgets: self.budgets.clone(),
             dry_run,
         };
         let result = self

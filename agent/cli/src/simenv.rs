@@ -5,12 +5,32 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 use sopilot_sim::{RunningSim, Scenario, SimOptions};
 use sopilot_sim_model::ModelState;
+use sopilot_sim_slack::SlackState;
 
-/// A running simulated environment: Kubernetes, and the scripted model.
+/// A running simulated environment: Kubernetes, Slack and the scripted model.
 pub struct SimEnv {
     pub sim: RunningSim,
     pub model_url: String,
-    model_task: tokio::task::JoinHandle<()>,
+    pub slack: SlackState,
+    pub slack_url: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Serves a router on a fresh loopback port; returns its address and task.
+async fn spawn(
+    name: &'static str,
+    router: axum::Router,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot start the simulated {name}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!("simulated {name} stopped: {e}");
+        }
+    });
+    Ok((addr, task))
 }
 
 impl SimEnv {
@@ -27,29 +47,30 @@ impl SimEnv {
         let sim = sopilot_sim::start(scenario, options)
             .await
             .map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot start the simulated model: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let router = sopilot_sim_model::router(model);
-        let model_task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::warn!("simulated model stopped: {e}");
-            }
-        });
+        let slack = SlackState::from_section(sim.scenario().slack.as_ref())
+            .map_err(|e| format!("scenario section `slack`: {e}"))?;
+        let (model_addr, model_task) = spawn("model", sopilot_sim_model::router(model)).await?;
+        let (slack_addr, slack_task) =
+            spawn("Slack", sopilot_sim_slack::router(slack.clone())).await?;
         Ok(SimEnv {
             sim,
-            model_url: format!("http://{addr}/v1"),
-            model_task,
+            model_url: format!("http://{model_addr}/v1"),
+            slack,
+            slack_url: format!("http://{slack_addr}/api/"),
+            tasks: vec![model_task, slack_task],
         })
     }
 
     /// The environment the MCP servers need to talk to the simulators.
     pub fn server_env(&self) -> Vec<(String, String)> {
-        vec![(
-            "KUBECONFIG".into(),
-            self.sim.kubeconfig().display().to_string(),
-        )]
+        vec![
+            (
+                "KUBECONFIG".into(),
+                self.sim.kubeconfig().display().to_string(),
+            ),
+            ("SLACK_API_URL".into(), self.slack_url.clone()),
+            ("SLACK_BOT_TOKEN".into(), self.slack.token().to_owned()),
+        ]
     }
 
     /// The first line of `sopilot sim serve` (CONTRACTS.md). Services not simulated by this
@@ -59,14 +80,16 @@ impl SimEnv {
             "kubernetes": self.sim.kubernetes_url(),
             "kubeconfig": self.sim.kubeconfig(),
             "aws": Value::Null,
-            "slack": Value::Null,
+            "slack": self.slack_url,
             "model": self.model_url,
         })
     }
 
     /// Stops everything.
     pub async fn shutdown(self) {
-        self.model_task.abort();
+        for t in self.tasks {
+            t.abort();
+        }
         self.sim.shutdown().await;
     }
 }

@@ -12,6 +12,7 @@ mod api;
 mod args;
 mod blocks;
 mod channels;
+pub mod cli;
 mod config;
 mod error;
 mod post;

@@ -14,7 +14,7 @@ use sopilot_runtime::{Approver, RunReport, Scripted, Store};
 
 use crate::assets;
 use crate::cmd::run::finish;
-use crate::session::{Session, builtin_servers, params_for};
+use crate::session::{Session, SessionOptions, builtin_servers, params_for};
 use crate::simenv::SimEnv;
 use crate::{DemoArgs, Outcome, progress};
 
@@ -130,18 +130,27 @@ async fn demo_async(args: &DemoArgs) -> Result<Outcome, String> {
         approver,
         store,
         Some(progress::terminal()),
+        SessionOptions::default(),
     )
     .await;
     let report = session.run(sop, params, Some(trigger), false).await;
     let pods_after = env.sim.kube().list("Pod", Some("payment")).len();
+    let posted = env
+        .slack
+        .messages("#incidents")
+        .iter()
+        .any(|m| m.text.contains("payment-service incident"));
     env.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     let report = report?;
     let mut out = finish(&report, args.json);
-    let misses = check(&report);
+    let mut misses = check(&report);
+    if !posted {
+        misses.push("no report reached the simulated #incidents channel".into());
+    }
     if misses.is_empty() {
         out.stderr.push_str(&format!(
-            "\ndemo OK: evidence gathered in parallel, the rollback ran because the policy allowed it, the HPA change was escalated and denied, and the simulated namespace payment holds {pods_after} pods.\n"
+            "\ndemo OK: evidence gathered in parallel, the rollback ran because the policy allowed it, the HPA change was escalated and denied, the report reached #incidents, and the simulated namespace payment holds {pods_after} pods.\n"
         ));
         out.code = 0;
     } else {

@@ -32,6 +32,17 @@ pub fn serve(name: &str, args: &[String]) -> ExitCode {
             };
             rt.block_on(mcp_kubectl::cli::run(cli))
         }
+        "slack" => {
+            let argv = std::iter::once("mcp-slack".to_owned()).chain(args.iter().cloned());
+            let cli = match mcp_slack::cli::Cli::try_parse_from(argv) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = e.print();
+                    return ExitCode::from(2);
+                }
+            };
+            rt.block_on(mcp_slack::cli::run(cli))
+        }
         other => {
             eprintln!(
                 "error: no builtin MCP server {other:?}; builtin: {}",

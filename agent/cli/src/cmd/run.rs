@@ -8,8 +8,10 @@ use std::time::Duration;
 use sopilot_runtime::{Approver, DenyAll, Scripted, Store, Terminal, report_json};
 
 use crate::cmd::sop::read_trigger;
+use crate::config::Config;
 use crate::session::{
-    Session, builtin_servers, exit_code, load_policy, load_sop, params_for, store_path,
+    Session, SessionOptions, builtin_servers, exit_code, load_policy, load_sop, params_for,
+    store_path,
 };
 use crate::simenv::SimEnv;
 use crate::{Outcome, RehearseArgs, RunArgs, progress};
@@ -76,22 +78,38 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
         Some(other) => return Err(format!("--on-escalate {other:?}: use prompt or deny")),
         None => std::io::stdin().is_terminal(),
     };
+    let config = args
+        .config
+        .as_deref()
+        .map(Config::load)
+        .transpose()?
+        .unwrap_or_default();
+    let timeout = config.approval_timeout();
     let approver: Arc<dyn Approver> = if prompt {
-        Arc::new(Terminal {
-            timeout: Duration::from_secs(300),
-        })
+        Arc::new(Terminal { timeout })
     } else {
         Arc::new(DenyAll)
     };
-    let store =
-        Arc::new(Store::open(&store_path(args.store.as_deref())).map_err(|e| e.to_string())?);
+    let store_file = store_path(args.store.as_deref().or(config.store.as_deref()));
+    let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
+    let mut servers = builtin_servers(&[])?;
+    if let Some(keep) = &config.builtin {
+        servers.retain(|s| keep.contains(&s.name));
+    }
+    servers.extend(config.servers());
+    let options = SessionOptions {
+        approval_timeout: Some(timeout),
+        prices: config.prices.clone(),
+        budgets: Some(config.budgets()),
+    };
     let session = Session::start(
-        builtin_servers(&[])?,
+        servers,
         policy,
         model,
         approver,
         store,
         Some(progress::terminal()),
+        options,
     )
     .await;
     let report = session.run(sop, params, trigger, args.dry_run).await?;
@@ -143,6 +161,7 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
         approver,
         store,
         Some(progress::terminal()),
+        SessionOptions::default(),
     )
     .await;
     let report = session.run(sop, params, trigger, args.dry_run).await;

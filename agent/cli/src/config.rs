@@ -1,0 +1,142 @@
+//! The configuration file (`--config FILE`): extra MCP servers, which builtin servers to
+//! start, the store, approval timeout, prices and budgets. Everything is optional.
+//!
+//! ```yaml
+//! store: /var/lib/sopilot/sopilot.db
+//! approval_timeout: 15m
+//! builtin: [kubectl]
+//! servers:
+//!   argocd: {command: [argocd-mcp, --read-only], env: {ARGOCD_SERVER: argocd.internal}}
+//!   remote: {url: "http://mcp.internal:8811/mcp"}
+//! prices:
+//!   "openai:gpt-4.1": {input_per_mtok: 2.0, output_per_mtok: 8.0}
+//! budget: {max_turns: 20, deadline: 10m, max_tool_output_bytes: 262144}
+//! ```
+//!
+//! Servers named here are foreign: their annotations earn no trust and only explicit
+//! policy rules allow their tools.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sopilot_llm::PriceTable;
+use sopilot_runtime::{Budgets, ServerSource, ServerSpec};
+use sopilot_sop::Duration as Span;
+
+/// The file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+    #[serde(default)]
+    pub approval_timeout: Option<Span>,
+    /// Which of SOPilot's own servers to start (default: all this build has).
+    #[serde(default)]
+    pub builtin: Option<Vec<String>>,
+    #[serde(default)]
+    pub servers: BTreeMap<String, ServerConfig>,
+    #[serde(default)]
+    pub prices: PriceTable,
+    #[serde(default)]
+    pub budget: Option<BudgetConfig>,
+}
+
+/// One extra server: a command (stdio) or a URL (streamable HTTP).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Run budgets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    #[serde(default)]
+    pub max_turns: Option<u32>,
+    #[serde(default)]
+    pub deadline: Option<Span>,
+    #[serde(default)]
+    pub max_tool_output_bytes: Option<usize>,
+}
+
+impl Config {
+    /// Reads a configuration file; errors name the file and line.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--config {}: {e}", path.display()))?;
+        let config: Config = sopilot_yaml::from_str(&text)
+            .map_err(|e| format!("--config {}: {e}", path.display()))?;
+        for (name, s) in &config.servers {
+            match (s.command.is_empty(), &s.url) {
+                (false, None) | (true, Some(_)) => {}
+                _ => {
+                    return Err(format!(
+                        "--config {}: server {name:?} needs either `command` or `url`",
+                        path.display()
+                    ));
+                }
+            }
+            if let Err(e) = sopilot_protocol::ToolRef::new(name, "x") {
+                return Err(format!(
+                    "--config {}: server name {name:?}: {e}",
+                    path.display()
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The extra (foreign) servers.
+    pub fn servers(&self) -> Vec<ServerSpec> {
+        self.servers
+            .iter()
+            .filter_map(|(name, s)| {
+                let source = match (&s.url, s.command.split_first()) {
+                    (Some(url), _) => ServerSource::Http { url: url.clone() },
+                    (None, Some((program, args))) => ServerSource::Command {
+                        program: PathBuf::from(program),
+                        args: args.to_vec(),
+                        env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    },
+                    (None, None) => return None,
+                };
+                Some(ServerSpec {
+                    name: name.clone(),
+                    source,
+                    builtin: false,
+                })
+            })
+            .collect()
+    }
+
+    /// The approval timeout (default 15 minutes).
+    pub fn approval_timeout(&self) -> Duration {
+        Duration::from_secs(self.approval_timeout.map_or(15 * 60, Span::seconds))
+    }
+
+    /// Budgets with the configured overrides.
+    pub fn budgets(&self) -> Budgets {
+        let mut b = Budgets::default();
+        if let Some(c) = &self.budget {
+            if let Some(t) = c.max_turns {
+                b.max_turns = t;
+            }
+            if let Some(d) = c.deadline {
+                b.deadline = Duration::from_secs(d.seconds());
+            }
+            if let Some(bytes) = c.max_tool_output_bytes {
+                b.output_bytes_per_run = bytes;
+            }
+        }
+        b
+    }
+}
