@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::Harness;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
 #[tokio::test]
 async fn tools_list_is_snapshotted_and_read_only() {
@@ -47,38 +44,10 @@ async fn tools_list_is_snapshotted_and_read_only() {
     insta::assert_json_snapshot!("tools-list", tools);
 }
 
-/// Starts the server on `--http 127.0.0.1:0` and returns its URL from the log line.
-pub async fn http_server(endpoint: &str) -> (tokio::process::Child, String) {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cloudwatch"));
-    for (k, v) in common::aws_env(endpoint) {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .args(["--http", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("http://") {
-                return line[i..].trim().to_owned();
-            }
-        }
-        panic!("no listening line")
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
-
 #[tokio::test]
 async fn serves_streamable_http() {
     let endpoint = common::serve(common::common_state()).await;
-    let (_child, url) = http_server(&endpoint).await;
+    let (_child, url) = common::http_server(&endpoint).await;
     let client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
     assert!(

@@ -133,3 +133,33 @@ impl Harness {
 pub fn common_state() -> AwsState {
     state_from(&scenario())
 }
+
+/// Starts the server on `--http 127.0.0.1:0` against `endpoint`; returns it and its URL
+/// (read from its log line). Its stderr keeps being drained so it never blocks.
+pub async fn http_server(endpoint: &str) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cloudwatch"));
+    for (k, v) in aws_env(endpoint) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .args(["--http", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(i) = line.find("http://") {
+                return line[i..].trim().to_owned();
+            }
+        }
+        panic!("no listening line")
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
