@@ -32,9 +32,17 @@ fn readable(stream: &str, message: &str) -> (String, String) {
             .pointer("/kubernetes/pod_name")
             .and_then(Value::as_str)
             .unwrap_or(stream);
-        return (pod.to_owned(), log.trim_end().to_owned());
+        return (pod.to_owned(), one_line(log));
     }
-    (stream.to_owned(), message.trim_end().to_owned())
+    (stream.to_owned(), one_line(message))
+}
+
+/// Multi-line messages (stack traces) on one line, so each event is one line of output.
+fn one_line(message: &str) -> String {
+    message
+        .trim_end()
+        .replace("\r\n", " ⏎ ")
+        .replace('\n', " ⏎ ")
 }
 
 /// The message with numbers blanked, so repeats of one error group together.

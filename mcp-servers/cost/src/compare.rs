@@ -206,7 +206,9 @@ pub async fn compare_periods(c: &Clients, a: ComparePeriods) -> ToolResult<CallT
             out
         };
         let s = compare(&roll(&sum_buckets(&base)), &roll(&sum_buckets(&later)));
-        text.push_str("\nBy service:\n");
+        text.push_str(
+            "\nBy service (net change; SHARE = of all increases, or of all decreases):\n",
+        );
         let all: Vec<Driver> = s.increases.iter().chain(&s.decreases).cloned().collect();
         text.push_str(&table(&all, &["SERVICE"], cur));
         by_service = Some(s);

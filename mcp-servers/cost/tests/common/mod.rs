@@ -52,11 +52,8 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_ACCESS_KEY_ID", "AKIDTEST".into()),
         ("AWS_SECRET_ACCESS_KEY", "test-secret".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("AWS_CONFIG_FILE", "/nonexistent/sopilot-test-config".into()),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sopilot-test-credentials".into(),
-        ),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
         ("AWS_MAX_ATTEMPTS", "3".into()),
         ("RUST_LOG", "warn".into()),
     ]
