@@ -5,7 +5,7 @@ mod alarms;
 mod expression;
 mod metrics;
 pub(crate) mod series;
-mod stats;
+pub(crate) mod stats;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
