@@ -68,7 +68,7 @@ async fn container_insights_finds_the_hot_nodes_and_the_service_near_its_limit()
         r.structured["series"][0]["summary"]["last"]
             .as_f64()
             .unwrap()
-            > 99.0,
+            > 98.0,
         "{}",
         r.text
     );

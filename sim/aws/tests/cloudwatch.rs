@@ -104,11 +104,9 @@ async fn get_metric_data_answers_several_queries_with_stats_and_order() {
         mean_max > 83.0,
         "5-minute maxima of a node at 82.5 %: {mean_max}"
     );
-    let p95 = results[2].values();
-    assert!(
-        !p95.is_empty() && p95.iter().all(|v| (87.0..95.0).contains(v)),
-        "{p95:?}"
-    );
+    // Hourly buckets over the last hour: one holds at least half of it; its p95 is the highest.
+    let p95 = results[2].values().iter().copied().fold(0.0, f64::max);
+    assert!((88.0..=94.1).contains(&p95), "{:?}", results[2].values());
 
     // Descending is the default order.
     let out = cw

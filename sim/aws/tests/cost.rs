@@ -211,10 +211,25 @@ async fn forecasts_the_rest_of_the_month_from_recent_days() {
         .parse()
         .unwrap();
     let days = (end - today).num_days() as f64;
-    // About $12,450 a month, i.e. $400 a day (within the spread of weekday-shaped items).
+    // A trend through recent days: within a factor of two of the last week's daily average.
+    let week = ce
+        .get_cost_and_usage()
+        .time_period(interval(today - chrono::Duration::days(7), today))
+        .granularity(Granularity::Daily)
+        .metrics("UnblendedCost")
+        .send()
+        .await
+        .unwrap();
+    let recent: f64 = week
+        .results_by_time()
+        .iter()
+        .map(|d| amount(d.total().and_then(|t| t.get("UnblendedCost"))))
+        .sum::<f64>()
+        / 7.0;
+    assert!(recent > 300.0, "{recent}");
     assert!(
-        total > days * 300.0 && total < days * 520.0,
-        "{total} for {days} days"
+        total > days * recent * 0.5 && total < days * recent * 2.0,
+        "{total} for {days} days at {recent} a day"
     );
     let r = &out.forecast_results_by_time()[0];
     let (lo, hi): (f64, f64) = (
