@@ -1,6 +1,6 @@
 //! An anomaly band in the manner of CloudWatch's
 //! `ANOMALY_DETECTION_BAND(m, width)`: an expected value per point from a
-//! robust seasonal decomposition, plus and minus `width` standard deviations
+//! seasonal decomposition, plus and minus `width` standard deviations
 //! of what the decomposition cannot explain. CloudWatch's model is not
 //! public; this one is plausible, deterministic and explainable.
 
@@ -76,12 +76,14 @@ pub struct Band {
 /// deviations either side of the expected value, and lists observed points
 /// outside it (strictly above `upper` or below `lower`).
 ///
-/// The expected value comes from robust MSTL (outliers down-weighted, so an
-/// incident does not drag the expectation with it) with the daily and weekly
-/// cycles the history covers twice; with less than two days of 5-minute data
-/// it is a rolling median over about an hour. The spread is the median
-/// absolute deviation of the residuals, scaled to a standard deviation, so
-/// the anomalies themselves barely widen the band.
+/// The expected value comes from MSTL with the daily cycle when the history
+/// covers two days (an incident on one day moves the others' expectation by
+/// a fraction, as it is averaged over the days); with less it is a rolling
+/// median over about an hour. The spread is the median absolute deviation of
+/// the residuals, scaled to a standard deviation, so the anomalies themselves
+/// barely widen the band. Robust STL weights were tried and rejected: with
+/// few cycles per phase they let the expectation chase the noise (see
+/// [`crate::season`]).
 ///
 /// # Errors
 /// [`ForecastError::InvalidArgument`] for a non-positive width or fewer than
@@ -107,7 +109,7 @@ pub fn anomaly_band(series: &Series, band_width: f64) -> Result<Band, ForecastEr
             max_fraction: MAX_MISSING_FRACTION,
         });
     }
-    let periods = season::covered_periods(series.step_seconds, series.len());
+    let periods = season::daily_if_covered(series.step_seconds, series.len());
     let filled = fill_gaps(&series.values, periods.iter().min().copied());
     let (expected, model) = if periods.is_empty() {
         let window = rolling_window(series.step_seconds, filled.len());
@@ -117,7 +119,7 @@ pub fn anomaly_band(series: &Series, band_width: f64) -> Result<Band, ForecastEr
         )
     } else {
         (
-            robust_mstl_fit(&filled, &periods)?,
+            mstl_fit(&filled, &periods)?,
             mstl_name(&periods, series.step_seconds),
         )
     };
@@ -169,13 +171,9 @@ pub fn anomaly_band(series: &Series, band_width: f64) -> Result<Band, ForecastEr
     })
 }
 
-/// Trend plus seasonal components of a robust MSTL decomposition.
-fn robust_mstl_fit(y: &[f64], periods: &[usize]) -> Result<Vec<f64>, ForecastError> {
-    let mut stl = stlrs::params();
-    stl.robust(true);
-    let mut params = stlrs::MstlParams::new();
-    params.stl_params(stl);
-    let fit = params
+/// Trend plus seasonal components of an MSTL decomposition.
+fn mstl_fit(y: &[f64], periods: &[usize]) -> Result<Vec<f64>, ForecastError> {
+    let fit = stlrs::MstlParams::new()
         .fit(y, periods)
         .map_err(|e| ForecastError::Model(Box::new(e)))?;
     Ok(y.iter().zip(fit.remainder()).map(|(v, r)| v - r).collect())
@@ -186,7 +184,7 @@ fn mstl_name(periods: &[usize], step_seconds: u64) -> String {
         .iter()
         .map(|&p| season::name_of(p, step_seconds).to_string())
         .collect();
-    format!("robust MSTL({})", names.join(", "))
+    format!("MSTL({})", names.join(", "))
 }
 
 /// An odd window of about an hour, at least 3 points and at most the series.
