@@ -42,6 +42,66 @@ pub struct Config {
     pub prices: PriceTable,
     #[serde(default)]
     pub budget: Option<BudgetConfig>,
+    /// `sopilot serve`'s settings.
+    #[serde(default)]
+    pub serve: ServeConfig,
+}
+
+/// `sopilot serve`: where to listen, what to run, how much at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    #[serde(default = "default_listen")]
+    pub listen: std::net::SocketAddr,
+    /// SOP files or folders (default `sops/` when it exists, plus the shipped SOPs).
+    #[serde(default)]
+    pub sops: Vec<PathBuf>,
+    /// Policy files or folders (default `policies/`, else the shipped default).
+    #[serde(default)]
+    pub policy: Vec<PathBuf>,
+    /// The model, as `--model` takes it (default `none`).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Repeats of a trigger within this window join its run (default 10m).
+    #[serde(default)]
+    pub dedup_window: Option<Span>,
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_runs: usize,
+    #[serde(default = "default_queue")]
+    pub queue_size: usize,
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+}
+
+fn default_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+fn default_queue() -> usize {
+    64
+}
+
+fn default_body() -> usize {
+    256 * 1024
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: default_listen(),
+            sops: Vec::new(),
+            policy: Vec::new(),
+            model: None,
+            dedup_window: None,
+            max_concurrent_runs: default_concurrency(),
+            queue_size: default_queue(),
+            max_body_bytes: default_body(),
+        }
+    }
 }
 
 /// One extra server: a command (stdio) or a URL (streamable HTTP).

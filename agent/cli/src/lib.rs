@@ -71,6 +71,8 @@ pub enum Command {
     Rehearse(RehearseArgs),
     /// The whole product on the embedded simulated environment: no network, no flags.
     Demo(DemoArgs),
+    /// Serve the trigger webhooks, the Slack bot, the HTTP API and the MCP gateway.
+    Serve(ServeArgs),
     /// Read recorded runs.
     Runs(RunsArgs),
     /// The simulated environment.
@@ -168,6 +170,27 @@ pub struct RehearseArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  SOPILOT_API_TOKEN=... SOPILOT_ALERTMANAGER_TOKEN=... sopilot serve --config sopilot.yaml
+  sopilot serve --listen 0.0.0.0:8080
+
+Endpoints: POST /hooks/sns, /hooks/eventbridge, /hooks/alertmanager, /slack/events,
+/slack/commands, /slack/interactions; GET /api/runs, /api/runs/{id}, /api/approvals;
+POST /api/approvals/{id}; /mcp; GET /healthz, /metrics. Secrets come from the environment:
+SOPILOT_API_TOKEN, SOPILOT_EVENTBRIDGE_SECRET, SOPILOT_ALERTMANAGER_TOKEN,
+SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN. A door without its secret is closed.")]
+pub struct ServeArgs {
+    /// Configuration file (the `serve:` section, servers, store, prices).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to listen (overrides the configuration; default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 }
 
 /// Arguments of `demo`.
@@ -351,6 +374,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Run(args) => cmd::run::run(&args),
         Command::Rehearse(args) => cmd::run::rehearse(&args),
         Command::Demo(args) => cmd::demo::demo(&args),
+        Command::Serve(args) => cmd::serve::serve(&args),
         Command::Runs(args) => cmd::runs::runs(&args),
         Command::Sim(SimCommand::Serve(args)) => cmd::sim::serve(&args),
         Command::McpServer { name, .. } => {

@@ -182,6 +182,7 @@ impl Session {
             trigger,
             budgets: self.budgets.clone(),
             dry_run,
+            run_id: None,
         };
         let result = self
             .runner

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::Utc;
 use sopilot_protocol::{RunEvent, RunEventKind};
 
 use crate::store::{Store, StoreError};
@@ -16,7 +15,7 @@ pub type Observer = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 #[derive(Clone)]
 pub struct EventLog {
     run_id: String,
-    seq: Arc<AtomicU64>,
+    calls: Arc<AtomicU64>,
     store: Arc<Store>,
     observer: Option<Observer>,
 }
@@ -34,7 +33,7 @@ impl EventLog {
     pub fn new(run_id: &str, store: Arc<Store>, observer: Option<Observer>) -> Self {
         Self {
             run_id: run_id.to_owned(),
-            seq: Arc::new(AtomicU64::new(0)),
+            calls: Arc::new(AtomicU64::new(0)),
             store,
             observer,
         }
@@ -53,13 +52,8 @@ impl EventLog {
     /// Stores the event, then shows it. An event that cannot be stored is an error: nothing
     /// may act on an event that is not recorded.
     pub fn emit(&self, kind: RunEventKind) -> Result<RunEvent, StoreError> {
-        let event = RunEvent {
-            run_id: self.run_id.clone(),
-            seq: self.seq.fetch_add(1, Ordering::SeqCst),
-            at: Utc::now(),
-            kind,
-        };
-        self.store.append_event(&event)?;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let event = self.store.append_event(&self.run_id, kind)?;
         if let Some(o) = &self.observer {
             o(&event);
         }
@@ -68,6 +62,6 @@ impl EventLog {
 
     /// The next position in the audit order.
     pub fn next_call_seq(&self) -> u64 {
-        self.seq.load(Ordering::SeqCst)
+        self.calls.load(Ordering::SeqCst)
     }
 }

@@ -21,6 +21,6 @@ pub use gate::{
 };
 pub use gateway::{Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput};
 pub use report::{Evidence, RunReport};
-pub use runloop::{Budgets, RunError, RunInput, Runner, offered_tools, report_json};
+pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
 pub use store::{CallAudit, RunRow, Store, StoreError};
 pub use tokio_util::sync::CancellationToken;

@@ -65,6 +65,13 @@ pub struct RunInput {
     pub budgets: Budgets,
     /// Only dry-run mutating calls.
     pub dry_run: bool,
+    /// The run's id, when the caller assigned one (a queued run is known before it starts).
+    pub run_id: Option<String>,
+}
+
+/// A fresh run id.
+pub fn new_run_id() -> String {
+    format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// Everything a run needs.
@@ -199,7 +206,7 @@ impl Runner {
     ) -> Result<RunReport, RunError> {
         let rendered: Rendered =
             sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
-        let run_id = format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
         let model_name = self
             .model
             .as_ref()

@@ -211,18 +211,26 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an event to a run's timeline.
-    pub fn append_event(&self, event: &RunEvent) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO events (run_id, seq, at, body) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                event.run_id,
-                event.seq as i64,
-                event.at.to_rfc3339(),
-                serde_json::to_string(&event.kind)?
-            ],
+    /// Appends an event to a run's timeline and returns it, numbered.
+    pub fn append_event(&self, run_id: &str, kind: RunEventKind) -> Result<RunEvent, StoreError> {
+        let at = Utc::now();
+        let c = self.conn();
+        // The store numbers events, so anyone (the run, a joining trigger) may append.
+        let seq: i64 = c.query_row(
+            "SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE run_id = ?1",
+            params![run_id],
+            |r| r.get(0),
         )?;
-        Ok(())
+        c.execute(
+            "INSERT INTO events (run_id, seq, at, body) VALUES (?1, ?2, ?3, ?4)",
+            params![run_id, seq, at.to_rfc3339(), serde_json::to_string(&kind)?],
+        )?;
+        Ok(RunEvent {
+            run_id: run_id.to_owned(),
+            seq: seq as u64,
+            at,
+            kind,
+        })
     }
 
     /// Records (or updates) a tool call's audit row.

@@ -1,3 +1,104 @@
-//! The axum front ends (webhooks, Slack, HTTP API, MCP gateway). Arrives with the front-ends issue.
+//! `sopilot serve`: one axum server for every way SOPilot is used unattended or from a
+//! channel — trigger webhooks (SNS, EventBridge, Alertmanager), the Slack bot, the HTTP API
+//! for runs and approvals, the MCP gateway — plus `/healthz` and `/metrics`.
 //!
-//! Empty for now: the folder exists so the workspace has its final shape.
+//! Every inbound request is authenticated; a rejected request gets a JSON error and changes
+//! nothing. Triggers are routed to SOPs by their front matter, deduplicated per key within a
+//! window (a repeat joins the running run's timeline), and run with bounded concurrency
+//! behind a bounded queue (full: 429). Every door resolves the same approval records.
+
+pub mod api;
+pub mod approvals;
+mod auth;
+mod error;
+pub mod hooks;
+pub mod metrics;
+pub mod runs;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+pub use approvals::{ApprovalChannel, ApprovalHub, HubApprover};
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use runs::{Origin, RunManager, RunManagerOptions, StartError, StartRequest, Started};
+
+/// Secrets and limits of the HTTP front ends. Secrets come from the environment.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// Bearer token of `/api/*` and `/mcp` (`SOPILOT_API_TOKEN`).
+    pub api_token: Option<String>,
+    /// The secret EventBridge API destinations send in `Authorization`
+    /// (`SOPILOT_EVENTBRIDGE_SECRET`).
+    pub eventbridge_secret: Option<String>,
+    /// Alertmanager's bearer token (`SOPILOT_ALERTMANAGER_TOKEN`).
+    pub alertmanager_token: Option<String>,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_token: None,
+            eventbridge_secret: None,
+            alertmanager_token: None,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What every handler reaches.
+#[derive(Clone)]
+pub struct AppState {
+    pub options: Arc<ServeOptions>,
+    pub runs: RunManager,
+    pub approvals: Arc<ApprovalHub>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("listen", &self.options.listen)
+            .finish()
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The router, with every front end. Tests call it directly.
+pub fn app(state: AppState) -> Router {
+    let limit = state.options.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(metrics::routes())
+        .merge(api::routes())
+        .merge(hooks::routes())
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish, queued runs are dropped (and
+/// recorded as interrupted by the store on the next start).
+pub async fn serve(
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.options.listen).await?;
+    tracing::info!(
+        "sopilot serve listening on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

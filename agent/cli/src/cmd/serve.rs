@@ -1,0 +1,174 @@
+//! `sopilot serve`: the webhooks, the API and the MCP gateway, with runs in the background.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sopilot_llm::PriceTable;
+use sopilot_runtime::{DenyAll, Gate, Gateway, Runner, Store};
+use sopilot_server::{AppState, ApprovalHub, Metrics, RunManager, RunManagerOptions, ServeOptions};
+use sopilot_sop::Sop;
+
+use crate::config::Config;
+use crate::session::{builtin_servers, load_policy, store_path};
+use crate::{Outcome, ServeArgs, assets, progress};
+
+/// Every SOP under `paths` (files or folders), then the shipped ones not overridden.
+pub fn load_library(paths: &[PathBuf]) -> Result<Vec<Sop>, String> {
+    let mut sops: Vec<Sop> = Vec::new();
+    let mut add = |name: String, text: &str, origin: &str| -> Result<(), String> {
+        let (sop, _) = sopilot_sop::load(&name, text).map_err(|e| format!("{origin}: {e}"))?;
+        if !sops.iter().any(|s| s.name == sop.name) {
+            sops.push(sop);
+        }
+        Ok(())
+    };
+    let defaults = [PathBuf::from("sops")];
+    let paths: Vec<&Path> = if paths.is_empty() {
+        defaults
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(PathBuf::as_path)
+            .collect()
+    } else {
+        paths.iter().map(PathBuf::as_path).collect()
+    };
+    for p in paths {
+        let files: Vec<PathBuf> = if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.to_string_lossy().ends_with(".sop.md"))
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![p.to_owned()]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            add(
+                sopilot_sop::name_from_path(&f),
+                &text,
+                &f.display().to_string(),
+            )?;
+        }
+    }
+    for (name, text) in assets::SOPS {
+        add(name.to_owned(), text, "shipped SOP")?;
+    }
+    Ok(sops)
+}
+
+/// `sopilot serve [--config FILE] [--listen ADDR]`
+pub fn serve(args: &ServeArgs) -> Outcome {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Outcome::fail(format!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(serve_async(args)) {
+        Ok(()) => Outcome::default(),
+        Err(e) => Outcome::fail(e),
+    }
+}
+
+async fn serve_async(args: &ServeArgs) -> Result<(), String> {
+    sopilot_mcp_common::init_logging();
+    let config = args
+        .config
+        .as_deref()
+        .map(Config::load)
+        .transpose()?
+        .unwrap_or_default();
+    let sc = &config.serve;
+    let policy_paths = if sc.policy.is_empty() {
+        vec![PathBuf::from("policies/")]
+    } else {
+        sc.policy.clone()
+    };
+    let policy = load_policy(&policy_paths, false)?;
+    let sops = load_library(&sc.sops)?;
+    let spec: sopilot_llm::ModelSpec = sc
+        .model
+        .as_deref()
+        .unwrap_or("none")
+        .parse()
+        .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
+    let model =
+        sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let store =
+        Arc::new(Store::open(&store_path(config.store.as_deref())).map_err(|e| e.to_string())?);
+    let mut servers = builtin_servers(&[])?;
+    if let Some(keep) = &config.builtin {
+        servers.retain(|s| keep.contains(&s.name));
+    }
+    servers.extend(config.servers());
+    let (gateway, failures) = Gateway::connect(servers).await;
+    for f in failures {
+        tracing::warn!("{f}");
+    }
+    let gateway = Arc::new(gateway);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let options = ServeOptions {
+        listen: args.listen.unwrap_or(sc.listen),
+        api_token: env("SOPILOT_API_TOKEN"),
+        eventbridge_secret: env("SOPILOT_EVENTBRIDGE_SECRET"),
+        alertmanager_token: env("SOPILOT_ALERTMANAGER_TOKEN"),
+        max_body_bytes: sc.max_body_bytes,
+    };
+    let hub = Arc::new(ApprovalHub::new(
+        store.clone(),
+        Some(gateway.clone()),
+        options.api_token.is_some(),
+    ));
+    let metrics = Arc::new(Metrics::default());
+    let gate = Gate {
+        gateway,
+        policy: Arc::new(policy),
+        approver: Arc::new(DenyAll),
+        approval_timeout: config.approval_timeout(),
+    };
+    let runner = Runner {
+        gate,
+        store,
+        model,
+        prices: PriceTable::default(),
+        observer: Some(progress::terminal()),
+    };
+    let _ = &config.prices;
+    let runs = RunManager::new(
+        sops,
+        Runner {
+            prices: config.prices.clone(),
+            ..runner
+        },
+        hub.clone(),
+        metrics.clone(),
+        RunManagerOptions {
+            max_concurrent: sc.max_concurrent_runs,
+            queue_size: sc.queue_size,
+            dedup_window: Duration::from_secs(
+                sc.dedup_window.map_or(600, sopilot_sop::Duration::seconds),
+            ),
+            budgets: config.budgets(),
+        },
+        Vec::new(),
+    );
+    let state = AppState {
+        options: Arc::new(options),
+        runs: runs.clone(),
+        approvals: hub,
+        metrics,
+    };
+    let shutdown = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        runs.shutdown();
+    };
+    sopilot_server::serve(state, shutdown)
+        .await
+        .map_err(|e| format!("serve: {e}"))
+}

@@ -1,0 +1,305 @@
+//! `sopilot serve` end to end on the simulator: an Alertmanager alert starts a run, its
+//! escalation is approved through the HTTP API and executes; repeats join the run; bad
+//! requests start nothing; an approval still resolves after a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use tokio::io::AsyncBufReadExt;
+
+const TOKEN: &str = "api-token-for-tests";
+const AM_TOKEN: &str = "alertmanager-token";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn sim() -> RunningSim {
+    let scenario =
+        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    sopilot_sim::start(scenario, SimOptions::default())
+        .await
+        .unwrap()
+}
+
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+}
+
+async fn start_server(sim: &RunningSim, dir: &Path) -> Server {
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    let config = dir.join("sopilot.yaml");
+    std::fs::write(&config, format!("store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n", dir.join("db").display(), script.display())).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
+        .env("RUST_LOG", "info")
+        .env_remove("SLACK_BOT_TOKEN")
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(i) = line.find("listening on http://") {
+                return line[i + "listening on ".len()..].trim().to_owned();
+            }
+        }
+        panic!("serve never listened")
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, url }
+}
+
+fn alert(pod: &str) -> Value {
+    json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
+        "receiver": "sopilot", "groupLabels": {"alertname": "KubePodCrashLooping"},
+        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod},
+        "alerts": [{"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod}, "fingerprint": "f1"}]})
+}
+
+async fn wait_for<F: Fn(&Value) -> bool>(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    ok: F,
+) -> Value {
+    for _ in 0..300 {
+        let r = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
+        if r.status().is_success() {
+            let v: Value = r.json().await.unwrap();
+            if ok(&v) {
+                return v;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}")
+}
+
+#[tokio::test]
+async fn alert_to_approved_action_through_the_api() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&sim, dir.path()).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let u = |p: &str| format!("{}{p}", server.url);
+
+    // Refusals start nothing.
+    let r = http
+        .post(u("/hooks/alertmanager"))
+        .json(&alert("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .post(u("/hooks/alertmanager"))
+        .bearer_auth(AM_TOKEN)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not JSON"));
+    let r = http.get(u("/api/runs")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        http.get(u("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+
+    // The alert starts pod-crashloop.
+    let r: Value = http
+        .post(u("/hooks/alertmanager"))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert("payment-service-7d8f9c6b5-x2k9p"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    assert_eq!(r["sop"], "pod-crashloop");
+    let run_id = r["run_id"].as_str().unwrap().to_owned();
+    // A repeat joins it.
+    let again: Value = http
+        .post(u("/hooks/alertmanager"))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert("payment-service-7d8f9c6b5-x2k9p"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, json!({"status": "joined", "run_id": run_id}));
+
+    // The HPA change escalates; approve it through the API.
+    let pending = wait_for(
+        &http,
+        &u("/api/approvals?state=pending"),
+        "a pending approval",
+        |v| !v["approvals"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let approval = &pending["approvals"][0];
+    assert_eq!(approval["tool"], "kubectl.patch_hpa");
+    assert_eq!(approval["run_id"], run_id.as_str());
+    let id = approval["id"].as_str().unwrap();
+    let r = http
+        .post(u(&format!("/api/approvals/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": "maybe", "by": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(u(&format!("/api/approvals/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": "approve", "by": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The first decision wins.
+    let r = http
+        .post(u(&format!("/api/approvals/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": "deny", "by": "bob"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("already approved by alice")
+    );
+
+    let done = wait_for(
+        &http,
+        &u(&format!("/api/runs/{run_id}")),
+        "the run to finish",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    let hpa = done["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tool"] == "kubectl.patch_hpa")
+        .unwrap();
+    assert_eq!(hpa["executed"], true, "{done:#}");
+    assert_eq!(hpa["decision"], "escalate");
+    assert_eq!(
+        sim.get(
+            "HorizontalPodAutoscaler",
+            Some("payment"),
+            "payment-service-hpa"
+        )
+        .unwrap()
+        .pointer("/spec/maxReplicas"),
+        Some(&json!(20))
+    );
+    let events = done["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["event"] == "note" && e["message"].as_str().unwrap_or("").contains("repeat")), "the repeat is on the timeline");
+    let metrics = http
+        .get(u("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sopilot_triggers_joined_total 1"),
+        "{metrics}"
+    );
+    drop(server);
+}
+
+#[tokio::test]
+async fn an_approval_still_resolves_after_a_restart() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(&sim, dir.path()).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let r: Value = http
+        .post(format!("{}/hooks/alertmanager", server.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert("payment-service-7d8f9c6b5-x2k9p"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = r["run_id"].as_str().unwrap().to_owned();
+    let pending = wait_for(
+        &http,
+        &format!("{}/api/approvals?state=pending", server.url),
+        "a pending approval",
+        |v| !v["approvals"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let id = pending["approvals"][0]["id"].as_str().unwrap().to_owned();
+    // Stop the server while the run waits.
+    server.child.kill().await.unwrap();
+    let server = start_server(&sim, dir.path()).await;
+    let run = wait_for(
+        &http,
+        &format!("{}/api/runs/{run_id}", server.url),
+        "the interrupted run",
+        |v| v["run"]["status"] == "interrupted",
+    )
+    .await;
+    assert!(run["run"]["reason"].as_str().unwrap().contains("stopped"));
+    let r: Value = http
+        .post(format!("{}/api/approvals/{id}", server.url))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": "approve", "by": "carol"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["resumed"].as_str().unwrap().contains("executed"), "{r}");
+    assert_eq!(
+        sim.get(
+            "HorizontalPodAutoscaler",
+            Some("payment"),
+            "payment-service-hpa"
+        )
+        .unwrap()
+        .pointer("/spec/maxReplicas"),
+        Some(&json!(20))
+    );
+}

@@ -1,0 +1,241 @@
+//! One approval record, many doors: Slack buttons, the HTTP API and the MCP gateway all
+//! resolve the same stored record, and the first decision wins.
+//!
+//! A run waiting for an approval watches the store. If the server restarted while it waited,
+//! the run is gone but the record is still pending; an approval decided then is carried out
+//! by the hub itself (the record binds the exact tool and arguments), and recorded on the
+//! interrupted run's timeline.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use sopilot_protocol::{ApprovalState, RunEventKind};
+use sopilot_runtime::{Answer, ApprovalRecord, Approver, Gateway, Store, StoreError, resolve_name};
+use tokio::sync::broadcast;
+
+use crate::runs::Origin;
+
+/// A place where escalations are shown and decided (Slack, ...).
+#[async_trait::async_trait]
+pub trait ApprovalChannel: Send + Sync {
+    /// Shows a new escalation (e.g. posts Approve and Deny buttons).
+    async fn announce(&self, record: &ApprovalRecord, origin: &Origin);
+    /// Shows how it was resolved (e.g. edits the message to "Approved by @x").
+    async fn resolved(&self, record: &ApprovalRecord);
+}
+
+/// What a decision did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub record: ApprovalRecord,
+    /// False when someone else had already decided: the earlier decision stands.
+    pub first: bool,
+    /// Set when the hub carried out an approved call whose run was no longer waiting.
+    pub resumed: Option<String>,
+}
+
+/// The shared approval state of a server.
+pub struct ApprovalHub {
+    store: Arc<Store>,
+    gateway: Option<Arc<Gateway>>,
+    changed: broadcast::Sender<String>,
+    channels: RwLock<Vec<Arc<dyn ApprovalChannel>>>,
+    waiting: Mutex<HashSet<String>>,
+    /// Whether the HTTP API can decide approvals (a token is configured).
+    pub api_enabled: bool,
+}
+
+impl std::fmt::Debug for ApprovalHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApprovalHub")
+            .field("api_enabled", &self.api_enabled)
+            .finish()
+    }
+}
+
+fn channels(hub: &ApprovalHub) -> Vec<Arc<dyn ApprovalChannel>> {
+    hub.channels.read().map(|c| c.clone()).unwrap_or_default()
+}
+
+fn waiting(hub: &ApprovalHub) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    match hub.waiting.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl ApprovalHub {
+    /// A hub over `store`; `gateway` lets it carry out approvals decided after a restart.
+    pub fn new(store: Arc<Store>, gateway: Option<Arc<Gateway>>, api_enabled: bool) -> ApprovalHub {
+        let (changed, _) = broadcast::channel(256);
+        ApprovalHub {
+            store,
+            gateway,
+            changed,
+            channels: RwLock::new(Vec::new()),
+            waiting: Mutex::new(HashSet::new()),
+            api_enabled,
+        }
+    }
+
+    /// Adds a channel (at startup).
+    pub fn add_channel(&self, channel: Arc<dyn ApprovalChannel>) {
+        if let Ok(mut c) = self.channels.write() {
+            c.push(channel);
+        }
+    }
+
+    /// Whether anyone can decide escalations.
+    pub fn reachable(&self) -> bool {
+        self.api_enabled || !channels(self).is_empty()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Decides an approval. The first decision wins; later ones are told so.
+    pub async fn decide(
+        &self,
+        id: &str,
+        state: ApprovalState,
+        by: &str,
+        channel: &str,
+    ) -> Result<Decided, StoreError> {
+        let (record, first) = self.store.decide_approval(id, state, by, channel)?;
+        let mut resumed = None;
+        if first {
+            let _ = self.changed.send(id.to_owned());
+            for ch in channels(self) {
+                ch.resolved(&record).await;
+            }
+            let orphan = !waiting(self).contains(id);
+            if orphan && record.state == ApprovalState::Approved {
+                resumed = Some(self.resume(&record).await);
+            }
+        }
+        Ok(Decided {
+            record,
+            first,
+            resumed,
+        })
+    }
+
+    /// Carries out an approved call whose run is no longer waiting (the server restarted).
+    async fn resume(&self, record: &ApprovalRecord) -> String {
+        let note = |message: String| {
+            let _ = self.store.append_event(
+                &record.run_id,
+                RunEventKind::Note {
+                    message: message.clone(),
+                },
+            );
+            message
+        };
+        let (Some(gateway), Some(tool)) = (&self.gateway, resolve_name(&record.tool)) else {
+            return note(format!(
+                "approval {} was approved after its run stopped, but {} cannot be called from here; run it by hand",
+                record.id, record.tool
+            ));
+        };
+        if sopilot_runtime::digest(&record.tool, &record.args) != record.digest {
+            return note(format!(
+                "approval {} does not match its arguments; not executed",
+                record.id
+            ));
+        }
+        match gateway
+            .call(&tool, record.args.clone(), sopilot_runtime::CALL_TIMEOUT)
+            .await
+        {
+            Ok(o) if !o.is_error => note(format!(
+                "approval {} was approved after the run stopped; {} executed: {}",
+                record.id,
+                record.tool,
+                first_line(&o.text)
+            )),
+            Ok(o) => note(format!(
+                "approval {}: {} was executed after the run stopped and failed: {}",
+                record.id,
+                record.tool,
+                first_line(&o.text)
+            )),
+            Err(e) => note(format!(
+                "approval {}: {} could not be executed after the run stopped: {e}",
+                record.id, record.tool
+            )),
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+/// The approver of one run served by `sopilot serve`: announces on every channel, then
+/// waits until some door decides the stored record (or the gate's timeout expires it).
+#[derive(Clone)]
+pub struct HubApprover {
+    pub hub: Arc<ApprovalHub>,
+    pub run_id: String,
+    pub origin: Origin,
+}
+
+impl std::fmt::Debug for HubApprover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubApprover")
+            .field("run_id", &self.run_id)
+            .finish()
+    }
+}
+
+struct Waiting<'a> {
+    hub: &'a ApprovalHub,
+    id: String,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        waiting(self.hub).remove(&self.id);
+    }
+}
+
+#[async_trait::async_trait]
+impl Approver for HubApprover {
+    async fn ask(&self, record: &ApprovalRecord) -> Option<Answer> {
+        waiting(&self.hub).insert(record.id.clone());
+        let _guard = Waiting {
+            hub: &self.hub,
+            id: record.id.clone(),
+        };
+        let mut rx = self.hub.changed.subscribe();
+        for ch in channels(&self.hub) {
+            ch.announce(record, &self.origin).await;
+        }
+        loop {
+            if let Ok(Some(r)) = self.hub.store.approval(&record.id)
+                && r.state != ApprovalState::Pending
+            {
+                return Some(Answer {
+                    state: r.state,
+                    by: r.decided_by.unwrap_or_default(),
+                    channel: r.channel.unwrap_or_default(),
+                });
+            }
+            // Woken by a decision here, or every second for decisions made elsewhere.
+            let _ = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await;
+        }
+    }
+
+    fn reachable(&self) -> bool {
+        self.hub.reachable()
+    }
+}
+
+/// An approval as the API shows it.
+pub fn record_json(r: &ApprovalRecord) -> Value {
+    serde_json::to_value(r).unwrap_or(Value::Null)
+}

@@ -1,0 +1,54 @@
+//! `POST /hooks/eventbridge`: an EventBridge API destination delivering CloudWatch alarm
+//! state changes; `Authorization` carries the configured secret.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::Value;
+use sopilot_protocol::Trigger;
+
+use crate::auth::same;
+use crate::runs::{Origin, StartRequest};
+use crate::{ApiError, AppState};
+
+pub(crate) async fn handle(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Some(secret) = &s.options.eventbridge_secret else {
+        return Err(ApiError::Forbidden(
+            "EventBridge hook disabled: set SOPILOT_EVENTBRIDGE_SECRET".into(),
+        ));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let given = given.strip_prefix(b"Bearer ").unwrap_or(given);
+    if !same(given, secret.as_bytes()) {
+        s.metrics
+            .requests_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::Unauthorized);
+    }
+    let payload: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body is not JSON: {e}")))?;
+    if payload.get("detail-type").and_then(Value::as_str) != Some("CloudWatch Alarm State Change") {
+        return Err(ApiError::BadRequest(
+            "expected an EventBridge \"CloudWatch Alarm State Change\" event".into(),
+        ));
+    }
+    let trigger =
+        Trigger::from_payload(&payload).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    super::submit(
+        &s,
+        StartRequest {
+            trigger,
+            sop: None,
+            params: Default::default(),
+            origin: Origin::Webhook("eventbridge".into()),
+        },
+    )
+}

@@ -1,0 +1,102 @@
+//! `/metrics`: Prometheus text.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use sopilot_protocol::RunStatus;
+
+use crate::AppState;
+
+/// Counters of one server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub triggers_received: AtomicU64,
+    pub triggers_joined: AtomicU64,
+    pub triggers_rejected: AtomicU64,
+    pub runs_started: AtomicU64,
+    pub runs_succeeded: AtomicU64,
+    pub runs_needs_human: AtomicU64,
+    pub runs_failed: AtomicU64,
+    pub runs_cancelled: AtomicU64,
+    pub requests_refused: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts a finished run.
+    pub fn finished(&self, status: RunStatus) {
+        let c = match status {
+            RunStatus::Succeeded => &self.runs_succeeded,
+            RunStatus::NeedsHuman => &self.runs_needs_human,
+            RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => &self.runs_failed,
+            RunStatus::Cancelled => &self.runs_cancelled,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let mut counter = |name: &str, help: &str, v: &AtomicU64| {
+            let _ = writeln!(
+                o,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        };
+        counter(
+            "sopilot_triggers_received_total",
+            "Trigger requests received.",
+            &self.triggers_received,
+        );
+        counter(
+            "sopilot_triggers_joined_total",
+            "Repeats that joined a running run.",
+            &self.triggers_joined,
+        );
+        counter(
+            "sopilot_triggers_rejected_total",
+            "Triggers that started nothing (no SOP, bad parameters, queue full).",
+            &self.triggers_rejected,
+        );
+        counter(
+            "sopilot_requests_refused_total",
+            "Requests refused for authentication or bad input.",
+            &self.requests_refused,
+        );
+        counter(
+            "sopilot_runs_started_total",
+            "Runs started.",
+            &self.runs_started,
+        );
+        let mut o2 = o;
+        let _ = writeln!(
+            o2,
+            "# HELP sopilot_runs_finished_total Runs finished, by status.\n# TYPE sopilot_runs_finished_total counter"
+        );
+        for (status, v) in [
+            ("succeeded", &self.runs_succeeded),
+            ("needs_human", &self.runs_needs_human),
+            ("failed", &self.runs_failed),
+            ("cancelled", &self.runs_cancelled),
+        ] {
+            let _ = writeln!(
+                o2,
+                "sopilot_runs_finished_total{{status=\"{status}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        o2
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> String {
+    s.metrics.render()
+}
+
+/// The `/metrics` route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}

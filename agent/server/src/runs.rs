@@ -1,0 +1,315 @@
+//! Turning triggers into runs: SOP routing, deduplication, bounded concurrency and queue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sopilot_protocol::{RunEventKind, Trigger};
+use sopilot_runtime::{Budgets, CancellationToken, Observer, RunInput, Runner, new_run_id};
+use sopilot_sop::Sop;
+use tokio::sync::Semaphore;
+
+use crate::approvals::{ApprovalHub, HubApprover};
+use crate::metrics::Metrics;
+
+/// Where a run request came from; channels use it to report progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A webhook (`sns`, `eventbridge`, `alertmanager`).
+    Webhook(String),
+    /// A Slack message or command.
+    Slack {
+        channel: String,
+        thread_ts: Option<String>,
+        user: String,
+    },
+    /// The HTTP API or the MCP gateway.
+    Api,
+    /// A cron schedule.
+    Schedule(String),
+    /// The Kubernetes event watcher.
+    Watcher,
+}
+
+/// A request to run an SOP.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub trigger: Trigger,
+    /// The SOP by name; `None` routes by the SOPs' front-matter triggers.
+    pub sop: Option<String>,
+    /// Parameters on top of those the trigger fills.
+    pub params: BTreeMap<String, String>,
+    pub origin: Origin,
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// A new run, queued or running.
+    New { run_id: String, sop: String },
+    /// A repeat of a trigger whose run is still going (or recently done): it joined that run.
+    Joined { run_id: String },
+}
+
+/// Why a request started nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("no SOP matches this trigger ({0})")]
+    NoSop(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the run queue is full ({0} waiting); try again later")]
+    QueueFull(usize),
+}
+
+/// Something that wants to watch runs as they start (the Slack thread, metrics).
+pub trait RunListener: Send + Sync {
+    /// An observer for this run's events, if the listener cares about it.
+    fn observer(&self, run_id: &str, sop: &str, origin: &Origin) -> Option<Observer>;
+}
+
+/// Limits of the run manager.
+#[derive(Debug, Clone)]
+pub struct RunManagerOptions {
+    pub max_concurrent: usize,
+    pub queue_size: usize,
+    /// Repeats of a trigger within this window of its run's end join that run.
+    pub dedup_window: Duration,
+    pub budgets: Budgets,
+}
+
+impl Default for RunManagerOptions {
+    fn default() -> Self {
+        RunManagerOptions {
+            max_concurrent: 4,
+            queue_size: 64,
+            dedup_window: Duration::from_secs(600),
+            budgets: Budgets::default(),
+        }
+    }
+}
+
+struct Entry {
+    run_id: String,
+    done_at: Option<Instant>,
+}
+
+struct Inner {
+    sops: Vec<Sop>,
+    runner: Runner,
+    hub: Arc<ApprovalHub>,
+    metrics: Arc<Metrics>,
+    options: RunManagerOptions,
+    dedup: Mutex<HashMap<String, Entry>>,
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    listeners: Vec<Arc<dyn RunListener>>,
+    shutdown: CancellationToken,
+}
+
+/// Accepts run requests; cheap to clone.
+#[derive(Clone)]
+pub struct RunManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RunManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunManager")
+            .field("sops", &self.inner.sops.len())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl RunManager {
+    /// A manager running `sops` with `runner` (its approver is replaced per run by the hub's).
+    pub fn new(
+        sops: Vec<Sop>,
+        runner: Runner,
+        hub: Arc<ApprovalHub>,
+        metrics: Arc<Metrics>,
+        options: RunManagerOptions,
+        listeners: Vec<Arc<dyn RunListener>>,
+    ) -> RunManager {
+        let slots = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+        RunManager {
+            inner: Arc::new(Inner {
+                sops,
+                runner,
+                hub,
+                metrics,
+                options,
+                dedup: Mutex::new(HashMap::new()),
+                slots,
+                waiting: AtomicUsize::new(0),
+                listeners,
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// The SOPs this manager routes to.
+    pub fn sops(&self) -> &[Sop] {
+        &self.inner.sops
+    }
+
+    /// The store runs are recorded in.
+    pub fn store(&self) -> &Arc<sopilot_runtime::Store> {
+        &self.inner.runner.store
+    }
+
+    /// The runner (gateway, policy, model) runs use.
+    pub fn runner(&self) -> &Runner {
+        &self.inner.runner
+    }
+
+    /// Cancels running runs (they are recorded as cancelled).
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    fn route(&self, req: &StartRequest) -> Result<Sop, StartError> {
+        match &req.sop {
+            Some(name) => self
+                .inner
+                .sops
+                .iter()
+                .find(|s| &s.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    let names: Vec<&str> =
+                        self.inner.sops.iter().map(|s| s.name.as_str()).collect();
+                    StartError::BadRequest(format!(
+                        "no SOP {name:?}; available: {}",
+                        names.join(", ")
+                    ))
+                }),
+            None => self
+                .inner
+                .sops
+                .iter()
+                .find(|s| s.front.triggers.iter().any(|r| r.matches(&req.trigger)))
+                .cloned()
+                .ok_or_else(|| StartError::NoSop(req.trigger.dedup_key())),
+        }
+    }
+
+    /// Accepts a request without waiting for the run: a repeat joins its run, a new one is
+    /// queued. Never blocks on the run itself.
+    pub fn submit(&self, req: StartRequest) -> Result<Started, StartError> {
+        let m = &self.inner.metrics;
+        m.triggers_received.fetch_add(1, Ordering::Relaxed);
+        let key = req.trigger.dedup_key();
+        let window = self.inner.options.dedup_window;
+        {
+            let mut dedup = lock(&self.inner.dedup);
+            dedup.retain(|_, e| e.done_at.is_none_or(|d| d.elapsed() < window));
+            if let Some(e) = dedup.get(&key) {
+                let run_id = e.run_id.clone();
+                drop(dedup);
+                m.triggers_joined.fetch_add(1, Ordering::Relaxed);
+                // The repeat joins the run's timeline; a failure to note it loses nothing.
+                let _ = self.inner.runner.store.append_event(
+                    &run_id,
+                    RunEventKind::Note {
+                        message: format!("a repeat of the trigger joined this run ({key})"),
+                    },
+                );
+                return Ok(Started::Joined { run_id });
+            }
+            let sop = match self.route(&req) {
+                Ok(s) => s,
+                Err(e) => {
+                    m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
+                None => BTreeMap::new(),
+            };
+            params.extend(req.params.clone());
+            if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
+                m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
+            }
+            let waiting = self.inner.waiting.load(Ordering::SeqCst);
+            if waiting >= self.inner.options.queue_size {
+                m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(StartError::QueueFull(waiting));
+            }
+            let run_id = new_run_id();
+            dedup.insert(
+                key.clone(),
+                Entry {
+                    run_id: run_id.clone(),
+                    done_at: None,
+                },
+            );
+            self.inner.waiting.fetch_add(1, Ordering::SeqCst);
+            m.runs_started.fetch_add(1, Ordering::Relaxed);
+            let started = Started::New {
+                run_id: run_id.clone(),
+                sop: sop.name.clone(),
+            };
+            let this = self.clone();
+            tokio::spawn(async move { this.execute(run_id, key, sop, params, req).await });
+            Ok(started)
+        }
+    }
+
+    async fn execute(
+        self,
+        run_id: String,
+        key: String,
+        sop: Sop,
+        params: BTreeMap<String, String>,
+        req: StartRequest,
+    ) {
+        let permit = self.inner.slots.clone().acquire_owned().await;
+        self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        let Ok(_permit) = permit else {
+            return;
+        };
+        let mut runner = self.inner.runner.clone();
+        runner.gate.approver = Arc::new(HubApprover {
+            hub: self.inner.hub.clone(),
+            run_id: run_id.clone(),
+            origin: req.origin.clone(),
+        });
+        let observers: Vec<Observer> = self
+            .inner
+            .listeners
+            .iter()
+            .filter_map(|l| l.observer(&run_id, &sop.name, &req.origin))
+            .collect();
+        if !observers.is_empty() {
+            runner.observer = Some(Arc::new(move |e| observers.iter().for_each(|o| o(e))));
+        }
+        let input = RunInput {
+            sop,
+            params,
+            trigger: Some(req.trigger),
+            budgets: self.inner.options.budgets.clone(),
+            dry_run: false,
+            run_id: Some(run_id.clone()),
+        };
+        let result = runner.run(input, self.inner.shutdown.child_token()).await;
+        match &result {
+            Ok(report) => self.inner.metrics.finished(report.status),
+            Err(e) => tracing::error!(%run_id, "run failed to start: {e}"),
+        }
+        if let Some(e) = lock(&self.inner.dedup).get_mut(&key) {
+            e.done_at = Some(Instant::now());
+        }
+    }
+}
