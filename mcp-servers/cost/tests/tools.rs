@@ -221,3 +221,28 @@ async fn throttling_is_retried_then_reported() {
     );
     assert!(r.text.contains("after 3 attempts"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_missing_region_is_a_clear_error_at_startup() {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cost"));
+    for (k, v) in common::aws_env("http://127.0.0.1:9") {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        cmd.env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_PROFILE")
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("no hang")
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no AWS region configured: set AWS_REGION"),
+        "{stderr}"
+    );
+}
