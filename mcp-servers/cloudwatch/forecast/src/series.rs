@@ -57,47 +57,45 @@ impl Series {
         points: &[(DateTime<Utc>, f64)],
         step_seconds: u64,
     ) -> Result<Self, ForecastError> {
-        let step = step_delta(step_seconds)?;
         let Some(start) = points.iter().map(|(t, _)| *t).min() else {
             return Err(ForecastError::InvalidArgument(
                 "no datapoints to build a series from".into(),
             ));
         };
-        let step_ms = step.num_milliseconds();
-        let mut slots: Vec<usize> = Vec::with_capacity(points.len());
-        for (t, value) in points {
-            if value.is_infinite() {
-                return Err(ForecastError::NonFinite {
-                    index: slots.len(),
-                    at: *t,
-                    value: *value,
-                });
-            }
-            // Nearest slot, so datapoints a few seconds off the grid still land.
-            let offset_ms = (*t - start).num_milliseconds();
-            let slot = usize::try_from((offset_ms + step_ms / 2) / step_ms).unwrap_or(usize::MAX);
-            if slot >= MAX_POINTS {
-                return Err(ForecastError::InvalidArgument(format!(
-                    "datapoints span more than {MAX_POINTS} steps of {step_seconds} s"
-                )));
-            }
-            slots.push(slot);
+        regularise(points, step_seconds, start, None)
+    }
+
+    /// Like [`Series::from_points`], on the grid of the query window
+    /// `[start, end)` instead of the datapoints' own span: slots before the
+    /// first or after the last datapoint are NaN. Use this with the window a
+    /// GetMetricData call asked for, so a metric that stopped reporting shows
+    /// as a trailing gap (counted, imputed, refused when too large) rather
+    /// than silently moving the forecast's start back. Points outside the
+    /// window are ignored.
+    ///
+    /// # Errors
+    /// As [`Series::from_points`], and [`ForecastError::InvalidArgument`] when
+    /// `end` is not after `start`.
+    pub fn from_points_in(
+        points: &[(DateTime<Utc>, f64)],
+        step_seconds: u64,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Self, ForecastError> {
+        let step_ms = step_delta(step_seconds)?.num_milliseconds();
+        let span_ms = (end - start).num_milliseconds();
+        if span_ms <= 0 {
+            return Err(ForecastError::InvalidArgument(format!(
+                "window from {start} to {end} is empty"
+            )));
         }
-        let len = slots.iter().max().map_or(0, |m| m + 1);
-        let mut sums = vec![0.0; len];
-        let mut counts = vec![0u32; len];
-        for (slot, (_, value)) in slots.iter().zip(points) {
-            if !value.is_nan() {
-                sums[*slot] += value;
-                counts[*slot] += 1;
-            }
+        let len = usize::try_from((span_ms + step_ms - 1) / step_ms).unwrap_or(usize::MAX);
+        if len > MAX_POINTS {
+            return Err(ForecastError::InvalidArgument(format!(
+                "window spans more than {MAX_POINTS} steps of {step_seconds} s"
+            )));
         }
-        let values = sums
-            .iter()
-            .zip(&counts)
-            .map(|(sum, &n)| if n == 0 { f64::NAN } else { sum / f64::from(n) })
-            .collect();
-        Ok(Self::new(start, step_seconds, values))
+        regularise(points, step_seconds, start, Some(len))
     }
 
     /// Number of grid points, observed or missing.
@@ -181,6 +179,56 @@ impl Series {
         }
         Ok(())
     }
+}
+
+/// Puts `points` on the grid from `start`; with `len`, exactly that many
+/// slots and points outside them dropped, else as many as the points reach.
+fn regularise(
+    points: &[(DateTime<Utc>, f64)],
+    step_seconds: u64,
+    start: DateTime<Utc>,
+    len: Option<usize>,
+) -> Result<Series, ForecastError> {
+    let step_ms = step_delta(step_seconds)?.num_milliseconds();
+    let mut placed: Vec<(usize, f64)> = Vec::with_capacity(points.len());
+    for (index, (t, value)) in points.iter().enumerate() {
+        if value.is_infinite() {
+            return Err(ForecastError::NonFinite {
+                index,
+                at: *t,
+                value: *value,
+            });
+        }
+        // Nearest slot, so datapoints a few seconds off the grid still land.
+        let slot = ((*t - start).num_milliseconds() + step_ms / 2).div_euclid(step_ms);
+        let Ok(slot) = usize::try_from(slot) else {
+            continue; // before the window
+        };
+        match len {
+            Some(len) if slot >= len => continue,
+            Some(_) | None if slot >= MAX_POINTS => {
+                return Err(ForecastError::InvalidArgument(format!(
+                    "datapoints span more than {MAX_POINTS} steps of {step_seconds} s"
+                )));
+            }
+            Some(_) | None => placed.push((slot, *value)),
+        }
+    }
+    let len = len.unwrap_or_else(|| placed.iter().map(|(slot, _)| slot + 1).max().unwrap_or(0));
+    let mut sums = vec![0.0; len];
+    let mut counts = vec![0u32; len];
+    for (slot, value) in placed {
+        if !value.is_nan() {
+            sums[slot] += value;
+            counts[slot] += 1;
+        }
+    }
+    let values = sums
+        .iter()
+        .zip(&counts)
+        .map(|(sum, &n)| if n == 0 { f64::NAN } else { sum / f64::from(n) })
+        .collect();
+    Ok(Series::new(start, step_seconds, values))
 }
 
 /// The step as a duration: at least one second, at most a week.

@@ -141,3 +141,18 @@ fn coarse_steps_forecast_without_seasonality() {
         fc.points[0]
     );
 }
+
+#[test]
+fn a_flat_metric_forecasts_flat() {
+    // Error counts and idle CPU sit at one value for days; ETS cannot fit a
+    // variance of zero, so this must not become a model error.
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    for level in [0.0, 42.0] {
+        let series = Series::new(start, 300, vec![level; 3 * 288]);
+        let fc = forecast(&series, &ForecastOptions::new(12)).unwrap();
+        for p in &fc.points {
+            assert!((p.yhat - level).abs() < 1e-6, "{p:?}");
+            assert!(p.lower <= p.yhat && p.yhat <= p.upper, "{p:?}");
+        }
+    }
+}

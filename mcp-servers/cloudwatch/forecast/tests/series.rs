@@ -144,3 +144,22 @@ fn forecast_points_serialise_as_the_contract_says() {
     );
     assert!(fc.model.contains("ETS(A,"), "{}", fc.model);
 }
+
+#[test]
+fn a_query_window_keeps_leading_and_trailing_holes() {
+    // Asked for 12:00-12:30; datapoints only at 12:10 and 12:15, one a
+    // second early, and one outside the window.
+    let points = [(at(10, -1), 2.0), (at(15, 0), 3.0), (at(45, 0), 9.0)];
+    let series = Series::from_points_in(&points, 300, t0(), at(30, 0)).unwrap();
+    assert_eq!(series.start, t0());
+    assert_eq!(series.len(), 6);
+    assert_eq!(series.values[2], 2.0);
+    assert_eq!(series.values[3], 3.0);
+    assert_eq!(series.missing_points(), 4);
+    let trailing = series.gaps().pop().unwrap();
+    assert_eq!((trailing.index, trailing.points), (4, 2));
+    assert!(matches!(
+        Series::from_points_in(&points, 300, t0(), t0()),
+        Err(ForecastError::InvalidArgument(_))
+    ));
+}
