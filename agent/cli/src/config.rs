@@ -62,6 +62,7 @@ pub struct ServeConfig {
     /// The model, as `--model` takes it (default `none`).
     #[serde(default)]
     pub model: Option<String>,
+    #[serde(default)]
     /// Repeats of a trigger within this window join its run (default 10m).
     #[serde(default)]
     pub dedup_window: Option<Span>,
@@ -71,6 +72,97 @@ pub struct ServeConfig {
     pub queue_size: usize,
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
+    /// The SNS subscription hook (`/hooks/sns`); off unless regions are named.
+    #[serde(default)]
+    pub sns: Option<SnsConfig>,
+    /// The Kubernetes event trigger; off unless this section is present.
+    #[serde(default)]
+    pub kubernetes_events: Option<WatchConfig>,
+}
+
+/// `serve.kubernetes_events`: which Warning events start runs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Event reasons (default: BackOff, CrashLoopBackOff, OOMKilling, OOMKilled,
+    /// FailedScheduling, Unhealthy and the node pressure conditions).
+    #[serde(default)]
+    pub reasons: Option<Vec<String>>,
+    /// Namespaces (default: all).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// One run per object and reason within this window (default 10m).
+    #[serde(default)]
+    pub dedup_window: Option<Span>,
+    /// Events older than this are ignored (default 5m).
+    #[serde(default)]
+    pub max_age: Option<Span>,
+}
+
+impl WatchConfig {
+    /// The watcher's options.
+    pub fn options(&self) -> sopilot_server::watch::WatchOptions {
+        let d = sopilot_server::watch::WatchOptions::default();
+        sopilot_server::watch::WatchOptions {
+            reasons: self.reasons.clone().unwrap_or(d.reasons),
+            namespaces: self.namespaces.clone(),
+            dedup: self
+                .dedup_window
+                .map_or(d.dedup, |s| Duration::from_secs(s.seconds())),
+            max_age: self
+                .max_age
+                .map_or(d.max_age, |s| Duration::from_secs(s.seconds())),
+        }
+    }
+}
+
+/// `serve.sns`: whose SNS messages are trusted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnsConfig {
+    /// Regions whose SNS endpoints may sign messages and confirm subscriptions.
+    pub regions: Vec<String>,
+    /// Topic ARNs accepted (default: any topic of those regions).
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// TESTS ONLY: trust `ca_file` for SNS hosts and connect them to `connect_to`.
+    #[serde(default)]
+    pub test_only: Option<SnsTestOnlyConfig>,
+}
+
+/// `serve.sns.test_only`, for tests against a local SNS stand-in. Never in production.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnsTestOnlyConfig {
+    pub ca_file: PathBuf,
+    pub connect_to: std::net::SocketAddr,
+}
+
+impl SnsConfig {
+    /// The hook's options; reads the test CA if one is named.
+    pub fn options(&self) -> Result<sopilot_server::hooks::sns::SnsOptions, String> {
+        use sopilot_server::hooks::sns::{SnsOptions, SnsTestOnly, verify::Trust};
+        if self.regions.is_empty() {
+            return Err("serve.sns.regions is empty: name the regions of your SNS topics".into());
+        }
+        let test_only = match &self.test_only {
+            None => None,
+            Some(t) => Some(SnsTestOnly {
+                ca_pem: std::fs::read(&t.ca_file).map_err(|e| {
+                    format!("serve.sns.test_only.ca_file {}: {e}", t.ca_file.display())
+                })?,
+                connect_to: t.connect_to,
+            }),
+        };
+        Ok(SnsOptions {
+            trust: Trust {
+                regions: self.regions.clone(),
+                topics: self.topics.clone(),
+                any_port: false,
+            },
+            test_only,
+        })
+    }
 }
 
 fn default_listen() -> std::net::SocketAddr {
@@ -100,6 +192,8 @@ impl Default for ServeConfig {
             max_concurrent_runs: default_concurrency(),
             queue_size: default_queue(),
             max_body_bytes: default_body(),
+            sns: None,
+            kubernetes_events: None,
         }
     }
 }

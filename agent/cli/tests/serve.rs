@@ -4,65 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod support;
 
 use serde_json::{Value, json};
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
-use tokio::io::AsyncBufReadExt;
-
-const TOKEN: &str = "api-token-for-tests";
-const AM_TOKEN: &str = "alertmanager-token";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-async fn sim() -> RunningSim {
-    let scenario =
-        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    sopilot_sim::start(scenario, SimOptions::default())
-        .await
-        .unwrap()
-}
-
-struct Server {
-    child: tokio::process::Child,
-    url: String,
-}
-
-async fn start_server(sim: &RunningSim, dir: &Path) -> Server {
-    let script = dir.join("script.yaml");
-    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
-    let config = dir.join("sopilot.yaml");
-    std::fs::write(&config, format!("store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n", dir.join("db").display(), script.display())).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
-        .current_dir(repo())
-        .env("KUBECONFIG", sim.kubeconfig())
-        .env("SOPILOT_API_TOKEN", TOKEN)
-        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
-        .env("RUST_LOG", "info")
-        .env_remove("SLACK_BOT_TOKEN")
-        .args(["serve", "--config"])
-        .arg(&config)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("listening on http://") {
-                return line[i + "listening on ".len()..].trim().to_owned();
-            }
-        }
-        panic!("serve never listened")
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, url }
-}
+use support::{AM_TOKEN, TOKEN, http, sim, start_server, wait_for};
 
 fn alert(pod: &str) -> Value {
     json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
@@ -71,34 +16,12 @@ fn alert(pod: &str) -> Value {
         "alerts": [{"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod}, "fingerprint": "f1"}]})
 }
 
-async fn wait_for<F: Fn(&Value) -> bool>(
-    http: &reqwest::Client,
-    url: &str,
-    what: &str,
-    ok: F,
-) -> Value {
-    for _ in 0..300 {
-        let r = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            if ok(&v) {
-                return v;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}")
-}
-
 #[tokio::test]
 async fn alert_to_approved_action_through_the_api() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(&sim, dir.path()).await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let server = start_server(&sim, dir.path(), "").await;
+    let http = http();
     let u = |p: &str| format!("{}{p}", server.url);
 
     // Refusals start nothing.
@@ -246,11 +169,8 @@ async fn alert_to_approved_action_through_the_api() {
 async fn an_approval_still_resolves_after_a_restart() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_server(&sim, dir.path()).await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let mut server = start_server(&sim, dir.path(), "").await;
+    let http = http();
     let r: Value = http
         .post(format!("{}/hooks/alertmanager", server.url))
         .bearer_auth(AM_TOKEN)
@@ -272,7 +192,7 @@ async fn an_approval_still_resolves_after_a_restart() {
     let id = pending["approvals"][0]["id"].as_str().unwrap().to_owned();
     // Stop the server while the run waits.
     server.child.kill().await.unwrap();
-    let server = start_server(&sim, dir.path()).await;
+    let server = start_server(&sim, dir.path(), "").await;
     let run = wait_for(
         &http,
         &format!("{}/api/runs/{run_id}", server.url),

@@ -14,6 +14,7 @@ mod error;
 pub mod hooks;
 pub mod metrics;
 pub mod runs;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub runs: RunManager,
     pub approvals: Arc<ApprovalHub>,
     pub metrics: Arc<Metrics>,
+    /// The SNS subscription hook, when `serve.sns` is configured.
+    pub sns: Option<Arc<hooks::sns::SnsHook>>,
 }
 
 impl std::fmt::Debug for AppState {

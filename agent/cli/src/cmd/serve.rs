@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sopilot_llm::PriceTable;
 use sopilot_runtime::{DenyAll, Gate, Gateway, Runner, Store};
+use sopilot_server::hooks::sns::SnsHook;
 use sopilot_server::{AppState, ApprovalHub, Metrics, RunManager, RunManagerOptions, ServeOptions};
 use sopilot_sop::Sop;
 
@@ -138,7 +139,6 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         prices: PriceTable::default(),
         observer: Some(progress::terminal()),
     };
-    let _ = &config.prices;
     let runs = RunManager::new(
         sops,
         Runner {
@@ -157,15 +157,34 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         },
         Vec::new(),
     );
+    let sns = match &sc.sns {
+        None => None,
+        Some(c) => Some(Arc::new(SnsHook::new(c.options()?)?)),
+    };
     let state = AppState {
         options: Arc::new(options),
         runs: runs.clone(),
         approvals: hub,
         metrics,
+        sns,
     };
+    let stop = sopilot_runtime::CancellationToken::new();
+    if let Some(w) = &sc.kubernetes_events {
+        let client = kube::Client::try_default().await.map_err(|e| {
+            format!("serve.kubernetes_events: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
+        })?;
+        tokio::spawn(sopilot_server::watch::run(
+            client,
+            runs.clone(),
+            state.metrics.clone(),
+            w.options(),
+            stop.clone(),
+        ));
+    }
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
+        stop.cancel();
         runs.shutdown();
     };
     sopilot_server::serve(state, shutdown)

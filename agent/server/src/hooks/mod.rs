@@ -4,6 +4,7 @@
 
 mod alertmanager;
 mod eventbridge;
+pub mod sns;
 
 use axum::Json;
 use axum::Router;
@@ -33,4 +34,5 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hooks/eventbridge", post(eventbridge::handle))
         .route("/hooks/alertmanager", post(alertmanager::handle))
+        .route("/hooks/sns", post(sns::handle))
 }

@@ -14,12 +14,13 @@ use sopilot_forecast::synthetic::{FIRST_ORIGIN, POINTS_PER_DAY, scenarios};
 /// Lead times reported: 30 minutes, 1, 2 and 6 hours at 5-minute steps.
 const LEADS: [(&str, usize); 4] = [("30 min", 6), ("1 h", 12), ("2 h", 24), ("6 h", 72)];
 
-/// History (days) and seasonal periods: the default (daily), and daily plus
-/// weekly on request, to show why weekly is not the default.
-const CONFIGS: [(usize, &str, Option<&[usize]>); 4] = [
+/// History (days) and seasonal periods, daily alone and with weekly, to show
+/// when the weekly cycle pays for itself.
+const CONFIGS: [(usize, &str, Option<&[usize]>); 5] = [
     (7, "daily (default)", None),
     (14, "daily (default)", None),
     (14, "daily + weekly", Some(&[288, 2016])),
+    (28, "daily (default)", None),
     (28, "daily + weekly", Some(&[288, 2016])),
 ];
 

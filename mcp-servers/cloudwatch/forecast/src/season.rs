@@ -2,15 +2,19 @@
 //! and weekly (source document §2.3 fits both); a decomposition can only
 //! estimate a cycle it has seen at least twice, so the history decides.
 //!
-//! Forecasts use the daily cycle by default and the weekly one only when asked:
-//! on the evaluation scenarios (README) a weekly component estimated from two
-//! to four weeks made 30-minute to 6-hour forecasts worse on noisy and
-//! level-shifted series, because each of its 2016 five-minute phases rests on
-//! a few noisy cycles, while the ETS level already follows the few percent the
-//! weekly cycle moves within six hours. Anomaly bands use the daily cycle too:
-//! fitted in-sample from two weeks, a weekly component soaked up a third of
-//! the noise and, with robust weights, flagged 7.6 % of pure-noise points
-//! beyond 3 standard deviations instead of 0.3 %.
+//! Forecasts use the daily cycle by default and the weekly one only when asked.
+//! On the evaluation scenarios (the `accuracy` example), a weekly component
+//! from 14 days of history made the level-shift scenario's 30-minute to 6-hour
+//! MAPE 2.8-6.1 % instead of 1.4-2.3 % and cut the noisy scenario's interval
+//! coverage to 79 %; from 28 days it gained 0.08-0.25 points on the clean and
+//! noisy series but still lost 0.3-0.85 after a level shift, at ten times the
+//! fit time. Within six hours the weekly cycle moves the level by a few
+//! percent, which the ETS level follows anyway.
+//!
+//! Anomaly bands use the daily cycle too: fitted in-sample from two weeks, a
+//! weekly component took up 30 % of the noise's spread and, with robust
+//! weights, flagged 7.6 % of pure-noise points beyond 3 standard deviations
+//! instead of 0.3 %.
 
 use std::fmt;
 

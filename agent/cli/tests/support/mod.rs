@@ -1,0 +1,100 @@
+//! What the `sopilot serve` tests share: the simulator, a real server process, polling.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use tokio::io::AsyncBufReadExt;
+
+pub const TOKEN: &str = "api-token-for-tests";
+pub const AM_TOKEN: &str = "alertmanager-token";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The simulated cluster of the payment incident.
+pub async fn sim() -> RunningSim {
+    let scenario =
+        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    sopilot_sim::start(scenario, SimOptions::default())
+        .await
+        .unwrap()
+}
+
+/// A running `sopilot serve`, killed on drop.
+pub struct Server {
+    pub child: tokio::process::Child,
+    pub url: String,
+}
+
+/// Starts `sopilot serve` on the simulator with a scripted model that raises the HPA's
+/// maximum (an escalation) at the restart step. `serve_extra` is appended to the `serve:`
+/// section (indented two spaces by the caller).
+pub async fn start_server(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Server {
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    let config = dir.join("sopilot.yaml");
+    std::fs::write(&config, format!("store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n{serve_extra}", dir.join("db").display(), script.display())).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
+        .env("RUST_LOG", "info")
+        .env_remove("SLACK_BOT_TOKEN")
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("serve: {line}");
+            if let Some(i) = line.find("listening on http://") {
+                return line[i + "listening on ".len()..].trim().to_owned();
+            }
+        }
+        panic!("serve never listened")
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("serve: {line}");
+        }
+    });
+    Server { child, url }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Polls an API URL (with the API token) until `ok` holds; panics after 30 s.
+pub async fn wait_for<F: Fn(&Value) -> bool>(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    ok: F,
+) -> Value {
+    for _ in 0..300 {
+        let r = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
+        if r.status().is_success() {
+            let v: Value = r.json().await.unwrap();
+            if ok(&v) {
+                return v;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}")
+}

@@ -1,0 +1,288 @@
+//! `POST /hooks/sns`: an SNS HTTP(S) subscription.
+//!
+//! Every message is verified before anything else: the signing certificate is fetched only
+//! from `https://sns.<allowed region>.amazonaws.com/*.pem` (no redirects, cached), and the
+//! signature (version 1 or 2) must match. Then:
+//! - `SubscriptionConfirmation` is confirmed by fetching its `SubscribeURL`, which must be
+//!   an SNS endpoint of an allowed region too;
+//! - `Notification` carrying a CloudWatch alarm becomes a trigger (others are acknowledged
+//!   and ignored);
+//! - `UnsubscribeConfirmation` is acknowledged.
+//!
+//! Messages older than an hour, or seen before (by `MessageId`), start nothing.
+
+pub mod verify;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use serde_json::{Value, json};
+use sopilot_protocol::Trigger;
+
+use self::verify::{MessageType, SigningKey, Trust, VerifyError};
+use crate::runs::{Origin, StartRequest};
+use crate::{ApiError, AppState};
+
+/// How long a fetched signing certificate is reused.
+const CERT_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Messages older than this (by their signed `Timestamp`) are refused as replays.
+const MAX_AGE: Duration = Duration::from_secs(3600);
+/// The largest certificate or confirmation response read.
+const MAX_FETCH_BYTES: usize = 64 * 1024;
+
+/// `serve.sns` settings.
+#[derive(Debug, Clone, Default)]
+pub struct SnsOptions {
+    pub trust: Trust,
+    /// TESTS ONLY: trust this CA (PEM) instead of the system roots and connect every
+    /// `sns.<region>.amazonaws.com` host to `connect_to`. Production never sets it.
+    pub test_only: Option<SnsTestOnly>,
+}
+
+/// The test-only trust override (see [`SnsOptions::test_only`]).
+#[derive(Debug, Clone)]
+pub struct SnsTestOnly {
+    pub ca_pem: Vec<u8>,
+    pub connect_to: SocketAddr,
+}
+
+/// What the hook keeps between requests: the HTTP client, cached keys, seen message ids.
+#[derive(Debug)]
+pub struct SnsHook {
+    options: SnsOptions,
+    http: reqwest::Client,
+    certs: Mutex<HashMap<String, (SigningKey, Instant)>>,
+    seen: Mutex<Seen>,
+}
+
+/// Message ids handled within the last hour, oldest first, at most [`SEEN_CAP`].
+#[derive(Debug, Default)]
+struct Seen {
+    ids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<(Instant, String)>,
+}
+
+const SEEN_CAP: usize = 200_000;
+
+impl Seen {
+    fn expire(&mut self) {
+        while let Some((at, id)) = self.order.front() {
+            if at.elapsed() < MAX_AGE && self.order.len() <= SEEN_CAP {
+                break;
+            }
+            self.ids.remove(id);
+            self.order.pop_front();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl SnsHook {
+    /// A hook with its own HTTP client (no redirects, 10 s timeout).
+    pub fn new(mut options: SnsOptions) -> Result<SnsHook, String> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(t) = &options.test_only {
+            tracing::warn!(
+                "serve.sns.test_only is set: SNS certificates are trusted from a test CA and \
+                 SNS hosts connect to {}. Never use this in production.",
+                t.connect_to
+            );
+            let ca = reqwest::Certificate::from_pem(&t.ca_pem)
+                .map_err(|e| format!("serve.sns.test_only.ca_file: {e}"))?;
+            builder = builder.tls_certs_only([ca]);
+            for region in &options.trust.regions {
+                builder = builder.resolve(&format!("sns.{region}.amazonaws.com"), t.connect_to);
+            }
+            options.trust.any_port = true;
+        } else {
+            options.trust.any_port = false;
+        }
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot build the SNS HTTP client: {e}"))?;
+        Ok(SnsHook {
+            options,
+            http,
+            certs: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen::default()),
+        })
+    }
+
+    async fn fetch(&self, url: url::Url) -> Result<Vec<u8>, String> {
+        let mut resp = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_FETCH_BYTES {
+                return Err(format!("response larger than {MAX_FETCH_BYTES} bytes"));
+            }
+        }
+        Ok(body)
+    }
+
+    async fn signing_key(&self, url: &str) -> Result<SigningKey, VerifyError> {
+        let parsed = self.options.trust.cert_url(url)?;
+        if let Some((key, at)) = lock(&self.certs).get(url)
+            && at.elapsed() < CERT_TTL
+        {
+            return Ok(key.clone());
+        }
+        let pem = self
+            .fetch(parsed)
+            .await
+            .map_err(|e| VerifyError::Certificate(format!("fetching {url}: {e}")))?;
+        let key = SigningKey::from_pem(&pem)?;
+        let mut certs = lock(&self.certs);
+        if certs.len() >= 32 {
+            certs.clear();
+        }
+        certs.insert(url.to_owned(), (key.clone(), Instant::now()));
+        Ok(key)
+    }
+
+    /// Verifies origin, freshness and signature; returns the message type.
+    async fn verify(&self, msg: &Value) -> Result<MessageType, VerifyError> {
+        let kind = MessageType::of(msg)?;
+        let topic = msg
+            .get("TopicArn")
+            .and_then(Value::as_str)
+            .ok_or(VerifyError::Missing("TopicArn"))?;
+        self.options.trust.topic(topic)?;
+        let cert_url = msg
+            .get("SigningCertURL")
+            .or_else(|| msg.get("SigningCertUrl"))
+            .and_then(Value::as_str)
+            .ok_or(VerifyError::Missing("SigningCertURL"))?;
+        let key = self.signing_key(cert_url).await?;
+        key.valid_at(SystemTime::now())?;
+        key.verify(msg)?;
+        Ok(kind)
+    }
+
+    /// Refuses stale messages; says whether this `MessageId` was handled before.
+    fn seen_before(&self, msg: &Value) -> Result<bool, ApiError> {
+        let ts = msg.get("Timestamp").and_then(Value::as_str).unwrap_or("");
+        let at = chrono::DateTime::parse_from_rfc3339(ts)
+            .map_err(|_| ApiError::BadRequest(format!("Timestamp {ts:?} is not RFC 3339")))?;
+        let age = chrono::Utc::now().signed_duration_since(at);
+        if age > chrono::Duration::from_std(MAX_AGE).unwrap_or_default()
+            || age < chrono::Duration::minutes(-5)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "Timestamp {ts} is outside the accepted hour; refusing a possible replay"
+            )));
+        }
+        let mut seen = lock(&self.seen);
+        seen.expire();
+        Ok(seen.ids.contains(message_id(msg)))
+    }
+
+    /// Remembers a handled message, so a redelivery does nothing twice.
+    fn remember(&self, msg: &Value) {
+        let id = message_id(msg).to_owned();
+        let mut seen = lock(&self.seen);
+        if seen.ids.insert(id.clone()) {
+            seen.order.push_back((Instant::now(), id));
+        }
+    }
+}
+
+fn message_id(msg: &Value) -> &str {
+    msg.get("MessageId").and_then(Value::as_str).unwrap_or("")
+}
+
+fn refused(s: &AppState, e: VerifyError) -> ApiError {
+    s.metrics
+        .requests_refused
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::warn!("/hooks/sns refused: {e}");
+    match e {
+        VerifyError::Missing(_) | VerifyError::Type(_) | VerifyError::Version(_) => {
+            ApiError::BadRequest(e.to_string())
+        }
+        _ => ApiError::Forbidden(e.to_string()),
+    }
+}
+
+pub(crate) async fn handle(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Some(hook) = s.sns.clone() else {
+        return Err(ApiError::Forbidden(
+            "SNS hook disabled: set serve.sns.regions in the config".into(),
+        ));
+    };
+    let msg: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body is not JSON: {e}")))?;
+    let kind = hook.verify(&msg).await.map_err(|e| refused(&s, e))?;
+    if hook.seen_before(&msg)? {
+        // SNS redelivers when an answer was lost: acknowledge, do nothing twice.
+        return Ok(Json(json!({"status": "duplicate"})));
+    }
+    let answer = match kind {
+        MessageType::SubscriptionConfirmation => confirm(&s, &hook, &msg).await,
+        MessageType::UnsubscribeConfirmation => Ok(Json(json!({"status": "acknowledged"}))),
+        MessageType::Notification => notification(&s, &msg),
+    }?;
+    hook.remember(&msg);
+    Ok(answer)
+}
+
+async fn confirm(s: &AppState, hook: &SnsHook, msg: &Value) -> Result<Json<Value>, ApiError> {
+    let url = msg
+        .get("SubscribeURL")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let parsed = hook
+        .options
+        .trust
+        .sns_url("SubscribeURL", url)
+        .map_err(|e| refused(s, e))?;
+    hook.fetch(parsed)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("confirming the subscription failed: {e}")))?;
+    let topic = msg.get("TopicArn").and_then(Value::as_str).unwrap_or("");
+    tracing::info!("confirmed the SNS subscription to {topic}");
+    Ok(Json(json!({"status": "confirmed", "topic": topic})))
+}
+
+fn notification(s: &AppState, msg: &Value) -> Result<Json<Value>, ApiError> {
+    let trigger = match Trigger::from_payload(msg) {
+        Ok(t) => t,
+        Err(e) => {
+            // A notification that is not a CloudWatch alarm: acknowledged so SNS does not
+            // retry it, but it starts nothing.
+            tracing::info!("SNS notification ignored: {e}");
+            return Ok(Json(
+                json!({"status": "ignored", "reason": format!("not a CloudWatch alarm: {e}")}),
+            ));
+        }
+    };
+    super::submit(
+        s,
+        StartRequest {
+            trigger,
+            sop: None,
+            params: Default::default(),
+            origin: Origin::Webhook("sns".into()),
+        },
+    )
+}
