@@ -62,7 +62,6 @@ pub struct ServeConfig {
     /// The model, as `--model` takes it (default `none`).
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
     /// Repeats of a trigger within this window join its run (default 10m).
     #[serde(default)]
     pub dedup_window: Option<Span>,

@@ -1,6 +1,6 @@
 //! What the `sopilot serve` tests share: the simulator, a real server process, polling.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
