@@ -105,14 +105,19 @@ impl ApprovalHub {
         by: &str,
         channel: &str,
     ) -> Result<Decided, StoreError> {
-        let (record, first) = self.store.decide_approval(id, state, by, channel)?;
+        // Whether a run here waits for it is read together with the decision: once decided,
+        // the waiting run wakes and stops waiting, and must not be taken for gone.
+        let (record, first, orphan) = {
+            let waiting = waiting(self);
+            let (record, first) = self.store.decide_approval(id, state, by, channel)?;
+            (record, first, !waiting.contains(id))
+        };
         let mut resumed = None;
         if first {
             let _ = self.changed.send(id.to_owned());
             for ch in channels(self) {
                 ch.resolved(&record).await;
             }
-            let orphan = !waiting(self).contains(id);
             if orphan && record.state == ApprovalState::Approved {
                 resumed = Some(self.resume(&record).await);
             }
