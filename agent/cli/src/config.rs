@@ -62,6 +62,9 @@ pub struct ServeConfig {
     /// The model, as `--model` takes it (default `none`).
     #[serde(default)]
     pub model: Option<String>,
+    /// The Slack bot: incident channel, approvers (secrets from the environment).
+    #[serde(default)]
+    pub slack: Option<sopilot_server::slack::SlackSettings>,
     /// Repeats of a trigger within this window join its run (default 10m).
     #[serde(default)]
     pub dedup_window: Option<Span>,
@@ -187,6 +190,7 @@ impl Default for ServeConfig {
             sops: Vec::new(),
             policy: Vec::new(),
             model: None,
+            slack: None,
             dedup_window: None,
             max_concurrent_runs: default_concurrency(),
             queue_size: default_queue(),

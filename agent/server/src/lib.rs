@@ -14,6 +14,7 @@ mod error;
 pub mod hooks;
 pub mod metrics;
 pub mod runs;
+pub mod slack;
 pub mod watch;
 
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct ServeOptions {
     pub alertmanager_token: Option<String>,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// The Slack bot, when `SLACK_SIGNING_SECRET` is set.
+    pub slack: Option<slack::SlackBot>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +54,7 @@ impl Default for ServeOptions {
             eventbridge_secret: None,
             alertmanager_token: None,
             max_body_bytes: 256 * 1024,
+            slack: None,
         }
     }
 }
@@ -86,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(api::routes())
         .merge(hooks::routes())
+        .merge(slack::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -67,6 +67,10 @@ pub enum StartError {
 pub trait RunListener: Send + Sync {
     /// An observer for this run's events, if the listener cares about it.
     fn observer(&self, run_id: &str, sop: &str, origin: &Origin) -> Option<Observer>;
+
+    /// The run ended: its report, or `None` when it could not start (the Slack thread
+    /// posts the report).
+    fn finished(&self, _run_id: &str, _report: Option<&sopilot_runtime::RunReport>) {}
 }
 
 /// Limits of the run manager.
@@ -293,7 +297,10 @@ impl RunManager {
             .filter_map(|l| l.observer(&run_id, &sop.name, &req.origin))
             .collect();
         if !observers.is_empty() {
-            runner.observer = Some(Arc::new(move |e| observers.iter().for_each(|o| o(e))));
+            let base = runner.observer.take();
+            runner.observer = Some(Arc::new(move |e| {
+                base.iter().chain(&observers).for_each(|o| o(e))
+            }));
         }
         let input = RunInput {
             sop,
@@ -307,6 +314,9 @@ impl RunManager {
         match &result {
             Ok(report) => self.inner.metrics.finished(report.status),
             Err(e) => tracing::error!(%run_id, "run failed to start: {e}"),
+        }
+        for l in &self.inner.listeners {
+            l.finished(&run_id, result.as_ref().ok());
         }
         if let Some(e) = lock(&self.inner.dedup).get_mut(&key) {
             e.done_at = Some(Instant::now());

@@ -113,18 +113,23 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     }
     let gateway = Arc::new(gateway);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let slack = slack_bot(sc.slack.as_ref(), &store)?;
     let options = ServeOptions {
         listen: args.listen.unwrap_or(sc.listen),
         api_token: env("SOPILOT_API_TOKEN"),
         eventbridge_secret: env("SOPILOT_EVENTBRIDGE_SECRET"),
         alertmanager_token: env("SOPILOT_ALERTMANAGER_TOKEN"),
         max_body_bytes: sc.max_body_bytes,
+        slack: slack.clone(),
     };
     let hub = Arc::new(ApprovalHub::new(
         store.clone(),
         Some(gateway.clone()),
         options.api_token.is_some(),
     ));
+    if let Some(bot) = slack.as_ref().filter(|b| b.can_approve()) {
+        hub.add_channel(Arc::new(bot.clone()));
+    }
     let metrics = Arc::new(Metrics::default());
     let gate = Gate {
         gateway,
@@ -155,7 +160,10 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
             ),
             budgets: config.budgets(),
         },
-        Vec::new(),
+        slack
+            .iter()
+            .map(|b| Arc::new(b.clone()) as Arc<dyn sopilot_server::runs::RunListener>)
+            .collect(),
     );
     let sns = match &sc.sns {
         None => None,
@@ -190,4 +198,42 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     sopilot_server::serve(state, shutdown)
         .await
         .map_err(|e| format!("serve: {e}"))
+}
+
+/// The Slack bot, when `SLACK_SIGNING_SECRET` is set; it posts only with `SLACK_BOT_TOKEN`
+/// (Web API at `SLACK_API_URL`, default Slack's).
+fn slack_bot(
+    settings: Option<&sopilot_server::slack::SlackSettings>,
+    store: &Arc<Store>,
+) -> Result<Option<sopilot_server::slack::SlackBot>, String> {
+    use sopilot_server::slack::{SlackBot, SlackClient, client::DEFAULT_API_URL};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(secret) = env("SLACK_SIGNING_SECRET") else {
+        if settings.is_some() {
+            tracing::warn!(
+                "serve.slack is configured but SLACK_SIGNING_SECRET is not set: the Slack bot is off"
+            );
+        }
+        return Ok(None);
+    };
+    let client = match env("SLACK_BOT_TOKEN") {
+        Some(token) => {
+            let base = env("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+            Some(SlackClient::new(&base, &token).map_err(|e| format!("Slack client: {e}"))?)
+        }
+        None => {
+            tracing::warn!("SLACK_BOT_TOKEN is not set: the Slack bot answers but posts nothing");
+            None
+        }
+    };
+    let settings = settings.cloned().unwrap_or_default();
+    if settings.approvers.is_empty() {
+        tracing::warn!("serve.slack.approvers is empty: nobody can approve from Slack");
+    }
+    Ok(Some(SlackBot::new(
+        settings,
+        &secret,
+        client,
+        store.clone(),
+    )))
 }

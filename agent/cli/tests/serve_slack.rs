@@ -1,0 +1,709 @@
+//! `sopilot serve`'s Slack bot end to end, on the simulated Kubernetes API and the simulated
+//! Slack Web API: an alert becomes a run with one edited status message in a thread, its
+//! escalation becomes Approve/Deny buttons, a non-approver's press is refused and changes
+//! nothing, an approver's press executes the call, and the report lands in the thread as
+//! Block Kit. Also: mentions and `/sopilot`, requests signed by `slack_sdk` (an independent
+//! implementation), and a button that still resolves its approval after a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_slack::{Message, SlackState};
+use tokio::io::AsyncBufReadExt;
+
+const TOKEN: &str = "api-token-for-tests";
+const AM_TOKEN: &str = "alertmanager-token";
+const SECRET: &str = "slack-signing-secret-for-tests";
+const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Env {
+    sim: RunningSim,
+    slack: SlackState,
+    slack_url: String,
+}
+
+async fn env() -> Env {
+    let scenario =
+        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    let sim = sopilot_sim::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    let slack = SlackState::from_section(Some(&json!({
+        "users": [{"id": "U0ALICE", "name": "alice"}, {"id": "U0BOB", "name": "bob"}],
+        "channels": [{"id": "C0INCIDENTS", "name": "incidents",
+                      "members": ["U0SOPILOT", "U0ALICE", "U0BOB"]}],
+    })))
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = sopilot_sim_slack::router(slack.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Env {
+        sim,
+        slack,
+        slack_url: format!("http://{addr}/api/"),
+    }
+}
+
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+}
+
+async fn start_server(env: &Env, dir: &Path) -> Server {
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    let config = dir.join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  slack:\n    channel: \"#incidents\"\n    approvers: [U0ALICE, S0ONCALL]\n    status_interval: 1s\n",
+            dir.join("db").display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", env.sim.kubeconfig())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", env.slack.token())
+        .env("SLACK_API_URL", &env.slack_url)
+        .env("RUST_LOG", "info")
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(i) = line.find("listening on http://") {
+                return line[i + "listening on ".len()..].trim().to_owned();
+            }
+        }
+        panic!("serve never listened")
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, url }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Posts `body` to `path`, signed as Slack signs.
+async fn signed(server: &Server, path: &str, body: String, content_type: &str) -> (u16, Value) {
+    signed_at(server, path, body, content_type, now(), false).await
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// As [`signed`], dated `ts`; `retry` marks a redelivery as Slack does.
+async fn signed_at(
+    server: &Server,
+    path: &str,
+    body: String,
+    content_type: &str,
+    ts: i64,
+    retry: bool,
+) -> (u16, Value) {
+    let ts = ts.to_string();
+    let sig = sopilot_server::slack::verify::signature(SECRET.as_bytes(), &ts, body.as_bytes());
+    let r = http()
+        .post(format!("{}{path}", server.url))
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .header(
+            if retry {
+                "x-slack-retry-num"
+            } else {
+                "x-sopilot-test"
+            },
+            "1",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A press of a button of an approval message, by `user`.
+async fn press(server: &Server, user: &str, action: &str, message: &Message) -> (u16, Value) {
+    let id = approval_id(message);
+    let payload = json!({
+        "type": "block_actions", "user": {"id": user, "username": user},
+        "team": {"id": "T0SOPILOT"}, "channel": {"id": "C0INCIDENTS"},
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": "C0INCIDENTS"},
+        "message": {"ts": message.ts, "thread_ts": message.thread_ts},
+        "actions": [{"action_id": action, "block_id": "sopilot_approval", "value": id,
+                     "type": "button"}],
+    });
+    let body = format!("payload={}", url_encode(&payload.to_string()));
+    signed(
+        server,
+        "/slack/interactions",
+        body,
+        "application/x-www-form-urlencoded",
+    )
+    .await
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn alert() -> Value {
+    json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{POD}\"}}"), "status": "firing",
+        "receiver": "sopilot", "groupLabels": {"alertname": "KubePodCrashLooping"},
+        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": POD},
+        "alerts": [{"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": POD}, "fingerprint": "f1"}]})
+}
+
+async fn start_alert(server: &Server) -> String {
+    let r: Value = http()
+        .post(format!("{}/hooks/alertmanager", server.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    r["run_id"].as_str().unwrap().to_owned()
+}
+
+fn has_block(m: &Message, kind: &str) -> bool {
+    m.blocks
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|b| b.iter().any(|b| b["type"] == kind))
+}
+
+fn approval_id(m: &Message) -> String {
+    let blocks = m.blocks.as_ref().unwrap().as_array().unwrap();
+    let actions = blocks.iter().find(|b| b["type"] == "actions").unwrap();
+    actions["elements"][0]["value"].as_str().unwrap().to_owned()
+}
+
+fn is_status(m: &Message) -> bool {
+    m.blocks
+        .as_ref()
+        .is_some_and(|b| b[0]["block_id"] == "sopilot_status")
+}
+
+async fn wait_slack<F: Fn(&[Message]) -> bool>(
+    slack: &SlackState,
+    what: &str,
+    ok: F,
+) -> Vec<Message> {
+    for _ in 0..300 {
+        let msgs = slack.messages("#incidents");
+        if ok(&msgs) {
+            return msgs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "timed out waiting for {what}: {:#?}",
+        slack.messages("#incidents")
+    )
+}
+
+async fn api(server: &Server, path: &str) -> Value {
+    http()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_api<F: Fn(&Value) -> bool>(server: &Server, path: &str, what: &str, ok: F) -> Value {
+    for _ in 0..300 {
+        let v = api(server, path).await;
+        if ok(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}")
+}
+
+fn hpa_max(sim: &RunningSim) -> Value {
+    sim.get(
+        "HorizontalPodAutoscaler",
+        Some("payment"),
+        "payment-service-hpa",
+    )
+    .unwrap()
+    .pointer("/spec/maxReplicas")
+    .cloned()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn alert_thread_buttons_approver_and_report() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&env, dir.path()).await;
+    let before = hpa_max(&env.sim);
+    let run_id = start_alert(&server).await;
+
+    // The run gets a thread: its status message at the root, the buttons inside.
+    let msgs = wait_slack(&env.slack, "the approval buttons", |m| {
+        m.iter().any(|m| has_block(m, "actions"))
+    })
+    .await;
+    let status = msgs
+        .iter()
+        .find(|m| is_status(m))
+        .expect("a status message");
+    assert!(
+        status.thread_ts.is_none(),
+        "the status message opens the thread"
+    );
+    assert!(status.text.contains(&run_id), "{status:?}");
+    let buttons = msgs
+        .iter()
+        .find(|m| has_block(m, "actions"))
+        .unwrap()
+        .clone();
+    assert_eq!(buttons.thread_ts.as_deref(), Some(status.ts.as_str()));
+    let id = approval_id(&buttons);
+    let pending = api(&server, "/api/approvals?state=pending").await;
+    assert_eq!(pending["approvals"][0]["id"], id.as_str());
+    assert_eq!(pending["approvals"][0]["tool"], "kubectl.patch_hpa");
+
+    // Bob is no approver: refused, privately, and nothing changes.
+    let (code, body) = press(&server, "U0BOB", "sopilot_approve", &buttons).await;
+    assert_eq!((code, &body["status"]), (200, &json!("refused")), "{body}");
+    for _ in 0..50 {
+        if !env.slack.ephemeral().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let eph = env.slack.ephemeral();
+    assert_eq!(eph.len(), 1, "{eph:?}");
+    assert_eq!(eph[0].user, "U0BOB");
+    assert!(
+        eph[0].text.contains("not one of SOPilot's approvers"),
+        "{eph:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still = api(&server, &format!("/api/runs/{run_id}")).await;
+    assert_eq!(still["run"]["status"], "running");
+    let pending = api(&server, "/api/approvals?state=pending").await;
+    assert_eq!(
+        pending["approvals"][0]["id"],
+        id.as_str(),
+        "the record is unchanged"
+    );
+    assert_eq!(hpa_max(&env.sim), before);
+
+    // Alice approves: the call executes, the message says who approved.
+    let (code, body) = press(&server, "U0ALICE", "sopilot_approve", &buttons).await;
+    assert_eq!((code, &body["status"]), (200, &json!("accepted")), "{body}");
+    let done = wait_api(
+        &server,
+        &format!("/api/runs/{run_id}"),
+        "the run to end",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    let call = done["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tool"] == "kubectl.patch_hpa")
+        .unwrap();
+    assert_eq!(call["executed"], true, "{done:#}");
+    assert_eq!(hpa_max(&env.sim), json!(20));
+    let approval = api(&server, "/api/approvals").await;
+    let rec = approval["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&rec["decided_by"], &rec["channel"]),
+        (&json!("U0ALICE"), &json!("slack"))
+    );
+
+    // The report lands in the thread, as Block Kit; the status shows the end.
+    let msgs = wait_slack(&env.slack, "the report", |m| {
+        m.iter().any(|m| has_block(m, "header"))
+    })
+    .await;
+    let report = msgs.iter().find(|m| has_block(m, "header")).unwrap();
+    assert_eq!(report.thread_ts.as_deref(), Some(status.ts.as_str()));
+    let blocks = report.blocks.as_ref().unwrap().to_string();
+    assert!(blocks.contains("SOPilot report: pod-crashloop"), "{blocks}");
+    assert!(
+        blocks.contains("Evidence") && blocks.contains("[E1]"),
+        "{blocks}"
+    );
+    assert!(blocks.contains("kubectl.patch_hpa"), "{blocks}");
+    let resolved = msgs.iter().find(|m| m.ts == buttons.ts).unwrap();
+    assert!(
+        resolved.edited && !has_block(resolved, "actions"),
+        "{resolved:?}"
+    );
+    let shown = resolved.blocks.as_ref().unwrap().to_string();
+    assert!(shown.contains("Approved by <@U0ALICE>"), "{shown}");
+
+    // One status message, edited in place, not a flood.
+    let status_msgs: Vec<&Message> = msgs.iter().filter(|m| is_status(m)).collect();
+    assert_eq!(status_msgs.len(), 1);
+    let status = status_msgs[0];
+    assert!(status.edited);
+    let status_text = status.blocks.as_ref().unwrap().to_string();
+    assert!(
+        status_text.contains("needs a human") || status_text.contains("succeeded"),
+        "{status_text}"
+    );
+    let bot_msgs = msgs
+        .iter()
+        .filter(|m| m.user == env.slack.bot_user_id())
+        .count();
+    assert_eq!(bot_msgs, 3, "status, buttons, report: {msgs:#?}");
+    let status_edits = env
+        .slack
+        .requests_for("chat.update")
+        .iter()
+        .filter(|r| r.params.get("ts") == Some(&json!(status.ts)))
+        .count();
+    let events = done["events"].as_array().unwrap().len();
+    assert!(
+        status_edits >= 1 && status_edits < events,
+        "{status_edits} edits for {events} events"
+    );
+
+    // A later press is told the first decision stands.
+    let (code, body) = press(&server, "U0ALICE", "sopilot_deny", &buttons).await;
+    assert_eq!(
+        (code, &body["status"]),
+        (200, &json!("already_decided")),
+        "{body}"
+    );
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_button_still_resolves_after_a_restart() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(&env, dir.path()).await;
+    let run_id = start_alert(&server).await;
+    let msgs = wait_slack(&env.slack, "the approval buttons", |m| {
+        m.iter().any(|m| has_block(m, "actions"))
+    })
+    .await;
+    let buttons = msgs
+        .iter()
+        .find(|m| has_block(m, "actions"))
+        .unwrap()
+        .clone();
+    // Stop the server while the run waits.
+    server.child.kill().await.unwrap();
+    let server = start_server(&env, dir.path()).await;
+    wait_api(
+        &server,
+        &format!("/api/runs/{run_id}"),
+        "the interrupted run",
+        |v| v["run"]["status"] == "interrupted",
+    )
+    .await;
+    let (code, body) = press(&server, "U0ALICE", "sopilot_approve", &buttons).await;
+    assert_eq!((code, &body["status"]), (200, &json!("accepted")), "{body}");
+    // The hub carries the approved call out, and the thread says so.
+    let msgs = wait_slack(&env.slack, "the note of the resumed call", |m| {
+        m.iter().any(|m| m.text.contains("executed"))
+    })
+    .await;
+    assert_eq!(hpa_max(&env.sim), json!(20));
+    let note = msgs.iter().find(|m| m.text.contains("executed")).unwrap();
+    assert_eq!(note.thread_ts, buttons.thread_ts);
+    let resolved = msgs.iter().find(|m| m.ts == buttons.ts).unwrap();
+    assert!(
+        resolved
+            .blocks
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("Approved by <@U0ALICE>"),
+        "{resolved:?}"
+    );
+}
+
+#[tokio::test]
+async fn mentions_and_the_slash_command() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&env, dir.path()).await;
+    let form = "application/x-www-form-urlencoded";
+
+    // `/sopilot help` and `status`, ephemeral.
+    let cmd = |text: &str| {
+        format!(
+            "command=%2Fsopilot&user_id=U0BOB&channel_id=C0INCIDENTS&text={}",
+            url_encode(text)
+        )
+    };
+    let (code, body) = signed(&server, "/slack/commands", cmd("help"), form).await;
+    assert_eq!(code, 200);
+    assert_eq!(body["response_type"], "ephemeral");
+    assert!(
+        body["text"].as_str().unwrap().contains("`pod-crashloop`"),
+        "{body}"
+    );
+    let (_, body) = signed(&server, "/slack/commands", cmd("run nope"), form).await;
+    assert!(
+        body["text"].as_str().unwrap().contains("no SOP \"nope\""),
+        "{body}"
+    );
+
+    // A mention starts a run in its thread.
+    let text = format!("<@U0SOPILOT> run pod-crashloop namespace=payment pod={POD}");
+    let ts = env
+        .slack
+        .post_as("#incidents", "U0ALICE", &text, None)
+        .unwrap();
+    let event = |id: &str, text: &str, ts: &str| {
+        json!({"type": "event_callback", "event_id": id, "team_id": "T0SOPILOT",
+            "authorizations": [{"user_id": "U0SOPILOT"}],
+            "event": {"type": "app_mention", "user": "U0ALICE", "text": text, "ts": ts,
+                      "channel": "C0INCIDENTS", "event_ts": ts}})
+        .to_string()
+    };
+    let (code, body) = signed(
+        &server,
+        "/slack/events",
+        event("Ev1", &text, &ts),
+        "application/json",
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("started")), "{body}");
+    let run_id = body["run_id"].as_str().unwrap().to_owned();
+    // Slack's redeliveries of the same event start nothing: marked as retries, or not.
+    let json_type = "application/json";
+    let later = now() + 1;
+    let (code, body) = signed_at(
+        &server,
+        "/slack/events",
+        event("Ev1", &text, &ts),
+        json_type,
+        later,
+        true,
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("ignored")), "{body}");
+    let (code, body) = signed_at(
+        &server,
+        "/slack/events",
+        event("Ev1", &text, &ts),
+        json_type,
+        later + 1,
+        false,
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("ignored")), "{body}");
+    // The very same request again is a replay.
+    let (code, _) = signed_at(
+        &server,
+        "/slack/events",
+        event("Ev1", &text, &ts),
+        json_type,
+        later + 1,
+        false,
+    )
+    .await;
+    assert_eq!(code, 401);
+    let msgs = wait_slack(&env.slack, "the status in the mention's thread", |m| {
+        m.iter()
+            .any(|m| is_status(m) && m.thread_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+    assert!(msgs.iter().any(|m| m.text.contains(&run_id)));
+
+    // `/sopilot status RUN` answers from the store.
+    let (_, body) = signed(
+        &server,
+        "/slack/commands",
+        cmd(&format!("status {run_id}")),
+        form,
+    )
+    .await;
+    assert!(
+        body["text"].as_str().unwrap().contains("pod-crashloop"),
+        "{body}"
+    );
+
+    // Free text that names no SOP's words gets help, in the thread.
+    let text2 = "<@U0SOPILOT> hello there";
+    let ts2 = env
+        .slack
+        .post_as("#incidents", "U0BOB", text2, None)
+        .unwrap();
+    let (code, body) = signed(
+        &server,
+        "/slack/events",
+        event("Ev2", text2, &ts2),
+        "application/json",
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("answered")), "{body}");
+    wait_slack(&env.slack, "the answer to free text", |m| {
+        m.iter().any(|m| {
+            m.thread_ts.as_deref() == Some(ts2.as_str()) && m.text.contains("could not tell")
+        })
+    })
+    .await;
+    // The bot's own messages are ignored.
+    let own = json!({"type": "event_callback", "event_id": "Ev3",
+        "authorizations": [{"user_id": "U0SOPILOT"}],
+        "event": {"type": "app_mention", "user": "U0SOPILOT", "bot_id": "B0SOPILOT",
+                  "text": "<@U0SOPILOT> run pod-crashloop", "ts": ts2, "channel": "C0INCIDENTS"}});
+    let (_, body) = signed(
+        &server,
+        "/slack/events",
+        own.to_string(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(body["status"], "ignored");
+    // Unsigned and badly shaped requests start nothing.
+    let r = http()
+        .post(format!("{}/slack/events", server.url))
+        .body(event("Ev4", &text, &ts))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let (code, body) = signed(
+        &server,
+        "/slack/events",
+        json!({"type": "event_callback"}).to_string(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    let runs = api(&server, "/api/runs").await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+}
+
+#[tokio::test]
+async fn slack_sdk_signed_requests() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&env, dir.path()).await;
+    let script = repo().join("tests/python/slack_signer_check.py");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("python3")
+            .arg(script)
+            .args(["--url", &server.url, "--secret", SECRET])
+            .output(),
+    )
+    .await
+    .expect("the Python signer timed out")
+    .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the Python signer failed (is `pip install slack_sdk` done? scripts/test does it):\n{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |k: &str| {
+        v[k]["status"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {v}"))
+    };
+    assert_eq!(v["challenge_sdk_accepts"], true);
+    assert_eq!(status("challenge"), 200, "{v}");
+    assert_eq!(v["challenge"]["body"]["challenge"], "c-42");
+    for refused in [
+        "replayed", "forged", "stale", "future", "tampered", "unsigned",
+    ] {
+        assert_eq!(status(refused), 401, "{refused}: {v}");
+        assert!(v[refused]["body"]["error"].is_string(), "{refused}: {v}");
+    }
+    assert!(
+        v["replayed"]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("replay")
+    );
+    assert!(
+        v["stale"]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("too old")
+    );
+    assert!(
+        v["future"]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("future")
+    );
+    assert_eq!(v["command_help_sdk_accepts"], true);
+    assert_eq!(status("command_help"), 200, "{v}");
+    assert_eq!(v["command_help"]["body"]["response_type"], "ephemeral");
+    for bad in ["command_bad", "events_not_json", "interaction_not_form"] {
+        assert_eq!(status(bad), 400, "{bad}: {v}");
+    }
+    assert_eq!(status("interaction_unknown_approval"), 404, "{v}");
+    let runs = api(&server, "/api/runs").await;
+    assert!(
+        runs["runs"].as_array().unwrap().is_empty(),
+        "nothing started: {runs}"
+    );
+    let metrics = http()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sopilot_requests_refused_total 6"),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,320 @@
+//! A run's Slack thread: one status message edited as the run proceeds (at most one edit per
+//! interval), Approve/Deny buttons for its escalations, and the report at the end.
+//!
+//! Each followed run has one task that owns its thread and takes updates in order from the
+//! run's observer, the approval hub and the run manager; nothing here is awaited by the run,
+//! so a slow or absent Slack never holds it up.
+
+use std::sync::Arc;
+
+use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind};
+use sopilot_runtime::{ApprovalRecord, Observer, RunReport};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::SlackBot;
+use super::blocks;
+use super::client::{Posted, SlackClient};
+use super::progress::Progress;
+use crate::approvals::ApprovalChannel;
+use crate::runs::{Origin, RunListener};
+
+/// What a run's thread task is told.
+#[derive(Debug)]
+pub(crate) enum Update {
+    Event(Box<RunEvent>),
+    Announce(Box<ApprovalRecord>),
+    Resolved(Box<ApprovalRecord>),
+    /// The run ended; its report, or `None` when it could not start.
+    Finished(Option<Box<RunReport>>),
+}
+
+/// Where a run's messages go: a channel, and a thread in it when there is one already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub channel: String,
+    pub thread_ts: Option<String>,
+}
+
+fn started_by(origin: &Origin) -> String {
+    match origin {
+        Origin::Slack { user, .. } => format!("<@{user}>"),
+        Origin::Webhook(name) => name.clone(),
+        Origin::Api => "the API".into(),
+        Origin::Schedule(name) => format!("schedule {name}"),
+        Origin::Watcher => "a Kubernetes event".into(),
+    }
+}
+
+impl SlackBot {
+    /// Where runs of this origin report: Slack requests in their thread, unattended runs in
+    /// the incident channel (if one is configured); API runs not at all.
+    pub(crate) fn place(&self, origin: &Origin) -> Option<Place> {
+        match origin {
+            Origin::Slack {
+                channel, thread_ts, ..
+            } => Some(Place {
+                channel: channel.clone(),
+                thread_ts: thread_ts.clone(),
+            }),
+            Origin::Webhook(_) | Origin::Schedule(_) | Origin::Watcher => {
+                self.settings.channel.clone().map(|channel| Place {
+                    channel,
+                    thread_ts: None,
+                })
+            }
+            Origin::Api => None,
+        }
+    }
+
+    /// The run's thread task, started if needed; `None` when the run is not followed.
+    pub(crate) fn follow(
+        &self,
+        run_id: &str,
+        sop: &str,
+        origin: &Origin,
+    ) -> Option<mpsc::UnboundedSender<Update>> {
+        let client = self.client.clone()?;
+        let place = self.place(origin)?;
+        let mut threads = super::lock(&self.threads);
+        if let Some(tx) = threads.get(run_id) {
+            return Some(tx.clone());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        threads.insert(run_id.to_owned(), tx.clone());
+        let thread = Thread {
+            bot: self.clone(),
+            client,
+            progress: Progress::new(run_id, sop, &started_by(origin)),
+            place,
+            status: None,
+            open: Vec::new(),
+        };
+        tokio::spawn(thread.run(rx));
+        Some(tx)
+    }
+
+    fn send(&self, run_id: &str, update: Update) -> bool {
+        super::lock(&self.threads)
+            .get(run_id)
+            .is_some_and(|tx| tx.send(update).is_ok())
+    }
+
+    /// Shows a decided approval on its message, wherever that is.
+    pub(crate) async fn show_resolved(&self, record: &ApprovalRecord) {
+        let Some(client) = &self.client else { return };
+        let at = super::lock(&self.messages).get(&record.id).cloned();
+        if let Some(at) = at {
+            let blocks = blocks::approval_resolved(record);
+            if let Err(e) = client
+                .update(&at, &blocks::approval_text(record), Some(&blocks))
+                .await
+            {
+                tracing::warn!(approval = %record.id, "cannot update the approval message: {e}");
+            }
+        }
+    }
+}
+
+impl RunListener for SlackBot {
+    fn observer(&self, run_id: &str, sop: &str, origin: &Origin) -> Option<Observer> {
+        let tx = self.follow(run_id, sop, origin)?;
+        Some(Arc::new(move |e: &RunEvent| {
+            let _ = tx.send(Update::Event(Box::new(e.clone())));
+        }))
+    }
+
+    fn finished(&self, run_id: &str, report: Option<&RunReport>) {
+        self.send(run_id, Update::Finished(report.cloned().map(Box::new)));
+    }
+}
+
+#[async_trait::async_trait]
+impl ApprovalChannel for SlackBot {
+    async fn announce(&self, record: &ApprovalRecord, origin: &Origin) {
+        if self.send(&record.run_id, Update::Announce(Box::new(record.clone()))) {
+            return;
+        }
+        // A run without a thread (e.g. started by the API): the incident channel still
+        // shows the buttons, so a person can decide.
+        let (Some(client), Some(channel)) = (self.client.clone(), self.settings.channel.clone())
+        else {
+            return;
+        };
+        let _ = origin;
+        let bot = self.clone();
+        let record = record.clone();
+        tokio::spawn(async move {
+            let place = Place {
+                channel,
+                thread_ts: None,
+            };
+            post_approval(&bot, &client, &place, &record).await;
+        });
+    }
+
+    async fn resolved(&self, record: &ApprovalRecord) {
+        if self.send(&record.run_id, Update::Resolved(Box::new(record.clone()))) {
+            return;
+        }
+        let bot = self.clone();
+        let record = record.clone();
+        tokio::spawn(async move { bot.show_resolved(&record).await });
+    }
+}
+
+async fn post_approval(bot: &SlackBot, client: &SlackClient, place: &Place, r: &ApprovalRecord) {
+    let blocks = blocks::approval_request(r);
+    match client
+        .post_message(
+            &place.channel,
+            &blocks::approval_text(r),
+            Some(&blocks),
+            place.thread_ts.as_deref(),
+        )
+        .await
+    {
+        Ok(at) => {
+            super::lock(&bot.messages).insert(r.id.clone(), at);
+        }
+        Err(e) => tracing::warn!(approval = %r.id, "cannot post the approval buttons: {e}"),
+    }
+}
+
+/// The task that owns one run's thread.
+struct Thread {
+    bot: SlackBot,
+    client: SlackClient,
+    progress: Progress,
+    place: Place,
+    /// The status message, once posted.
+    status: Option<Posted>,
+    /// Approvals whose buttons are still shown.
+    open: Vec<String>,
+}
+
+impl Thread {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Update>) {
+        let interval = self.bot.interval;
+        self.flush().await;
+        let mut last_edit = Instant::now();
+        let mut dirty = false;
+        let report = loop {
+            let due = last_edit + interval;
+            let update = tokio::select! {
+                u = rx.recv() => u,
+                _ = tokio::time::sleep_until(due), if dirty => {
+                    self.flush().await;
+                    last_edit = Instant::now();
+                    dirty = false;
+                    continue;
+                }
+            };
+            match update {
+                Some(Update::Event(e)) => {
+                    let finished = matches!(e.kind, RunEventKind::RunFinished { .. });
+                    if let RunEventKind::ApprovalResolved { approval_id, .. } = &e.kind {
+                        self.close_from_store(approval_id).await;
+                    }
+                    self.progress.apply(&e);
+                    dirty = true;
+                    if finished || Instant::now() >= due {
+                        self.flush().await;
+                        last_edit = Instant::now();
+                        dirty = false;
+                    }
+                }
+                Some(Update::Announce(r)) => {
+                    let place = self.thread();
+                    post_approval(&self.bot, &self.client, &place, &r).await;
+                    self.open.push(r.id.clone());
+                }
+                Some(Update::Resolved(r)) => self.close(&r).await,
+                Some(Update::Finished(report)) => break report,
+                None => break None,
+            }
+        };
+        if dirty {
+            self.flush().await;
+        }
+        if let Some(report) = report {
+            let blocks = blocks::report(&report);
+            let place = self.thread();
+            if let Err(e) = self
+                .client
+                .post_message(
+                    &place.channel,
+                    &blocks::report_text(&report),
+                    Some(&blocks),
+                    place.thread_ts.as_deref(),
+                )
+                .await
+            {
+                tracing::warn!(run = %self.progress.run_id, "cannot post the report: {e}");
+            }
+        }
+        super::lock(&self.bot.threads).remove(&self.progress.run_id);
+    }
+
+    /// Where replies go: the existing thread, or the status message's.
+    fn thread(&self) -> Place {
+        Place {
+            channel: self
+                .status
+                .as_ref()
+                .map_or_else(|| self.place.channel.clone(), |s| s.channel.clone()),
+            thread_ts: self
+                .place
+                .thread_ts
+                .clone()
+                .or_else(|| self.status.as_ref().map(|s| s.ts.clone())),
+        }
+    }
+
+    /// Posts the status message, or edits it to the current progress.
+    async fn flush(&mut self) {
+        let text = self.progress.text();
+        let blocks = self.progress.blocks();
+        let result = match &self.status {
+            Some(at) => self.client.update(at, &text, Some(&blocks)).await,
+            None => {
+                let place = self.place.clone();
+                self.client
+                    .post_message(
+                        &place.channel,
+                        &text,
+                        Some(&blocks),
+                        place.thread_ts.as_deref(),
+                    )
+                    .await
+                    .map(|at| self.status = Some(at))
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(run = %self.progress.run_id, "cannot show the run's status: {e}");
+        }
+    }
+
+    async fn close(&mut self, record: &ApprovalRecord) {
+        if record.state == ApprovalState::Pending {
+            return;
+        }
+        if let Some(i) = self.open.iter().position(|id| id == &record.id) {
+            self.open.remove(i);
+            self.bot.show_resolved(record).await;
+        }
+    }
+
+    /// An approval resolved without the hub telling us (it expired): read how, and show it.
+    async fn close_from_store(&mut self, approval_id: &str) {
+        if !self.open.iter().any(|id| id == approval_id) {
+            return;
+        }
+        let record = self.bot.store.approval(approval_id);
+        match record {
+            Ok(Some(r)) => self.close(&r).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(approval = %approval_id, "cannot read the approval: {e}"),
+        }
+    }
+}

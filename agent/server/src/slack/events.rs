@@ -1,0 +1,124 @@
+//! `POST /slack/events`: the Events API. `url_verification` is answered with its challenge;
+//! `app_mention` starts or answers a request, replying in the mention's thread. Slack wants
+//! an answer within 3 s, so replies are posted after answering; redeliveries (the
+//! `X-Slack-Retry-Num` header, or an event id already seen) and the bot's own messages are
+//! acknowledged and ignored.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::act::{Asker, Outcome, act};
+use super::{Refusal, SlackBot, authenticate};
+use crate::AppState;
+
+fn ignored(reason: &str) -> Response {
+    // `X-Slack-No-Retry` asks Slack not to deliver this one again.
+    (
+        [("x-slack-no-retry", "1")],
+        Json(json!({"status": "ignored", "reason": reason})),
+    )
+        .into_response()
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+pub(crate) async fn handle(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let bot = authenticate(&s, &headers, &body)?;
+    let payload: Value = serde_json::from_slice(&body)
+        .map_err(|e| Refusal::BadRequest(format!("body is not JSON: {e}")))?;
+    match text(&payload, "type") {
+        Some("url_verification") => {
+            let challenge = text(&payload, "challenge").ok_or_else(|| {
+                Refusal::BadRequest("url_verification without a challenge".into())
+            })?;
+            Ok(Json(json!({"challenge": challenge})).into_response())
+        }
+        Some("event_callback") => callback(&s, &bot, &headers, &payload),
+        Some(other) => Ok(ignored(&format!("event type {other} is not handled"))),
+        None => Err(Refusal::BadRequest(
+            "expected an Events API payload with a `type`".into(),
+        )),
+    }
+}
+
+fn callback(
+    s: &AppState,
+    bot: &SlackBot,
+    headers: &HeaderMap,
+    payload: &Value,
+) -> Result<Response, Refusal> {
+    let event = payload
+        .get("event")
+        .filter(|e| e.is_object())
+        .ok_or_else(|| Refusal::BadRequest("event_callback without an `event`".into()))?;
+    if headers.contains_key("x-slack-retry-num") {
+        return Ok(ignored("a redelivery"));
+    }
+    if let Some(id) = text(payload, "event_id")
+        && !bot.first_sight(id)
+    {
+        return Ok(ignored("already received"));
+    }
+    if text(event, "type") != Some("app_mention") {
+        return Ok(ignored("only app_mention is handled"));
+    }
+    let own = payload
+        .pointer("/authorizations/0/user_id")
+        .and_then(Value::as_str);
+    if event.get("bot_id").is_some_and(|b| !b.is_null())
+        || text(event, "subtype") == Some("bot_message")
+        || own.is_some_and(|me| text(event, "user") == Some(me))
+    {
+        return Ok(ignored("a bot's own message"));
+    }
+    let (Some(channel), Some(user), Some(ts)) = (
+        text(event, "channel"),
+        text(event, "user"),
+        text(event, "ts"),
+    ) else {
+        return Err(Refusal::BadRequest(
+            "app_mention needs channel, user and ts".into(),
+        ));
+    };
+    let who = Asker {
+        channel: channel.to_owned(),
+        user: user.to_owned(),
+        thread_ts: Some(text(event, "thread_ts").unwrap_or(ts).to_owned()),
+        message_ts: Some(ts.to_owned()),
+        text: text(event, "text").unwrap_or_default().to_owned(),
+    };
+    let outcome = act(s, bot, &who);
+    let reply = match &outcome {
+        // The run's status message in the thread says it.
+        Outcome::Started { .. } => None,
+        Outcome::Joined { .. } | Outcome::Said(_) => Some(outcome.text()),
+    };
+    if let (Some(reply), Some(client)) = (reply, bot.client.clone()) {
+        tokio::spawn(async move {
+            if let Err(e) = client
+                .post_message(&who.channel, &reply, None, who.thread_ts.as_deref())
+                .await
+            {
+                tracing::warn!("cannot answer a mention: {e}");
+            }
+        });
+    }
+    Ok(Json(match outcome {
+        Outcome::Started { run_id, sop } => {
+            json!({"status": "started", "run_id": run_id, "sop": sop})
+        }
+        Outcome::Joined { run_id } => json!({"status": "joined", "run_id": run_id}),
+        Outcome::Said(text) => json!({"status": "answered", "text": text}),
+    })
+    .into_response())
+}

@@ -1,0 +1,237 @@
+//! The Slack bot: `POST /slack/events` (mentions), `/slack/commands` (`/sopilot`) and
+//! `/slack/interactions` (Approve/Deny buttons), each verified with the signing secret; and
+//! the threads runs report to — one status message edited as the run goes, the escalations
+//! as buttons, the report as Block Kit.
+//!
+//! A Slack message is a view of a record: decisions go through the approval hub (first one
+//! wins), and Slack being slow or down never blocks or fails a run. Socket Mode is not
+//! implemented; Slack must reach the server over HTTPS.
+
+mod act;
+pub mod blocks;
+mod channel;
+pub mod client;
+mod commands;
+mod events;
+pub mod intent;
+mod interactions;
+pub mod progress;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+pub use client::{Posted, SlackClient, SlackError};
+pub use verify::{Verifier, VerifyError};
+
+use crate::AppState;
+use sopilot_runtime::Store;
+
+/// The `serve.slack` section of the configuration file. Secrets come from the environment
+/// (`SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`), never from here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    /// Where runs nobody started from Slack (alarms, events, schedules) report, e.g.
+    /// `#incidents`. None: only runs started from Slack get a thread.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Who may press Approve or Deny: Slack user ids (`U…`, `W…`) and user-group ids (`S…`).
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// The least time between two edits of a run's status message (default 2s).
+    #[serde(default)]
+    pub status_interval: Option<sopilot_sop::Duration>,
+}
+
+/// How long a user group's members are trusted before asking Slack again.
+const GROUP_TTL: Duration = Duration::from_secs(60);
+/// How long an event id is remembered, to drop Slack's redeliveries.
+const EVENT_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The bot's shared state: verifier, Web API client, the threads it follows.
+pub struct Inner {
+    settings: SlackSettings,
+    verifier: Verifier,
+    client: Option<SlackClient>,
+    store: Arc<Store>,
+    interval: Duration,
+    /// Followed runs: run id → its thread task.
+    threads: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<channel::Update>>>,
+    /// Approval messages: approval id → where its buttons are.
+    messages: Mutex<HashMap<String, Posted>>,
+    /// Event ids seen lately.
+    events: Mutex<HashMap<String, Instant>>,
+    /// User-group members, fetched at.
+    groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+}
+
+/// The Slack front end; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SlackBot(Arc<Inner>);
+
+impl std::ops::Deref for SlackBot {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackBot")
+            .field("settings", &self.settings)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl SlackBot {
+    /// A bot verifying requests with `signing_secret` and posting with `client` (none: it
+    /// answers requests but posts nothing); `store` holds the approvals it shows.
+    pub fn new(
+        settings: SlackSettings,
+        signing_secret: &str,
+        client: Option<SlackClient>,
+        store: Arc<Store>,
+    ) -> SlackBot {
+        let interval = settings
+            .status_interval
+            .map_or(Duration::from_secs(2), |d| Duration::from_secs(d.seconds()));
+        SlackBot(Arc::new(Inner {
+            verifier: Verifier::new(signing_secret),
+            client,
+            store,
+            interval,
+            threads: Mutex::new(HashMap::new()),
+            messages: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
+            settings,
+        }))
+    }
+
+    /// Whether the bot can show escalations to someone who may decide them.
+    pub fn can_approve(&self) -> bool {
+        self.client.is_some() && !self.settings.approvers.is_empty()
+    }
+
+    /// Whether `user` may decide approvals: listed, or in a listed user group.
+    pub(crate) async fn may_decide(&self, user: &str) -> bool {
+        if self.settings.approvers.iter().any(|a| a == user) {
+            return true;
+        }
+        for group in self
+            .settings
+            .approvers
+            .iter()
+            .filter(|a| a.starts_with('S'))
+        {
+            if self.group_members(group).await.iter().any(|m| m == user) {
+                return true;
+            }
+        }
+        false
+    }
+
+    async fn group_members(&self, group: &str) -> Vec<String> {
+        if let Some((at, members)) = lock(&self.groups).get(group)
+            && at.elapsed() < GROUP_TTL
+        {
+            return members.clone();
+        }
+        let Some(client) = &self.client else {
+            return Vec::new();
+        };
+        match client.usergroup_members(group).await {
+            Ok(members) => {
+                lock(&self.groups).insert(group.to_owned(), (Instant::now(), members.clone()));
+                members
+            }
+            Err(e) => {
+                // Fail closed: nobody from this group may decide until Slack answers.
+                tracing::warn!("cannot list user group {group}: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// True the first time an event id is seen (within the last 15 minutes).
+    pub(crate) fn first_sight(&self, event_id: &str) -> bool {
+        let mut seen = lock(&self.events);
+        seen.retain(|_, at| at.elapsed() < EVENT_TTL);
+        seen.insert(event_id.to_owned(), Instant::now()).is_none()
+    }
+}
+
+/// A Slack request refused: it changes nothing.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    Disabled,
+    Unverified(VerifyError),
+    BadRequest(String),
+    NotFound(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, error) = match self {
+            Refusal::Disabled => (
+                StatusCode::FORBIDDEN,
+                "Slack is disabled: set SLACK_SIGNING_SECRET".to_owned(),
+            ),
+            Refusal::Unverified(e) => (StatusCode::UNAUTHORIZED, format!("slack signature: {e}")),
+            Refusal::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            Refusal::NotFound(m) => (StatusCode::NOT_FOUND, m),
+        };
+        (status, axum::Json(json!({"error": error}))).into_response()
+    }
+}
+
+/// The bot, if the request is verified as Slack's.
+pub(crate) fn authenticate(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<SlackBot, Refusal> {
+    let Some(bot) = &s.options.slack else {
+        return Err(Refusal::Disabled);
+    };
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = bot.verifier.verify(headers, body, now) {
+        s.metrics
+            .requests_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!("refused a Slack request: {e}");
+        return Err(Refusal::Unverified(e));
+    }
+    Ok(bot.clone())
+}
+
+/// A form body as a map (later keys win).
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The `/slack/*` routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/slack/events", post(events::handle))
+        .route("/slack/commands", post(commands::handle))
+        .route("/slack/interactions", post(interactions::handle))
+}
