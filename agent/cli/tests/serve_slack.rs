@@ -37,9 +37,11 @@ async fn env() -> Env {
         .await
         .unwrap();
     let slack = SlackState::from_section(Some(&json!({
-        "users": [{"id": "U0ALICE", "name": "alice"}, {"id": "U0BOB", "name": "bob"}],
+        "users": [{"id": "U0ALICE", "name": "alice"}, {"id": "U0BOB", "name": "bob"},
+                  {"id": "U0CAROL", "name": "carol"}],
+        "usergroups": [{"id": "S0ONCALL", "users": ["U0CAROL"]}],
         "channels": [{"id": "C0INCIDENTS", "name": "incidents",
-                      "members": ["U0SOPILOT", "U0ALICE", "U0BOB"]}],
+                      "members": ["U0SOPILOT", "U0ALICE", "U0BOB", "U0CAROL"]}],
     })))
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -450,9 +452,10 @@ async fn a_button_still_resolves_after_a_restart() {
         |v| v["run"]["status"] == "interrupted",
     )
     .await;
-    let (code, body) = press(&server, "U0ALICE", "sopilot_approve", &buttons).await;
+    let (code, body) = press(&server, "U0CAROL", "sopilot_approve", &buttons).await;
     assert_eq!((code, &body["status"]), (200, &json!("accepted")), "{body}");
-    // The hub carries the approved call out, and the thread says so.
+    // Carol approves as a member of the approvers' user group; the hub carries the
+    // approved call out, and the thread says so.
     let msgs = wait_slack(&env.slack, "the note of the resumed call", |m| {
         m.iter().any(|m| m.text.contains("executed"))
     })
@@ -467,7 +470,7 @@ async fn a_button_still_resolves_after_a_restart() {
             .as_ref()
             .unwrap()
             .to_string()
-            .contains("Approved by <@U0ALICE>"),
+            .contains("Approved by <@U0CAROL>"),
         "{resolved:?}"
     );
 }

@@ -133,6 +133,13 @@ pub struct RateLimit {
     pub method: Option<String>,
 }
 
+/// A user group (`@oncall`), as `usergroups.users.list` lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct Usergroup {
+    pub id: String,
+    pub users: Vec<String>,
+}
+
 /// Everything the simulated workspace holds.
 #[derive(Debug, Clone)]
 pub(crate) struct World {
@@ -140,6 +147,8 @@ pub(crate) struct World {
     pub bot: Bot,
     pub tokens: Vec<String>,
     pub users: Vec<User>,
+    /// User groups (`S…`) and their members.
+    pub usergroups: Vec<Usergroup>,
     pub channels: Vec<Channel>,
     /// Per channel id, every message (replies included) by ts.
     pub messages: BTreeMap<String, BTreeMap<Ts, StoredMessage>>,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::blocks;
 use crate::error::SlackSimError;
 use crate::methods::Method;
-use crate::model::{Bot, Channel, RateLimit, StoredMessage, Team, User, World};
+use crate::model::{Bot, Channel, RateLimit, StoredMessage, Team, User, Usergroup, World};
 use crate::ts::{Clock, Ts, parse_when};
 
 /// The token a workspace accepts when the section names none.
@@ -19,7 +19,7 @@ pub const DEFAULT_TOKEN: &str = "xoxb-sopilot-sim-token";
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with team, bot, tokens, users, channels, rate_limit, max_page_size"
+    expecting = "a mapping with team, bot, tokens, users, usergroups, channels, rate_limit, max_page_size"
 )]
 struct Section {
     #[serde(default)]
@@ -29,6 +29,8 @@ struct Section {
     tokens: Option<Vec<String>>,
     #[serde(default)]
     users: Vec<UserSpec>,
+    #[serde(default)]
+    usergroups: Vec<UsergroupSpec>,
     channels: Option<Vec<ChannelSpec>>,
     rate_limit: Option<RateLimitSpec>,
     max_page_size: Option<usize>,
@@ -85,6 +87,14 @@ struct UserSpec {
     real_name: Option<String>,
     #[serde(default)]
     is_bot: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a user group: {id, users?}")]
+struct UsergroupSpec {
+    id: String,
+    #[serde(default)]
+    users: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +242,22 @@ pub(crate) fn world(section: Option<&Value>, now: DateTime<Utc>) -> Result<World
             ))
         }
     };
+    let mut usergroups: Vec<Usergroup> = Vec::new();
+    for (i, g) in spec.usergroups.iter().enumerate() {
+        let at = format!("usergroups[{i}]");
+        let id = b.id(&g.id, &format!("{at}.id"))?;
+        if usergroups.iter().any(|known| known.id == id) {
+            return Err(SlackSimError::field(
+                format!("{at}.id"),
+                format!("user group {id} is listed twice"),
+            ));
+        }
+        let mut members = Vec::new();
+        for (j, u) in g.users.iter().enumerate() {
+            members.push(known_user(u, &format!("{at}.users[{j}]"))?);
+        }
+        usergroups.push(Usergroup { id, users: members });
+    }
     let channel_specs = spec.channels.unwrap_or_else(default_channels);
     let mut channels: Vec<Channel> = Vec::new();
     let mut messages = BTreeMap::new();
@@ -312,6 +338,7 @@ pub(crate) fn world(section: Option<&Value>, now: DateTime<Utc>) -> Result<World
         bot,
         tokens,
         users,
+        usergroups,
         channels,
         messages,
         ephemeral: Vec::new(),

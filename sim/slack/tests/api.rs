@@ -708,3 +708,34 @@ fn people_can_answer_in_threads() {
         [json!("chat.postMessage"), json!("conversations.replies")]
     );
 }
+
+#[test]
+fn usergroups_list_their_members() {
+    let s = state(
+        "users:\n  - {id: U0ALICE, name: alice}\n  - {id: U0BOB, name: bob}\nusergroups:\n  - {id: S0ONCALL, users: [U0ALICE]}\n  - {id: S0EMPTY}\n",
+    );
+    let r = ok(get(
+        &s,
+        "usergroups.users.list",
+        &[("usergroup", "S0ONCALL")],
+    ));
+    assert_eq!(r["users"], json!(["U0ALICE"]));
+    let r = ok(get(
+        &s,
+        "usergroups.users.list",
+        &[("usergroup", "S0EMPTY")],
+    ));
+    assert_eq!(r["users"], json!([]));
+    assert_eq!(
+        err(get(&s, "usergroups.users.list", &[("usergroup", "S0NOPE")])),
+        "no_such_subteam"
+    );
+    assert_eq!(
+        err(get(&s, "usergroups.users.list", &[])),
+        "invalid_arguments"
+    );
+    assert_eq!(
+        common::seed_error("usergroups:\n  - {id: S0X, users: [U0NOBODY]}\n"),
+        "slack.usergroups[0].users[0]: unknown user \"U0NOBODY\"; declare it under slack.users (known: U0SOPILOT)"
+    );
+}

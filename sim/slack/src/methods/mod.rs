@@ -24,11 +24,12 @@ pub enum Method {
     ConversationsInfo,
     ReactionsAdd,
     UsersInfo,
+    UsergroupsUsersList,
 }
 
 impl Method {
     /// Every method, in the order the documentation lists them.
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::AuthTest,
         Method::ChatPostMessage,
         Method::ChatPostEphemeral,
@@ -39,6 +40,7 @@ impl Method {
         Method::ConversationsInfo,
         Method::ReactionsAdd,
         Method::UsersInfo,
+        Method::UsergroupsUsersList,
     ];
 
     /// The method's name in the URL, e.g. `chat.postMessage`.
@@ -54,6 +56,7 @@ impl Method {
             Method::ConversationsInfo => "conversations.info",
             Method::ReactionsAdd => "reactions.add",
             Method::UsersInfo => "users.info",
+            Method::UsergroupsUsersList => "usergroups.users.list",
         }
     }
 
@@ -75,7 +78,8 @@ impl Method {
             | Method::ConversationsReplies
             | Method::ConversationsList
             | Method::ConversationsInfo
-            | Method::UsersInfo => false,
+            | Method::UsersInfo
+            | Method::UsergroupsUsersList => false,
         }
     }
 }
@@ -215,6 +219,7 @@ pub(crate) fn call(world: &mut World, method: Method, p: &Params, now: DateTime<
         Method::ConversationsInfo => conversations::info(world, p),
         Method::ReactionsAdd => other::reactions_add(world, p),
         Method::UsersInfo => other::users_info(world, p),
+        Method::UsergroupsUsersList => other::usergroup_users(world, p),
     }
 }
 

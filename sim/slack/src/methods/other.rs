@@ -1,4 +1,4 @@
-//! `auth.test`, `reactions.add`, `users.info`.
+//! `auth.test`, `reactions.add`, `users.info`, `usergroups.users.list`.
 
 use serde_json::{Map, json};
 
@@ -63,5 +63,17 @@ pub(super) fn users_info(world: &mut World, p: &Params) -> Answer {
         .ok_or_else(|| ApiError::new("user_not_found"))?;
     let mut out = Map::new();
     out.insert("user".into(), world.render_user(user));
+    Ok(out)
+}
+
+pub(super) fn usergroup_users(world: &mut World, p: &Params) -> Answer {
+    let id = p.required("usergroup")?;
+    let group = world
+        .usergroups
+        .iter()
+        .find(|g| g.id == id)
+        .ok_or_else(|| ApiError::new("no_such_subteam"))?;
+    let mut out = Map::new();
+    out.insert("users".into(), json!(group.users));
     Ok(out)
 }
