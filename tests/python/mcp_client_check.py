@@ -1,11 +1,12 @@
 """An independent MCP client (the official Python SDK) speaking to a SOPilot MCP server.
 
 Usage:
-  mcp_client_check.py --stdio COMMAND [ARG...] --call NAME JSON [--call NAME JSON ...]
+  mcp_client_check.py [--env NAME=VALUE ...] --stdio COMMAND [ARG...] --call NAME JSON [--call NAME JSON ...]
   mcp_client_check.py --http URL --call NAME JSON ...
 
 Prints one JSON object: {"server", "protocol", "tools": [names], "calls": [{"name", "is_error",
-"text", "structured"}]}. Exits 1 with a message when the SDK is missing or the session fails.
+"text", "structured"}]}. `--env` adds variables to the stdio server's environment (the SDK
+passes it only a few by default). Exits 1 with a message when the SDK is missing or the session fails.
 """
 
 import argparse
@@ -15,7 +16,7 @@ import sys
 
 try:
     from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
+    from mcp.client.stdio import get_default_environment, stdio_client
     from mcp.client.streamable_http import streamable_http_client
 except ImportError as e:  # pragma: no cover
     print(f"the Python MCP SDK is missing ({e}); install it with: pip install mcp", file=sys.stderr)
@@ -51,12 +52,17 @@ async def main():
     calls = []
     argv = sys.argv[1:]
     stdio_cmd = []
+    env = {}
     i = 0
     while i < len(argv):
         if argv[i] == "--call":
             calls.append((argv[i + 1], json.loads(argv[i + 2])))
             i += 3
         elif argv[i] == "--http":
+            i += 2
+        elif argv[i] == "--env":
+            name, _, value = argv[i + 1].partition("=")
+            env[name] = value
             i += 2
         elif argv[i] == "--stdio":
             i += 1
@@ -71,7 +77,11 @@ async def main():
             async with ClientSession(read, write) as session:
                 result = await exercise(session, calls)
     elif stdio_cmd:
-        params = StdioServerParameters(command=stdio_cmd[0], args=stdio_cmd[1:])
+        params = StdioServerParameters(
+            command=stdio_cmd[0],
+            args=stdio_cmd[1:],
+            env={**get_default_environment(), **env} if env else None,
+        )
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write) as session:
                 result = await exercise(session, calls)

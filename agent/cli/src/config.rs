@@ -74,6 +74,10 @@ pub struct ServeConfig {
     pub queue_size: usize,
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
+    /// Host names `/mcp` answers to besides loopback and the listen address (the `Host`
+    /// and `Origin` checks against DNS rebinding), e.g. `[sopilot.internal]`.
+    #[serde(default)]
+    pub mcp_allowed_hosts: Vec<String>,
     /// The SNS subscription hook (`/hooks/sns`); off unless regions are named.
     #[serde(default)]
     pub sns: Option<SnsConfig>,
@@ -195,6 +199,7 @@ impl Default for ServeConfig {
             max_concurrent_runs: default_concurrency(),
             queue_size: default_queue(),
             max_body_bytes: default_body(),
+            mcp_allowed_hosts: Vec::new(),
             sns: None,
             kubernetes_events: None,
         }

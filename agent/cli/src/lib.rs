@@ -73,6 +73,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the trigger webhooks, the Slack bot, the HTTP API and the MCP gateway.
     Serve(ServeArgs),
+    /// The MCP gateway over stdio, for IDEs: every tool gated by the policy, SOPs as prompts.
+    Mcp(McpArgs),
     /// Read recorded runs.
     Runs(RunsArgs),
     /// The simulated environment.
@@ -191,6 +193,38 @@ pub struct ServeArgs {
     /// Where to listen (overrides the configuration; default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+/// Arguments of `mcp`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples (the command an IDE's MCP configuration runs):
+  sopilot mcp
+  sopilot mcp --policy /etc/sopilot/policies --sops ~/runbooks --config ~/.config/sopilot.yaml
+
+Speaks MCP on stdin/stdout (logs on stderr). Tools: every tool of the MCP servers SOPilot
+starts (kubectl, and slack with SLACK_BOT_TOKEN) and of the configured ones, as SERVER__TOOL,
+each call gated by the policy; plus run_sop, list_sops and get_run. Prompts: one per SOP.
+Escalations are asked through the client's elicitation; a client without it gets a refusal
+that says how to approve. The session is recorded as a run (see `sopilot runs list`).
+Kubernetes access follows KUBECONFIG. See docs/ide.md for IDE configuration snippets.")]
+pub struct McpArgs {
+    /// Configuration file (servers, store, approval timeout; `serve.policy`, `serve.sops`
+    /// and `serve.model` are the defaults of the flags below).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Policy file or folder (default ./policies/, else the shipped default); repeat for more.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+    /// SOP files or folders (default ./sops/ when it exists), plus the shipped SOPs.
+    #[arg(long, value_name = "PATH")]
+    pub sops: Vec<PathBuf>,
+    /// The model run_sop uses: openai:MODEL, bedrock:MODEL_ID, scripted:FILE or none.
+    #[arg(long, value_name = "PROVIDER:MODEL")]
+    pub model: Option<String>,
+    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
 }
 
 /// Arguments of `demo`.
@@ -375,6 +409,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Rehearse(args) => cmd::run::rehearse(&args),
         Command::Demo(args) => cmd::demo::demo(&args),
         Command::Serve(args) => cmd::serve::serve(&args),
+        Command::Mcp(args) => cmd::mcp::mcp(&args),
         Command::Runs(args) => cmd::runs::runs(&args),
         Command::Sim(SimCommand::Serve(args)) => cmd::sim::serve(&args),
         Command::McpServer { name, .. } => {

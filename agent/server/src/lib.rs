@@ -12,6 +12,7 @@ pub mod approvals;
 mod auth;
 mod error;
 pub mod hooks;
+pub mod mcp;
 pub mod metrics;
 pub mod runs;
 pub mod slack;
@@ -42,6 +43,9 @@ pub struct ServeOptions {
     pub alertmanager_token: Option<String>,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Host names `/mcp` answers to besides loopback and the listen address (DNS rebinding
+    /// protection; `serve.mcp_allowed_hosts`).
+    pub mcp_allowed_hosts: Vec<String>,
     /// The Slack bot, when `SLACK_SIGNING_SECRET` is set.
     pub slack: Option<slack::SlackBot>,
 }
@@ -54,6 +58,7 @@ impl Default for ServeOptions {
             eventbridge_secret: None,
             alertmanager_token: None,
             max_body_bytes: 256 * 1024,
+            mcp_allowed_hosts: Vec::new(),
             slack: None,
         }
     }
@@ -90,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(api::routes())
         .merge(hooks::routes())
+        .merge(mcp::routes(&state))
         .merge(slack::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

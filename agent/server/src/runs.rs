@@ -175,6 +175,11 @@ impl RunManager {
         &self.inner.runner
     }
 
+    /// Cancelled when the manager shuts down (the MCP gateway's sessions end with it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.child_token()
+    }
+
     /// Cancels running runs (they are recorded as cancelled).
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();

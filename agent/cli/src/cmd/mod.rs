@@ -1,4 +1,5 @@
 pub mod demo;
+pub mod mcp;
 pub mod mcp_server;
 pub mod policy;
 pub mod run;

@@ -120,6 +120,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         eventbridge_secret: env("SOPILOT_EVENTBRIDGE_SECRET"),
         alertmanager_token: env("SOPILOT_ALERTMANAGER_TOKEN"),
         max_body_bytes: sc.max_body_bytes,
+        mcp_allowed_hosts: sc.mcp_allowed_hosts.clone(),
         slack: slack.clone(),
     };
     let hub = Arc::new(ApprovalHub::new(
