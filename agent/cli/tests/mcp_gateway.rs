@@ -629,6 +629,23 @@ async fn http_gateway_checks_token_host_and_origin_and_waits_for_api_approval() 
         .clone();
     assert_eq!(rec["state"], "approved");
     assert_eq!(rec["channel"], "mcp");
+    // Executed once, by the gate: the hub did not take the decided record for an orphan.
+    let run_id = gate(&r)["run_id"].as_str().unwrap().to_owned();
+    let run: Value = http
+        .get(api(&format!("/api/runs/{run_id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = run["events"].to_string();
+    assert!(events.contains(&approval), "{events}");
+    assert!(
+        !events.contains("after the run stopped"),
+        "executed twice: {events}"
+    );
 
     // run_sop queues on the server; the MCP sessions are runs the API lists.
     let r = call(

@@ -154,12 +154,19 @@ impl Approver for Eliciting {
                 channel: CHANNEL.to_owned(),
             });
         };
+        // The other doors' wait lives until the end, whoever answers: while it does, the hub
+        // knows this call is waited for and leaves carrying it out to the gate (a record
+        // decided with nobody waiting is executed by the hub itself).
+        let doors = other.ask(record);
+        tokio::pin!(doors);
+        let ide = self.elicit(record);
+        tokio::pin!(ide);
         tokio::select! {
-            answer = other.ask(record) => answer,
-            state = self.elicit(record) => match state {
+            answer = &mut doors => answer,
+            state = &mut ide => match state {
                 Some(state) => Some(decide(&other.hub, &record.id, state, &self.by).await),
                 // The IDE could not answer: the other doors still can.
-                None => other.ask(record).await,
+                None => doors.await,
             },
         }
     }
