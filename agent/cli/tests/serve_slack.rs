@@ -62,7 +62,9 @@ struct Server {
 
 async fn start_server(env: &Env, dir: &Path) -> Server {
     let script = dir.join("script.yaml");
-    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    // The model restarts nothing but raises the HPA (an escalation), and routes one free-text
+    // request from Slack.
+    std::fs::write(&script, format!("turns:\n  - when: {{contains: \"Step 3: Restart\"}}\n    calls:\n      - kubectl.patch_hpa: {{namespace: payment, name: payment-service-hpa, max_replicas: 20}}\n  - when: {{contains: [Route this Slack request, payment pods keep restarting]}}\n    calls:\n      - sopilot.choose_sop: {{sop: pod-crashloop, params: {{namespace: payment, pod: {POD}}}}}\n")).unwrap();
     let config = dir.join("sopilot.yaml");
     std::fs::write(
         &config,
@@ -578,7 +580,27 @@ async fn mentions_and_the_slash_command() {
         "{body}"
     );
 
-    // Free text that names no SOP's words gets help, in the thread.
+    // Free text goes to the model, which routes it: a run in the mention's thread.
+    let text3 = "<@U0SOPILOT> payment pods keep restarting, can you look?";
+    let ts3 = env
+        .slack
+        .post_as("#incidents", "U0BOB", text3, None)
+        .unwrap();
+    let (code, body) = signed(
+        &server,
+        "/slack/events",
+        event("Ev5", text3, &ts3),
+        "application/json",
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("routing")), "{body}");
+    wait_slack(&env.slack, "the routed run's status", |m| {
+        m.iter()
+            .any(|m| is_status(m) && m.thread_ts.as_deref() == Some(ts3.as_str()))
+    })
+    .await;
+
+    // Free text the model routes nowhere gets help, in the thread.
     let text2 = "<@U0SOPILOT> hello there";
     let ts2 = env
         .slack
@@ -591,7 +613,7 @@ async fn mentions_and_the_slash_command() {
         "application/json",
     )
     .await;
-    assert_eq!((code, &body["status"]), (200, &json!("answered")), "{body}");
+    assert_eq!((code, &body["status"]), (200, &json!("routing")), "{body}");
     wait_slack(&env.slack, "the answer to free text", |m| {
         m.iter().any(|m| {
             m.thread_ts.as_deref() == Some(ts2.as_str()) && m.text.contains("could not tell")
@@ -627,8 +649,24 @@ async fn mentions_and_the_slash_command() {
     )
     .await;
     assert_eq!(code, 400, "{body}");
-    let runs = api(&server, "/api/runs").await;
-    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+    let runs = wait_api(&server, "/api/runs", "both runs recorded", |v| {
+        v["runs"].as_array().unwrap().len() >= 2
+    })
+    .await;
+    let sops: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sop"].as_str().unwrap())
+        .collect();
+    assert_eq!(sops, ["pod-crashloop", "pod-crashloop"], "{runs}");
+    let routed = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["trigger"]["request"]["thread_ts"] == ts3.as_str())
+        .expect("the routed run");
+    assert_eq!(routed["params"]["pod"], POD);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Carrying out a request from a mention or `/sopilot`: start a run (explicit, or picked by
-//! keywords), report status, or explain usage. Shared by both doors; answers as text.
+//! the model when one is configured, else by keywords), report status, or explain usage.
+//! Shared by both doors; answers as text.
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,7 @@ use sopilot_protocol::{ApprovalState, SlackRequest, Trigger};
 
 use super::SlackBot;
 use super::blocks::{escape, status_word};
+use super::choose::{Choice, choose};
 use super::intent::{self, Request};
 use crate::AppState;
 use crate::runs::{Origin, StartError, StartRequest, Started};
@@ -35,6 +37,8 @@ pub(crate) enum Outcome {
     },
     /// Nothing started; this is the answer.
     Said(String),
+    /// The model is choosing; the outcome is posted when it has.
+    Routing,
 }
 
 impl Outcome {
@@ -50,6 +54,7 @@ impl Outcome {
                 format!("That is already being handled by run `{run_id}`; follow its thread.")
             }
             Outcome::Said(text) => text.clone(),
+            Outcome::Routing => "Finding the SOP for that…".into(),
         }
     }
 }
@@ -64,10 +69,69 @@ pub(crate) fn act(s: &AppState, bot: &SlackBot, who: &Asker) -> Outcome {
         Request::Help => Outcome::Said(help(s)),
         Request::Status(run) => Outcome::Said(status(s, run.as_deref())),
         Request::Run { sop, params } => start(s, bot, who, sop, params),
-        Request::Free { text, params } => match intent::pick(s.runs.sops(), &text, &params) {
-            Ok(p) => start(s, bot, who, p.sop, p.params),
-            Err(e) => Outcome::Said(format!("{e}\n\n{}", help(s))),
+        Request::Free { text, params } => match s.runs.runner().model.clone() {
+            Some(model) => {
+                // The model may take longer than Slack waits for an answer.
+                let (s, bot, who) = (s.clone(), bot.clone(), who.clone());
+                tokio::spawn(async move {
+                    let outcome = match choose(model.as_ref(), s.runs.sops(), &text).await {
+                        Ok(Choice::Run(mut pick)) => {
+                            pick.params.extend(params);
+                            start(&s, &bot, &who, pick.sop, pick.params)
+                        }
+                        Ok(Choice::Nothing(why)) if !why.is_empty() => {
+                            Outcome::Said(format!("{why}\n\n{}", help(&s)))
+                        }
+                        Ok(Choice::Nothing(_)) => Outcome::Said(format!(
+                            "I could not tell which SOP fits that.\n\n{}",
+                            help(&s)
+                        )),
+                        Err(Some(answer)) => Outcome::Said(answer),
+                        Err(None) => by_keywords(&s, &bot, &who, &text, &params),
+                    };
+                    answer_later(&bot, &who, &outcome).await;
+                });
+                Outcome::Routing
+            }
+            None => by_keywords(s, bot, who, &text, &params),
         },
+    }
+}
+
+fn by_keywords(
+    s: &AppState,
+    bot: &SlackBot,
+    who: &Asker,
+    text: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Outcome {
+    match intent::pick(s.runs.sops(), text, params) {
+        Ok(p) => start(s, bot, who, p.sop, p.params.clone()),
+        Err(e) => Outcome::Said(format!("{e}\n\n{}", help(s))),
+    }
+}
+
+/// Tells the asker how a request answered after the fact turned out: in the mention's
+/// thread, or privately for a slash command. A started run speaks through its thread.
+async fn answer_later(bot: &SlackBot, who: &Asker, outcome: &Outcome) {
+    let Some(client) = &bot.client else { return };
+    let text = match outcome {
+        Outcome::Started { .. } | Outcome::Routing => return,
+        Outcome::Joined { .. } | Outcome::Said(_) => outcome.text(),
+    };
+    let result = match &who.thread_ts {
+        Some(thread) => client
+            .post_message(&who.channel, &text, None, Some(thread))
+            .await
+            .map(|_| ()),
+        None => {
+            client
+                .post_ephemeral(&who.channel, &who.user, &text, None)
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!("cannot answer {} in Slack: {e}", who.user);
     }
 }
 

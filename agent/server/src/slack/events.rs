@@ -99,8 +99,8 @@ fn callback(
     };
     let outcome = act(s, bot, &who);
     let reply = match &outcome {
-        // The run's status message in the thread says it.
-        Outcome::Started { .. } => None,
+        // The run's status message in the thread says it, or the answer comes later.
+        Outcome::Started { .. } | Outcome::Routing => None,
         Outcome::Joined { .. } | Outcome::Said(_) => Some(outcome.text()),
     };
     if let (Some(reply), Some(client)) = (reply, bot.client.clone()) {
@@ -119,6 +119,7 @@ fn callback(
         }
         Outcome::Joined { run_id } => json!({"status": "joined", "run_id": run_id}),
         Outcome::Said(text) => json!({"status": "answered", "text": text}),
+        Outcome::Routing => json!({"status": "routing"}),
     })
     .into_response())
 }

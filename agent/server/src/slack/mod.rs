@@ -10,6 +10,7 @@
 mod act;
 pub mod blocks;
 mod channel;
+pub mod choose;
 pub mod client;
 mod commands;
 mod events;
