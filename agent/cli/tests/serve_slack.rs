@@ -748,3 +748,54 @@ async fn slack_sdk_signed_requests() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn slack_down_never_holds_a_run() {
+    let mut env = env().await;
+    // A Slack that accepts connections and never answers: every Web API call hangs until
+    // its timeout.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    env.slack_url = format!("http://{}/api/", hung.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&env, dir.path()).await;
+    let run_id = start_alert(&server).await;
+    // The escalation still waits for a decision, which another door can make.
+    let pending = wait_api(
+        &server,
+        "/api/approvals?state=pending",
+        "a pending approval",
+        |v| !v["approvals"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let id = pending["approvals"][0]["id"].as_str().unwrap();
+    let r = http()
+        .post(format!("{}/api/approvals/{id}", server.url))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": "approve", "by": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done = wait_api(
+        &server,
+        &format!("/api/runs/{run_id}"),
+        "the run to end",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    assert_eq!(done["run"]["status"], "needs_human", "{done:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the run waited for Slack: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(hpa_max(&env.sim), json!(20));
+    assert!(env.slack.messages("#incidents").is_empty());
+}
