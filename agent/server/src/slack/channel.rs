@@ -163,8 +163,25 @@ impl ApprovalChannel for SlackBot {
     }
 }
 
-async fn post_approval(bot: &SlackBot, client: &SlackClient, place: &Place, r: &ApprovalRecord) {
-    let blocks = blocks::approval_request(r);
+/// Posts an approval's message; whether it wears buttons is read from the store, since a
+/// decision made elsewhere may have overtaken the announcement. True when it does.
+async fn post_approval(
+    bot: &SlackBot,
+    client: &SlackClient,
+    place: &Place,
+    r: &ApprovalRecord,
+) -> bool {
+    let current = match bot.store.approval(&r.id) {
+        Ok(Some(now)) => now,
+        _ => r.clone(),
+    };
+    let r = &current;
+    let pending = r.state == ApprovalState::Pending;
+    let blocks = if pending {
+        blocks::approval_request(r)
+    } else {
+        blocks::approval_resolved(r)
+    };
     match client
         .post_message(
             &place.channel,
@@ -176,8 +193,12 @@ async fn post_approval(bot: &SlackBot, client: &SlackClient, place: &Place, r: &
     {
         Ok(at) => {
             super::lock(&bot.messages).insert(r.id.clone(), at);
+            pending
         }
-        Err(e) => tracing::warn!(approval = %r.id, "cannot post the approval buttons: {e}"),
+        Err(e) => {
+            tracing::warn!(approval = %r.id, "cannot post the approval buttons: {e}");
+            false
+        }
     }
 }
 
@@ -226,8 +247,9 @@ impl Thread {
                 }
                 Some(Update::Announce(r)) => {
                     let place = self.thread();
-                    post_approval(&self.bot, &self.client, &place, &r).await;
-                    self.open.push(r.id.clone());
+                    if post_approval(&self.bot, &self.client, &place, &r).await {
+                        self.open.push(r.id.clone());
+                    }
                 }
                 Some(Update::Resolved(r)) => self.close(&r).await,
                 Some(Update::Finished(report)) => break report,

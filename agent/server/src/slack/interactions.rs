@@ -5,6 +5,8 @@
 //! told so. Slack wants an answer within 3 s, so the decision is carried out after answering
 //! (after a restart it may execute the approved call).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,6 +19,7 @@ use super::blocks::{APPROVE, DENY, outcome_line};
 use super::client::Posted;
 use super::{Refusal, SlackBot, authenticate, form, lock};
 use crate::AppState;
+use crate::approvals::ApprovalHub;
 
 /// Where the pressed button is, and who pressed it.
 #[derive(Debug, Clone)]
@@ -89,19 +92,42 @@ pub(crate) async fn handle(
     let Some(record) = record else {
         return Err(Refusal::NotFound(format!("no approval {}", p.approval)));
     };
+    // Asking Slack who is in a group may be slow; Slack wants an answer in 3 s. The decision
+    // goes on in the background and says its first word here if it can in time.
+    let (said, heard) = tokio::sync::oneshot::channel();
+    tokio::spawn(decide(s.approvals.clone(), bot, p, record, said));
+    let status = tokio::time::timeout(ANSWER_WITHIN, heard)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or("pending");
+    Ok(Json(json!({"status": status})))
+}
+
+/// How long the handler waits for the decision's first word before answering Slack.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_millis(2_500);
+
+/// Checks the presser, records the decision through the hub and tells them what came of it;
+/// `said` gets `refused`, `already_decided` or `accepted` as soon as it is known.
+async fn decide(
+    hub: Arc<ApprovalHub>,
+    bot: SlackBot,
+    p: Press,
+    record: ApprovalRecord,
+    said: tokio::sync::oneshot::Sender<&'static str>,
+) {
     if !bot.may_decide(&p.user).await {
         tracing::warn!(user = %p.user, approval = %p.approval, "refused a decision by a non-approver");
+        let _ = said.send("refused");
         let text = format!(
             "You are not one of SOPilot's approvers, so approval `{}` is unchanged. Ask an approver.",
             record.id
         );
-        tokio::spawn(async move { tell(&bot, &p, &text).await });
-        return Ok(Json(json!({"status": "refused"})));
+        return tell(&bot, &p, &text).await;
     }
     if record.state != ApprovalState::Pending {
-        let text = already(&record);
-        tokio::spawn(async move { tell(&bot, &p, &text).await });
-        return Ok(Json(json!({"status": "already_decided"})));
+        let _ = said.send("already_decided");
+        return tell(&bot, &p, &already(&record)).await;
     }
     // The message is where the press came from; after a restart it is known only so.
     if let (Some(channel), Some(ts)) = (&p.channel, &p.message_ts) {
@@ -112,19 +138,16 @@ pub(crate) async fn handle(
                 ts: ts.clone(),
             });
     }
-    let hub = s.approvals.clone();
-    tokio::spawn(async move {
-        match hub.decide(&p.approval, p.state, &p.user, "slack").await {
-            Ok(d) if !d.first => tell(&bot, &p, &already(&d.record)).await,
-            Ok(d) => {
-                if let Some(note) = d.resumed {
-                    reply(&bot, &p, &format!(":leftwards_arrow_with_hook: {note}")).await;
-                }
+    let _ = said.send("accepted");
+    match hub.decide(&p.approval, p.state, &p.user, "slack").await {
+        Ok(d) if !d.first => tell(&bot, &p, &already(&d.record)).await,
+        Ok(d) => {
+            if let Some(note) = d.resumed {
+                reply(&bot, &p, &format!(":leftwards_arrow_with_hook: {note}")).await;
             }
-            Err(e) => tracing::error!(approval = %p.approval, "cannot record the decision: {e}"),
         }
-    });
-    Ok(Json(json!({"status": "accepted"})))
+        Err(e) => tracing::error!(approval = %p.approval, "cannot record the decision: {e}"),
+    }
 }
 
 fn already(record: &ApprovalRecord) -> String {
