@@ -1,0 +1,281 @@
+//! Helpers of `serve_slack.rs`: the simulated Kubernetes API and Slack, the `sopilot serve`
+//! process, requests signed as Slack signs them, and waiting for what Slack or the API shows.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_slack::{Message, SlackState};
+use tokio::io::AsyncBufReadExt;
+
+pub const TOKEN: &str = "api-token-for-tests";
+pub const AM_TOKEN: &str = "alertmanager-token";
+pub const SECRET: &str = "slack-signing-secret-for-tests";
+pub const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub struct Env {
+    pub sim: RunningSim,
+    pub slack: SlackState,
+    pub slack_url: String,
+}
+
+pub async fn env() -> Env {
+    let scenario =
+        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    let sim = sopilot_sim::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    let slack = SlackState::from_section(Some(&json!({
+        "users": [{"id": "U0ALICE", "name": "alice"}, {"id": "U0BOB", "name": "bob"},
+                  {"id": "U0CAROL", "name": "carol"}],
+        "usergroups": [{"id": "S0ONCALL", "users": ["U0CAROL"]}],
+        "channels": [{"id": "C0INCIDENTS", "name": "incidents",
+                      "members": ["U0SOPILOT", "U0ALICE", "U0BOB", "U0CAROL"]}],
+    })))
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = sopilot_sim_slack::router(slack.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Env {
+        sim,
+        slack,
+        slack_url: format!("http://{addr}/api/"),
+    }
+}
+
+pub struct Server {
+    pub child: tokio::process::Child,
+    pub url: String,
+}
+
+pub async fn start_server(env: &Env, dir: &Path) -> Server {
+    let script = dir.join("script.yaml");
+    // The model restarts nothing but raises the HPA (an escalation), and routes one free-text
+    // request from Slack.
+    std::fs::write(&script, format!("turns:\n  - when: {{contains: \"Step 3: Restart\"}}\n    calls:\n      - kubectl.patch_hpa: {{namespace: payment, name: payment-service-hpa, max_replicas: 20}}\n  - when: {{contains: [Route this Slack request, payment pods keep restarting]}}\n    calls:\n      - sopilot.choose_sop: {{sop: pod-crashloop, params: {{namespace: payment, pod: {POD}}}}}\n")).unwrap();
+    let config = dir.join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  slack:\n    channel: \"#incidents\"\n    approvers: [U0ALICE, S0ONCALL]\n    status_interval: 1s\n",
+            dir.join("db").display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", env.sim.kubeconfig())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", env.slack.token())
+        .env("SLACK_API_URL", &env.slack_url)
+        .env("RUST_LOG", "info")
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(i) = line.find("listening on http://") {
+                return line[i + "listening on ".len()..].trim().to_owned();
+            }
+        }
+        panic!("serve never listened")
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, url }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Posts `body` to `path`, signed as Slack signs.
+pub async fn signed(server: &Server, path: &str, body: String, content_type: &str) -> (u16, Value) {
+    signed_at(server, path, body, content_type, now(), false).await
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// As [`signed`], dated `ts`; `retry` marks a redelivery as Slack does.
+pub async fn signed_at(
+    server: &Server,
+    path: &str,
+    body: String,
+    content_type: &str,
+    ts: i64,
+    retry: bool,
+) -> (u16, Value) {
+    let ts = ts.to_string();
+    let sig = sopilot_server::slack::verify::signature(SECRET.as_bytes(), &ts, body.as_bytes());
+    let r = http()
+        .post(format!("{}{path}", server.url))
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .header(
+            if retry {
+                "x-slack-retry-num"
+            } else {
+                "x-sopilot-test"
+            },
+            "1",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A press of a button of an approval message, by `user`.
+pub async fn press(server: &Server, user: &str, action: &str, message: &Message) -> (u16, Value) {
+    let id = approval_id(message);
+    let payload = json!({
+        "type": "block_actions", "user": {"id": user, "username": user},
+        "team": {"id": "T0SOPILOT"}, "channel": {"id": "C0INCIDENTS"},
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": "C0INCIDENTS"},
+        "message": {"ts": message.ts, "thread_ts": message.thread_ts},
+        "actions": [{"action_id": action, "block_id": "sopilot_approval", "value": id,
+                     "type": "button"}],
+    });
+    let body = format!("payload={}", url_encode(&payload.to_string()));
+    signed(
+        server,
+        "/slack/interactions",
+        body,
+        "application/x-www-form-urlencoded",
+    )
+    .await
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn alert() -> Value {
+    json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{POD}\"}}"), "status": "firing",
+        "receiver": "sopilot", "groupLabels": {"alertname": "KubePodCrashLooping"},
+        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": POD},
+        "alerts": [{"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": POD}, "fingerprint": "f1"}]})
+}
+
+pub async fn start_alert(server: &Server) -> String {
+    let r: Value = http()
+        .post(format!("{}/hooks/alertmanager", server.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    r["run_id"].as_str().unwrap().to_owned()
+}
+
+pub fn has_block(m: &Message, kind: &str) -> bool {
+    m.blocks
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|b| b.iter().any(|b| b["type"] == kind))
+}
+
+pub fn approval_id(m: &Message) -> String {
+    let blocks = m.blocks.as_ref().unwrap().as_array().unwrap();
+    let actions = blocks.iter().find(|b| b["type"] == "actions").unwrap();
+    actions["elements"][0]["value"].as_str().unwrap().to_owned()
+}
+
+pub fn is_status(m: &Message) -> bool {
+    m.blocks
+        .as_ref()
+        .is_some_and(|b| b[0]["block_id"] == "sopilot_status")
+}
+
+pub async fn wait_slack<F: Fn(&[Message]) -> bool>(
+    slack: &SlackState,
+    what: &str,
+    ok: F,
+) -> Vec<Message> {
+    for _ in 0..300 {
+        let msgs = slack.messages("#incidents");
+        if ok(&msgs) {
+            return msgs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "timed out waiting for {what}: {:#?}",
+        slack.messages("#incidents")
+    )
+}
+
+pub async fn api(server: &Server, path: &str) -> Value {
+    http()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+pub async fn wait_api<F: Fn(&Value) -> bool>(
+    server: &Server,
+    path: &str,
+    what: &str,
+    ok: F,
+) -> Value {
+    for _ in 0..300 {
+        let v = api(server, path).await;
+        if ok(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}")
+}
+
+pub fn hpa_max(sim: &RunningSim) -> Value {
+    sim.get(
+        "HorizontalPodAutoscaler",
+        Some("payment"),
+        "payment-service-hpa",
+    )
+    .unwrap()
+    .pointer("/spec/maxReplicas")
+    .cloned()
+    .unwrap()
+}
