@@ -17,7 +17,7 @@ use sopilot_sop::Sop;
 use crate::assets;
 
 /// The builtin servers this binary can start (`sopilot mcp-server NAME`).
-pub const BUILTIN: [&str; 2] = ["kubectl", "slack"];
+pub const BUILTIN: [&str; 4] = ["kubectl", "slack", "cloudwatch", "cost"];
 
 /// The Slack channels SOPilot may post to (`SOPILOT_SLACK_CHANNELS`, default `#incidents`).
 fn slack_channels() -> String {
@@ -26,7 +26,9 @@ fn slack_channels() -> String {
 
 /// The builtin servers, started from this very binary with writes enabled: the gate stands
 /// in front of them. `env` is added to each server's environment. Slack is started only
-/// when a bot token is available (in `env` or the environment).
+/// when a bot token is available, CloudWatch and Cost Explorer only when an AWS region is
+/// configured (in `env` or the environment: `AWS_REGION`, `AWS_DEFAULT_REGION` or a
+/// profile named by `AWS_PROFILE`).
 pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the sopilot binary to start the MCP servers: {e}"))?;
@@ -46,6 +48,10 @@ pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, Stri
             "slack",
             vec!["--allow-post".into(), "--channels".into(), slack_channels()],
         ));
+    }
+    if has("AWS_REGION") || has("AWS_DEFAULT_REGION") || has("AWS_PROFILE") {
+        servers.push(spec("cloudwatch", Vec::new()));
+        servers.push(spec("cost", Vec::new()));
     }
     Ok(servers)
 }

@@ -9,7 +9,7 @@
 
 mod alarms;
 mod args;
-mod aws;
+pub mod cli;
 mod error;
 mod logs;
 mod metrics;
@@ -23,8 +23,8 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
 
-pub use aws::{ConfigError, load};
 pub use error::ToolFailure;
+pub use sopilot_mcp_common::aws::{ConfigError, load};
 
 /// The longest any tool may take (Logs Insights has its own, longer, budget).
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);

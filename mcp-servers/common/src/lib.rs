@@ -2,6 +2,8 @@
 //! outputs for a reader and a model (tables, byte caps with an explicit truncation marker),
 //! redacting credentials, and turning failures into tool errors the model can act on.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod logging;
 mod redact;
 mod result;

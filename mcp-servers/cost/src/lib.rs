@@ -7,7 +7,7 @@
 //! throttling is retried with backoff before it is reported.
 
 mod args;
-mod aws;
+pub mod cli;
 mod compare;
 mod dates;
 mod error;
@@ -22,9 +22,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
 
-pub use aws::{ConfigError, load};
 pub use compare::{Comparison, Driver, compare};
 pub use error::ToolFailure;
+pub use sopilot_mcp_common::aws::{ConfigError, load};
 
 /// The longest any tool may take.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(90);

@@ -1,11 +1,28 @@
 //! `sopilot mcp-server NAME [ARGS]`: SOPilot's own MCP servers, from this binary, so the
 //! gateway can always start them (the standalone `mcp-*` binaries are the same code).
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::session::BUILTIN;
+
+/// Parses `args` as the standalone binary `bin` would, then runs the server.
+fn parsed<C: Parser, F: Future<Output = ExitCode>>(
+    rt: &tokio::runtime::Runtime,
+    bin: &str,
+    args: &[String],
+    run: impl FnOnce(C) -> F,
+) -> ExitCode {
+    match C::try_parse_from(std::iter::once(bin.to_owned()).chain(args.iter().cloned())) {
+        Ok(cli) => rt.block_on(run(cli)),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// Serves one builtin MCP server; returns its exit code.
 pub fn serve(name: &str, args: &[String]) -> ExitCode {
@@ -20,29 +37,10 @@ pub fn serve(name: &str, args: &[String]) -> ExitCode {
         }
     };
     match name {
-        "kubectl" => {
-            let cli = match mcp_kubectl::cli::Cli::try_parse_from(
-                std::iter::once("mcp-kubectl".to_owned()).chain(args.iter().cloned()),
-            ) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = e.print();
-                    return ExitCode::from(2);
-                }
-            };
-            rt.block_on(mcp_kubectl::cli::run(cli))
-        }
-        "slack" => {
-            let argv = std::iter::once("mcp-slack".to_owned()).chain(args.iter().cloned());
-            let cli = match mcp_slack::cli::Cli::try_parse_from(argv) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = e.print();
-                    return ExitCode::from(2);
-                }
-            };
-            rt.block_on(mcp_slack::cli::run(cli))
-        }
+        "kubectl" => parsed(&rt, "mcp-kubectl", args, mcp_kubectl::cli::run),
+        "slack" => parsed(&rt, "mcp-slack", args, mcp_slack::cli::run),
+        "cloudwatch" => parsed(&rt, "mcp-cloudwatch", args, mcp_cloudwatch::cli::run),
+        "cost" => parsed(&rt, "mcp-cost", args, mcp_cost::cli::run),
         other => {
             eprintln!(
                 "error: no builtin MCP server {other:?}; builtin: {}",

@@ -48,3 +48,34 @@ pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigErro
     }
     Ok(config)
 }
+
+/// Loads the AWS configuration, builds the tools and serves them: the whole `main` of an
+/// AWS-backed server (`mcp-cloudwatch`, `mcp-cost`). Exit code 1 on a missing region or a
+/// serving error, with the reason on stderr.
+pub async fn run_server<S, B>(
+    name: &'static str,
+    max_attempts: u32,
+    transport: crate::Transport,
+    build: B,
+) -> std::process::ExitCode
+where
+    S: rmcp::ServerHandler + Clone + Send + Sync + 'static,
+    B: FnOnce(&aws_config::SdkConfig) -> S,
+{
+    crate::init_logging();
+    let config = match load(max_attempts).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let tools = build(&config);
+    match crate::serve(name, move || tools.clone(), transport).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
