@@ -84,6 +84,35 @@ pub struct ServeConfig {
     /// The Kubernetes event trigger; off unless this section is present.
     #[serde(default)]
     pub kubernetes_events: Option<WatchConfig>,
+    /// Cron schedules that start runs (e.g. a capacity check every 15 minutes).
+    #[serde(default)]
+    pub schedules: Vec<ScheduleConfig>,
+}
+
+/// One `serve.schedules` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub name: String,
+    /// Five cron fields (minute hour day-of-month month day-of-week), UTC; six with seconds.
+    pub cron: String,
+    /// The SOP to run (default: the SOP whose front matter has `schedule: {name: NAME}`).
+    #[serde(default)]
+    pub sop: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+impl ScheduleConfig {
+    /// The parsed schedule; errors name the schedule.
+    pub fn schedule(&self) -> Result<sopilot_server::schedule::Schedule, String> {
+        sopilot_server::schedule::Schedule::parse(sopilot_server::schedule::ScheduleSpec {
+            name: self.name.clone(),
+            cron: self.cron.clone(),
+            sop: self.sop.clone(),
+            params: self.params.clone(),
+        })
+    }
 }
 
 /// `serve.kubernetes_events`: which Warning events start runs.
@@ -202,6 +231,7 @@ impl Default for ServeConfig {
             mcp_allowed_hosts: Vec::new(),
             sns: None,
             kubernetes_events: None,
+            schedules: Vec::new(),
         }
     }
 }

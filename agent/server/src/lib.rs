@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod mcp;
 pub mod metrics;
 pub mod runs;
+pub mod schedule;
 pub mod slack;
 pub mod watch;
 

@@ -211,6 +211,22 @@ impl RunManager {
         }
     }
 
+    /// The SOP a request would run and its parameters (from the trigger, then the request),
+    /// checked against the SOP; starts nothing. `sopilot serve` checks schedules with it.
+    pub fn plan(&self, req: &StartRequest) -> Result<(Sop, BTreeMap<String, String>), StartError> {
+        let sop = self.route(req)?;
+        let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
+            None => BTreeMap::new(),
+        };
+        params.extend(req.params.clone());
+        if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
+            return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
+        }
+        Ok((sop, params))
+    }
+
     /// Accepts a request without waiting for the run: a repeat joins its run, a new one is
     /// queued. Never blocks on the run itself.
     pub fn submit(&self, req: StartRequest) -> Result<Started, StartError> {
@@ -221,6 +237,13 @@ impl RunManager {
         {
             let mut dedup = lock(&self.inner.dedup);
             dedup.retain(|_, e| e.done_at.is_none_or(|d| d.elapsed() < window));
+            // A schedule firing again starts a new run once the last one is done; it only
+            // joins a run that is still going (schedules never overlap themselves).
+            if matches!(req.trigger, Trigger::Schedule { .. })
+                && dedup.get(&key).is_some_and(|e| e.done_at.is_some())
+            {
+                dedup.remove(&key);
+            }
             if let Some(e) = dedup.get(&key) {
                 let run_id = e.run_id.clone();
                 drop(dedup);
@@ -234,23 +257,13 @@ impl RunManager {
                 );
                 return Ok(Started::Joined { run_id });
             }
-            let sop = match self.route(&req) {
-                Ok(s) => s,
+            let (sop, params) = match self.plan(&req) {
+                Ok(p) => p,
                 Err(e) => {
                     m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
                     return Err(e);
                 }
             };
-            let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
-                Some(Ok(p)) => p,
-                Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
-                None => BTreeMap::new(),
-            };
-            params.extend(req.params.clone());
-            if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
-                m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
-                return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
-            }
             let waiting = self.inner.waiting.load(Ordering::SeqCst);
             if waiting >= self.inner.options.queue_size {
                 m.triggers_rejected.fetch_add(1, Ordering::Relaxed);

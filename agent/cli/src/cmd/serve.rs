@@ -178,6 +178,20 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         sns,
     };
     let stop = sopilot_runtime::CancellationToken::new();
+    for c in &sc.schedules {
+        let schedule = c.schedule()?;
+        let (sop, _) = runs
+            .plan(&schedule.request(chrono::Utc::now()))
+            .map_err(|e| format!("schedule {:?}: {e}", c.name))?;
+        tracing::info!("schedule {} ({}) runs {}", c.name, c.cron, sop.name);
+        let submitter = runs.clone();
+        tokio::spawn(sopilot_server::schedule::run(
+            schedule,
+            Arc::new(sopilot_server::schedule::SystemClock),
+            move |req| submitter.submit(req),
+            stop.clone(),
+        ));
+    }
     if let Some(w) = &sc.kubernetes_events {
         let client = kube::Client::try_default().await.map_err(|e| {
             format!("serve.kubernetes_events: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
