@@ -4,99 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod sns_support;
 mod support;
 
-use std::path::Path;
-use std::process::Stdio;
-
 use serde_json::{Value, json};
-use support::{http, repo, sim, start_server, wait_for};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
-
-struct StandIn {
-    _child: tokio::process::Child,
-    port: u16,
-}
-
-async fn stand_in(dir: &Path) -> StandIn {
-    let mut child = tokio::process::Command::new("python3")
-        .arg(repo().join("tests/python/sns_stand_in.py"))
-        .arg("serve")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 runs tests/python/sns_stand_in.py (needs the cryptography package)");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines
-        .next_line()
-        .await
-        .unwrap()
-        .expect("the stand-in prints its port");
-    let port = serde_json::from_str::<Value>(&first).unwrap()["port"]
-        .as_u64()
-        .unwrap() as u16;
-    StandIn {
-        _child: child,
-        port,
-    }
-}
-
-/// Signs `msg` with the stand-in's key (SignatureVersion `version`).
-async fn sign(dir: &Path, version: &str, msg: &Value) -> Value {
-    let mut child = tokio::process::Command::new("python3")
-        .arg(repo().join("tests/python/sns_stand_in.py"))
-        .args(["sign"])
-        .arg(dir)
-        .arg(version)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(msg.to_string().as_bytes()).await.unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn alarm_message(port: u16, id: &str, pod: &str) -> Value {
-    let alarm = json!({
-        "AlarmName": format!("payment-crashloop-{pod}"),
-        "NewStateValue": "ALARM",
-        "NewStateReason": "Threshold Crossed: restarts > 3",
-        "StateChangeTime": chrono::Utc::now().to_rfc3339(),
-        "Region": "US East (N. Virginia)",
-        "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:payment-crashloop",
-        "Trigger": {"MetricName": "pod_number_of_container_restarts", "Namespace": "ContainerInsights",
-            "Dimensions": [{"name": "Namespace", "value": "payment"}, {"name": "PodName", "value": pod}]}
-    });
-    json!({
-        "Type": "Notification",
-        "MessageId": id,
-        "TopicArn": TOPIC,
-        "Subject": "ALARM: payment crashloop",
-        "Message": alarm.to_string(),
-        "Timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "SigningCertURL": format!("https://sns.us-east-1.amazonaws.com:{port}/SimpleNotificationService-test.pem"),
-        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-    })
-}
+use sns_support::{TOPIC, alarm_message, serve_config, sign, stand_in};
+use support::{http, sim, start_server, wait_for};
 
 #[tokio::test]
 async fn signed_alarms_run_and_forgeries_start_nothing() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let sns = stand_in(dir.path()).await;
-    let extra = format!(
-        "  sns:\n    regions: [us-east-1]\n    topics: [\"{TOPIC}\"]\n    test_only: {{ca_file: {}, connect_to: \"127.0.0.1:{}\"}}\n",
-        dir.path().join("ca.pem").display(),
-        sns.port
-    );
+    let extra = serve_config(dir.path(), &sns);
     let server = start_server(&sim, dir.path(), &extra).await;
     let http = http();
     let hook = format!("{}/hooks/sns", server.url);

@@ -1,7 +1,7 @@
 //! Helpers of `serve_slack.rs`: the simulated Kubernetes API and Slack, the `sopilot serve`
 //! process, requests signed as Slack signs them, and waiting for what Slack or the API shows.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +57,12 @@ pub struct Server {
 }
 
 pub async fn start_server(env: &Env, dir: &Path) -> Server {
+    start_server_with(env, dir, "").await
+}
+
+/// [`start_server`] with `serve_extra` appended to the `serve:` section (indented two spaces
+/// by the caller).
+pub async fn start_server_with(env: &Env, dir: &Path, serve_extra: &str) -> Server {
     let script = dir.join("script.yaml");
     // The model restarts nothing but raises the HPA (an escalation), and routes one free-text
     // request from Slack.
@@ -65,7 +71,7 @@ pub async fn start_server(env: &Env, dir: &Path) -> Server {
     std::fs::write(
         &config,
         format!(
-            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  slack:\n    channel: \"#incidents\"\n    approvers: [U0ALICE, S0ONCALL]\n    status_interval: 1s\n",
+            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  slack:\n    channel: \"#incidents\"\n    approvers: [U0ALICE, S0ONCALL]\n    status_interval: 1s\n{serve_extra}",
             dir.join("db").display(),
             script.display()
         ),
@@ -278,4 +284,58 @@ pub fn hpa_max(sim: &RunningSim) -> Value {
     .pointer("/spec/maxReplicas")
     .cloned()
     .unwrap()
+}
+
+/// The path every trigger shares once its run is under way: the run's status message opens a
+/// thread, its escalation (raising the HPA's maximum) becomes buttons there, an approver's
+/// press executes it, and the report lands in the thread. Returns the finished run.
+pub async fn approve_in_thread(env: &Env, server: &Server, run_id: &str) -> Value {
+    let before = hpa_max(&env.sim);
+    let msgs = wait_slack(&env.slack, "the approval buttons", |m| {
+        m.iter().any(|m| has_block(m, "actions"))
+    })
+    .await;
+    let status = msgs
+        .iter()
+        .find(|m| is_status(m))
+        .expect("a status message");
+    assert!(status.text.contains(run_id), "{status:?}");
+    let buttons = msgs.iter().find(|m| has_block(m, "actions")).unwrap();
+    assert_eq!(buttons.thread_ts.as_deref(), Some(status.ts.as_str()));
+    assert_eq!(
+        hpa_max(&env.sim),
+        before,
+        "nothing runs before the approval"
+    );
+
+    let (code, body) = press(server, "U0ALICE", "sopilot_approve", buttons).await;
+    assert_eq!((code, &body["status"]), (200, &json!("accepted")), "{body}");
+    let done = wait_api(
+        server,
+        &format!("/api/runs/{run_id}"),
+        "the run to end",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    let call = done["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tool"] == "kubectl.patch_hpa")
+        .unwrap();
+    assert_eq!(
+        (&call["executed"], &call["decision"]),
+        (&json!(true), &json!("escalate")),
+        "{done:#}"
+    );
+    assert_eq!(hpa_max(&env.sim), json!(20));
+    let msgs = wait_slack(&env.slack, "the report", |m| {
+        m.iter().any(|m| has_block(m, "header"))
+    })
+    .await;
+    let report = msgs.iter().find(|m| has_block(m, "header")).unwrap();
+    assert_eq!(report.thread_ts.as_deref(), Some(status.ts.as_str()));
+    let blocks = report.blocks.as_ref().unwrap().to_string();
+    assert!(blocks.contains("SOPilot report: pod-crashloop"), "{blocks}");
+    done
 }
