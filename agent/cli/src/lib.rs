@@ -180,6 +180,7 @@ pub struct RehearseArgs {
 Examples:
   SOPILOT_API_TOKEN=... SOPILOT_ALERTMANAGER_TOKEN=... sopilot serve --config sopilot.yaml
   sopilot serve --listen 0.0.0.0:8080
+  sopilot serve --simulate scenarios/demo.yaml     # everything against the embedded simulator
 
 Endpoints: POST /hooks/sns, /hooks/eventbridge, /hooks/alertmanager, /slack/events,
 /slack/commands, /slack/interactions; GET /api/runs, /api/runs/{id}, /api/approvals;
@@ -193,6 +194,11 @@ pub struct ServeArgs {
     /// Where to listen (overrides the configuration; default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Run against the embedded simulator seeded from this scenario (Kubernetes, AWS, Slack
+    /// and, when no model is configured, the scenario's scripted model) instead of real
+    /// systems. The policy and approvals are the same as in production.
+    #[arg(long, value_name = "SCENARIO")]
+    pub simulate: Option<PathBuf>,
 }
 
 /// Arguments of `mcp`.

@@ -12,6 +12,7 @@ use sopilot_sop::Sop;
 
 use crate::config::Config;
 use crate::session::{builtin_servers, load_policy, store_path};
+use crate::simenv::SimEnv;
 use crate::{Outcome, ServeArgs, assets, progress};
 
 /// Every SOP under `paths` (files or folders), then the shipped ones not overridden.
@@ -100,9 +101,24 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
     let model =
         sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let sim = match &args.simulate {
+        Some(path) => Some(simulate(path, &config).await?),
+        None => None,
+    };
+    let model = match &sim {
+        Some(env) if sc.model.is_none() && env.sim.scenario().model.is_some() => {
+            Some(Arc::new(sopilot_llm::OpenAiClient::new(
+                "sopilot-sim",
+                Some(env.model_url.clone()),
+                Some("sim".into()),
+                Duration::from_secs(30),
+            )) as Arc<dyn sopilot_llm::ModelClient>)
+        }
+        _ => model,
+    };
     let store =
         Arc::new(Store::open(&store_path(config.store.as_deref())).map_err(|e| e.to_string())?);
-    let mut servers = builtin_servers(&[])?;
+    let mut servers = builtin_servers(&sim.as_ref().map(SimEnv::server_env).unwrap_or_default())?;
     if let Some(keep) = &config.builtin {
         servers.retain(|s| keep.contains(&s.name));
     }
@@ -113,7 +129,12 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     }
     let gateway = Arc::new(gateway);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let slack = slack_bot(sc.slack.as_ref(), &store)?;
+    let slack = slack_bot(
+        sc.slack.as_ref(),
+        &store,
+        sim.as_ref()
+            .map(|env| (env.slack_url.clone(), env.slack.token().to_owned())),
+    )?;
     let options = ServeOptions {
         listen: args.listen.unwrap_or(sc.listen),
         api_token: env("SOPILOT_API_TOKEN"),
@@ -193,7 +214,11 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         ));
     }
     if let Some(w) = &sc.kubernetes_events {
-        let client = kube::Client::try_default().await.map_err(|e| {
+        let client = match &sim {
+            Some(env) => kube_client_for(env.sim.kubeconfig()).await,
+            None => kube::Client::try_default().await.map_err(|e| e.to_string()),
+        }
+        .map_err(|e| {
             format!("serve.kubernetes_events: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
         })?;
         tokio::spawn(sopilot_server::watch::run(
@@ -210,16 +235,48 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         stop.cancel();
         runs.shutdown();
     };
-    sopilot_server::serve(state, shutdown)
+    let served = sopilot_server::serve(state, shutdown)
         .await
-        .map_err(|e| format!("serve: {e}"))
+        .map_err(|e| format!("serve: {e}"));
+    if let Some(env) = sim {
+        env.shutdown().await;
+    }
+    served
+}
+
+/// Starts the simulated environment of `--simulate`. A simulation never reaches a real
+/// system: configured MCP servers (which would) are refused.
+async fn simulate(path: &Path, config: &Config) -> Result<SimEnv, String> {
+    let real: Vec<String> = config.servers().into_iter().map(|s| s.name).collect();
+    if !real.is_empty() {
+        return Err(format!(
+            "--simulate: the configuration adds MCP servers ({}) that would act on real systems; remove `servers:` from the configuration or run without --simulate",
+            real.join(", ")
+        ));
+    }
+    let scenario = sopilot_sim::Scenario::from_file(path)
+        .map_err(|e| format!("--simulate {}: {e}", path.display()))?;
+    let env = SimEnv::start(scenario, None).await?;
+    tracing::info!("simulating {}: {}", path.display(), env.urls());
+    Ok(env)
+}
+
+/// A Kubernetes client for one kubeconfig file (the simulator's).
+async fn kube_client_for(path: &Path) -> Result<kube::Client, String> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| e.to_string())?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
 /// The Slack bot, when `SLACK_SIGNING_SECRET` is set; it posts only with `SLACK_BOT_TOKEN`
-/// (Web API at `SLACK_API_URL`, default Slack's).
+/// (Web API at `SLACK_API_URL`, default Slack's). `simulated` (Web API URL, token) replaces
+/// both under `--simulate`, so a simulation never posts to the real Slack.
 fn slack_bot(
     settings: Option<&sopilot_server::slack::SlackSettings>,
     store: &Arc<Store>,
+    simulated: Option<(String, String)>,
 ) -> Result<Option<sopilot_server::slack::SlackBot>, String> {
     use sopilot_server::slack::{SlackBot, SlackClient, client::DEFAULT_API_URL};
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -231,9 +288,14 @@ fn slack_bot(
         }
         return Ok(None);
     };
-    let client = match env("SLACK_BOT_TOKEN") {
-        Some(token) => {
+    let api = simulated.or_else(|| {
+        env("SLACK_BOT_TOKEN").map(|token| {
             let base = env("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+            (base, token)
+        })
+    });
+    let client = match api {
+        Some((base, token)) => {
             Some(SlackClient::new(&base, &token).map_err(|e| format!("Slack client: {e}"))?)
         }
         None => {
