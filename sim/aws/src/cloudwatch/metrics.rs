@@ -46,6 +46,16 @@ struct Computed {
     id: String,
     label: String,
     points: Vec<(i64, f64)>,
+    /// Why the result is empty, for its `Messages` (e.g. no band without history).
+    message: Option<String>,
+}
+
+/// One validated query, in request order.
+struct Query<'a> {
+    n: usize,
+    id: &'a str,
+    body: &'a Value,
+    returned: bool,
 }
 
 pub fn get_metric_data(cw: &CloudWatch, req: &Value, clock: Clock) -> ApiResult {
@@ -85,8 +95,8 @@ pub fn get_metric_data(cw: &CloudWatch, req: &Value, clock: Clock) -> ApiResult 
     let offset = token_offset(req, "NextToken", "gmd-", "InvalidNextToken")?;
     // Data exists up to the current minute.
     let now = clock.now.timestamp() + 1;
-    let mut computed: Vec<Computed> = Vec::new();
-    let mut budget = MAX_SCAN;
+    let end = end.min(now);
+    let mut checked: Vec<Query<'_>> = Vec::with_capacity(queries.len());
     for (i, q) in queries.iter().enumerate() {
         let n = i + 1;
         let id = str_of(q, "Id").unwrap_or_default();
@@ -95,40 +105,85 @@ pub fn get_metric_data(cw: &CloudWatch, req: &Value, clock: Clock) -> ApiResult 
                 "The value {id:?} for parameter MetricDataQueries.member.{n}.Id is not valid: it must start with a lowercase letter and hold only letters, digits and underscores."
             )));
         }
-        if computed.iter().any(|c| c.id == id) {
+        if checked.iter().any(|c| c.id == id) {
             return Err(validation(format!(
                 "The value {id} for parameter MetricDataQueries.member.{n}.Id is not unique."
             )));
         }
-        let points = match (q.get("MetricStat"), str_of(q, "Expression")) {
-            (Some(stat), None) => metric_stat(cw, stat, n, start, end.min(now), &mut budget)?,
-            (None, Some(text)) => return Err(expression::unsupported(&expression::parse(text)?)),
-            _ => {
-                return Err(validation(format!(
-                    "MetricDataQueries.member.{n} must have exactly one of MetricStat and Expression"
-                )));
-            }
-        };
-        let label = str_of(q, "Label")
-            .map(str::to_owned)
-            .or_else(|| {
-                q.pointer("/MetricStat/Metric/MetricName")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| id.to_owned());
-        if q.get("ReturnData") == Some(&Value::Bool(false)) {
-            continue;
+        if q.get("MetricStat").is_some() == str_of(q, "Expression").is_some() {
+            return Err(validation(format!(
+                "MetricDataQueries.member.{n} must have exactly one of MetricStat and Expression"
+            )));
         }
-        let mut points = points;
-        if !ascending {
-            points.reverse();
-        }
-        computed.push(Computed {
-            id: id.to_owned(),
-            label,
-            points,
+        checked.push(Query {
+            n,
+            id,
+            body: q,
+            returned: q.get("ReturnData") != Some(&Value::Bool(false)),
         });
+    }
+    let mut budget = MAX_SCAN;
+    let mut computed: Vec<Computed> = Vec::new();
+    for q in &checked {
+        let label = str_of(q.body, "Label").map(str::to_owned);
+        if let Some(text) = str_of(q.body, "Expression") {
+            let expression::Expression::AnomalyDetectionBand { metric_id, width } =
+                expression::parse(text)?;
+            let Some(stat) = checked
+                .iter()
+                .find(|c| c.id == metric_id)
+                .and_then(|c| c.body.get("MetricStat"))
+            else {
+                return Err(validation(format!(
+                    "MetricDataQueries.member.{}: {text} refers to {metric_id:?}, which is not a MetricStat query of this request",
+                    q.n
+                )));
+            };
+            if !q.returned {
+                continue;
+            }
+            let metric_name = stat
+                .pointer("/Metric/MetricName")
+                .and_then(Value::as_str)
+                .unwrap_or(metric_id.as_str());
+            let label = label.unwrap_or_else(|| format!("{metric_name} (expected)"));
+            let (upper, lower, message) =
+                match band_of(cw, stat, q.n, start, end, width, &mut budget)? {
+                    Ok(b) => (b.upper, b.lower, None),
+                    Err(why) => (Vec::new(), Vec::new(), Some(why)),
+                };
+            for (suffix, points) in [("Upper", upper), ("Lower", lower)] {
+                computed.push(Computed {
+                    id: q.id.to_owned(),
+                    label: format!("{label} {suffix}"),
+                    points,
+                    message: message.clone(),
+                });
+            }
+        } else if let Some(stat) = q.body.get("MetricStat") {
+            let points = metric_stat(cw, stat, q.n, start, end, &mut budget)?;
+            if !q.returned {
+                continue;
+            }
+            let label = label
+                .or_else(|| {
+                    stat.pointer("/Metric/MetricName")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| q.id.to_owned());
+            computed.push(Computed {
+                id: q.id.to_owned(),
+                label,
+                points,
+                message: None,
+            });
+        }
+    }
+    if !ascending {
+        for c in &mut computed {
+            c.points.reverse();
+        }
     }
     // Page over all datapoints of all results, in order.
     let total: usize = computed.iter().map(|c| c.points.len()).sum();
@@ -143,13 +198,18 @@ pub fn get_metric_data(cw: &CloudWatch, req: &Value, clock: Clock) -> ApiResult 
         budget -= take;
         let slice = c.points.get(from..from + take).unwrap_or_default();
         let complete = from + take == here;
+        let messages: Vec<Value> = c
+            .message
+            .iter()
+            .map(|m| json!({"Code": "InsufficientData", "Value": m}))
+            .collect();
         results.push(json!({
             "Id": c.id,
             "Label": c.label,
             "Timestamps": slice.iter().map(|p| p.0).collect::<Vec<_>>(),
             "Values": slice.iter().map(|p| p.1).collect::<Vec<_>>(),
             "StatusCode": if complete { "Complete" } else { "PartialData" },
-            "Messages": [],
+            "Messages": messages,
         }));
     }
     let mut out = json!({"MetricDataResults": results, "Messages": []});
@@ -157,6 +217,24 @@ pub fn get_metric_data(cw: &CloudWatch, req: &Value, clock: Clock) -> ApiResult 
         out["NextToken"] = json!(token);
     }
     Ok(out)
+}
+
+/// `ANOMALY_DETECTION_BAND` over the metric of `stat`, trained on up to two weeks before
+/// `start`. The outer error is the request's; the inner one says why there is no band.
+fn band_of(
+    cw: &CloudWatch,
+    stat: &Value,
+    n: usize,
+    start: i64,
+    end: i64,
+    width: f64,
+    budget: &mut i64,
+) -> Result<Result<expression::BandSeries, String>, ApiError> {
+    let period = int_of(stat, "Period").unwrap_or(0).max(1);
+    // Train on whole periods, so the band's grid is the metric's.
+    let train_start = (start.min(end) - expression::TRAINING_SECONDS).div_euclid(period) * period;
+    let history = metric_stat(cw, stat, n, train_start, end, budget)?;
+    Ok(expression::band(&history, period, start, end, width))
 }
 
 /// The aggregated points of one `MetricStat`, oldest first.

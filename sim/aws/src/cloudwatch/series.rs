@@ -46,7 +46,8 @@ pub struct SeriesSpec {
 #[serde(deny_unknown_fields)]
 pub struct Daily {
     pub amplitude: f64,
-    /// Time of day of the peak, `HH:MM` UTC (default `14:00`).
+    /// Time of day of the peak, `HH:MM` UTC (default `14:00`), or relative to the start
+    /// (`+45m`: the cycle peaks 45 minutes after the simulator starts, and every day then).
     #[serde(default = "default_daily_peak")]
     pub peak: String,
 }
@@ -148,9 +149,12 @@ impl Series {
         let daily = match &spec.daily {
             Some(d) => Some((
                 d.amplitude,
-                parse_hhmm(&d.peak).ok_or((
+                daily_peak(&d.peak, start).ok_or((
                     "daily.peak".to_owned(),
-                    format!("{:?} is not a time of day; use HH:MM", d.peak),
+                    format!(
+                        "{:?} is not a time of day; use HH:MM (UTC) or a time relative to the start such as +45m",
+                        d.peak
+                    ),
                 ))?,
             )),
             None => None,
@@ -290,6 +294,16 @@ fn seconds_into_week(t: i64) -> i64 {
     (t.div_euclid(86_400) + 3).rem_euclid(7) * 86_400 + t.rem_euclid(86_400)
 }
 
+/// Seconds into the UTC day of a daily peak: `HH:MM`, or a time relative to the start
+/// (`+45m`, `-3h`, `now`), so a scenario can put the peak a fixed time from now.
+fn daily_peak(s: &str, start: DateTime<Utc>) -> Option<i64> {
+    let t = s.trim();
+    if t == "now" || t.starts_with(['+', '-']) {
+        return crate::time::parse_time(t, start).map(|at| at.timestamp().rem_euclid(86_400));
+    }
+    parse_hhmm(t)
+}
+
 fn parse_hhmm(s: &str) -> Option<i64> {
     let (h, m) = s.split_once(':')?;
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
@@ -421,6 +435,19 @@ mod tests {
         assert_eq!(s.value_at(day + 14 * 3600).map(|v| v.round()), Some(10.0));
         assert_eq!(s.value_at(day + 2 * 3600).map(|v| v.round()), Some(-10.0));
         assert_eq!(seconds_into_week(0), 3 * 86_400);
+        let relative = SeriesSpec {
+            daily: Some(Daily {
+                amplitude: 10.0,
+                peak: "+45m".into(),
+            }),
+            ..SeriesSpec::default()
+        };
+        let s = Series::resolve(&relative, start(), 60, "r").unwrap_or_else(|e| panic!("{e:?}"));
+        let peak = start().timestamp() + 45 * 60;
+        assert_eq!(s.value_at(peak).map(|v| v.round()), Some(10.0));
+        assert_eq!(s.value_at(peak - 86_400).map(|v| v.round()), Some(10.0));
+        assert_eq!(s.value_at(peak - 43_200).map(|v| v.round()), Some(-10.0));
+        assert!(daily_peak("+2x", start()).is_none());
         assert_eq!(parse_day("Sat"), Some(5 * 86_400 + 43_200));
     }
 }
