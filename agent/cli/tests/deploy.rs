@@ -8,11 +8,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use support::{AM_TOKEN, TOKEN, http, repo, wait_for};
-use tokio::io::AsyncBufReadExt;
 
 const IMAGE_ROOT: &str = "/opt/sopilot/";
 
@@ -55,8 +52,8 @@ fn compose_command() -> Vec<String> {
 #[tokio::test]
 async fn the_compose_service_serves_the_demo_on_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
-        .current_dir(repo())
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
         .args(compose_command())
         .env("SOPILOT_API_TOKEN", TOKEN)
         .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
@@ -65,35 +62,20 @@ async fn the_compose_service_serves_the_demo_on_the_simulator() {
         // A simulation never reaches real systems, whatever the environment says.
         .env("KUBECONFIG", dir.path().join("no-such-kubeconfig"))
         .env("SLACK_BOT_TOKEN", "xoxb-real-token-must-not-be-used")
-        .env("SLACK_API_URL", "http://127.0.0.1:9/api/")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let (url, urls) = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut urls = Value::Null;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            eprintln!("serve: {line}");
-            if let Some(i) = line.find(".yaml: {") {
-                urls = serde_json::from_str(&line[i + ".yaml: ".len()..]).unwrap();
-            }
-            if let Some(i) = line.find("listening on http://") {
-                return (line[i + "listening on ".len()..].trim().to_owned(), urls);
-            }
-        }
-        panic!("serve never listened")
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("serve: {line}");
-        }
-    });
-    let kubeconfig = urls["kubeconfig"]
-        .as_str()
+        .env("SLACK_API_URL", "http://127.0.0.1:9/api/");
+    let server = support::spawn(cmd).await;
+    let url = server.url.clone();
+    let urls: Value = server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.find(".yaml: {")
+                .map(|i| serde_json::from_str(&l[i + ".yaml: ".len()..]).unwrap())
+        })
         .expect("the simulator's URLs are logged");
+    let kubeconfig = urls["kubeconfig"].as_str().unwrap();
     let http = http();
     let health = http.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -121,27 +103,18 @@ async fn the_compose_service_serves_the_demo_on_the_simulator() {
     let run_id = r["run_id"].as_str().unwrap();
 
     // The rollback is allowed and runs; raising the HPA waits for a human.
-    let pending = wait_for(
+    let pending = support::pending_approval(&http, &url).await;
+    assert_eq!(pending["tool"], "kubectl.patch_hpa", "{pending}");
+    assert_eq!(hpa_max(kubeconfig), 10);
+    let (status, _) = support::decide(
         &http,
-        &format!("{url}/api/approvals?state=pending"),
-        "the HPA escalation",
-        |v| !v["approvals"].as_array().unwrap().is_empty(),
+        &url,
+        pending["id"].as_str().unwrap(),
+        "approve",
+        "alice",
     )
     .await;
-    assert_eq!(
-        pending["approvals"][0]["tool"], "kubectl.patch_hpa",
-        "{pending}"
-    );
-    assert_eq!(hpa_max(kubeconfig), 10);
-    let id = pending["approvals"][0]["id"].as_str().unwrap();
-    let r = http
-        .post(format!("{url}/api/approvals/{id}"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "approve", "by": "alice"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(status, 200);
     let done = wait_for(
         &http,
         &format!("{url}/api/runs/{run_id}"),

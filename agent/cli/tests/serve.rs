@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{AM_TOKEN, TOKEN, http, sim, start_server, wait_for};
+use support::{AM_TOKEN, TOKEN, decide, http, pending_approval, sim, start_server, wait_for};
 
 fn alert(pod: &str) -> Value {
     json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
@@ -80,47 +80,24 @@ async fn alert_to_approved_action_through_the_api() {
     assert_eq!(again, json!({"status": "joined", "run_id": run_id}));
 
     // The HPA change escalates; approve it through the API.
-    let pending = wait_for(
-        &http,
-        &u("/api/approvals?state=pending"),
-        "a pending approval",
-        |v| !v["approvals"].as_array().unwrap().is_empty(),
-    )
-    .await;
-    let approval = &pending["approvals"][0];
+    let approval = &pending_approval(&http, &server.url).await;
     assert_eq!(approval["tool"], "kubectl.patch_hpa");
     assert_eq!(approval["run_id"], run_id.as_str());
     let id = approval["id"].as_str().unwrap();
-    let r = http
-        .post(u(&format!("/api/approvals/{id}")))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "maybe", "by": "alice"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = http
-        .post(u(&format!("/api/approvals/{id}")))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "approve", "by": "alice"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(
+        decide(&http, &server.url, id, "maybe", "alice").await.0,
+        400
+    );
+    assert_eq!(
+        decide(&http, &server.url, id, "approve", "alice").await.0,
+        200
+    );
     // The first decision wins.
-    let r = http
-        .post(u(&format!("/api/approvals/{id}")))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "deny", "by": "bob"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
+    let (status, body) = decide(&http, &server.url, id, "deny", "bob").await;
+    assert_eq!(status, 409);
     assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("already approved by alice")
+        body.to_string().contains("already approved by alice"),
+        "{body}"
     );
 
     let done = wait_for(
@@ -182,14 +159,10 @@ async fn an_approval_still_resolves_after_a_restart() {
         .await
         .unwrap();
     let run_id = r["run_id"].as_str().unwrap().to_owned();
-    let pending = wait_for(
-        &http,
-        &format!("{}/api/approvals?state=pending", server.url),
-        "a pending approval",
-        |v| !v["approvals"].as_array().unwrap().is_empty(),
-    )
-    .await;
-    let id = pending["approvals"][0]["id"].as_str().unwrap().to_owned();
+    let id = pending_approval(&http, &server.url).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Stop the server while the run waits.
     server.child.kill().await.unwrap();
     let server = start_server(&sim, dir.path(), "").await;

@@ -7,8 +7,8 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use support::{TOKEN, http, repo, sim, start_server, wait_for};
+use serde_json::Value;
+use support::{decide, http, pending_approval, repo, sim, start_server, wait_for};
 
 const SCHEDULE: &str = "  schedules:\n    - name: crash-check\n      cron: \"*/2 * * * * *\"\n      sop: pod-crashloop\n      params: {namespace: payment, pod: payment-service-7d8f9c6b5-x2k9p}\n";
 
@@ -32,13 +32,7 @@ async fn a_schedule_runs_its_sop_without_overlapping_itself() {
     let run = &runs(&first)[0];
     assert_eq!(run["sop"], "pod-crashloop");
     let run_id = run["id"].as_str().unwrap().to_owned();
-    let pending = wait_for(
-        &http,
-        &format!("{}/api/approvals?state=pending", server.url),
-        "a pending approval",
-        |v| !v["approvals"].as_array().unwrap().is_empty(),
-    )
-    .await;
+    let pending = pending_approval(&http, &server.url).await;
 
     // Later firings join the waiting run instead of starting more.
     let joined = wait_for(
@@ -69,15 +63,8 @@ async fn a_schedule_runs_its_sop_without_overlapping_itself() {
     );
 
     // Once it is done, the next firing starts a new run.
-    let id = pending["approvals"][0]["id"].as_str().unwrap();
-    let r = http
-        .post(format!("{}/api/approvals/{id}", server.url))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "deny", "by": "alice"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let id = pending["id"].as_str().unwrap();
+    assert_eq!(decide(&http, &server.url, id, "deny", "alice").await.0, 200);
     let later = wait_for(&http, &list, "a second scheduled run", |v| {
         runs(v).len() >= 2
     })

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sopilot_sim::{RunningSim, Scenario, SimOptions};
-use support::{TOKEN, http, repo, start_server, wait_for};
+use support::{decide, http, pending_approval, repo, start_server, wait_for};
 
 const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
 
@@ -78,22 +78,12 @@ async fn warning_events_start_runs_once_and_the_watch_survives_a_restart() {
     sim.kube().apply(backoff("crash.2", POD, 7)).unwrap();
 
     // The escalation is approved through the API and executes.
-    let pending = wait_for(
-        &http,
-        &format!("{}/api/approvals?state=pending", server.url),
-        "a pending approval",
-        |v| !v["approvals"].as_array().unwrap().is_empty(),
-    )
-    .await;
-    let id = pending["approvals"][0]["id"].as_str().unwrap();
-    let r = http
-        .post(format!("{}/api/approvals/{id}", server.url))
-        .bearer_auth(TOKEN)
-        .json(&json!({"decision": "approve", "by": "alice"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let pending = pending_approval(&http, &server.url).await;
+    let id = pending["id"].as_str().unwrap();
+    assert_eq!(
+        decide(&http, &server.url, id, "approve", "alice").await.0,
+        200
+    );
     wait_for(
         &http,
         &format!("{}/api/runs/{run_id}", server.url),

@@ -1,11 +1,17 @@
 //! What the `sopilot serve` tests share: the simulator, a real server process, polling.
 
-#![allow(dead_code, clippy::print_stderr)]
+#![allow(
+    dead_code,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sopilot_sim::{RunningSim, Scenario, SimOptions};
 use tokio::io::AsyncBufReadExt;
 
@@ -29,6 +35,8 @@ pub async fn sim() -> RunningSim {
 pub struct Server {
     pub child: tokio::process::Child,
     pub url: String,
+    /// Its stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 /// Starts `sopilot serve` on the simulator with a scripted model that raises the HPA's
@@ -39,23 +47,33 @@ pub async fn start_server(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Se
     std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
     let config = dir.join("sopilot.yaml");
     std::fs::write(&config, format!("store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n{serve_extra}", dir.join("db").display(), script.display())).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
-        .current_dir(repo())
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
         .env("KUBECONFIG", sim.kubeconfig())
         .env("SOPILOT_API_TOKEN", TOKEN)
         .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
         .env("RUST_LOG", "info")
         .env_remove("SLACK_BOT_TOKEN")
         .args(["serve", "--config"])
-        .arg(&config)
+        .arg(&config);
+    spawn(cmd).await
+}
+
+/// Spawns a `sopilot serve` command and waits until it listens; its stderr is echoed (for
+/// failing tests) and kept in [`Server::log`].
+pub async fn spawn(mut cmd: tokio::process::Command) -> Server {
+    let mut child = cmd
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let kept = log.clone();
     let url = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             eprintln!("serve: {line}");
+            kept.lock().unwrap().push(line.clone());
             if let Some(i) = line.find("listening on http://") {
                 return line[i + "listening on ".len()..].trim().to_owned();
             }
@@ -64,12 +82,14 @@ pub async fn start_server(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Se
     })
     .await
     .unwrap();
+    let kept = log.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("serve: {line}");
+            kept.lock().unwrap().push(line);
         }
     });
-    Server { child, url }
+    Server { child, url, log }
 }
 
 pub fn http() -> reqwest::Client {
@@ -97,4 +117,35 @@ pub async fn wait_for<F: Fn(&Value) -> bool>(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("timed out waiting for {what}")
+}
+
+/// The oldest pending approval, once there is one.
+pub async fn pending_approval(http: &reqwest::Client, url: &str) -> Value {
+    let v = wait_for(
+        http,
+        &format!("{url}/api/approvals?state=pending"),
+        "a pending approval",
+        |v| !v["approvals"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    v["approvals"][0].clone()
+}
+
+/// Decides an approval through the API as `by`; returns the HTTP status and the body.
+pub async fn decide(
+    http: &reqwest::Client,
+    url: &str,
+    id: &str,
+    decision: &str,
+    by: &str,
+) -> (u16, Value) {
+    let r = http
+        .post(format!("{url}/api/approvals/{id}"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"decision": decision, "by": by}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
