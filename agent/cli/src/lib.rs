@@ -9,6 +9,7 @@
 mod assets;
 mod cmd;
 mod config;
+mod model;
 mod outcome;
 mod progress;
 mod session;

@@ -5,6 +5,10 @@
 pub enum LlmError {
     #[error("model provider error: {0}")]
     Provider(String),
+    /// The provider refused the request itself (a schema, a message, a parameter);
+    /// sending it again unchanged cannot succeed. The text names the provider.
+    #[error("{0}")]
+    Rejected(String),
     #[error("the model answered something unreadable: {0}")]
     Malformed(String),
     #[error("the model did not answer within {0} s")]
@@ -20,7 +24,10 @@ impl LlmError {
     pub fn is_retryable(&self) -> bool {
         match self {
             LlmError::Provider(_) | LlmError::Timeout(_) => true,
-            LlmError::Malformed(_) | LlmError::Config(_) | LlmError::Script { .. } => false,
+            LlmError::Rejected(_)
+            | LlmError::Malformed(_)
+            | LlmError::Config(_)
+            | LlmError::Script { .. } => false,
         }
     }
 }

@@ -4,8 +4,10 @@
 //! conversation and the tools on offer, return text and/or tool calls. Providers:
 //! OpenAI-compatible endpoints through async-openai (OpenAI, Azure OpenAI, vLLM, Ollama,
 //! LiteLLM and SOPilot's simulated model), and `scripted:<file>`, a deterministic model for
-//! tests, demos and rehearsals. Tool names here are the model-facing `SERVER__TOOL`; the
-//! runtime maps them back, and gates every call whatever the model says.
+//! tests, demos and rehearsals. Amazon Bedrock Converse implements [`ModelClient`] in the
+//! `sopilot-llm-bedrock` crate, so that only the binary compiles the AWS SDK. Tool names
+//! here are the model-facing `SERVER__TOOL`; the runtime maps them back, and gates every
+//! call whatever the model says.
 
 mod error;
 mod openai;

@@ -20,65 +20,92 @@ pub fn normalize_schema(schema: &Value) -> Value {
     v
 }
 
+/// Cleans one schema, then the schemas nested in it, and only those: the keys of
+/// `properties` are argument names (an argument may be called `title` or `format`), and
+/// `enum`, `const`, `default` and `examples` hold values, not schemas.
 fn clean(v: &mut Value, top: bool) {
-    match v {
-        Value::Object(m) => {
-            m.remove("$schema");
-            if !top {
-                m.remove("title");
-            }
-            if m.get("default") == Some(&Value::Null) {
-                m.remove("default");
-            }
-            if let Some(Value::String(f)) = m.get("format")
-                && matches!(
-                    f.as_str(),
-                    "int32"
-                        | "int64"
-                        | "uint"
-                        | "uint8"
-                        | "uint16"
-                        | "uint32"
-                        | "uint64"
-                        | "double"
-                        | "float"
-                )
-            {
-                m.remove("format");
-            }
-            // ["string", "null"] → "string": optional-ness lives in `required`.
-            if let Some(Value::Array(types)) = m.get("type") {
-                let non_null: Vec<Value> = types
-                    .iter()
-                    .filter(|t| t.as_str() != Some("null"))
-                    .cloned()
-                    .collect();
-                if non_null.len() == 1 {
-                    m.insert("type".into(), non_null[0].clone());
+    let Value::Object(m) = v else { return };
+    m.remove("$schema");
+    if !top {
+        m.remove("title");
+    }
+    if m.get("default") == Some(&Value::Null) {
+        m.remove("default");
+    }
+    if let Some(Value::String(f)) = m.get("format")
+        && matches!(
+            f.as_str(),
+            "int32"
+                | "int64"
+                | "uint"
+                | "uint8"
+                | "uint16"
+                | "uint32"
+                | "uint64"
+                | "double"
+                | "float"
+        )
+    {
+        m.remove("format");
+    }
+    // ["string", "null"] → "string": optional-ness lives in `required`.
+    if let Some(Value::Array(types)) = m.get("type") {
+        let non_null: Vec<Value> = types
+            .iter()
+            .filter(|t| t.as_str() != Some("null"))
+            .cloned()
+            .collect();
+        if non_null.len() == 1 {
+            m.insert("type".into(), non_null[0].clone());
+        }
+    }
+    // {"anyOf": [X, {"type": "null"}]} → X
+    if let Some(Value::Array(any)) = m.get("anyOf") {
+        let non_null: Vec<Value> = any
+            .iter()
+            .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
+            .cloned()
+            .collect();
+        if non_null.len() == 1 && any.len() == 2 {
+            m.remove("anyOf");
+            if let Value::Object(inner) = &non_null[0] {
+                for (k, val) in inner {
+                    m.entry(k.clone()).or_insert_with(|| val.clone());
                 }
-            }
-            // {"anyOf": [X, {"type": "null"}]} → X
-            if let Some(Value::Array(any)) = m.get("anyOf") {
-                let non_null: Vec<Value> = any
-                    .iter()
-                    .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
-                    .cloned()
-                    .collect();
-                if non_null.len() == 1 && any.len() == 2 {
-                    m.remove("anyOf");
-                    if let Value::Object(inner) = &non_null[0] {
-                        for (k, val) in inner {
-                            m.entry(k.clone()).or_insert_with(|| val.clone());
-                        }
-                    }
-                }
-            }
-            for (_, child) in m.iter_mut() {
-                clean(child, false);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| clean(i, false)),
-        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+    for (key, child) in m.iter_mut() {
+        match key.as_str() {
+            // name → schema
+            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+                if let Value::Object(named) = child {
+                    named.values_mut().for_each(|s| clean(s, false));
+                }
+            }
+            // one schema (or, for `items` in older drafts, a list of them)
+            "items"
+            | "additionalItems"
+            | "additionalProperties"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "propertyNames"
+            | "contains"
+            | "not"
+            | "if"
+            | "then"
+            | "else" => match child {
+                Value::Array(list) => list.iter_mut().for_each(|s| clean(s, false)),
+                other => clean(other, false),
+            },
+            // lists of schemas
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                if let Value::Array(list) = child {
+                    list.iter_mut().for_each(|s| clean(s, false));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -104,6 +131,30 @@ mod tests {
         assert_eq!(
             normalize_schema(&json!({})),
             json!({"type": "object", "properties": {}})
+        );
+    }
+
+    #[test]
+    fn keeps_arguments_named_like_keywords_and_values_as_written() {
+        // slack.post_incident_report has a `title` argument; it must survive (it is required).
+        let s = json!({"type": "object", "title": "IncidentReport",
+            "properties": {"title": {"type": "string", "title": "Title"},
+                           "format": {"type": "string"},
+                           "opts": {"type": "object", "default": {"title": "x", "$schema": "y"},
+                                    "enum": [{"title": "a"}]},
+                           "items": {"type": "array", "items": {"type": "integer", "format": "int64", "title": "N"}}},
+            "$defs": {"Fact": {"title": "Fact", "type": "object", "properties": {"title": {"type": "string"}}}},
+            "required": ["title"]});
+        assert_eq!(
+            normalize_schema(&s),
+            json!({"type": "object", "title": "IncidentReport",
+            "properties": {"title": {"type": "string"},
+                           "format": {"type": "string"},
+                           "opts": {"type": "object", "default": {"title": "x", "$schema": "y"},
+                                    "enum": [{"title": "a"}]},
+                           "items": {"type": "array", "items": {"type": "integer"}}},
+            "$defs": {"Fact": {"type": "object", "properties": {"title": {"type": "string"}}}},
+            "required": ["title"]})
         );
     }
 }

@@ -52,7 +52,8 @@ impl std::str::FromStr for ModelSpec {
     }
 }
 
-/// Builds the client a spec names; `None` for `none`.
+/// Builds the client a spec names; `None` for `none`. Not Bedrock: see
+/// `sopilot_llm_bedrock::BedrockClient`.
 pub fn build_client(
     spec: &ModelSpec,
     timeout: Duration,
@@ -73,9 +74,11 @@ pub fn build_client(
                 .to_owned();
             Some(Arc::new(ScriptedModel::new(name, Script::from_file(path)?)))
         }
+        // The Bedrock client is in sopilot-llm-bedrock, which depends on this crate; the
+        // binary builds it (`BedrockClient::from_env`). Reaching this is a wiring bug.
         ModelSpec::Bedrock { model_id } => {
             return Err(LlmError::Config(format!(
-                "bedrock:{model_id}: the Bedrock Converse provider is not built into this SOPilot yet; use openai:MODEL with an OpenAI-compatible gateway (e.g. LiteLLM in front of Bedrock)"
+                "bedrock:{model_id}: this builder cannot make Bedrock clients; build them with sopilot_llm_bedrock::BedrockClient::from_env"
             )));
         }
     })
@@ -99,7 +102,16 @@ mod tests {
             "scripted:x.yaml".parse::<ModelSpec>().unwrap(),
             ModelSpec::Scripted("x.yaml".into())
         );
-        for bad in ["gpt-4", "openai:", "claude:x"] {
+        // Bedrock model ids and inference profiles carry colons of their own.
+        assert_eq!(
+            "bedrock:us.anthropic.claude-3-5-sonnet-20241022-v2:0"
+                .parse::<ModelSpec>()
+                .unwrap(),
+            ModelSpec::Bedrock {
+                model_id: "us.anthropic.claude-3-5-sonnet-20241022-v2:0".into()
+            }
+        );
+        for bad in ["gpt-4", "openai:", "claude:x", "bedrock:"] {
             assert!(bad.parse::<ModelSpec>().is_err(), "{bad}");
         }
     }

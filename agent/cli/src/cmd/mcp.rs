@@ -75,8 +75,9 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
         .unwrap_or("none")
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model =
-        sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let model = crate::model::build_client(&spec, Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())?;
     let store_file = store_path(args.store.as_deref().or(config.store.as_deref()));
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
     let mut servers = builtin_servers(&[])?;

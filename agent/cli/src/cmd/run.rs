@@ -70,8 +70,9 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
         .model
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model =
-        sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let model = crate::model::build_client(&spec, Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())?;
     let prompt = match args.on_escalate.as_deref() {
         Some("prompt") => true,
         Some("deny") => false,
@@ -138,7 +139,9 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
             let spec: sopilot_llm::ModelSpec = m
                 .parse()
                 .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-            sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?
+            crate::model::build_client(&spec, Duration::from_secs(120))
+                .await
+                .map_err(|e| e.to_string())?
         }
         None if has_script => Some(Arc::new(sopilot_llm::OpenAiClient::new(
             "sopilot-sim",

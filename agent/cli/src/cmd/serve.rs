@@ -99,8 +99,9 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         .unwrap_or("none")
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model =
-        sopilot_llm::build_client(&spec, Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let model = crate::model::build_client(&spec, Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())?;
     let sim = match &args.simulate {
         Some(path) => Some(simulate(path, &config).await?),
         None => None,
