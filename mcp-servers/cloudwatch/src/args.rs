@@ -134,3 +134,53 @@ pub struct LogsInsightsQuery {
     /// How long to wait for the query to finish, in seconds (default 30, at most 120).
     pub timeout_seconds: Option<u64>,
 }
+
+/// Arguments of `forecast_metric`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastMetric {
+    /// Metric namespace, e.g. "ContainerInsights", "AWS/ApplicationELB".
+    pub namespace: String,
+    /// Metric name, e.g. "RequestCount", "pod_cpu_utilization".
+    pub metric: String,
+    /// The metric's full dimension set as NAME: VALUE (see list_metrics), e.g.
+    /// {"ClusterName": "eks-prod", "Namespace": "shop", "Service": "checkout"}.
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// Statistic per period: Average (default), Sum (for counts such as requests), Maximum,
+    /// Minimum, SampleCount or a percentile such as p95.
+    pub stat: Option<String>,
+    /// Seconds per point of history and of forecast: 300 (default) or another multiple of
+    /// 60.
+    pub period_seconds: Option<i32>,
+    /// Hours of history to fit (default 168 = 7 days, at least 48 so the daily cycle is seen
+    /// twice, at most 336).
+    pub history_hours: Option<i64>,
+    /// How far ahead to forecast, in minutes (default 60, at most 1440 and half the history).
+    pub horizon_minutes: Option<i64>,
+    /// Report when the forecast first reaches this value, e.g. a capacity limit or an alarm
+    /// threshold: by the point forecast (most likely) and by the upper bound (earliest
+    /// plausible).
+    pub threshold: Option<f64>,
+}
+
+/// Arguments of `anomaly_band`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyBand {
+    /// Metric namespace, e.g. "ContainerInsights", "AWS/ApplicationELB".
+    pub namespace: String,
+    /// Metric name, e.g. "TargetResponseTime", "pod_network_rx_latency_ms".
+    pub metric: String,
+    /// The metric's full dimension set as NAME: VALUE (see list_metrics).
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// Statistic per period: Average (default), Sum, Maximum, Minimum, SampleCount or a
+    /// percentile such as p99.
+    pub stat: Option<String>,
+    /// Seconds per point: 60 (default) or another multiple of 60.
+    pub period_seconds: Option<i32>,
+    /// How far back to check, in minutes (default 180, at most 1440). The band itself is
+    /// trained on up to two weeks before that.
+    pub minutes: Option<i64>,
+    /// Width of the band in standard deviations (default 2; 3 flags only stark anomalies).
+    pub band_width: Option<f64>,
+}

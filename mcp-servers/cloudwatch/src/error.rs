@@ -56,6 +56,10 @@ pub enum ToolFailure {
         service: &'static str,
         message: String,
     },
+    /// The metric's data cannot support the analysis (too short, too gappy, stale); the
+    /// message says what is missing and what to ask for instead.
+    #[error("{0}")]
+    InsufficientData(String),
     /// The call took longer than its deadline.
     #[error("{0}")]
     Timeout(String),

@@ -4,7 +4,9 @@
 //! Metric series come back summarised for a reader (min, max, average, p95, last, trend,
 //! threshold crossings) with the raw points in structured content; Container Insights has a
 //! shortcut by cluster, namespace, service, pod or node. Log searches and Logs Insights
-//! queries are capped in bytes and say so. Every tool is read-only; every call has a timeout
+//! queries are capped in bytes and say so. `forecast_metric` forecasts a metric with a
+//! prediction band (MSTL + ETS, `sopilot-forecast`) and says when it will cross a threshold;
+//! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool is read-only; every call has a timeout
 //! and throttling is retried with backoff before it is reported.
 
 mod alarms;
@@ -13,6 +15,7 @@ pub mod cli;
 mod error;
 mod logs;
 mod metrics;
+mod predict;
 mod summary;
 
 use std::future::Future;
@@ -166,6 +169,32 @@ impl CloudWatchTools {
     }
 
     #[tool(
+        description = "Forecast a metric from its history (MSTL with the daily cycle + ETS, fitted here): the expected value with a 95 % prediction band for the next horizon_minutes, the peak, and — with threshold — when it is first reached by the point forecast (most likely) and by the upper bound (earliest plausible; size capacity on this). Needs at least 48 h of history without large gaps, and says so otherwise. Points are in the structured content.",
+        annotations(
+            title = "Forecast metric",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn forecast_metric(
+        &self,
+        Parameters(a): Parameters<args::ForecastMetric>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, predict::forecast_metric(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "Check a metric against CloudWatch's anomaly detection band (ANOMALY_DETECTION_BAND, trained on up to two weeks of its history): how many recent points fall above or below the band, grouped into runs with the worst value, and where the latest point stands. Use it for 'is this latency or error rate unusual for this time of day?'.",
+        annotations(title = "Anomaly band", read_only_hint = true, open_world_hint = true)
+    )]
+    async fn anomaly_band(
+        &self,
+        Parameters(a): Parameters<args::AnomalyBand>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, predict::anomaly_band(&self.clients, a)).await
+    }
+
+    #[tool(
         description = "Search a log group with a CloudWatch filter pattern over the last minutes: the count of matching events, the most frequent messages (numbers ignored) with their counts, and the newest events (Container Insights records shown as pod and log line). Capped at 16 KiB, saying so; credentials are redacted.",
         annotations(title = "Search logs", read_only_hint = true, open_world_hint = true)
     )]
@@ -194,5 +223,5 @@ impl CloudWatchTools {
     }
 }
 
-#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod.")]
+#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod. For what comes next, forecast_metric forecasts a metric and when it crosses a threshold; anomaly_band says whether recent points are unusual for the time of day.")]
 impl ServerHandler for CloudWatchTools {}

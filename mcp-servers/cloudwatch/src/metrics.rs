@@ -35,7 +35,7 @@ pub struct SeriesSpec {
     pub period: i32,
 }
 
-fn check_stat(stat: &str) -> ToolResult<()> {
+pub(crate) fn check_stat(stat: &str) -> ToolResult<()> {
     let ok = matches!(
         stat,
         "Average" | "Sum" | "Minimum" | "Maximum" | "SampleCount"
@@ -52,7 +52,7 @@ fn check_stat(stat: &str) -> ToolResult<()> {
     }
 }
 
-fn check_period(period: i32) -> ToolResult<()> {
+pub(crate) fn check_period(period: i32) -> ToolResult<()> {
     if period >= 1 && (matches!(period, 1 | 5 | 10 | 30) || period % 60 == 0) {
         Ok(())
     } else {
@@ -72,7 +72,7 @@ pub fn check_minutes(minutes: i64, max: i64) -> ToolResult<i64> {
     }
 }
 
-fn dims_text(d: &[(String, String)]) -> String {
+pub(crate) fn dims_text(d: &[(String, String)]) -> String {
     let parts: Vec<String> = d.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{{{}}}", parts.join(", "))
 }
@@ -243,13 +243,13 @@ pub async fn get_metric_data(c: &Clients, a: GetMetricData) -> ToolResult<CallTo
     Ok(ok_json(text, &structured))
 }
 
-fn dimensions_map(d: &[(String, String)]) -> BTreeMap<String, String> {
+pub(crate) fn dimensions_map(d: &[(String, String)]) -> BTreeMap<String, String> {
     d.iter().cloned().collect()
 }
 
 /// Turns "no data" into a NotFound that says what does exist, when the metric or its
 /// dimension set is wrong; `Ok` when the series exists but is quiet.
-async fn explain_missing(
+pub(crate) async fn explain_missing(
     c: &Clients,
     namespace: &str,
     metric: &str,

@@ -30,6 +30,8 @@ async fn tools_list_is_snapshotted_and_read_only() {
         "alarm_history",
         "filter_log_events",
         "logs_insights_query",
+        "forecast_metric",
+        "anomaly_band",
     ] {
         assert!(names.contains(&required), "missing {required}: {names:?}");
     }
