@@ -4,7 +4,7 @@
 pub const DEFAULT_POLICY: &str = include_str!("../../../policies/default.yaml");
 
 /// The shipped SOPs: (name, text).
-pub const SOPS: [(&str, &str); 3] = [
+pub const SOPS: [(&str, &str); 6] = [
     (
         "pod-crashloop",
         include_str!("../../../sops/pod-crashloop.sop.md"),
@@ -16,6 +16,18 @@ pub const SOPS: [(&str, &str); 3] = [
     (
         "complex-incident",
         include_str!("../../../sops/complex-incident.sop.md"),
+    ),
+    (
+        "predictive-scaling",
+        include_str!("../../../sops/predictive-scaling.sop.md"),
+    ),
+    (
+        "gray-failure-az",
+        include_str!("../../../sops/gray-failure-az.sop.md"),
+    ),
+    (
+        "network-bottleneck",
+        include_str!("../../../sops/network-bottleneck.sop.md"),
     ),
 ];
 

@@ -34,7 +34,7 @@ fn shipped_sops_and_policies_are_valid() {
     let o = sopilot(&["sop", "lint", "sops/"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
-        stdout(&o).contains("3 SOPs checked: 3 valid, 0 invalid"),
+        stdout(&o).contains("6 SOPs checked: 6 valid, 0 invalid"),
         "{}",
         stdout(&o)
     );
