@@ -1,6 +1,7 @@
 //! Starting and stopping the simulated environment: one listener per service on
 //! loopback, a kubeconfig for the Kubernetes API, and graceful shutdown.
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -103,6 +104,10 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
 fn serve(name: &'static str, listener: TcpListener, router: axum::Router) -> Service {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // Without TCP_NODELAY, small responses of some clients wait ~200 ms for delayed ACKs.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 // A dropped sender also means stop.

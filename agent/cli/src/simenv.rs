@@ -1,5 +1,6 @@
 //! The embedded simulated environment, for `demo`, `rehearse` and `sim serve`.
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
@@ -32,6 +33,9 @@ async fn spawn(
         .map_err(|e| format!("cannot start the simulated {name}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let task = tokio::spawn(async move {
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, router).await {
             tracing::warn!("simulated {name} stopped: {e}");
         }

@@ -294,7 +294,12 @@ impl Gate {
             _ => {
                 out.executed = true;
                 audit.executed = true;
-                log.store().record_call(log.run_id(), seq, &audit)?;
+                if info.mutating() {
+                    log.store()
+                        .record_call_before_acting(log.run_id(), seq, &audit)?;
+                } else {
+                    log.store().record_call(log.run_id(), seq, &audit)?;
+                }
                 self.gateway
                     .call(&tool, args.clone(), call_timeout(&args))
                     .await

@@ -1,8 +1,13 @@
 //! The store: runs, their events, the tool-call audit and approvals, in SQLite.
 //!
-//! Written before acting (every insert commits with `synchronous=FULL`), so a crash never
-//! loses a recorded event. Opening a store marks runs left `running` by a dead process as
-//! `interrupted`, with the reason, and leaves their pending approvals pending.
+//! Written before acting. SQLite runs in WAL mode: every commit survives the process being
+//! killed. Commits that precede a change to the world — the audit row of a mutating call about
+//! to execute, approval records and decisions — are also synced to disk (`synchronous=FULL`,
+//! which syncs the WAL and so every earlier commit with it), so not even a power cut loses
+//! them; the other events are synced by the next such commit or the next checkpoint
+//! (`synchronous=NORMAL`), which keeps a read-only call's audit off the disk's sync latency.
+//! Opening a store marks runs left `running` by a dead process as `interrupted`, with the
+//! reason, and leaves their pending approvals pending.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -140,7 +145,7 @@ impl Store {
 
     fn init(conn: Connection, recover: bool) -> Result<Store, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         let store = Store {
@@ -150,6 +155,18 @@ impl Store {
             store.recover()?;
         }
         Ok(store)
+    }
+
+    /// Runs `f` with its commits synced to disk (see the module docs).
+    fn durably<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let c = self.conn();
+        c.pragma_update(None, "synchronous", "FULL")?;
+        let result = f(&c);
+        c.pragma_update(None, "synchronous", "NORMAL")?;
+        result
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -235,38 +252,37 @@ impl Store {
 
     /// Records (or updates) a tool call's audit row.
     pub fn record_call(&self, run_id: &str, seq: u64, a: &CallAudit) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (run_id, call_id) DO UPDATE SET impact = excluded.impact, decision = excluded.decision,
-               rules = excluded.rules, reason = excluded.reason, approval_id = excluded.approval_id,
-               executed = excluded.executed, ok = excluded.ok, result_bytes = excluded.result_bytes,
-               duration_ms = excluded.duration_ms, error = excluded.error",
-            params![
-                run_id, a.call_id, seq as i64, a.tool, a.origin, a.args.to_string(),
-                a.impact.as_ref().map(Value::to_string), a.decision, serde_json::to_string(&a.rules)?, a.reason,
-                a.approval, a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error
-            ],
-        )?;
-        Ok(())
+        write_call(&self.conn(), run_id, seq, a)
     }
 
-    /// Stores a new approval record (pending).
+    /// [`Store::record_call`] synced to disk: for a mutating call about to execute.
+    pub fn record_call_before_acting(
+        &self,
+        run_id: &str,
+        seq: u64,
+        a: &CallAudit,
+    ) -> Result<(), StoreError> {
+        self.durably(|c| write_call(c, run_id, seq, a))
+    }
+
+    /// Stores a new approval record (pending), synced to disk.
     pub fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                r.id, r.run_id, r.call_id, r.tool, r.args.to_string(), r.digest,
-                r.impact.as_ref().map(Value::to_string), serde_json::to_string(&r.rules)?, r.reason,
-                r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), approval_state_text(r.state)
-            ],
-        )?;
-        Ok(())
+        self.durably(|c| {
+            c.execute(
+                "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    r.id, r.run_id, r.call_id, r.tool, r.args.to_string(), r.digest,
+                    r.impact.as_ref().map(Value::to_string), serde_json::to_string(&r.rules)?, r.reason,
+                    r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), approval_state_text(r.state)
+                ],
+            )?;
+            Ok(())
+        })
     }
 
-    /// Decides a pending approval. The first decision wins: returns the record as it stands
-    /// and whether this call changed it.
+    /// Decides a pending approval, synced to disk. The first decision wins: returns the record
+    /// as it stands and whether this call changed it.
     pub fn decide_approval(
         &self,
         id: &str,
@@ -274,10 +290,12 @@ impl Store {
         by: &str,
         channel: &str,
     ) -> Result<(ApprovalRecord, bool), StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE approvals SET state = ?2, decided_by = ?3, channel = ?4, decided_at = ?5 WHERE id = ?1 AND state = 'pending'",
-            params![id, approval_state_text(state), by, channel, Utc::now().to_rfc3339()],
-        )?;
+        let changed = self.durably(|c| {
+            Ok(c.execute(
+                "UPDATE approvals SET state = ?2, decided_by = ?3, channel = ?4, decided_at = ?5 WHERE id = ?1 AND state = 'pending'",
+                params![id, approval_state_text(state), by, channel, Utc::now().to_rfc3339()],
+            )?)
+        })?;
         let record = self
             .approval(id)?
             .ok_or_else(|| StoreError::NoApproval(id.to_owned()))?;
@@ -415,6 +433,24 @@ impl Store {
 }
 
 type RowResult<T> = rusqlite::Result<Result<T, serde_json::Error>>;
+
+/// Inserts or updates a tool call's audit row.
+fn write_call(c: &Connection, run_id: &str, seq: u64, a: &CallAudit) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (run_id, call_id) DO UPDATE SET impact = excluded.impact, decision = excluded.decision,
+           rules = excluded.rules, reason = excluded.reason, approval_id = excluded.approval_id,
+           executed = excluded.executed, ok = excluded.ok, result_bytes = excluded.result_bytes,
+           duration_ms = excluded.duration_ms, error = excluded.error",
+        params![
+            run_id, a.call_id, seq as i64, a.tool, a.origin, a.args.to_string(),
+            a.impact.as_ref().map(Value::to_string), a.decision, serde_json::to_string(&a.rules)?, a.reason,
+            a.approval, a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error
+        ],
+    )?;
+    Ok(())
+}
 
 fn run_row(r: &rusqlite::Row<'_>) -> RowResult<RunRow> {
     let trigger: String = r.get(8)?;

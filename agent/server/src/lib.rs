@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod slack;
 pub mod watch;
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -113,6 +114,9 @@ pub async fn serve(
         "sopilot serve listening on http://{}",
         listener.local_addr()?
     );
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

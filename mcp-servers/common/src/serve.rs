@@ -1,5 +1,6 @@
 //! Serving an MCP server over stdio (the default) or streamable HTTP at `/mcp`.
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -89,6 +90,9 @@ where
                 .map_err(|source| ServeError::Bind { addr, source })?;
             let local = listener.local_addr().map_err(ServeError::Http)?;
             tracing::info!("{name} listening on http://{local}/mcp");
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     shutdown_signal().await;
