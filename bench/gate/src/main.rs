@@ -6,8 +6,9 @@
 //!
 //! - each call made directly through the gateway (MCP round trip + backend), and
 //! - the same call through [`Gate::handle`] (name check, audit, dry run for an impact when
-//!   the tool mutates, policy, execution), with the run's store on disk (SQLite, WAL,
-//!   `synchronous=FULL`, as `sopilot run` and `sopilot serve` use it) and in memory.
+//!   the tool mutates, policy, execution), with the run's store on disk (SQLite, WAL, synced
+//!   before a mutating call executes, as `sopilot run` and `sopilot serve` use it) and in
+//!   memory.
 //!
 //! The gate's overhead is the difference. Also timed on their own: one MCP round trip that
 //! never reaches the backend (a call with invalid arguments, refused by the server) and one
