@@ -13,7 +13,7 @@
 //! the gate still decides every call.
 
 use serde_json::{Map, Value};
-use sopilot_llm::normalize_schema;
+use sopilot_llm::{for_each_subschema, normalize_schema};
 
 /// How deep `$ref`s are inlined; a recursive type stops here as "any value".
 const MAX_REF_DEPTH: usize = 8;
@@ -91,40 +91,6 @@ fn strip(v: &mut Value) {
         m.remove(key);
     }
     for_each_subschema(m, strip);
-}
-
-/// Calls `f` on the schemas directly nested in one schema, and only on those (the keys of
-/// `properties` are argument names; `enum`, `const`, `default` hold values).
-fn for_each_subschema(m: &mut Map<String, Value>, mut f: impl FnMut(&mut Value)) {
-    for (key, child) in m.iter_mut() {
-        match key.as_str() {
-            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
-                if let Value::Object(named) = child {
-                    named.values_mut().for_each(&mut f);
-                }
-            }
-            "items"
-            | "additionalItems"
-            | "additionalProperties"
-            | "unevaluatedItems"
-            | "unevaluatedProperties"
-            | "propertyNames"
-            | "contains"
-            | "not"
-            | "if"
-            | "then"
-            | "else" => match child {
-                Value::Array(list) => list.iter_mut().for_each(&mut f),
-                other => f(other),
-            },
-            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
-                if let Value::Array(list) = child {
-                    list.iter_mut().for_each(&mut f);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ mod types;
 pub use error::LlmError;
 pub use openai::OpenAiClient;
 pub use price::{Price, PriceTable};
-pub use schema::normalize_schema;
+pub use schema::{for_each_subschema, normalize_schema};
 pub use script::{Script, ScriptCall, ScriptTurn, ScriptedModel, When, conversation_text};
 pub use spec::{ModelSpec, build_client};
 pub use types::{

@@ -75,12 +75,18 @@ fn clean(v: &mut Value, top: bool) {
             }
         }
     }
+    for_each_subschema(m, |s| clean(s, false));
+}
+
+/// Calls `f` on the schemas directly nested in one schema, and only on those: the keys of
+/// `properties` are argument names; `enum`, `const`, `default` and `examples` hold values.
+pub fn for_each_subschema(m: &mut Map<String, Value>, mut f: impl FnMut(&mut Value)) {
     for (key, child) in m.iter_mut() {
         match key.as_str() {
             // name → schema
             "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
                 if let Value::Object(named) = child {
-                    named.values_mut().for_each(|s| clean(s, false));
+                    named.values_mut().for_each(&mut f);
                 }
             }
             // one schema (or, for `items` in older drafts, a list of them)
@@ -95,13 +101,13 @@ fn clean(v: &mut Value, top: bool) {
             | "if"
             | "then"
             | "else" => match child {
-                Value::Array(list) => list.iter_mut().for_each(|s| clean(s, false)),
-                other => clean(other, false),
+                Value::Array(list) => list.iter_mut().for_each(&mut f),
+                other => f(other),
             },
             // lists of schemas
             "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
                 if let Value::Array(list) = child {
-                    list.iter_mut().for_each(|s| clean(s, false));
+                    list.iter_mut().for_each(&mut f);
                 }
             }
             _ => {}
