@@ -282,7 +282,9 @@ impl Store {
     }
 
     /// Decides a pending approval, synced to disk. The first decision wins: returns the record
-    /// as it stands and whether this call changed it.
+    /// as it stands and whether this call changed it. A record past its expiry becomes
+    /// `expired` (counted as denied) instead: no channel can approve it any more, even when the
+    /// run that asked is gone and nothing else marked it.
     pub fn decide_approval(
         &self,
         id: &str,
@@ -290,6 +292,19 @@ impl Store {
         by: &str,
         channel: &str,
     ) -> Result<(ApprovalRecord, bool), StoreError> {
+        let now = Utc::now();
+        if let Some(r) = self.approval(id)?
+            && r.state == ApprovalState::Pending
+            && r.expires_at <= now
+        {
+            self.durably(|c| {
+                c.execute(
+                    "UPDATE approvals SET state = 'expired', decided_by = 'sopilot', channel = 'expiry', decided_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                    params![id, now.to_rfc3339()],
+                )?;
+                Ok(())
+            })?;
+        }
         let changed = self.durably(|c| {
             Ok(c.execute(
                 "UPDATE approvals SET state = ?2, decided_by = ?3, channel = ?4, decided_at = ?5 WHERE id = ?1 AND state = 'pending'",
@@ -521,4 +536,57 @@ fn approval_row(r: &rusqlite::Row<'_>) -> RowResult<ApprovalRecord> {
             channel,
         })
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(id: &str, expires_in: chrono::Duration) -> ApprovalRecord {
+        let now = Utc::now();
+        ApprovalRecord {
+            id: id.into(),
+            run_id: "run-1".into(),
+            call_id: "c1".into(),
+            tool: "kubectl.patch_hpa".into(),
+            args: json!({"name": "web", "max_replicas": 20}),
+            digest: "d".into(),
+            impact: None,
+            rules: vec!["hpa-beyond-50-percent".into()],
+            reason: "more than 50 %".into(),
+            requested_at: now,
+            expires_at: now + expires_in,
+            state: ApprovalState::Pending,
+            decided_by: None,
+            channel: None,
+        }
+    }
+
+    #[test]
+    fn an_expired_approval_cannot_be_approved() {
+        let store = Store::in_memory().unwrap();
+        store
+            .insert_approval(&record("a-old", chrono::Duration::seconds(-1)))
+            .unwrap();
+        let (r, changed) = store
+            .decide_approval("a-old", ApprovalState::Approved, "alice", "api")
+            .unwrap();
+        assert!(!changed);
+        assert_eq!(r.state, ApprovalState::Expired);
+        assert_eq!(r.decided_by.as_deref(), Some("sopilot"));
+
+        store
+            .insert_approval(&record("a-new", chrono::Duration::minutes(5)))
+            .unwrap();
+        let (r, changed) = store
+            .decide_approval("a-new", ApprovalState::Approved, "alice", "api")
+            .unwrap();
+        assert!(changed);
+        assert_eq!(r.state, ApprovalState::Approved);
+        let (_, again) = store
+            .decide_approval("a-new", ApprovalState::Denied, "bob", "slack")
+            .unwrap();
+        assert!(!again, "the first decision wins");
+    }
 }
