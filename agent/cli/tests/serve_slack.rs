@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod slack_support;
+mod support;
 
 use std::time::Duration;
 

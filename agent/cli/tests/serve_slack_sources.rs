@@ -8,6 +8,7 @@
 
 mod slack_support;
 mod sns_support;
+mod support;
 
 use serde_json::Value;
 use slack_support::{api, approve_in_thread, env, http, start_server_with, wait_api};

@@ -1,24 +1,21 @@
-//! Helpers of `serve_slack.rs`: the simulated Kubernetes API and Slack, the `sopilot serve`
-//! process, requests signed as Slack signs them, and waiting for what Slack or the API shows.
+//! Helpers of the Slack tests: the simulated Kubernetes API and Slack, the `sopilot serve`
+//! process with its Slack bot, requests signed as Slack signs them, and waiting for what Slack
+//! or the API shows. Test crates using it also declare `mod support;` (the shared serve
+//! helpers it builds on).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sopilot_sim::{RunningSim, Scenario, SimOptions};
 use sopilot_sim_slack::{Message, SlackState};
-use tokio::io::AsyncBufReadExt;
 
-pub const TOKEN: &str = "api-token-for-tests";
-pub const AM_TOKEN: &str = "alertmanager-token";
+pub use crate::support::{AM_TOKEN, Server, TOKEN, http, repo};
+
 pub const SECRET: &str = "slack-signing-secret-for-tests";
 pub const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 pub struct Env {
     pub sim: RunningSim,
@@ -51,11 +48,6 @@ pub async fn env() -> Env {
     }
 }
 
-pub struct Server {
-    pub child: tokio::process::Child,
-    pub url: String,
-}
-
 pub async fn start_server(env: &Env, dir: &Path) -> Server {
     start_server_with(env, dir, "").await
 }
@@ -77,8 +69,8 @@ pub async fn start_server_with(env: &Env, dir: &Path, serve_extra: &str) -> Serv
         ),
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
-        .current_dir(repo())
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
         .env("KUBECONFIG", env.sim.kubeconfig())
         .env("SOPILOT_API_TOKEN", TOKEN)
         .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
@@ -87,31 +79,8 @@ pub async fn start_server_with(env: &Env, dir: &Path, serve_extra: &str) -> Serv
         .env("SLACK_API_URL", &env.slack_url)
         .env("RUST_LOG", "info")
         .args(["serve", "--config"])
-        .arg(&config)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("listening on http://") {
-                return line[i + "listening on ".len()..].trim().to_owned();
-            }
-        }
-        panic!("serve never listened")
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, url }
-}
-
-pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+        .arg(&config);
+    crate::support::spawn(cmd).await
 }
 
 /// Posts `body` to `path`, signed as Slack signs.

@@ -1,18 +1,17 @@
 //! Helpers of the SNS tests: an independent SNS stand-in (tests/python/sns_stand_in.py, signing
 //! with Python's `cryptography` and serving its certificate over HTTPS from a test CA), and
-//! CloudWatch alarm notifications as SNS delivers them.
+//! CloudWatch alarm notifications as SNS delivers them. Test crates using it also declare
+//! `mod support;`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::support::repo;
 
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
 
