@@ -656,23 +656,31 @@ async fn http_gateway_checks_token_host_and_origin_and_waits_for_api_approval() 
     .await;
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     assert_eq!(r.structured_content.as_ref().unwrap()["status"], "queued");
-    let runs: Value = http
-        .get(api("/api/runs"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sops: Vec<&str> = runs["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["sop"].as_str().unwrap())
-        .collect();
+    // Queued: the run is recorded once a worker takes it up, so wait for it (up to 30 s).
+    let mut sops: Vec<String> = Vec::new();
+    for _ in 0..300 {
+        let runs: Value = http
+            .get(api("/api/runs"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        sops = runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sop"].as_str().unwrap().to_owned())
+            .collect();
+        if sops.iter().any(|s| s == "pod-crashloop") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
-        sops.contains(&"mcp-session") && sops.contains(&"pod-crashloop"),
+        sops.iter().any(|s| s == "mcp-session") && sops.iter().any(|s| s == "pod-crashloop"),
         "{sops:?}"
     );
     client.cancel().await.unwrap();
