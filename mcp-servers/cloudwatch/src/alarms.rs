@@ -98,7 +98,7 @@ pub async fn describe_alarms(c: &Clients, a: DescribeAlarms) -> ToolResult<CallT
         }
     };
     let found = alarms(c, state, a.name_prefix.clone(), Vec::new()).await?;
-    let now = chrono::Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     let mut table = Table::new(["STATE", "NAME", "SINCE", "METRIC", "CONDITION"]);
     let mut reasons = String::new();
     for al in &found {
@@ -151,7 +151,7 @@ pub async fn alarm_history(c: &Clients, a: AlarmHistory) -> ToolResult<CallToolR
             "hours must be between 1 and 336 (got {hours})"
         )));
     }
-    let now = chrono::Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     let resp =
         c.cw.describe_alarm_history()
             .alarm_name(&a.alarm_name)

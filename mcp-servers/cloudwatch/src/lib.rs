@@ -12,6 +12,7 @@
 mod alarms;
 mod args;
 pub mod cli;
+mod clock;
 mod error;
 mod logs;
 mod metrics;

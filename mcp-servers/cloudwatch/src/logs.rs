@@ -106,7 +106,7 @@ pub async fn filter_log_events(c: &Clients, a: FilterLogEvents) -> ToolResult<Ca
         )));
     }
     let limit = usize::try_from(limit).unwrap_or(100);
-    let start = chrono::Utc::now().timestamp_millis() - minutes * 60_000;
+    let start = crate::clock::now().timestamp_millis() - minutes * 60_000;
     let mut newest: VecDeque<(i64, String, String)> = VecDeque::new();
     let mut counts: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let mut matched = 0usize;
@@ -217,7 +217,7 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
             "timeout_seconds must be between 1 and 120 (got {timeout})"
         )));
     }
-    let end = chrono::Utc::now().timestamp();
+    let end = crate::clock::now().timestamp();
     let started = c
         .logs
         .start_query()

@@ -83,7 +83,7 @@ pub async fn fetch(
     specs: &[SeriesSpec],
     minutes: i64,
 ) -> ToolResult<Vec<Vec<(i64, f64)>>> {
-    let end = chrono::Utc::now().timestamp();
+    let end = crate::clock::now().timestamp();
     let start = end - minutes * 60;
     let queries: Vec<MetricDataQuery> = specs
         .iter()

@@ -155,7 +155,7 @@ pub async fn forecast_metric(c: &Clients, a: ForecastMetric) -> ToolResult<CallT
     let dims: Vec<(String, String)> = a.dimensions.unwrap_or_default().into_iter().collect();
     let step = i64::from(period);
     // Whole periods only: the current one is still filling (a Sum would look like a drop).
-    let end = Utc::now().timestamp().div_euclid(step) * step;
+    let end = crate::clock::now().timestamp().div_euclid(step) * step;
     let start = (end - hours * 3_600).div_euclid(step) * step;
     let title = format!(
         "{}/{} {} — {stat} per {period}s",
@@ -452,7 +452,7 @@ pub async fn anomaly_band(c: &Clients, a: AnomalyBand) -> ToolResult<CallToolRes
     }
     let dims: Vec<(String, String)> = a.dimensions.unwrap_or_default().into_iter().collect();
     let step = i64::from(period);
-    let end = Utc::now().timestamp().div_euclid(step) * step;
+    let end = crate::clock::now().timestamp().div_euclid(step) * step;
     let start = end - minutes * 60;
     let title = format!(
         "{}/{} {} — {stat} per {period}s, last {minutes} min, band ±{width} sd",

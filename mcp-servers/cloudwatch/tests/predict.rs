@@ -6,8 +6,7 @@
 
 mod common;
 
-use chrono::Utc;
-use common::Harness;
+use common::{Harness, test_now};
 use serde_json::{Value, json};
 use sopilot_sim_aws::AwsState;
 
@@ -49,7 +48,7 @@ fn state() -> AwsState {
          "dimensions": {"ClusterName": "eks-prod", "AvailabilityZone": "us-east-1c"},
          "history": "2h", "series": {"baseline": 20}}
     ]});
-    AwsState::from_sections(Some(&cw), None, None).unwrap()
+    AwsState::from_sections_at(Some(&cw), None, None, test_now()).unwrap()
 }
 
 fn requests(lb: &str, extra: Value) -> Value {
@@ -69,8 +68,8 @@ fn epoch(v: &Value) -> i64 {
 
 #[tokio::test]
 async fn the_forecast_finds_the_daily_rise_and_when_it_crosses_a_threshold() {
-    let h = Harness::with(state()).await;
-    let started = Utc::now().timestamp();
+    let h = Harness::pinned(state(), test_now()).await;
+    let started = test_now().timestamp();
     // The true value three hours before the peak, on the rise; the forecast should reach it
     // then.
     let lead = 180.0;
@@ -131,7 +130,7 @@ async fn the_forecast_finds_the_daily_rise_and_when_it_crosses_a_threshold() {
 
 #[tokio::test]
 async fn a_threshold_out_of_reach_is_not_crossed() {
-    let h = Harness::with(state()).await;
+    let h = Harness::pinned(state(), test_now()).await;
     let r = h
         .ok(
             "forecast_metric",
@@ -151,7 +150,7 @@ async fn a_threshold_out_of_reach_is_not_crossed() {
 
 #[tokio::test]
 async fn short_gappy_stale_and_unknown_histories_are_clear_errors() {
-    let h = Harness::with(state()).await;
+    let h = Harness::pinned(state(), test_now()).await;
     let r = h
         .call("forecast_metric", requests("app/new/2", json!({})))
         .await;
@@ -222,7 +221,7 @@ fn latency(zone: &str, extra: Value) -> Value {
 
 #[tokio::test]
 async fn the_anomaly_band_flags_the_spiking_zone_only() {
-    let h = Harness::with(state()).await;
+    let h = Harness::pinned(state(), test_now()).await;
     let r = h
         .ok(
             "anomaly_band",
@@ -230,17 +229,26 @@ async fn the_anomaly_band_flags_the_spiking_zone_only() {
         )
         .await;
     let s = &r.structured;
+    // With seeded noise and a ±3 sd band, about one point in 370 falls outside by chance
+    // (≈ 15 % of 60-point windows have one): the calm zone below allows one, and so does this
+    // one, besides the spike. Which times of day have such a point is pinned by the clock.
     let above = s["above"].as_u64().unwrap();
     assert!(
-        (19..=21).contains(&above),
+        (19..=22).contains(&above),
         "the 20-minute spike: {}",
         r.text
     );
-    assert_eq!(s["below"], 0, "{}", r.text);
+    assert!(s["below"].as_u64().unwrap() <= 1, "{}", r.text);
     let runs = s["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 1, "one run: {}", r.text);
-    assert_eq!(runs[0]["direction"], "above");
-    assert!(runs[0]["worst"]["v"].as_f64().unwrap() > 60.0);
+    let long: Vec<&Value> = runs
+        .iter()
+        .filter(|r| r["points"].as_u64().unwrap() > 1)
+        .collect();
+    assert_eq!(long.len(), 1, "one run besides stray points: {}", r.text);
+    assert!(runs.len() <= 2, "at most one stray point: {}", r.text);
+    assert_eq!(long[0]["direction"], "above");
+    assert!(long[0]["points"].as_u64().unwrap() >= 18, "{}", r.text);
+    assert!(long[0]["worst"]["v"].as_f64().unwrap() > 60.0);
     assert_eq!(s["latest"]["outside"], "above", "{}", r.text);
     assert!(r.text.contains("above the band"), "{}", r.text);
     assert!(s["points_checked"].as_u64().unwrap() >= 59);
@@ -261,7 +269,7 @@ async fn the_anomaly_band_flags_the_spiking_zone_only() {
 
 #[tokio::test]
 async fn an_anomaly_band_without_history_or_with_a_bad_width_is_an_error() {
-    let h = Harness::with(state()).await;
+    let h = Harness::pinned(state(), test_now()).await;
     let r = h
         .call(
             "anomaly_band",

@@ -95,8 +95,19 @@ impl Harness {
     }
 
     pub async fn with(state: AwsState) -> Harness {
+        Self::with_env(state, Vec::new()).await
+    }
+
+    /// A server whose clock is pinned at `now` (`SOPILOT_NOW`), for a state frozen at the
+    /// same instant ([`AwsState::from_sections_at`]): answers never depend on when it runs.
+    pub async fn pinned(state: AwsState, now: chrono::DateTime<chrono::Utc>) -> Harness {
+        Self::with_env(state, vec![("SOPILOT_NOW", now.to_rfc3339())]).await
+    }
+
+    async fn with_env(state: AwsState, extra: Vec<(&'static str, String)>) -> Harness {
         let url = serve(state.clone()).await;
-        let env = aws_env(&url);
+        let mut env = aws_env(&url);
+        env.extend(extra);
         let cmd =
             tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cloudwatch")).configure(|c| {
                 c.env_remove("AWS_PROFILE");
@@ -125,6 +136,16 @@ impl Harness {
         assert!(!r.is_error, "{name} failed: {}", r.text);
         r
     }
+}
+
+/// The instant time-of-day-sensitive tests pin their clocks at: `SOPILOT_TEST_NOW` (RFC 3339)
+/// when set, so CI can run them at several times of day, else 20:19 UTC, a time at which an
+/// unpinned run once failed.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    let text = std::env::var("SOPILOT_TEST_NOW").unwrap_or_else(|_| "2026-03-10T20:19:00Z".into());
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .unwrap_or_else(|e| panic!("SOPILOT_TEST_NOW={text:?}: {e}"))
+        .with_timezone(&chrono::Utc)
 }
 
 pub fn common_state() -> AwsState {

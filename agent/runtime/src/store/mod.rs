@@ -9,6 +9,7 @@
 //! Opening a store marks runs left `running` by a dead process as `interrupted`, with the
 //! reason, and leaves their pending approvals pending.
 
+mod inbox;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -148,6 +149,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(inbox::SCHEMA)?;
         let store = Store {
             conn: Mutex::new(conn),
         };
