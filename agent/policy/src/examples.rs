@@ -5,7 +5,7 @@
 //! not.
 
 use serde_json::Value;
-use sopilot_protocol::{CallOrigin, Impact, ToolRef, Trigger};
+use sopilot_protocol::{CallOrigin, History, Impact, Resource, ToolRef, Trigger};
 use sopilot_yaml::{Node, Seg};
 
 use crate::error::Problem;
@@ -18,6 +18,8 @@ struct OwnedRequest {
     tool: ToolRef,
     args: Value,
     impact: Option<Impact>,
+    resource: Option<Resource>,
+    history: History,
     trigger: Option<Trigger>,
     run: RunInfo,
     annotations: Option<ToolAnnotations>,
@@ -30,6 +32,8 @@ impl OwnedRequest {
             tool: &self.tool,
             args: &self.args,
             impact: self.impact.as_ref(),
+            resource: self.resource.as_ref(),
+            history: Some(&self.history),
             trigger: self.trigger.as_ref(),
             run: &self.run,
             annotations: self.annotations.as_ref(),
@@ -54,6 +58,30 @@ fn annotations(v: &Value) -> Result<ToolAnnotations, String> {
         idempotent: flag("idempotent"),
         open_world: flag("open_world"),
     })
+}
+
+/// The example's history: its `history` mapping over the fresh history of its impact.
+fn history(impact: Option<&Impact>, given: Option<&Value>) -> Result<History, String> {
+    let fresh = History::fresh(impact, sopilot_protocol::DEFAULT_HISTORY_WINDOW_MINUTES);
+    let Some(given) = given else {
+        return Ok(fresh);
+    };
+    let Value::Object(over) = given else {
+        return Err("example history must be a mapping like {rollbacks: 1}".into());
+    };
+    let mut merged = serde_json::to_value(&fresh).map_err(|e| e.to_string())?;
+    if let Value::Object(m) = &mut merged {
+        for (k, v) in over {
+            if !m.contains_key(k) {
+                return Err(format!(
+                    "example history has no field {k:?}; known: {}",
+                    m.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::from_value(merged).map_err(|e| format!("example history: {e}"))
 }
 
 /// Turns an example into a request, or says what is wrong with it.
@@ -87,6 +115,15 @@ fn build(policy: &Policy, rule: usize, ex: &ExampleSpec) -> Result<OwnedRequest,
         .map(serde_json::from_value::<Impact>)
         .transpose()
         .map_err(|e| format!("example impact does not fit the Impact format: {e}"))?;
+    let resource = ex
+        .resource
+        .clone()
+        .map(serde_json::from_value::<Resource>)
+        .transpose()
+        .map_err(|e| {
+            format!("example resource must be {{group, version, kind, plural, namespaced}}: {e}")
+        })?;
+    let history = history(impact.as_ref(), ex.history.as_ref())?;
     let trigger = ex
         .trigger
         .as_ref()
@@ -111,6 +148,8 @@ fn build(policy: &Policy, rule: usize, ex: &ExampleSpec) -> Result<OwnedRequest,
         tool,
         args,
         impact,
+        resource,
+        history,
         trigger,
         run,
         annotations: ex.annotations.as_ref().map(annotations).transpose()?,
@@ -166,6 +205,9 @@ pub(crate) fn check_examples(
                 Outcome::NoMatch
             };
             let matches = covered && outcome.counts_as_match(r.decision);
+            if matches && expected {
+                failures.extend(missing_fact_problems(policy, rule, &owned).map(fail));
+            }
             if matches != expected {
                 let why = match (&outcome, covered) {
                     (_, false) => format!("the rule's tools {:?} do not cover {tool}", r.tools),
@@ -183,4 +225,95 @@ pub(crate) fn check_examples(
         }
     }
     (must.len() + not.len(), failures)
+}
+
+/// The fail-closed lint: for a `match` example, each impact fact the rule's `when` names is
+/// taken away in turn. A deny or escalate rule must still match without it (a missing fact
+/// never relaxes a decision); an allow rule must no longer match (a missing fact never
+/// allows). Returns one message per fact that breaks this.
+fn missing_fact_problems(
+    policy: &Policy,
+    rule: usize,
+    owned: &OwnedRequest,
+) -> impl Iterator<Item = String> {
+    let r = &policy.rules[rule];
+    let when = r.when.clone().unwrap_or_default();
+    let impact = owned
+        .impact
+        .as_ref()
+        .and_then(|i| serde_json::to_value(i).ok())
+        .unwrap_or(Value::Null);
+    let mut problems = Vec::new();
+    for path in fact_paths(&impact, "") {
+        if !mentions(&when, &format!("impact.{path}")) {
+            continue;
+        }
+        let mut without = impact.clone();
+        remove_path(&mut without, &path);
+        let Ok(stripped) = serde_json::from_value::<Impact>(without) else {
+            continue;
+        };
+        let req = Request {
+            impact: Some(&stripped),
+            ..owned.request()
+        };
+        let still = policy
+            .outcome(rule, &context(&req))
+            .counts_as_match(r.decision);
+        let problem = match (r.decision, still) {
+            (sopilot_protocol::Decision::Allow, true) => Some(format!(
+                "the rule still allows when impact.{path} is missing; a missing fact must never allow: read impact.{path} without an `is not defined or` escape"
+            )),
+            (sopilot_protocol::Decision::Deny | sopilot_protocol::Decision::Escalate, false) => {
+                Some(format!(
+                    "without impact.{path} the rule no longer matches, so a missing fact would relax the decision; drop the `impact.{path} is defined and` guard (an undefined value already fails closed) or write `impact.{path} is not defined or …`"
+                ))
+            }
+            _ => None,
+        };
+        problems.extend(problem);
+    }
+    problems.into_iter()
+}
+
+/// Every path to an object member of `v` (`pdb`, `pdb.allows`, `node.conditions`...).
+fn fact_paths(v: &Value, prefix: &str) -> Vec<String> {
+    let Value::Object(m) = v else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, child) in m {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        out.extend(fact_paths(child, &path));
+        out.push(path);
+    }
+    out
+}
+
+/// Whether `text` names `path` as a whole (not `impact.pod` inside `impact.pods`).
+fn mentions(text: &str, path: &str) -> bool {
+    text.match_indices(path).any(|(i, _)| {
+        text[i + path.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+    })
+}
+
+fn remove_path(v: &mut Value, path: &str) {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, path),
+    };
+    let target = match parent {
+        Some(p) => p.split('.').try_fold(v, |cur, k| cur.get_mut(k)),
+        None => Some(v),
+    };
+    if let Some(Value::Object(m)) = target {
+        m.remove(last);
+    }
 }

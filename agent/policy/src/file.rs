@@ -84,6 +84,14 @@ pub(crate) struct ExampleSpec {
     pub args: Option<Value>,
     #[serde(default)]
     pub impact: Option<Value>,
+    /// The resource the call's `kind` resolved to (`{group, version, kind, plural,
+    /// namespaced}`).
+    #[serde(default)]
+    pub resource: Option<Value>,
+    /// What already happened to the target; merged over the fresh history of the example's
+    /// impact (no earlier changes, baselines from the impact's "before" values).
+    #[serde(default)]
+    pub history: Option<Value>,
     #[serde(default)]
     pub trigger: Option<Value>,
     #[serde(default)]

@@ -3,8 +3,14 @@
 //! SOPilot never reads Secret data: a call whose target is a Secret is denied before any
 //! rule is consulted, whatever the policy says. Policies may add their own Secret rules (the
 //! default one does, so the reason shows up in explanations), but cannot remove this one.
+//!
+//! The guard decides on what will actually be read or changed: the resource the call's
+//! `kind` resolved to on the cluster, when the gate resolved it, and the impact's target. On
+//! the spelling alone (no cluster at hand, or before resolution) it is conservative: every
+//! spelling that could resolve to Secrets counts ([`sopilot_protocol::may_name_secrets`]).
 
 use serde_json::Value;
+use sopilot_protocol::may_name_secrets;
 
 use crate::Request;
 
@@ -14,19 +20,25 @@ pub const SECRET_GUARD: &str = "builtin:secret-data";
 /// Argument names that say which kind of object a call targets.
 const KIND_ARGS: [&str; 5] = ["kind", "resource", "resources", "resource_type", "type"];
 
-/// Whether a kind or resource name denotes Secrets: `Secret`, `secrets`, `v1/Secret`,
-/// `secrets.v1`, ` SECRET ` all do.
+/// Whether a kind or resource spelling may denote Secrets: `Secret`, `secrets`,
+/// `v1/Secret`, `Secret.v1/x`, `secrets.core/v1`, ` SECRET ` all do.
 pub fn is_secret_kind(text: &str) -> bool {
-    let t = text.trim().to_ascii_lowercase();
-    let t = t.rsplit('/').next().unwrap_or(&t);
-    let t = t.split('.').next().unwrap_or(t);
-    t == "secret" || t == "secrets"
+    may_name_secrets(text)
 }
 
 /// Why the call targets Secret data, if it does.
 pub fn secret_target(req: &Request<'_>) -> Option<String> {
-    if is_secret_kind(req.tool.tool()) || req.tool.tool().to_ascii_lowercase().contains("secret") {
+    let tool = req.tool.tool();
+    if is_secret_kind(tool) || tool.to_ascii_lowercase().contains("secret") {
         return Some(format!("the tool {} reads or changes Secrets", req.tool));
+    }
+    if let Some(r) = req.resource
+        && r.is_secret()
+    {
+        return Some(format!(
+            "its kind resolves to {} on the cluster",
+            r.qualified()
+        ));
     }
     for key in KIND_ARGS {
         let hit = match req.args.get(key) {
@@ -37,7 +49,7 @@ pub fn secret_target(req: &Request<'_>) -> Option<String> {
             _ => false,
         };
         if hit {
-            return Some(format!("args.{key} targets Secrets"));
+            return Some(format!("args.{key} may name Secrets"));
         }
     }
     if let Some(target) = req.impact.and_then(|i| i.target.as_ref())
@@ -61,6 +73,9 @@ mod tests {
             "secrets.v1",
             " SECRET ",
             "core/v1/secrets",
+            "Secret.v1/x",
+            "secrets.core/v1",
+            "secret./",
         ] {
             assert!(is_secret_kind(yes), "{yes}");
         }

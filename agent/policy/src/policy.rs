@@ -14,12 +14,14 @@ use crate::guard::{SECRET_GUARD, secret_target};
 use crate::request::{MatchedRule, Request, ServerTrust, SkippedRule, Verdict};
 
 /// The names a `when` expression may use.
-pub const WHEN_VARIABLES: [&str; 8] = [
+pub const WHEN_VARIABLES: [&str; 10] = [
     "tool",
     "server",
     "tool_name",
     "args",
     "impact",
+    "resource",
+    "history",
     "trigger",
     "run",
     "annotations",
@@ -551,6 +553,12 @@ pub(crate) fn context(req: &Request<'_>) -> JValue {
     map.insert("run", JValue::from(minijinja::value::Serde(req.run)));
     if let Some(impact) = req.impact {
         map.insert("impact", JValue::from(minijinja::value::Serde(impact)));
+    }
+    if let Some(resource) = req.resource {
+        map.insert("resource", JValue::from(minijinja::value::Serde(resource)));
+    }
+    if let Some(history) = req.history {
+        map.insert("history", JValue::from(minijinja::value::Serde(history)));
     }
     if let Some(trigger) = req.trigger {
         map.insert("trigger", JValue::from(minijinja::value::Serde(trigger)));

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sopilot_protocol::{CallOrigin, Decision, Impact, ToolRef, Trigger};
+use sopilot_protocol::{CallOrigin, Decision, History, Impact, Resource, ToolRef, Trigger};
 
 /// Whether a tool's server is one of SOPilot's own. Only the gateway, which knows what it
 /// started, can say so; a server's own claims never make it builtin.
@@ -58,6 +58,11 @@ pub struct Request<'a> {
     pub args: &'a Value,
     /// The impact its dry run reported; `None` for read-only tools or when it is unknown.
     pub impact: Option<&'a Impact>,
+    /// The resource its `kind` argument resolves to on the cluster (`resource.*`), reads
+    /// included; `None` for calls without one.
+    pub resource: Option<&'a Resource>,
+    /// What already happened to the call's target (`history.*`); `None` when unknown.
+    pub history: Option<&'a History>,
     pub trigger: Option<&'a Trigger>,
     pub run: &'a RunInfo,
     pub annotations: Option<&'a ToolAnnotations>,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use sopilot_policy::{Policy, Request, RunInfo, ServerTrust, Verdict, load_paths};
-use sopilot_protocol::{Decision, Impact, ToolRef};
+use sopilot_protocol::{Decision, History, Impact, ToolRef};
 
 fn default_policy() -> Policy {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml");
@@ -22,6 +22,8 @@ fn decide(
 ) -> Verdict {
     let tool: ToolRef = tool.parse().unwrap();
     let impact: Option<Impact> = impact.map(|v| serde_json::from_value(v).unwrap());
+    // What the gate tells the policy when nothing happened to the target before.
+    let history = History::fresh(impact.as_ref(), 60);
     let run = RunInfo {
         unattended,
         ..RunInfo::default()
@@ -30,6 +32,8 @@ fn decide(
         tool: &tool,
         args: &args,
         impact: impact.as_ref(),
+        resource: None,
+        history: Some(&history),
         trigger: None,
         run: &run,
         annotations: None,
@@ -51,11 +55,15 @@ fn pod_impact(restarts: i64, workload_kind: &str) -> Value {
 
 fn hpa(min_b: i64, min_a: i64, max_b: i64, max_a: i64) -> Value {
     json!({"action": "patch_hpa", "target": {"kind": "HorizontalPodAutoscaler", "namespace": "payment", "name": "payment-service"},
-           "hpa": {"min_before": min_b, "min_after": min_a, "max_before": max_b, "max_after": max_a}})
+           "hpa": {"min_before": min_b, "min_after": min_a, "max_before": max_b, "max_after": max_a},
+           "replicas_before": 4, "replicas_after": 4, "replicas_affected": 0, "fraction_affected": 0.0,
+           "data_loss_risk": false})
 }
 
 fn rollback(from: i64, to: i64, pdb_allows: bool) -> Value {
     json!({"action": "rollout_undo",
+           "target": {"kind": "Deployment", "namespace": "payment", "name": "payment-service"},
+           "data_loss_risk": false,
            "workload": {"kind": "Deployment", "namespace": "payment", "name": "payment-service", "replicas": 5, "ready": 5},
            "replicas_affected": 1, "fraction_affected": 0.2,
            "pdb": {"name": "payment-pdb", "disruptions_allowed": if pdb_allows { 1 } else { 0 }, "allows": pdb_allows},
@@ -63,8 +71,9 @@ fn rollback(from: i64, to: i64, pdb_allows: bool) -> Value {
 }
 
 fn drain(conditions: &[&str]) -> Value {
-    json!({"action": "drain", "node": {"name": "ip-10-0-1-45", "conditions": conditions},
-           "replicas_affected": 1, "fraction_affected": 0.2})
+    json!({"action": "drain", "target": {"kind": "Node", "name": "ip-10-0-1-45"},
+           "node": {"name": "ip-10-0-1-45", "conditions": conditions},
+           "replicas_affected": 1, "fraction_affected": 0.2, "data_loss_risk": false})
 }
 
 #[test]
@@ -140,7 +149,7 @@ fn source_document_cases() {
             "kubectl.scale",
             json!({"kind": "Deployment", "namespace": "payment", "name": "payment-service", "replicas": 2}),
             Some(
-                json!({"action": "scale", "replicas_before": 5, "replicas_after": 2, "replicas_affected": 3, "fraction_affected": 0.6}),
+                json!({"action": "scale", "target": {"kind": "Deployment", "namespace": "payment", "name": "w"}, "replicas_before": 5, "replicas_after": 2, "replicas_affected": 3, "fraction_affected": 0.6, "data_loss_risk": false}),
             ),
             Decision::Escalate,
         ),
@@ -170,7 +179,7 @@ fn source_document_cases() {
             "kubectl.drain",
             json!({"node": "ip-10-0-1-45"}),
             Some(
-                json!({"action": "drain", "node": {"name": "ip-10-0-1-45", "conditions": ["MemoryPressure"]}, "data_loss_risk": true}),
+                json!({"action": "drain", "target": {"kind": "Node", "name": "ip-10-0-1-45"}, "node": {"name": "ip-10-0-1-45", "conditions": ["MemoryPressure"]}, "fraction_affected": 0.2, "data_loss_risk": true}),
             ),
             Decision::Escalate,
         ),

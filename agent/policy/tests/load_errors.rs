@@ -193,6 +193,8 @@ fn decide_with(
         tool: &tool,
         args: &args,
         impact: None,
+        resource: None,
+        history: None,
         trigger: None,
         run: &run,
         annotations,
@@ -252,6 +254,8 @@ fn evaluation_errors_fail_closed() {
         tool: &tool,
         args: &args,
         impact: None,
+        resource: None,
+        history: None,
         trigger: None,
         run: &run,
         annotations: None,
@@ -261,4 +265,97 @@ fn evaluation_errors_fail_closed() {
     assert_eq!(v.skipped.len(), 1);
     assert!(v.matched[0].evaluation_error.is_some());
     assert!(v.reason.contains("could not be evaluated"), "{}", v.reason);
+}
+
+#[test]
+fn an_escalate_rule_that_a_missing_fact_would_relax_does_not_load() {
+    // The fail-open shape of the old default policy: without fraction_affected the rule
+    // stops escalating, and another rule's allow wins.
+    let (line, rule, msg) = problem(
+        "rules:
+  - name: majority
+    tools: [kubectl.scale]
+    when: impact is defined and impact.fraction_affected is defined and impact.fraction_affected > 0.5
+    decision: escalate
+    because: most replicas
+    examples:
+      match:
+        - impact: {action: scale, target: {kind: Deployment, name: w}, fraction_affected: 0.6}
+",
+    );
+    assert_eq!(rule.as_deref(), Some("majority"));
+    assert_eq!(line, Some(9), "{msg}");
+    assert!(
+        msg.contains("without impact.fraction_affected the rule no longer matches"),
+        "{msg}"
+    );
+    // Written so that a missing fact fails closed, it loads.
+    load(
+        "rules:
+  - name: majority
+    tools: [kubectl.scale]
+    when: impact is defined and impact.fraction_affected > 0.5
+    decision: escalate
+    because: most replicas
+    examples:
+      match:
+        - impact: {action: scale, target: {kind: Deployment, name: w}, fraction_affected: 0.6}
+",
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_allow_rule_that_a_missing_fact_would_satisfy_does_not_load() {
+    let (_, rule, msg) = problem(
+        "rules:
+  - name: small
+    tools: [kubectl.scale]
+    when: impact.fraction_affected is not defined or impact.fraction_affected < 0.3
+    decision: allow
+    because: small
+    examples:
+      match:
+        - impact: {action: scale, target: {kind: Deployment, name: w}, fraction_affected: 0.1}
+",
+    );
+    assert_eq!(rule.as_deref(), Some("small"));
+    assert!(
+        msg.contains("still allows when impact.fraction_affected is missing"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn examples_may_state_the_resolved_resource_and_the_history() {
+    let p = load(
+        "rules:
+  - name: no-second-rollback
+    tools: [kubectl.rollout_undo]
+    when: history.rollbacks >= 1 or resource is defined and resource.kind == 'StatefulSet'
+    decision: escalate
+    because: twice
+    examples:
+      match:
+        - history: {rollbacks: 1}
+        - resource: {group: apps, version: v1, kind: StatefulSet, plural: statefulsets, namespaced: true}
+      not_match:
+        - history: {rollbacks: 0}
+",
+    )
+    .unwrap();
+    assert_eq!(p.examples_checked(), 3);
+    let (_, _, msg) = problem(
+        "rules:
+  - name: r
+    tools: [kubectl.rollout_undo]
+    when: history.rollbacks >= 1
+    decision: escalate
+    because: twice
+    examples:
+      match:
+        - history: {rolbacks: 1}
+",
+    );
+    assert!(msg.contains("no field \"rolbacks\""), "{msg}");
 }

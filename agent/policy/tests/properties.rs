@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sopilot_policy::{Policy, Request, RunInfo, ServerTrust, ToolAnnotations, Verdict};
-use sopilot_protocol::{Decision, Impact, ToolRef};
+use sopilot_protocol::{Decision, Impact, Resource, ToolRef};
 
 fn default_text() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.yaml");
@@ -93,6 +93,8 @@ struct GenCall {
     run: RunInfo,
     trust: ServerTrust,
     read_only: bool,
+    /// What the gate's resolution said the kind is.
+    resource: Option<Resource>,
 }
 
 impl GenCall {
@@ -105,6 +107,8 @@ impl GenCall {
             tool: &self.tool,
             args: &self.args,
             impact: self.impact.as_ref(),
+            resource: self.resource.as_ref(),
+            history: None,
             trigger: None,
             run: &self.run,
             annotations: Some(&ann),
@@ -121,6 +125,13 @@ fn secret_spelling() -> impl Strategy<Value = String> {
             "v1/secret",
             "secrets.v1",
             "core/v1/secrets",
+            // Spellings the cluster's discovery resolved to core secrets in the review.
+            "secret.v1/x",
+            "secrets.core/v1",
+            "secret./",
+            "secrets.v1.",
+            // A spelling only discovery can tell: the resolved resource decides.
+            "mysecretalias",
         ]),
         any::<u32>(),
         0..3usize,
@@ -175,8 +186,16 @@ fn gen_call(secret: bool) -> impl Strategy<Value = GenCall> {
                 serde_json::from_value(json!({"action": "x", "pod": {"restart_count": n, "waiting_reason": "CrashLoopBackOff"}}))
                     .unwrap()
             });
+            let alias = args.to_string().to_ascii_lowercase().contains("mysecretalias");
             GenCall {
                 tool: tool.parse().unwrap(),
+                resource: alias.then(|| Resource {
+                    group: String::new(),
+                    version: "v1".into(),
+                    kind: "Secret".into(),
+                    plural: "secrets".into(),
+                    namespaced: true,
+                }),
                 args,
                 impact,
                 run: RunInfo { unattended, ..RunInfo::default() },
@@ -257,7 +276,7 @@ proptest! {
             let tool: ToolRef = "kubectl.get_resource".parse().unwrap();
             let args = json!({"kind": "Secret"});
             let run = RunInfo::default();
-            let v = p.evaluate(&Request { tool: &tool, args: &args, impact: None, trigger: None, run: &run, annotations: None, trust: ServerTrust::Builtin });
+            let v = p.evaluate(&Request { tool: &tool, args: &args, impact: None, resource: None, history: None, trigger: None, run: &run, annotations: None, trust: ServerTrust::Builtin });
             prop_assert_eq!(v.decision, Decision::Deny);
         }
     }

@@ -313,6 +313,8 @@ async fn main() -> anyhow::Result<()> {
                 tool,
                 args: a,
                 impact: imp,
+                resource: None,
+                history: None,
                 trigger: None,
                 run: &run_info,
                 annotations: Some(&info.annotations),

@@ -40,7 +40,9 @@ pub struct PostMessage {
     pub text: String,
     /// Optional Block Kit blocks (a JSON array, at most 50 blocks and 16 KiB), e.g.
     /// [{"type":"section","text":{"type":"mrkdwn","text":"*SEV2* payment-service"}}].
-    /// For incident reports prefer post_incident_report, which builds them.
+    /// Layout only (section, header, context, divider, image): buttons, menus, inputs,
+    /// actions/input blocks and sopilot_ ids are refused. For incident reports prefer
+    /// post_incident_report, which builds them.
     pub blocks: Option<Vec<Value>>,
     /// Check the channel and content and show what would be posted, without posting.
     #[serde(default)]
@@ -73,7 +75,7 @@ pub struct ReplyInThread {
 pub struct UpdateMessage {
     /// Channel name ("#incidents") or id ("C0123ABCD"); must be in the allow-list.
     pub channel: String,
-    /// The ts of the bot's own message to replace.
+    /// The ts of a message this server posted in this session (from a post's result).
     pub ts: String,
     /// The new text (replaces the old one).
     pub text: String,
@@ -164,7 +166,7 @@ pub struct IncidentReport {
     pub context: Option<String>,
     /// Post the report as a reply in this thread instead of a new message.
     pub thread_ts: Option<String>,
-    /// Replace this earlier report (the bot's own message) instead of posting a new one.
+    /// Revise this earlier report in place (one this server posted in this session).
     pub update_ts: Option<String>,
     /// Build and show the report without posting it.
     #[serde(default)]

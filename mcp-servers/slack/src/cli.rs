@@ -10,6 +10,8 @@ use sopilot_mcp_common::{Transport, init_logging, redact, serve};
 /// Read-only unless --allow-post: the posting tools (post_message, reply_in_thread,
 /// update_message, add_reaction, post_incident_report) are not even listed without it.
 /// Every tool is confined to the channels of --channels, which --allow-post requires.
+/// SOPilot's approval requests are safe from it: it posts no buttons or other interactive
+/// content, edits only messages it posted itself, and hides button values when reading.
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "mcp-slack",

@@ -57,6 +57,35 @@ pub enum SlackError {
         method: &'static str,
         message: String,
     },
+    /// A posting tool was given interactive content or one of SOPilot's reserved ids.
+    #[error(
+        "blocks[{index}] ({block_type}) is refused: {what} at {pointer}. mcp-slack never posts interactive content (buttons, menus, inputs, date or time pickers, checkboxes, radio buttons, legacy attachment actions) nor ids with SOPilot's `sopilot_` prefix: a press on them could be taken for a person's decision, and approvals are SOPilot's own messages. Post text, sections, context, dividers, headers or images instead; to ask for a decision, say in text what needs approving (SOPilot posts the approval request itself)."
+    )]
+    Interactive {
+        index: usize,
+        block_type: String,
+        pointer: String,
+        what: String,
+    },
+    /// An edit of a message this process did not post.
+    #[error(
+        "message {ts} in {channel} was not posted by this server: mcp-slack edits only messages it posted in this session; post a new message or reply in the thread (reply_in_thread thread_ts=\"{ts}\"). SOPilot's own messages (approval requests, run status) and people's messages are never changed from here."
+    )]
+    NotOwnMessage { channel: String, ts: String },
+    /// A reaction on an approval request or another interactive message.
+    #[error(
+        "message {ts} in {channel} carries interactive content in {what}: it is an approval request or another app's form, and a reaction from the bot there could read as a decision. mcp-slack does not react to such messages; reply in its thread instead."
+    )]
+    InteractiveTarget {
+        channel: String,
+        ts: String,
+        what: String,
+    },
+    /// The message a tool names could not be found.
+    #[error(
+        "no message with ts {ts} in {channel}; take the ts from channel_history, thread_replies or the result of a post"
+    )]
+    NoSuchMessage { channel: String, ts: String },
     /// The whole tool call outlived its budget.
     #[error(
         "the tool did not finish within {0} s (Slack is slow or rate-limiting); try again shortly"
@@ -122,6 +151,10 @@ impl SlackError {
             | SlackError::Http { .. }
             | SlackError::Timeout { .. }
             | SlackError::Transport { .. }
+            | SlackError::Interactive { .. }
+            | SlackError::NotOwnMessage { .. }
+            | SlackError::InteractiveTarget { .. }
+            | SlackError::NoSuchMessage { .. }
             | SlackError::ToolTimeout(_) => None,
         }
     }

@@ -1,9 +1,14 @@
 //! Posting: messages, thread replies, updates, reactions and incident reports. Each checks
 //! the channel against the allow-list first, and takes `dry_run`.
+//!
+//! What a model may send is narrowed for SOPilot's approvals (see [`crate::interactive`]):
+//! no interactive blocks or `sopilot_` ids; edits only of messages this process posted
+//! ([`crate::own`]); no reactions on interactive messages (approval requests) it did not
+//! post. Text and blocks pass through the shared credential redactor before leaving.
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
-use sopilot_mcp_common::ok_json;
+use sopilot_mcp_common::{ok_json, redact_json};
 use sopilot_protocol::{Impact, ObjectRef};
 
 use crate::api::Args;
@@ -11,6 +16,7 @@ use crate::args::{AddReaction, IncidentReport, PostMessage, ReplyInThread, Updat
 use crate::blocks;
 use crate::channels::Resolved;
 use crate::error::{SlackCode, SlackError};
+use crate::interactive;
 use crate::text::{clip, defuse, defuse_json};
 use crate::{Ctx, is_ts};
 
@@ -39,10 +45,59 @@ fn message_blocks(blocks: Option<Vec<Value>>) -> Result<Option<Value>, SlackErro
         Some(b) if b.is_empty() => Ok(None),
         Some(b) => {
             blocks::check(&b)?;
+            refuse_interactive(&b)?;
             let mut v = Value::Array(b);
             defuse_json(&mut v);
             Ok(Some(v))
         }
+    }
+}
+
+/// Refuses buttons, menus, inputs and `sopilot_` ids anywhere in `blocks`.
+fn refuse_interactive(blocks: &[Value]) -> Result<(), SlackError> {
+    match interactive::find("blocks", blocks) {
+        None => Ok(()),
+        Some(f) => Err(SlackError::Interactive {
+            index: f.index,
+            block_type: f.block_type,
+            pointer: f.pointer,
+            what: f.what,
+        }),
+    }
+}
+
+/// What leaves for Slack: credentials in the text and blocks masked by the shared redactor,
+/// so a secret a model assembled from what it read never reaches the channel.
+fn outgoing(mut body: Value) -> Value {
+    for key in ["text", "blocks"] {
+        if let Some(v) = body.get_mut(key) {
+            redact_json(v);
+        }
+    }
+    body
+}
+
+/// Refuses to edit a message this process did not post (SOPilot's approval requests, people's
+/// messages, the bot's messages from other sessions).
+fn ensure_own(ctx: &Ctx, ch: &Resolved, ts: &str) -> Result<(), SlackError> {
+    if ctx.own.contains(&ch.id, ts) {
+        Ok(())
+    } else {
+        Err(SlackError::NotOwnMessage {
+            channel: ch.display(),
+            ts: ts.to_owned(),
+        })
+    }
+}
+
+/// Remembers a message Slack says it posted, under the channel id Slack returned.
+fn remember(ctx: &Ctx, ch: &Resolved, reply: &Value) {
+    let channel = reply
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or(&ch.id);
+    if let Some(ts) = reply.get("ts").and_then(Value::as_str) {
+        ctx.own.record(channel, ts);
     }
 }
 
@@ -57,7 +112,8 @@ fn ts_arg(name: &str, value: &str) -> Result<(), SlackError> {
 }
 
 /// What a dry run reports: the impact the policy gate reads, and the request unsent.
-fn dry_run(action: &str, method: &str, ch: &Resolved, body: &Value) -> CallToolResult {
+fn dry_run(action: &str, method: &str, ch: &Resolved, body: Value) -> CallToolResult {
+    let body = outgoing(body);
     let mut extra = Map::new();
     extra.insert("channel_id".into(), json!(ch.id));
     if let Some(m) = ch.is_member {
@@ -98,7 +154,7 @@ fn dry_run(action: &str, method: &str, ch: &Resolved, body: &Value) -> CallToolR
             "Dry run: {method} to {} was checked and not sent.{member_note}{preview}",
             ch.display()
         ),
-        &json!({"dry_run": true, "impact": impact, "request": {"method": method, "body": body}}),
+        &json!({"dry_run": true, "impact": impact, "request": {"method": method, "body": &body}}),
     )
 }
 
@@ -111,7 +167,7 @@ async fn send(
     about_ts: Option<&str>,
 ) -> Result<Value, SlackError> {
     ctx.api
-        .call(method, Args::Json(body))
+        .call(method, Args::Json(outgoing(body)))
         .await
         .map_err(|e| e.about(&ch.display(), about_ts))
 }
@@ -140,9 +196,10 @@ pub async fn post_message(ctx: &Ctx, a: PostMessage) -> Result<CallToolResult, S
         body["blocks"] = b;
     }
     if a.dry_run {
-        return Ok(dry_run("post_message", "chat.postMessage", &ch, &body));
+        return Ok(dry_run("post_message", "chat.postMessage", &ch, body));
     }
     let reply = send(ctx, &ch, "chat.postMessage", body, None).await?;
+    remember(ctx, &ch, &reply);
     Ok(posted("Posted to", &ch, &reply, None))
 }
 
@@ -157,9 +214,10 @@ pub async fn reply_in_thread(ctx: &Ctx, a: ReplyInThread) -> Result<CallToolResu
         body["blocks"] = b;
     }
     if a.dry_run {
-        return Ok(dry_run("reply_in_thread", "chat.postMessage", &ch, &body));
+        return Ok(dry_run("reply_in_thread", "chat.postMessage", &ch, body));
     }
     let reply = send(ctx, &ch, "chat.postMessage", body, Some(&a.thread_ts)).await?;
+    remember(ctx, &ch, &reply);
     Ok(posted("Replied in", &ch, &reply, Some(&a.thread_ts)))
 }
 
@@ -169,15 +227,84 @@ pub async fn update_message(ctx: &Ctx, a: UpdateMessage) -> Result<CallToolResul
     // Without new blocks the old ones are removed, so the new text is what people see.
     let blocks = message_blocks(a.blocks)?.unwrap_or_else(|| json!([]));
     let ch = ctx.channels.resolve(&ctx.api, &a.channel).await?;
+    ensure_own(ctx, &ch, &a.ts)?;
     let body = json!({"channel": ch.id, "ts": a.ts, "text": text, "blocks": blocks});
     if a.dry_run {
-        return Ok(dry_run("update_message", "chat.update", &ch, &body));
+        return Ok(dry_run("update_message", "chat.update", &ch, body));
     }
     send(ctx, &ch, "chat.update", body, Some(&a.ts)).await?;
     Ok(ok_json(
         format!("Updated message {} in {}.", a.ts, ch.display()),
         &json!({"ok": true, "channel": ch, "ts": a.ts}),
     ))
+}
+
+/// Refuses a reaction on an interactive message this process did not post: on an approval
+/// request, the bot's :white_check_mark: could read as the decision. The message is read
+/// first (its thread, narrowed to its ts); one that cannot be found is refused.
+async fn ensure_reactable(ctx: &Ctx, ch: &Resolved, ts: &str) -> Result<(), SlackError> {
+    if ctx.own.contains(&ch.id, ts) {
+        return Ok(());
+    }
+    let not_found = || SlackError::NoSuchMessage {
+        channel: ch.display(),
+        ts: ts.to_owned(),
+    };
+    let args = vec![
+        ("channel", ch.id.clone()),
+        ("ts", ts.to_owned()),
+        ("oldest", ts.to_owned()),
+        ("latest", ts.to_owned()),
+        ("inclusive", "true".to_owned()),
+        ("limit", "2".to_owned()),
+    ];
+    let page = match ctx
+        .api
+        .call("conversations.replies", Args::Query(args))
+        .await
+    {
+        Ok(page) => page,
+        Err(e)
+            if matches!(
+                e.code(),
+                Some(SlackCode::ThreadNotFound | SlackCode::MessageNotFound)
+            ) =>
+        {
+            return Err(not_found());
+        }
+        Err(e) => return Err(e.about(&ch.display(), Some(ts))),
+    };
+    let message = page
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|msgs| {
+            msgs.iter()
+                .find(|m| m.get("ts").and_then(Value::as_str) == Some(ts))
+        })
+        .ok_or_else(not_found)?;
+    match interactive::find_in_message(message) {
+        None => Ok(()),
+        Some(f) => Err(SlackError::InteractiveTarget {
+            channel: ch.display(),
+            ts: ts.to_owned(),
+            // Where, not what: the finding may quote ids this server never shows.
+            what: format!(
+                "{}[{}] ({})",
+                pointer_list(&f.pointer),
+                f.index,
+                f.block_type
+            ),
+        }),
+    }
+}
+
+/// `blocks` or `attachments`, from a finding's pointer.
+fn pointer_list(pointer: &str) -> &str {
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("blocks")
 }
 
 pub async fn add_reaction(ctx: &Ctx, a: AddReaction) -> Result<CallToolResult, SlackError> {
@@ -194,9 +321,10 @@ pub async fn add_reaction(ctx: &Ctx, a: AddReaction) -> Result<CallToolResult, S
         )));
     }
     let ch = ctx.channels.resolve(&ctx.api, &a.channel).await?;
+    ensure_reactable(ctx, &ch, &a.ts).await?;
     let body = json!({"channel": ch.id, "timestamp": a.ts, "name": name});
     if a.dry_run {
-        return Ok(dry_run("add_reaction", "reactions.add", &ch, &body));
+        return Ok(dry_run("add_reaction", "reactions.add", &ch, body));
     }
     let outcome = match send(ctx, &ch, "reactions.add", body, Some(&a.ts)).await {
         Ok(_) => "Added",
@@ -229,7 +357,11 @@ pub async fn post_incident_report(
         ));
     }
     let (report_blocks, fallback) = blocks::report(&r);
+    refuse_interactive(&report_blocks)?;
     let ch = ctx.channels.resolve(&ctx.api, &r.channel).await?;
+    if let Some(ts) = &r.update_ts {
+        ensure_own(ctx, &ch, ts)?;
+    }
     let (method, body) = match &r.update_ts {
         Some(ts) => (
             "chat.update",
@@ -245,10 +377,11 @@ pub async fn post_incident_report(
         }
     };
     if r.dry_run {
-        return Ok(dry_run("post_incident_report", method, &ch, &body));
+        return Ok(dry_run("post_incident_report", method, &ch, body));
     }
     let about = r.update_ts.as_deref().or(r.thread_ts.as_deref());
     let reply = send(ctx, &ch, method, body, about).await?;
+    remember(ctx, &ch, &reply);
     let ts = reply
         .get("ts")
         .and_then(Value::as_str)

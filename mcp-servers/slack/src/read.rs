@@ -1,4 +1,9 @@
 //! Reading: a channel's recent messages, a thread, the channels a tool may use.
+//!
+//! Messages come back as text (credentials masked); blocks are not shown, but interactive
+//! elements are listed by type and label. Their values (on SOPilot's approval requests, the
+//! approval id) and `sopilot_` ids are replaced by a marker wherever they appear in the text
+//! read in the same call, so a model cannot harvest approval ids.
 
 use std::collections::HashMap;
 
@@ -12,6 +17,7 @@ use crate::api::Args;
 use crate::args::{ChannelHistory, ThreadReplies};
 use crate::channels::Resolved;
 use crate::error::SlackError;
+use crate::interactive::Hidden;
 use crate::text::{clip, one_line};
 use crate::{Ctx, is_ts};
 
@@ -42,18 +48,23 @@ struct Msg {
     reply_count: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     reactions: Vec<Value>,
+    /// Buttons, menus and inputs, by type and label; their values are never shown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    interactive: Vec<String>,
     edited: bool,
 }
 
 impl Msg {
-    fn from_json(v: &Value) -> Option<Msg> {
+    /// The message as shown, with `hidden` (this read's secrets) masked in its text.
+    fn from_json(v: &Value, hidden: &Hidden) -> Option<Msg> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let show = |t: &str| hidden.mask(&redact(t));
         Some(Msg {
             ts: s("ts")?,
             user: s("user").or_else(|| s("bot_id")).unwrap_or_default(),
             user_name: None,
             bot: v.get("bot_id").is_some(),
-            text: clip(&redact(&s("text").unwrap_or_default()), MAX_MESSAGE),
+            text: clip(&show(&s("text").unwrap_or_default()), MAX_MESSAGE),
             thread_ts: s("thread_ts"),
             reply_count: v.get("reply_count").and_then(Value::as_u64),
             reactions: v
@@ -65,6 +76,11 @@ impl Msg {
                         .collect()
                 })
                 .unwrap_or_default(),
+            interactive: Hidden::of_message(v)
+                .controls
+                .iter()
+                .map(|c| clip(&show(c), 80))
+                .collect(),
             edited: v.get("edited").is_some(),
         })
     }
@@ -90,6 +106,12 @@ impl Msg {
                 text.push_str(&format!("  :{name}: {count}"));
             }
         }
+        if !self.interactive.is_empty() {
+            text.push_str(&format!(
+                "  [interactive: {}; values hidden]",
+                self.interactive.join(", ")
+            ));
+        }
         if self.edited {
             text.push_str("  (edited)");
         }
@@ -105,12 +127,12 @@ async fn collect(
     base: Vec<(&'static str, String)>,
     limit: usize,
 ) -> Result<(Vec<Msg>, bool), SlackError> {
-    let mut out = Vec::new();
+    let mut raw: Vec<Value> = Vec::new();
     let mut cursor = String::new();
     let mut more = false;
     for _ in 0..MAX_PAGES {
         let mut args = base.clone();
-        args.push(("limit", (limit - out.len()).to_string()));
+        args.push(("limit", (limit - raw.len()).to_string()));
         if !cursor.is_empty() {
             args.push(("cursor", cursor.clone()));
         }
@@ -120,7 +142,7 @@ async fn collect(
             .await
             .map_err(|e| e.about(&ch.display(), None))?;
         if let Some(items) = page.get("messages").and_then(Value::as_array) {
-            out.extend(items.iter().filter_map(Msg::from_json));
+            raw.extend(items.iter().cloned());
         }
         cursor = page
             .pointer("/response_metadata/next_cursor")
@@ -128,10 +150,20 @@ async fn collect(
             .unwrap_or_default()
             .to_owned();
         more = !cursor.is_empty() || page.get("has_more").and_then(Value::as_bool) == Some(true);
-        if out.len() >= limit || cursor.is_empty() {
+        if raw.len() >= limit || cursor.is_empty() {
             break;
         }
     }
+    raw.truncate(limit.saturating_add(1));
+    // A reply may quote the approval request's id: hide every secret of this read everywhere.
+    let mut hidden = Hidden::default();
+    for m in &raw {
+        hidden.merge_secrets(&Hidden::of_message(m));
+    }
+    let mut out: Vec<Msg> = raw
+        .iter()
+        .filter_map(|m| Msg::from_json(m, &hidden))
+        .collect();
     more |= out.len() > limit;
     out.truncate(limit);
     name_users(ctx, &mut out).await;

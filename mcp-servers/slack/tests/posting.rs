@@ -142,8 +142,13 @@ async fn slack_errors_say_what_to_do() {
         )
         .await;
     assert!(
-        msg.contains("was not posted by this bot") && msg.contains(&alice),
+        msg.contains("mcp-slack edits only messages it posted in this session")
+            && msg.contains(&alice),
         "{msg}"
+    );
+    assert!(
+        h.sim.state.requests_for("chat.update").is_empty(),
+        "refused before Slack"
     );
     let msg = h
         .fails(
@@ -356,10 +361,6 @@ async fn dry_runs_check_the_channel_and_post_nothing() {
             json!({"channel": "#incidents", "thread_ts": ts, "text": "x", "dry_run": true}),
         ),
         (
-            "update_message",
-            json!({"channel": "#incidents", "ts": ts, "text": "x", "dry_run": true}),
-        ),
-        (
             "add_reaction",
             json!({"channel": "#incidents", "ts": ts, "name": "eyes", "dry_run": true}),
         ),
@@ -368,6 +369,14 @@ async fn dry_runs_check_the_channel_and_post_nothing() {
         assert_eq!(r.structured["dry_run"], true, "{tool}");
         assert_eq!(r.structured["impact"]["action"], tool);
     }
+    // Someone else's message cannot be updated, not even in a dry run.
+    let msg = h
+        .fails(
+            "update_message",
+            json!({"channel": "#incidents", "ts": ts, "text": "x", "dry_run": true}),
+        )
+        .await;
+    assert!(msg.contains("edits only messages it posted"), "{msg}");
     let writes: Vec<String> = h
         .methods()
         .into_iter()

@@ -87,6 +87,8 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
         tool: &tool,
         args: &call_args,
         impact: impact.as_ref(),
+        resource: None,
+        history: None,
         trigger: trigger.as_ref(),
         run: &run,
         annotations: None,

@@ -56,6 +56,8 @@ impl Call {
             tool: &self.tool,
             args: &self.args,
             impact: self.impact.as_ref(),
+            resource: None,
+            history: None,
             trigger: None,
             run: &self.run,
             annotations: None,
