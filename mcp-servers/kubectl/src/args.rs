@@ -60,7 +60,8 @@ pub struct PodLogs {
 pub struct ListEvents {
     /// Namespace; omit for every namespace.
     pub namespace: Option<String>,
-    /// Only events about this object: "NAME" or "KIND/NAME", e.g. "Pod/payment-7d8f-xyz".
+    /// Only events about this object: "NAME" or "KIND/NAME", e.g. "Pod/payment-7d8f-xyz"
+    /// (KIND is any resource spelling, e.g. "deploy/payment-service").
     pub involved_object: Option<String>,
     /// Only events with this reason, e.g. "BackOff", "OOMKilling", "FailedScheduling".
     pub reason: Option<String>,
@@ -128,12 +129,24 @@ pub struct OomPods {
     pub namespace: Option<String>,
 }
 
+/// Arguments of `resolve_resource`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveResource {
+    /// The resource spelling to resolve: a kind, plural, singular or short name ("deploy",
+    /// "Deployment", "hpa"), optionally qualified as NAME.GROUP ("deployments.apps"),
+    /// NAME.VERSION.GROUP ("deployments.v1.apps"), NAME.VERSION for the core group
+    /// ("pods.v1"), GROUP/VERSION/KIND ("apps/v1/Deployment") or VERSION/KIND ("v1/Pod").
+    pub kind: String,
+}
+
 /// Arguments of `get_resource`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetResource {
-    /// Kind, plural or short name: "Service", "configmaps", "pdb", "hpa", "netpol", ...
-    /// Secrets are never returned.
+    /// Kind, plural or short name: "Service", "configmaps", "pdb", "hpa", "netpol", a custom
+    /// resource's kind; qualify it when a name exists in several groups
+    /// ("widgets.v1.example.com", "apps/v1/Deployment"). Secrets are refused.
     pub kind: String,
     /// Namespace (for namespaced kinds); omit to list every namespace.
     pub namespace: Option<String>,
@@ -182,7 +195,8 @@ pub struct RolloutRestart {
     pub namespace: String,
     /// Name of the workload.
     pub name: String,
-    /// "Deployment" (default), "StatefulSet" or "DaemonSet".
+    /// "Deployment" (default), "StatefulSet" or "DaemonSet" (any spelling that resolves to
+    /// one of them, e.g. "sts", "apps/v1/DaemonSet").
     pub kind: Option<String>,
     /// Report the impact without restarting (server-side dry run).
     #[serde(default)]
@@ -197,7 +211,8 @@ pub struct RolloutUndo {
     pub namespace: String,
     /// Name of the Deployment.
     pub name: String,
-    /// Revision to roll back to (see rollout_history); default: the previous revision.
+    /// Revision to roll back to (see rollout_history); default: the previous revision. A dry
+    /// run returns the revision it assessed as pin.to_revision: pass it here on the real call.
     pub to_revision: Option<i64>,
     /// Report the impact without rolling back (server-side dry run).
     #[serde(default)]
@@ -208,7 +223,8 @@ pub struct RolloutUndo {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
-    /// "Deployment" or "StatefulSet".
+    /// "Deployment" or "StatefulSet" (any spelling that resolves to one of them, e.g.
+    /// "deploy", "statefulsets.v1.apps").
     pub kind: String,
     /// Namespace of the workload.
     pub namespace: String,

@@ -33,6 +33,9 @@ pub enum ToolFailure {
     /// The request is refused by design (Secrets, a missing --allow-write).
     #[error("{0}")]
     Refused(String),
+    /// A resource (`kind`) argument names no single resource.
+    #[error(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
 }
 
 impl ToolFailure {

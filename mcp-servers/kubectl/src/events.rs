@@ -10,6 +10,7 @@ use serde_json::json;
 use sopilot_mcp_common::{Table, age, cap, ok_json, redact};
 
 use crate::args;
+use crate::discovery::Resolver;
 use crate::error::ToolResult;
 use crate::format;
 use crate::lookup::ensure_namespace;
@@ -102,8 +103,12 @@ pub async fn for_object(
     Ok(api.list(&lp).await?.items)
 }
 
-/// `list_events`
-pub async fn list_events(client: &kube::Client, a: args::ListEvents) -> ToolResult<CallToolResult> {
+/// `list_events`; the KIND of `involved_object` is resolved like every resource argument.
+pub async fn list_events(
+    client: &kube::Client,
+    resolver: &Resolver,
+    a: args::ListEvents,
+) -> ToolResult<CallToolResult> {
     let ns = a.namespace.filter(|n| !n.trim().is_empty());
     let api: Api<Event> = match &ns {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -115,8 +120,9 @@ pub async fn list_events(client: &kube::Client, a: args::ListEvents) -> ToolResu
         .as_deref()
         .filter(|o| !o.trim().is_empty())
     {
-        match obj.split_once('/') {
+        match obj.rsplit_once('/') {
             Some((kind, name)) => {
+                let kind = resolver.resolve_for("list_events", kind).await?.kind;
                 fields.push(format!("involvedObject.kind={kind}"));
                 fields.push(format!("involvedObject.name={name}"));
             }

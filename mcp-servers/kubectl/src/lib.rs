@@ -4,12 +4,16 @@
 //! node is hot, which NetworkPolicy blocks a connection) in compact tables with structured
 //! content beside them. Mutating tools exist only with `--allow-write`; each takes `dry_run`
 //! and reports the Impact (owner workload, replicas affected, PodDisruptionBudget, revision,
-//! stateful, data-loss risk) that SOPilot's policy gate decides on. Secrets are never
-//! returned, credentials are redacted, and nothing shells out to kubectl.
+//! stateful, data-loss risk) that SOPilot's policy gate decides on. Every `kind` argument is
+//! resolved against discovery before anything else ([`resolve`], `resolve_resource`), so
+//! decisions are made on the resource the API server will be asked for; Secrets are never
+//! returned, every result is redacted in one place ([`redacted`]), and nothing shells out
+//! to kubectl.
 
 mod args;
 pub mod cli;
 mod client;
+mod discovery;
 mod drain;
 mod error;
 mod events;
@@ -20,16 +24,18 @@ mod mutate;
 mod netpol;
 mod nodes;
 mod pods;
+mod resolve;
 mod resource;
 mod selector;
 mod workloads;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
@@ -43,19 +49,40 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct KubeTools {
     client: kube::Client,
+    resolver: Arc<discovery::Resolver>,
     tool_router: ToolRouter<Self>,
 }
 
-/// Runs a tool body with a deadline; failures become tool errors the model can read.
+/// Runs a tool body with a deadline; failures become tool errors the model can read. Every
+/// result, success or failure, leaves through [`redacted`].
 async fn run(
     timeout: Duration,
     body: impl Future<Output = error::ToolResult<CallToolResult>>,
 ) -> Result<CallToolResult, McpError> {
-    Ok(match tokio::time::timeout(timeout, body).await {
+    Ok(redacted(match tokio::time::timeout(timeout, body).await {
         Ok(Ok(result)) => result,
         Ok(Err(failure)) => failure.into_result(),
         Err(_) => ToolFailure::Timeout(timeout.as_secs()).into_result(),
-    })
+    }))
+}
+
+/// The one place every tool result is redacted, whichever tool built it: the structured
+/// content as JSON (env entries by name, ConfigMap keys, Secret-shaped objects, embedded
+/// manifests) and each text block as a whole (a private key spanning lines). Content that is
+/// not text is never produced here, and is dropped rather than passed on unread.
+fn redacted(mut r: CallToolResult) -> CallToolResult {
+    if let Some(v) = r.structured_content.as_mut() {
+        sopilot_mcp_common::redact_json(v);
+    }
+    r.content.retain(|c| matches!(c, ContentBlock::Text(_)));
+    for c in &mut r.content {
+        if let ContentBlock::Text(t) = c
+            && let std::borrow::Cow::Owned(clean) = sopilot_mcp_common::redact(&t.text)
+        {
+            t.text = clean;
+        }
+    }
+    r
 }
 
 impl std::fmt::Debug for KubeTools {
@@ -74,6 +101,7 @@ impl KubeTools {
             tool_router.merge(Self::write_router());
         }
         Self {
+            resolver: Arc::new(discovery::Resolver::new(client.clone())),
             client,
             tool_router,
         }
@@ -134,7 +162,11 @@ impl KubeTools {
         &self,
         Parameters(a): Parameters<args::ListEvents>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, events::list_events(&self.client, a)).await
+        run(
+            TOOL_TIMEOUT,
+            events::list_events(&self.client, &self.resolver, a),
+        )
+        .await
     }
 
     #[tool(
@@ -231,7 +263,23 @@ impl KubeTools {
     }
 
     #[tool(
-        description = "Get one object (as JSON, without managed fields) or list objects of any kind: Service, ConfigMap, PersistentVolumeClaim, pdb, hpa, netpol, Ingress, custom resources. Never returns Secrets.",
+        description = "Resolve a resource spelling to the one resource the API server serves under it, without reading any object: kind, plural, singular or short name (deploy, Deployment, hpa), optionally qualified as NAME.GROUP (deployments.apps), NAME.VERSION.GROUP (deployments.v1.apps), NAME.VERSION for the core group (pods.v1), GROUP/VERSION/KIND (apps/v1/Deployment) or VERSION/KIND (v1/Pod). Answers with the fully qualified PLURAL.VERSION.GROUP name, the kind and whether it is namespaced; a name served by several groups resolves to the core group, then to built-in groups in kubectl's priority, otherwise it is reported as ambiguous. Unknown, ambiguous or malformed spellings are errors that list the accepted forms. Every other tool's kind argument is resolved the same way, and calls resolving to core Secrets are refused.",
+        annotations(
+            title = "Resolve a resource kind",
+            read_only_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn resolve_resource(
+        &self,
+        Parameters(a): Parameters<args::ResolveResource>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, resource::resolve_resource(&self.resolver, a)).await
+    }
+
+    #[tool(
+        description = "Get one object (as JSON, without managed fields or the last-applied copy; credential values redacted) or list objects of any kind: Service, ConfigMap, PersistentVolumeClaim, pdb, hpa, netpol, Ingress, custom resources. The kind is resolved as resolve_resource does. Never returns Secrets: any spelling that resolves to core Secrets is refused.",
         annotations(
             title = "Get a resource",
             read_only_hint = true,
@@ -242,7 +290,11 @@ impl KubeTools {
         &self,
         Parameters(a): Parameters<args::GetResource>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, resource::get_resource(&self.client, a)).await
+        run(
+            TOOL_TIMEOUT,
+            resource::get_resource(&self.client, &self.resolver, a),
+        )
+        .await
     }
 
     #[tool(
@@ -294,11 +346,15 @@ impl KubeTools {
         &self,
         Parameters(a): Parameters<args::RolloutRestart>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, mutate::rollout_restart(&self.client, a)).await
+        run(
+            TOOL_TIMEOUT,
+            mutate::rollout_restart(&self.client, &self.resolver, a),
+        )
+        .await
     }
 
     #[tool(
-        description = "Roll a Deployment back to its previous revision (or to_revision), as `kubectl rollout undo` does. dry_run=true reports the impact, including revision from/to, how many revisions back, and whether the PodDisruptionBudget allows the disruption.",
+        description = "Roll a Deployment back to its previous revision (or to_revision), as `kubectl rollout undo` does. dry_run=true reports the impact, including revision from/to, how many revisions back, and whether the PodDisruptionBudget allows the disruption, plus a pin {to_revision: N}: the revision it assessed. Pass that to_revision to the real call so it rolls back to exactly that revision even if another rollout happens in between; a to_revision that no longer exists fails and changes nothing.",
         annotations(
             title = "Rollout undo",
             read_only_hint = false,
@@ -328,7 +384,7 @@ impl KubeTools {
         &self,
         Parameters(a): Parameters<args::Scale>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, mutate::scale(&self.client, a)).await
+        run(TOOL_TIMEOUT, mutate::scale(&self.client, &self.resolver, a)).await
     }
 
     #[tool(
@@ -407,5 +463,5 @@ impl KubeTools {
     }
 }
 
-#[tool_handler(router = self.tool_router, name = "mcp-kubectl", instructions = "Kubernetes diagnosis and remediation for incident response. Start broad (list_pods with status, list_events, top_nodes), then narrow (describe_pod, pod_logs with previous=true for crashed containers). Mutating tools take dry_run: call them with dry_run=true first to see the impact (replicas affected, PodDisruptionBudget, revision). Secrets are never returned; credentials in logs and env are redacted.")]
+#[tool_handler(router = self.tool_router, name = "mcp-kubectl", instructions = "Kubernetes diagnosis and remediation for incident response. Start broad (list_pods with status, list_events, top_nodes), then narrow (describe_pod, pod_logs with previous=true for crashed containers). Mutating tools take dry_run: call them with dry_run=true first to see the impact (replicas affected, PodDisruptionBudget, revision). Kind arguments are resolved against the API server's discovery first (resolve_resource shows the resolution). Secrets are never returned; credentials in logs, env and objects are redacted.")]
 impl ServerHandler for KubeTools {}

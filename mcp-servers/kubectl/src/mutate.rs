@@ -9,9 +9,10 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use rmcp::model::CallToolResult;
 use serde_json::json;
 use sopilot_mcp_common::ok_json;
-use sopilot_protocol::{HpaImpact, Impact, ObjectRef, RevisionImpact};
+use sopilot_protocol::{HpaImpact, Impact, ObjectRef, Resource, RevisionImpact};
 
 use crate::args;
+use crate::discovery::Resolver;
 use crate::error::{ToolFailure, ToolResult};
 use crate::impact::{self, WorkloadInfo};
 use crate::lookup::{get_namespaced, get_pod};
@@ -27,18 +28,36 @@ fn patch_params(dry_run: bool) -> PatchParams {
     if dry_run { pp.dry_run() } else { pp }
 }
 
-/// The result every mutating tool returns: what was (or would be) done, and the impact.
+/// The result every mutating tool returns: what was (or would be) done, and the impact:
+/// `{"dry_run", "executed", "impact"}`.
 pub fn outcome(dry_run: bool, what: &str, impact: &Impact) -> CallToolResult {
+    outcome_pinned(dry_run, what, impact, None)
+}
+
+/// [`outcome`], plus on a dry run a `pin`: the arguments to add so that the real call does
+/// exactly what this dry run assessed (`{"to_revision": 14}` for a rollback to "the
+/// previous revision", which another rollout could change).
+pub fn outcome_pinned(
+    dry_run: bool,
+    what: &str,
+    impact: &Impact,
+    pin: Option<serde_json::Value>,
+) -> CallToolResult {
     let prefix = if dry_run {
         "DRY RUN (nothing changed): would "
     } else {
         "done: "
     };
     let impact_json = serde_json::to_string(impact).unwrap_or_default();
-    ok_json(
-        format!("{prefix}{what}\nimpact: {impact_json}"),
-        &json!({"dry_run": dry_run, "executed": !dry_run, "impact": impact}),
-    )
+    let mut text = format!("{prefix}{what}\nimpact: {impact_json}");
+    let mut structured = json!({"dry_run": dry_run, "executed": !dry_run, "impact": impact});
+    if let (true, Some(pin)) = (dry_run, pin) {
+        text.push_str(&format!(
+            "\npin: {pin} (add to the real call so it does exactly what was assessed)"
+        ));
+        structured["pin"] = pin;
+    }
+    ok_json(text, &structured)
 }
 
 /// `delete_pod`
@@ -65,26 +84,31 @@ pub async fn delete_pod(client: &kube::Client, a: args::DeletePod) -> ToolResult
     ))
 }
 
-/// The workload named by kind, for restarts.
+/// The workload a resolved resource names, for restarts.
 async fn workload(
     client: &kube::Client,
-    kind: &str,
+    r: &Resource,
     ns: &str,
     name: &str,
 ) -> ToolResult<WorkloadInfo> {
-    let hint = format!("list them with get_resource {{kind: {kind}, namespace: {ns}}}");
-    match kind.to_ascii_lowercase().as_str() {
-        "deployment" | "deploy" | "deployments" => Ok(impact::deployment_info(
+    let hint = format!(
+        "list them with get_resource {{kind: {}, namespace: {ns}}}",
+        r.kind
+    );
+    match (r.group.as_str(), r.plural.as_str()) {
+        ("apps", "deployments") => Ok(impact::deployment_info(
             &get_namespaced::<Deployment>(client, "deployment", ns, name, &hint).await?,
         )),
-        "statefulset" | "sts" | "statefulsets" => Ok(impact::statefulset_info(
+        ("apps", "statefulsets") => Ok(impact::statefulset_info(
             &get_namespaced::<StatefulSet>(client, "statefulset", ns, name, &hint).await?,
         )),
-        "daemonset" | "ds" | "daemonsets" => Ok(impact::daemonset_info(
+        ("apps", "daemonsets") => Ok(impact::daemonset_info(
             &get_namespaced::<DaemonSet>(client, "daemonset", ns, name, &hint).await?,
         )),
-        other => Err(ToolFailure::BadArgument(format!(
-            "kind {other:?} cannot be restarted; use Deployment, StatefulSet or DaemonSet"
+        _ => Err(ToolFailure::BadArgument(format!(
+            "{} ({}) cannot be restarted; use Deployment, StatefulSet or DaemonSet",
+            r.qualified(),
+            r.kind
         ))),
     }
 }
@@ -92,10 +116,12 @@ async fn workload(
 /// `rollout_restart`: the same annotation `kubectl rollout restart` sets.
 pub async fn rollout_restart(
     client: &kube::Client,
+    resolver: &Resolver,
     a: args::RolloutRestart,
 ) -> ToolResult<CallToolResult> {
-    let kind = a.kind.clone().unwrap_or_else(|| "Deployment".into());
-    let w = workload(client, &kind, &a.namespace, &a.name).await?;
+    let spelling = a.kind.as_deref().unwrap_or("Deployment");
+    let r = resolver.resolve_for("rollout_restart", spelling).await?;
+    let w = workload(client, &r, &a.namespace, &a.name).await?;
     let imp = impact::rolling(client, "rollout_restart", &w).await?;
     let body = json!({"spec": {"template": {"metadata": {"annotations": {
         "kubectl.kubernetes.io/restartedAt": Utc::now().to_rfc3339()}}}}});
@@ -169,7 +195,7 @@ pub async fn rollout_undo(
         Some(t) => revs.iter().find(|r| r.revision == t).ok_or_else(|| {
             let known: Vec<String> = revs.iter().map(|r| r.revision.to_string()).collect();
             ToolFailure::BadArgument(format!(
-                "deployment {} has no revision {t}; recorded revisions: {}",
+                "deployment {} has no revision {t} (any more); recorded revisions: {}. Nothing was changed: check rollout_history and dry-run again",
                 a.name,
                 known.join(", ")
             ))
@@ -206,7 +232,7 @@ pub async fn rollout_undo(
     Api::<Deployment>::namespaced(client.clone(), &a.namespace)
         .patch(&a.name, &patch_params(a.dry_run), &Patch::Json::<()>(patch))
         .await?;
-    Ok(outcome(
+    Ok(outcome_pinned(
         a.dry_run,
         &format!(
             "roll deployment {}/{} back from revision {current} to {} ({} back; images {})",
@@ -217,24 +243,26 @@ pub async fn rollout_undo(
             target.images.join(",")
         ),
         &imp,
+        Some(json!({"to_revision": target.revision})),
     ))
 }
 
 /// `scale`
-pub async fn scale(client: &kube::Client, a: args::Scale) -> ToolResult<CallToolResult> {
+pub async fn scale(
+    client: &kube::Client,
+    resolver: &Resolver,
+    a: args::Scale,
+) -> ToolResult<CallToolResult> {
+    let r = resolver.resolve_for("scale", &a.kind).await?;
     if !(0..=1000).contains(&a.replicas) {
         return Err(ToolFailure::BadArgument(format!(
             "replicas must be between 0 and 1000, got {}",
             a.replicas
         )));
     }
-    let kind = a.kind.to_ascii_lowercase();
-    let (w, data_loss) = match kind.as_str() {
-        "deployment" | "deploy" | "deployments" => (
-            workload(client, "Deployment", &a.namespace, &a.name).await?,
-            false,
-        ),
-        "statefulset" | "sts" | "statefulsets" => {
+    let (w, data_loss) = match (r.group.as_str(), r.plural.as_str()) {
+        ("apps", "deployments") => (workload(client, &r, &a.namespace, &a.name).await?, false),
+        ("apps", "statefulsets") => {
             let s: StatefulSet = get_namespaced(
                 client,
                 "statefulset",
@@ -251,9 +279,12 @@ pub async fn scale(client: &kube::Client, a: args::Scale) -> ToolResult<CallTool
                 == Some("Delete");
             (impact::statefulset_info(&s), deletes_pvcs)
         }
-        other => {
+        _ => {
             return Err(ToolFailure::BadArgument(format!(
-                "kind {other:?} cannot be scaled here; use Deployment or StatefulSet"
+                "kind {:?} resolves to {} ({}), which cannot be scaled here; use Deployment or StatefulSet",
+                a.kind,
+                r.qualified(),
+                r.kind
             )));
         }
     };

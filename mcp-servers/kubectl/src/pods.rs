@@ -442,11 +442,13 @@ pub async fn pod_logs(client: &kube::Client, a: args::PodLogs) -> ToolResult<Cal
         }
         Err(e) => return Err(e.into()),
     };
-    let total = raw.lines().count();
-    let lines: Vec<String> = raw
+    // The whole text is redacted before it is split or filtered: a private key spans lines,
+    // and a grep must not pick the lines of one out of it.
+    let clean = redact(&raw);
+    let total = clean.lines().count();
+    let lines: Vec<&str> = clean
         .lines()
         .filter(|l| grep.as_ref().is_none_or(|g| g.is_match(l)))
-        .map(|l| redact(l).into_owned())
         .collect();
     let header = format!(
         "{} log lines of {}/{}{}{}\n",

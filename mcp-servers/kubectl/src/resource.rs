@@ -1,198 +1,23 @@
-//! `get_resource`: any kind, by name or as a list; never Secrets.
+//! `get_resource` (any kind, by name or as a list; never Secrets) and `resolve_resource`
+//! (what a spelling resolves to).
 
 use kube::api::{Api, ListParams};
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
-use kube::discovery::{Discovery, Scope};
+use kube::core::DynamicObject;
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, cap, ok_json, redact_json};
 
 use crate::args;
+use crate::discovery::{Resolver, api_resource};
 use crate::error::{ToolFailure, ToolResult};
 use crate::format;
 use crate::lookup::ensure_namespace;
 use crate::pods::LIST_BYTES;
 
-/// (names, group, version, kind, plural, namespaced)
-type Known = (
-    &'static [&'static str],
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-);
-
-/// Common kinds resolved without a discovery round trip.
-const KNOWN: &[Known] = &[
-    (&["pod", "pods", "po"], "", "v1", "Pod", "pods", true),
-    (
-        &["service", "services", "svc"],
-        "",
-        "v1",
-        "Service",
-        "services",
-        true,
-    ),
-    (
-        &["configmap", "configmaps", "cm"],
-        "",
-        "v1",
-        "ConfigMap",
-        "configmaps",
-        true,
-    ),
-    (
-        &["namespace", "namespaces", "ns"],
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        false,
-    ),
-    (&["node", "nodes", "no"], "", "v1", "Node", "nodes", false),
-    (
-        &["event", "events", "ev"],
-        "",
-        "v1",
-        "Event",
-        "events",
-        true,
-    ),
-    (
-        &["persistentvolumeclaim", "persistentvolumeclaims", "pvc"],
-        "",
-        "v1",
-        "PersistentVolumeClaim",
-        "persistentvolumeclaims",
-        true,
-    ),
-    (
-        &["persistentvolume", "persistentvolumes", "pv"],
-        "",
-        "v1",
-        "PersistentVolume",
-        "persistentvolumes",
-        false,
-    ),
-    (
-        &["serviceaccount", "serviceaccounts", "sa"],
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        true,
-    ),
-    (
-        &["endpoints", "ep"],
-        "",
-        "v1",
-        "Endpoints",
-        "endpoints",
-        true,
-    ),
-    (
-        &["deployment", "deployments", "deploy"],
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        true,
-    ),
-    (
-        &["replicaset", "replicasets", "rs"],
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        true,
-    ),
-    (
-        &["statefulset", "statefulsets", "sts"],
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        true,
-    ),
-    (
-        &["daemonset", "daemonsets", "ds"],
-        "apps",
-        "v1",
-        "DaemonSet",
-        "daemonsets",
-        true,
-    ),
-    (&["job", "jobs"], "batch", "v1", "Job", "jobs", true),
-    (
-        &["cronjob", "cronjobs", "cj"],
-        "batch",
-        "v1",
-        "CronJob",
-        "cronjobs",
-        true,
-    ),
-    (
-        &["horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"],
-        "autoscaling",
-        "v2",
-        "HorizontalPodAutoscaler",
-        "horizontalpodautoscalers",
-        true,
-    ),
-    (
-        &["poddisruptionbudget", "poddisruptionbudgets", "pdb"],
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        true,
-    ),
-    (
-        &["networkpolicy", "networkpolicies", "netpol"],
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        "networkpolicies",
-        true,
-    ),
-    (
-        &["ingress", "ingresses", "ing"],
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        "ingresses",
-        true,
-    ),
-];
-
-/// Resolves a kind, plural or short name to its API resource and scope.
-async fn resolve(client: &kube::Client, kind: &str) -> ToolResult<(ApiResource, bool)> {
-    let k = kind.trim().to_ascii_lowercase();
-    let k = k.split('.').next().unwrap_or(&k).to_owned();
-    if let Some((_, g, v, kind, plural, namespaced)) =
-        KNOWN.iter().find(|(names, ..)| names.contains(&k.as_str()))
-    {
-        return Ok((
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, kind), plural),
-            *namespaced,
-        ));
-    }
-    let discovery = Discovery::new(client.clone()).run().await?;
-    for group in discovery.groups() {
-        for (ar, caps) in group.recommended_resources() {
-            if ar.kind.to_ascii_lowercase() == k || ar.plural == k {
-                return Ok((ar, caps.scope == Scope::Namespaced));
-            }
-        }
-    }
-    Err(ToolFailure::BadArgument(format!(
-        "unknown kind {kind:?}; use a kind like Service, ConfigMap, pdb, hpa, netpol, or a custom resource's kind"
-    )))
-}
-
-/// Drops what a reader never needs (managed fields, last-applied copies) and masks
-/// credentials in ConfigMap data and annotations.
+/// Drops what a reader never needs (managed fields, the last-applied copy of the whole
+/// manifest, env values included) and redacts the object as JSON before it is printed: the
+/// text rules alone cannot tell which env entry or ConfigMap key a value belongs to. (Every
+/// result is redacted again, text and structure, where results are built in `lib.rs`.)
 fn tidy(mut v: Value) -> Value {
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
@@ -204,17 +29,33 @@ fn tidy(mut v: Value) -> Value {
     v
 }
 
+/// `resolve_resource`: one line of text, `{"resource": Resource}` beside it.
+pub async fn resolve_resource(
+    resolver: &Resolver,
+    a: args::ResolveResource,
+) -> ToolResult<CallToolResult> {
+    let r = resolver.resolve(&a.kind).await?;
+    let text = format!(
+        "{} ({}, {})",
+        r.qualified(),
+        r.kind,
+        if r.namespaced {
+            "namespaced"
+        } else {
+            "cluster-scoped"
+        }
+    );
+    Ok(ok_json(text, &json!({"resource": r})))
+}
+
 /// `get_resource`
 pub async fn get_resource(
     client: &kube::Client,
+    resolver: &Resolver,
     a: args::GetResource,
 ) -> ToolResult<CallToolResult> {
-    if sopilot_protocol_secret(&a.kind) {
-        return Err(ToolFailure::Refused(
-            "get_resource never returns Secrets: their contents must not reach a model or a log. Pods show which Secrets they reference (describe_pod).".into(),
-        ));
-    }
-    let (ar, namespaced) = resolve(client, &a.kind).await?;
+    let r = resolver.resolve_for("get_resource", &a.kind).await?;
+    let (ar, namespaced) = (api_resource(&r), r.namespaced);
     let ns = a.namespace.filter(|n| !n.trim().is_empty());
     let api: Api<DynamicObject> = match (&ns, namespaced) {
         (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
@@ -286,12 +127,4 @@ pub async fn get_resource(
         capped.text,
         &json!({"kind": ar.kind, "items": names, "truncated": capped.truncated}),
     ))
-}
-
-/// Secrets in every spelling (`Secret`, `secrets`, `v1/Secret`).
-fn sopilot_protocol_secret(kind: &str) -> bool {
-    let t = kind.trim().to_ascii_lowercase();
-    let t = t.rsplit('/').next().unwrap_or(&t);
-    let t = t.split('.').next().unwrap_or(t);
-    t == "secret" || t == "secrets"
 }

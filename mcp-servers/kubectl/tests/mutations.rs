@@ -369,3 +369,157 @@ async fn drain_blocked_by_a_pdb_times_out_and_keeps_the_node_cordoned() {
         Some(&json!(true))
     );
 }
+
+/// Every mutating tool's dry run says it is one, changed nothing, and names its target.
+#[tokio::test]
+async fn every_dry_run_reports_its_impact_and_target() {
+    let h = Harness::start(true).await;
+    let cases = [
+        (
+            "delete_pod",
+            json!({"namespace": "payment", "name": CRASHING}),
+            ("Pod", Some("payment"), CRASHING),
+        ),
+        (
+            "rollout_restart",
+            json!({"kind": "sts", "namespace": "payment", "name": "postgres"}),
+            ("StatefulSet", Some("payment"), "postgres"),
+        ),
+        (
+            "rollout_restart",
+            json!({"namespace": "payment", "name": "payment-service"}),
+            ("Deployment", Some("payment"), "payment-service"),
+        ),
+        (
+            "rollout_undo",
+            json!({"namespace": "payment", "name": "payment-service"}),
+            ("Deployment", Some("payment"), "payment-service"),
+        ),
+        (
+            "scale",
+            json!({"kind": "deployments.v1.apps", "namespace": "payment", "name": "payment-service", "replicas": 4}),
+            ("Deployment", Some("payment"), "payment-service"),
+        ),
+        (
+            "patch_hpa",
+            json!({"namespace": "payment", "name": "payment-service-hpa", "max_replicas": 12}),
+            (
+                "HorizontalPodAutoscaler",
+                Some("payment"),
+                "payment-service-hpa",
+            ),
+        ),
+        (
+            "cordon",
+            json!({"node": "ip-10-0-3-12"}),
+            ("Node", None, "ip-10-0-3-12"),
+        ),
+        (
+            "uncordon",
+            json!({"node": "ip-10-0-3-12"}),
+            ("Node", None, "ip-10-0-3-12"),
+        ),
+        (
+            "drain",
+            json!({"node": "ip-10-0-3-12"}),
+            ("Node", None, "ip-10-0-3-12"),
+        ),
+    ];
+    for (tool, mut args, (kind, namespace, name)) in cases {
+        args["dry_run"] = json!(true);
+        let r = h.ok(tool, args.clone()).await;
+        let s = &r.structured;
+        assert_eq!(s["dry_run"], true, "{tool}: {s}");
+        assert_eq!(s["executed"], false, "{tool}: {s}");
+        assert!(s["impact"].is_object(), "{tool}: {s}");
+        assert_eq!(s["impact"]["action"], tool, "{tool}: {s}");
+        let target = &s["impact"]["target"];
+        assert_eq!(target["kind"], kind, "{tool} {args}: {s}");
+        assert_eq!(target["name"], name, "{tool} {args}: {s}");
+        assert_eq!(
+            target.get("namespace").and_then(Value::as_str),
+            namespace,
+            "{tool}: {s}"
+        );
+        assert!(
+            r.text.starts_with("DRY RUN (nothing changed)"),
+            "{tool}: {}",
+            r.text
+        );
+    }
+    let r = h
+        .ok(
+            "delete_pod",
+            json!({"namespace": "payment", "name": CRASHING, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(
+        r.structured["impact"]["workload"]["name"], "payment-service",
+        "a pod's impact names its workload"
+    );
+    assert!(h.sim.get("Pod", Some("payment"), CRASHING).is_some());
+}
+
+/// A rollback to "the previous revision" is pinned to the revision its dry run assessed, so
+/// a rollout in between cannot change what the real call does.
+#[tokio::test]
+async fn rollout_undo_dry_run_pins_the_revision_it_assessed() {
+    let h = Harness::start(true).await;
+    let dry = h
+        .ok(
+            "rollout_undo",
+            json!({"namespace": "payment", "name": "payment-service", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(
+        dry.structured["pin"],
+        json!({"to_revision": 14}),
+        "{}",
+        dry.text
+    );
+    assert_eq!(dry.structured["impact"]["revision"]["to"], 14);
+    assert!(
+        dry.text.contains("pin: {\"to_revision\":14}"),
+        "{}",
+        dry.text
+    );
+    // Someone restarts the deployment: "previous" is now revision 15, the crashing one.
+    h.ok(
+        "rollout_restart",
+        json!({"namespace": "payment", "name": "payment-service"}),
+    )
+    .await;
+    let unpinned = h
+        .ok(
+            "rollout_undo",
+            json!({"namespace": "payment", "name": "payment-service", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(unpinned.structured["pin"], json!({"to_revision": 15}));
+    let mut real = json!({"namespace": "payment", "name": "payment-service"});
+    real["to_revision"] = dry.structured["pin"]["to_revision"].clone();
+    let done = h.ok("rollout_undo", real.clone()).await;
+    assert_eq!(done.structured["executed"], true);
+    assert_eq!(
+        done.structured["impact"]["revision"]["to"], 14,
+        "{}",
+        done.text
+    );
+    assert!(done.structured.get("pin").is_none(), "only dry runs pin");
+    let image = h
+        .sim
+        .get("Deployment", Some("payment"), "payment-service")
+        .unwrap()
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    assert!(image.ends_with(":v2.4.0"), "revision 14's image: {image}");
+    // Revision 14 became the newest revision: the same pinned call now fails clearly.
+    let again = h.call("rollout_undo", real).await;
+    assert!(
+        again.is_error && again.text.contains("has no revision 14 (any more)"),
+        "{}",
+        again.text
+    );
+}

@@ -40,6 +40,9 @@ async fn tools_list_is_snapshotted_and_annotated() {
         "top_pods",
         "top_nodes",
         "get_resource",
+        "resolve_resource",
+        "check_network_policy",
+        "oom_killed_pods",
         "delete_pod",
         "rollout_restart",
         "rollout_undo",
@@ -167,7 +170,17 @@ async fn bad_arguments_are_tool_errors_that_say_what_to_do() {
         (
             "get_resource",
             json!({"kind": "Widget"}),
-            "unknown kind \"Widget\"",
+            "kind \"Widget\" matches no resource the API server serves",
+        ),
+        (
+            "get_resource",
+            json!({"kind": "Service.v1/x"}),
+            "Accepted forms",
+        ),
+        (
+            "resolve_resource",
+            json!({"kind": "deployments.v2.apps"}),
+            "matches no resource",
         ),
         (
             "get_resource",
@@ -247,4 +260,75 @@ async fn serves_streamable_http() {
         "ip-10-0-1-45"
     );
     client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn resolve_resource_answers_with_the_qualified_resource() {
+    let h = Harness::start(false).await;
+    let tools = tool_list(&h).await;
+    let t = tools
+        .iter()
+        .find(|t| t["name"] == "resolve_resource")
+        .unwrap();
+    assert_eq!(t["annotations"]["readOnlyHint"], true);
+    assert_eq!(t["annotations"]["idempotentHint"], true);
+    let cases = [
+        ("deploy", "deployments.v1.apps (Deployment, namespaced)"),
+        (
+            "apps/v1/Deployment",
+            "deployments.v1.apps (Deployment, namespaced)",
+        ),
+        ("no", "nodes.v1 (Node, cluster-scoped)"),
+        ("v1/Pod", "pods.v1 (Pod, namespaced)"),
+        (
+            "hpa",
+            "horizontalpodautoscalers.v2.autoscaling (HorizontalPodAutoscaler, namespaced)",
+        ),
+        (
+            "hpa.v1.autoscaling",
+            "horizontalpodautoscalers.v1.autoscaling (HorizontalPodAutoscaler, namespaced)",
+        ),
+        (
+            "leases",
+            "leases.v1.coordination.k8s.io (Lease, namespaced)",
+        ),
+        (
+            "events.events.k8s.io",
+            "events.v1.events.k8s.io (Event, namespaced)",
+        ),
+        (
+            "EndpointSlice",
+            "endpointslices.v1.discovery.k8s.io (EndpointSlice, namespaced)",
+        ),
+        (
+            "pods.metrics.k8s.io",
+            "pods.v1beta1.metrics.k8s.io (PodMetrics, namespaced)",
+        ),
+        ("Secret", "secrets.v1 (Secret, namespaced)"),
+    ];
+    for (spelling, want) in cases {
+        let r = h.ok("resolve_resource", json!({"kind": spelling})).await;
+        assert_eq!(r.text, want, "{spelling:?}");
+        let qualified = want.split(' ').next().unwrap();
+        let again = h.ok("resolve_resource", json!({"kind": qualified})).await;
+        assert_eq!(
+            again.structured, r.structured,
+            "{qualified} must resolve to exactly what {spelling:?} did"
+        );
+    }
+    let r = h.ok("resolve_resource", json!({"kind": "leases"})).await;
+    assert_eq!(
+        r.structured,
+        json!({"resource": {"group": "coordination.k8s.io", "version": "v1", "kind": "Lease", "plural": "leases", "namespaced": true}})
+    );
+    for bad in ["Secret.v1/x", "deploy/", "déploiement", "a.b/c"] {
+        let r = h.call("resolve_resource", json!({"kind": bad})).await;
+        assert!(
+            r.is_error
+                && r.text.contains("Accepted forms")
+                && r.text.contains("apps/v1/Deployment"),
+            "{bad:?}: {}",
+            r.text
+        );
+    }
 }

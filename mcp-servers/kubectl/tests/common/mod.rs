@@ -16,11 +16,20 @@ pub fn repo() -> PathBuf {
 }
 
 pub async fn sim() -> RunningSim {
-    let scenario =
-        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    sim_of(&repo().join("tests/scenarios/payment-incident.yaml")).await
+}
+
+/// A simulated cluster seeded from a scenario file.
+pub async fn sim_of(scenario: &std::path::Path) -> RunningSim {
+    let scenario = Scenario::from_file(scenario).unwrap();
     sopilot_sim::start(scenario, SimOptions::default())
         .await
         .unwrap()
+}
+
+/// One of this crate's own scenarios (`tests/scenarios/NAME.yaml`).
+pub fn own_scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/scenarios/{name}.yaml"))
 }
 
 pub struct Harness {
@@ -37,6 +46,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Everything a client receives: the text and the structured content.
+    pub fn everything(&self) -> String {
+        format!("{}\n{}", self.text, self.structured)
+    }
+
     fn from(r: CallToolResult) -> Self {
         let text = r
             .content
@@ -54,7 +68,11 @@ impl Reply {
 
 impl Harness {
     pub async fn start(allow_write: bool) -> Harness {
-        let sim = sim().await;
+        Self::start_with(sim().await, allow_write).await
+    }
+
+    /// The server in front of a given simulated cluster.
+    pub async fn start_with(sim: RunningSim, allow_write: bool) -> Harness {
         let kubeconfig = sim.kubeconfig().to_owned();
         let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-kubectl")).configure(|c| {
             c.arg("--kubeconfig").arg(&kubeconfig);
