@@ -5,13 +5,32 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 mod logging;
-mod redact;
 mod result;
 mod serve;
 mod shape;
 
 pub use logging::init_logging;
-pub use redact::{redact, redact_json};
 pub use result::{ok, ok_json, tool_error};
 pub use serve::{ServeError, Transport, serve};
+// Redaction lives in `sopilot-redact`, shared with the agent; re-exported for the servers.
 pub use shape::{Capped, Table, age, cap, cap_tail};
+pub use sopilot_redact::{MASK, contains_credential, redact, redact_json};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The servers get the shared, structure-aware redactor (an env entry's value is keyed by
+    /// its name, which the line-by-line redactor this replaced could not see).
+    #[test]
+    fn redaction_is_the_shared_one() {
+        let mut v = serde_json::json!({"env": [{"name": "DB_PASSWORD", "value": "hunter2"}]});
+        redact_json(&mut v);
+        assert_eq!(v["env"][0]["value"], MASK);
+        assert_eq!(
+            redact("postgres://app:s3cr3t@db:5432/pay"),
+            "postgres://app:[REDACTED]@db:5432/pay"
+        );
+        assert!(contains_credential("token=abc123") && !contains_credential("LOG_LEVEL=debug"));
+    }
+}
