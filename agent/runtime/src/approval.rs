@@ -27,6 +27,14 @@ pub struct ApprovalRecord {
     pub digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impact: Option<Value>,
+    /// The digest of the impact the approver was shown ([`impact_digest`]); the call executes
+    /// only if a fresh dry run after the approval reports the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact_digest: Option<String>,
+    /// The decision and the rules that made it, as the approver was shown them; the call
+    /// executes only if the policy, asked again after the approval, decides the same way.
+    #[serde(default)]
+    pub decision_path: Vec<String>,
     pub rules: Vec<String>,
     pub reason: String,
     pub requested_at: DateTime<Utc>,
@@ -57,6 +65,25 @@ pub fn digest(tool: &str, args: &Value) -> String {
     h.update(tool.as_bytes());
     h.update([0u8]);
     h.update(canonical(args).to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Impact fields that change while an incident goes on without changing what the call does
+/// (a crash-looping pod's restart count, how many replicas are ready right now); left out of
+/// [`impact_digest`] so that an approval is not re-asked for every tick of them.
+const VOLATILE_IMPACT: [(&str, &str); 2] = [("pod", "restart_count"), ("workload", "ready")];
+
+/// The digest of what an approver is shown about a call's effect: the impact without its
+/// volatile observations, canonically serialised.
+pub fn impact_digest(impact: &Value) -> String {
+    let mut v = canonical(impact);
+    for (parent, field) in VOLATILE_IMPACT {
+        if let Some(Value::Object(m)) = v.get_mut(parent) {
+            m.remove(field);
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(v.to_string().as_bytes());
     hex::encode(h.finalize())
 }
 

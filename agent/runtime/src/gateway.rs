@@ -37,6 +37,9 @@ pub enum ServerSource {
     },
     /// A streamable HTTP endpoint.
     Http { url: String },
+    /// A service the caller connected itself ([`Gateway::from_services`]): an in-process
+    /// server, in tests. It cannot be restarted.
+    Connected,
 }
 
 /// One configured server.
@@ -143,6 +146,37 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
+    fn new(spec: ServerSpec) -> Arc<Server> {
+        Arc::new(Server {
+            spec,
+            conn: tokio::sync::Mutex::new(None),
+            stderr: Arc::new(Mutex::new(VecDeque::new())),
+            restarts: Mutex::new(0),
+        })
+    }
+
+    /// Lists a freshly started service's tools and keeps the connection.
+    async fn list(
+        &self,
+        service: RunningService<RoleClient, ()>,
+    ) -> Result<Vec<rmcp::model::Tool>, GatewayError> {
+        let list = tokio::time::timeout(START_TIMEOUT, service.list_all_tools()).await;
+        *self.conn.lock().await = Some(service);
+        match list {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(e)) => Err(GatewayError::Start {
+                server: self.spec.name.clone(),
+                message: format!("tools/list failed: {e}"),
+                stderr: self.stderr(),
+            }),
+            Err(_) => Err(GatewayError::Start {
+                server: self.spec.name.clone(),
+                message: "tools/list timed out".into(),
+                stderr: self.stderr(),
+            }),
+        }
+    }
+
     fn stderr(&self) -> Vec<String> {
         self.stderr
             .lock()
@@ -176,6 +210,9 @@ impl Server {
                     tokio::spawn(async move {
                         let mut lines = tokio::io::BufReader::new(stderr).lines();
                         while let Ok(Some(line)) = lines.next_line().await {
+                            // A server's log reaches SOPilot's log and error messages:
+                            // never with a credential in it.
+                            let line = sopilot_redact::redact(&line).into_owned();
                             tracing::debug!(server = %name, "{line}");
                             if let Ok(mut b) = buf.lock() {
                                 if b.len() == STDERR_LINES {
@@ -194,6 +231,12 @@ impl Server {
                     ().serve(StreamableHttpClientTransport::from_uri(url.clone())),
                 )
                 .await
+            }
+            ServerSource::Connected => {
+                return Err(fail(
+                    "it was connected in process and cannot be restarted".into(),
+                    Vec::new(),
+                ));
             }
         };
         match started {
@@ -228,73 +271,74 @@ impl Gateway {
     /// Starts every server and lists its tools. A server that fails to start is reported and
     /// left out; the others are usable.
     pub async fn connect(specs: Vec<ServerSpec>) -> (Gateway, Vec<GatewayError>) {
-        let mut servers = BTreeMap::new();
-        let mut tools = BTreeMap::new();
-        let mut failures = Vec::new();
         let starts = specs.into_iter().map(|spec| async move {
-            let server = Arc::new(Server {
-                spec,
-                conn: tokio::sync::Mutex::new(None),
-                stderr: Arc::new(Mutex::new(VecDeque::new())),
-                restarts: Mutex::new(0),
-            });
+            let server = Server::new(spec);
             let listed = match server.start().await {
-                Ok(service) => {
-                    let list = tokio::time::timeout(START_TIMEOUT, service.list_all_tools()).await;
-                    *server.conn.lock().await = Some(service);
-                    match list {
-                        Ok(Ok(t)) => Ok(t),
-                        Ok(Err(e)) => Err(GatewayError::Start {
-                            server: server.spec.name.clone(),
-                            message: format!("tools/list failed: {e}"),
-                            stderr: server.stderr(),
-                        }),
-                        Err(_) => Err(GatewayError::Start {
-                            server: server.spec.name.clone(),
-                            message: "tools/list timed out".into(),
-                            stderr: server.stderr(),
-                        }),
-                    }
-                }
+                Ok(service) => server.list(service).await,
                 Err(e) => Err(e),
             };
             (server, listed)
         });
-        for (server, listed) in futures::future::join_all(starts).await {
-            match listed {
-                Ok(list) => {
-                    let trust = if server.spec.builtin {
-                        ServerTrust::Builtin
-                    } else {
-                        ServerTrust::Foreign
-                    };
-                    for t in list {
-                        match ToolRef::new(&server.spec.name, &t.name) {
-                            Ok(tool) => {
-                                tools.insert(
-                                    tool.clone(),
-                                    ToolInfo {
-                                        tool,
-                                        description: t
-                                            .description
-                                            .as_deref()
-                                            .unwrap_or("")
-                                            .to_owned(),
-                                        input_schema: Value::Object((*t.input_schema).clone()),
-                                        annotations: annotations(&t),
-                                        trust,
-                                    },
-                                );
-                            }
-                            Err(e) => {
-                                tracing::warn!(server = %server.spec.name, "skipping tool {:?}: {e}", t.name)
-                            }
-                        }
-                    }
-                    servers.insert(server.spec.name.clone(), server);
+        Self::assemble(futures::future::join_all(starts).await)
+    }
+
+    /// A gateway over services the caller connected itself (in-process servers, in tests);
+    /// `builtin` says whether they count as SOPilot's own.
+    pub async fn from_services(
+        services: Vec<(String, bool, RunningService<RoleClient, ()>)>,
+    ) -> (Gateway, Vec<GatewayError>) {
+        let mut listed = Vec::new();
+        for (name, builtin, service) in services {
+            let server = Server::new(ServerSpec {
+                name,
+                source: ServerSource::Connected,
+                builtin,
+            });
+            let tools = server.list(service).await;
+            listed.push((server, tools));
+        }
+        Self::assemble(listed)
+    }
+
+    fn assemble(
+        listed: Vec<(Arc<Server>, Result<Vec<rmcp::model::Tool>, GatewayError>)>,
+    ) -> (Gateway, Vec<GatewayError>) {
+        let mut servers = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        let mut failures = Vec::new();
+        for (server, listed) in listed {
+            let list = match listed {
+                Ok(list) => list,
+                Err(e) => {
+                    failures.push(e);
+                    continue;
                 }
-                Err(e) => failures.push(e),
+            };
+            let trust = if server.spec.builtin {
+                ServerTrust::Builtin
+            } else {
+                ServerTrust::Foreign
+            };
+            for t in list {
+                match ToolRef::new(&server.spec.name, &t.name) {
+                    Ok(tool) => {
+                        tools.insert(
+                            tool.clone(),
+                            ToolInfo {
+                                tool,
+                                description: t.description.as_deref().unwrap_or("").to_owned(),
+                                input_schema: Value::Object((*t.input_schema).clone()),
+                                annotations: annotations(&t),
+                                trust,
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(server = %server.spec.name, "skipping tool {:?}: {e}", t.name)
+                    }
+                }
             }
+            servers.insert(server.spec.name.clone(), server);
         }
         (Gateway { servers, tools }, failures)
     }

@@ -14,13 +14,15 @@ mod store;
 
 pub use approval::{
     Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest,
+    impact_digest,
 };
 pub use events::{EventLog, Observer};
 pub use gate::{
-    CALL_TIMEOUT, CallScope, Gate, GateOutcome, NOT_OFFERED, outcome_json, resolve_name,
+    CALL_TIMEOUT, CallScope, Gate, GateOutcome, HISTORY_WINDOW, IMPACT_UNKNOWN,
+    MAX_APPROVAL_ROUNDS, NOT_OFFERED, outcome_json, resolve_name,
 };
 pub use gateway::{Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput};
 pub use report::{Evidence, RunReport};
 pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
-pub use store::{CallAudit, RunRow, Store, StoreError};
+pub use store::{CallAudit, PastChange, RunRow, Store, StoreError};
 pub use tokio_util::sync::CancellationToken;

@@ -3,8 +3,9 @@
 //!
 //! A run waiting for an approval watches the store. If the server restarted while it waited,
 //! the run is gone but the record is still pending; an approval decided then is carried out
-//! by the hub itself (the record binds the exact tool and arguments), and recorded on the
-//! interrupted run's timeline.
+//! by the hub through the gate ([`Gate::resume_approved`]): dry-run and decided again,
+//! executed only if that is still what the approver approved, with its audit row synced
+//! first, and recorded on the interrupted run's timeline.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sopilot_protocol::{ApprovalState, RunEventKind};
-use sopilot_runtime::{Answer, ApprovalRecord, Approver, Gateway, Store, StoreError, resolve_name};
+use sopilot_runtime::{
+    Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, Store, StoreError,
+};
 use tokio::sync::broadcast;
 
 use crate::runs::Origin;
@@ -39,7 +42,7 @@ pub struct Decided {
 /// The shared approval state of a server.
 pub struct ApprovalHub {
     store: Arc<Store>,
-    gateway: Option<Arc<Gateway>>,
+    gate: Option<Gate>,
     changed: broadcast::Sender<String>,
     channels: RwLock<Vec<Arc<dyn ApprovalChannel>>>,
     waiting: Mutex<HashSet<String>>,
@@ -67,12 +70,13 @@ fn waiting(hub: &ApprovalHub) -> std::sync::MutexGuard<'_, HashSet<String>> {
 }
 
 impl ApprovalHub {
-    /// A hub over `store`; `gateway` lets it carry out approvals decided after a restart.
-    pub fn new(store: Arc<Store>, gateway: Option<Arc<Gateway>>, api_enabled: bool) -> ApprovalHub {
+    /// A hub over `store`; `gate` lets it carry out approvals decided after a restart (its
+    /// approver is never asked: see [`AlreadyDecided`]).
+    pub fn new(store: Arc<Store>, gate: Option<Gate>, api_enabled: bool) -> ApprovalHub {
         let (changed, _) = broadcast::channel(256);
         ApprovalHub {
             store,
-            gateway,
+            gate,
             changed,
             channels: RwLock::new(Vec::new()),
             waiting: Mutex::new(HashSet::new()),
@@ -129,7 +133,8 @@ impl ApprovalHub {
         })
     }
 
-    /// Carries out an approved call whose run is no longer waiting (the server restarted).
+    /// Carries out an approved call whose run is no longer waiting (the server restarted),
+    /// through the gate.
     async fn resume(&self, record: &ApprovalRecord) -> String {
         let note = |message: String| {
             let _ = self.store.append_event(
@@ -140,39 +145,68 @@ impl ApprovalHub {
             );
             message
         };
-        let (Some(gateway), Some(tool)) = (&self.gateway, resolve_name(&record.tool)) else {
+        let Some(gate) = &self.gate else {
             return note(format!(
                 "approval {} was approved after its run stopped, but {} cannot be called from here; run it by hand",
                 record.id, record.tool
             ));
         };
-        if sopilot_runtime::digest(&record.tool, &record.args) != record.digest {
-            return note(format!(
-                "approval {} does not match its arguments; not executed",
-                record.id
-            ));
-        }
-        match gateway
-            .call(&tool, record.args.clone(), sopilot_runtime::CALL_TIMEOUT)
-            .await
-        {
-            Ok(o) if !o.is_error => note(format!(
+        let scope = match self.store.run(&record.run_id) {
+            Ok((row, _, _)) => CallScope {
+                sop: Some(row.sop),
+                trigger: serde_json::from_value(row.trigger).ok(),
+                dry_run: false,
+                offered: Default::default(),
+            },
+            Err(e) => {
+                return note(format!(
+                    "approval {}: its run cannot be read ({e}); not executed",
+                    record.id
+                ));
+            }
+        };
+        let log = EventLog::new(&record.run_id, self.store.clone(), None);
+        match gate.resume_approved(&log, &scope, record).await {
+            Ok(o) if o.executed && o.ok => note(format!(
                 "approval {} was approved after the run stopped; {} executed: {}",
                 record.id,
                 record.tool,
                 first_line(&o.text)
             )),
-            Ok(o) => note(format!(
+            Ok(o) if o.executed => note(format!(
                 "approval {}: {} was executed after the run stopped and failed: {}",
                 record.id,
                 record.tool,
                 first_line(&o.text)
             )),
+            Ok(o) => note(format!(
+                "approval {}: {} was not executed after the run stopped: {}",
+                record.id,
+                record.tool,
+                first_line(&o.text)
+            )),
             Err(e) => note(format!(
-                "approval {}: {} could not be executed after the run stopped: {e}",
+                "approval {}: {} could not be carried out after the run stopped: {e}",
                 record.id, record.tool
             )),
         }
+    }
+}
+
+/// The approver of the hub's resuming gate. A resumed call was decided already and is never
+/// asked again (a change sends it back to the SOP instead); a human was reachable, since one
+/// approved it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlreadyDecided;
+
+#[async_trait::async_trait]
+impl Approver for AlreadyDecided {
+    async fn ask(&self, _record: &ApprovalRecord) -> Option<Answer> {
+        None
+    }
+
+    fn reachable(&self) -> bool {
+        true
     }
 }
 

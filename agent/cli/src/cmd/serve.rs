@@ -136,19 +136,36 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         sim.as_ref()
             .map(|env| (env.slack_url.clone(), env.slack.token().to_owned())),
     )?;
+    let api_tokens = sc.api_tokens(env("SOPILOT_API_TOKEN"))?;
+    for t in &api_tokens {
+        tracing::info!("API token {} (role {})", t.name, t.role);
+    }
     let options = ServeOptions {
         listen: args.listen.unwrap_or(sc.listen),
-        api_token: env("SOPILOT_API_TOKEN"),
+        api_tokens,
         eventbridge_secret: env("SOPILOT_EVENTBRIDGE_SECRET"),
         alertmanager_token: env("SOPILOT_ALERTMANAGER_TOKEN"),
         max_body_bytes: sc.max_body_bytes,
         mcp_allowed_hosts: sc.mcp_allowed_hosts.clone(),
         slack: slack.clone(),
     };
+    // The API can decide escalations only if some token may approve.
+    let api_approves = options
+        .api_tokens
+        .iter()
+        .any(|t| t.role >= sopilot_server::Role::Approver);
+    let policy = Arc::new(policy);
+    // Approvals decided after a restart are carried out through this gate.
+    let resuming = Gate {
+        gateway: gateway.clone(),
+        policy: policy.clone(),
+        approver: Arc::new(sopilot_server::approvals::AlreadyDecided),
+        approval_timeout: config.approval_timeout(),
+    };
     let hub = Arc::new(ApprovalHub::new(
         store.clone(),
-        Some(gateway.clone()),
-        options.api_token.is_some(),
+        Some(resuming),
+        api_approves,
     ));
     if let Some(bot) = slack.as_ref().filter(|b| b.can_approve()) {
         hub.add_channel(Arc::new(bot.clone()));
@@ -156,7 +173,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let metrics = Arc::new(Metrics::default());
     let gate = Gate {
         gateway,
-        policy: Arc::new(policy),
+        policy,
         approver: Arc::new(DenyAll),
         approval_timeout: config.approval_timeout(),
     };
@@ -190,7 +207,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     );
     let sns = match &sc.sns {
         None => None,
-        Some(c) => Some(Arc::new(SnsHook::new(c.options()?)?)),
+        Some(c) => Some(Arc::new(SnsHook::new(c.options()?, runs.store().clone())?)),
     };
     let state = AppState {
         options: Arc::new(options),
@@ -200,6 +217,9 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         sns,
     };
     let stop = sopilot_runtime::CancellationToken::new();
+    if let Some(bot) = &slack {
+        tokio::spawn(bot.clone().keep_approval_messages_current(stop.clone()));
+    }
     for c in &sc.schedules {
         let schedule = c.schedule()?;
         let (sop, _) = runs

@@ -182,6 +182,8 @@ mod tests {
             args: json!({"name": "h"}),
             digest: "d".into(),
             impact: None,
+            impact_digest: None,
+            decision_path: Vec::new(),
             rules: vec![],
             reason: "r".into(),
             requested_at: now,

@@ -21,6 +21,10 @@ use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind, RunStatus};
 
 use crate::approval::ApprovalRecord;
 
+mod changes;
+pub use changes::PastChange;
+use changes::stamp;
+
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -61,6 +65,42 @@ CREATE TABLE IF NOT EXISTS approvals (
   decided_by TEXT, channel TEXT, decided_at TEXT);
 ";
 
+/// Columns added since the first schema: `(table, column, type)`. Added to an older store
+/// when it is opened; new stores get them the same way.
+const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
+    // The object and workload a mutating call changed, and when it executed: the keys of
+    // the cumulative-limit history.
+    ("tool_calls", "target", "TEXT"),
+    ("tool_calls", "workload", "TEXT"),
+    ("tool_calls", "executed_at", "TEXT"),
+    // What the approver was shown: the impact's digest and the decision path (decision and
+    // rules), re-checked before an approved call executes.
+    ("approvals", "impact_digest", "TEXT"),
+    ("approvals", "decision_path", "TEXT NOT NULL DEFAULT '[]'"),
+];
+
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS tool_calls_target ON tool_calls (target, executed_at);
+CREATE INDEX IF NOT EXISTS tool_calls_workload ON tool_calls (workload, executed_at);
+";
+
+/// Adds the columns an older store lacks, then the indexes over them.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    for (table, column, ty) in ADDED_COLUMNS {
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let present = stmt
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|c| c == column);
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+        }
+    }
+    conn.execute_batch(INDEXES)?;
+    Ok(())
+}
+
 /// One row of the tool-call audit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CallAudit {
@@ -83,6 +123,15 @@ pub struct CallAudit {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The object a mutating call changes (`deployment/payment/web`), from its impact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The workload that object belongs to (or is), from its impact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// When the call was sent to its server for real.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executed_at: Option<DateTime<Utc>>,
 }
 
 /// A run as listed.
@@ -118,7 +167,7 @@ fn parse_status(s: &str) -> RunStatus {
     serde_json::from_value(Value::String(s.to_owned())).unwrap_or(RunStatus::Interrupted)
 }
 
-fn approval_state_text(s: ApprovalState) -> String {
+pub(crate) fn approval_state_text(s: ApprovalState) -> String {
     serde_json::to_value(s)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -149,6 +198,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         conn.execute_batch(inbox::SCHEMA)?;
         let store = Store {
             conn: Mutex::new(conn),
@@ -271,12 +321,13 @@ impl Store {
     pub fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError> {
         self.durably(|c| {
             c.execute(
-                "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, impact_digest, decision_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     r.id, r.run_id, r.call_id, r.tool, r.args.to_string(), r.digest,
                     r.impact.as_ref().map(Value::to_string), serde_json::to_string(&r.rules)?, r.reason,
-                    r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), approval_state_text(r.state)
+                    r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), approval_state_text(r.state),
+                    r.impact_digest, serde_json::to_string(&r.decision_path)?
                 ],
             )?;
             Ok(())
@@ -319,11 +370,22 @@ impl Store {
         Ok((record, changed == 1))
     }
 
+    /// Expires every pending approval of `run_id` (the user stopped the run, so nobody must
+    /// be able to carry out what it asked), synced to disk. Returns how many were expired.
+    pub fn expire_pending_of_run(&self, run_id: &str, why: &str) -> Result<usize, StoreError> {
+        self.durably(|c| {
+            Ok(c.execute(
+                "UPDATE approvals SET state = 'expired', decided_by = ?2, channel = 'cancel', decided_at = ?3 WHERE run_id = ?1 AND state = 'pending'",
+                params![run_id, why, Utc::now().to_rfc3339()],
+            )?)
+        })
+    }
+
     /// One approval record.
     pub fn approval(&self, id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
         let c = self.conn();
         let row = c
-            .query_row("SELECT id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, decided_by, channel FROM approvals WHERE id = ?1", params![id], approval_row)
+            .query_row("SELECT id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, decided_by, channel, impact_digest, decision_path FROM approvals WHERE id = ?1", params![id], approval_row)
             .optional()?;
         row.map(|r| r.map_err(StoreError::Json)).transpose()
     }
@@ -334,7 +396,7 @@ impl Store {
         state: Option<ApprovalState>,
     ) -> Result<Vec<ApprovalRecord>, StoreError> {
         let c = self.conn();
-        let mut stmt = c.prepare("SELECT id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, decided_by, channel FROM approvals WHERE ?1 IS NULL OR state = ?1 ORDER BY requested_at")?;
+        let mut stmt = c.prepare("SELECT id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, decided_by, channel, impact_digest, decision_path FROM approvals WHERE ?1 IS NULL OR state = ?1 ORDER BY requested_at")?;
         let rows = stmt.query_map(params![state.map(approval_state_text)], approval_row)?;
         let mut out = Vec::new();
         for r in rows {
@@ -387,7 +449,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut stmt = c.prepare("SELECT call_id, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error FROM tool_calls WHERE run_id = ?1 ORDER BY seq")?;
+        let mut stmt = c.prepare("SELECT call_id, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at FROM tool_calls WHERE run_id = ?1 ORDER BY seq")?;
         let calls = stmt
             .query_map(params![id], |r| {
                 Ok((
@@ -405,6 +467,11 @@ impl Store {
                     r.get::<_, i64>(11)?,
                     r.get::<_, i64>(12)?,
                     r.get::<_, Option<String>>(13)?,
+                    (
+                        r.get::<_, Option<String>>(14)?,
+                        r.get::<_, Option<String>>(15)?,
+                        r.get::<_, Option<String>>(16)?,
+                    ),
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?
@@ -425,6 +492,7 @@ impl Store {
                     bytes,
                     ms,
                     error,
+                    (target, workload, executed_at),
                 )| {
                     Ok(CallAudit {
                         call_id,
@@ -441,6 +509,9 @@ impl Store {
                         result_bytes: bytes as u64,
                         duration_ms: ms as u64,
                         error,
+                        target,
+                        workload,
+                        executed_at: executed_at.as_deref().and_then(parse_time),
                     })
                 },
             )
@@ -451,19 +522,27 @@ impl Store {
 
 type RowResult<T> = rusqlite::Result<Result<T, serde_json::Error>>;
 
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// Inserts or updates a tool call's audit row.
 fn write_call(c: &Connection, run_id: &str, seq: u64, a: &CallAudit) -> Result<(), StoreError> {
     c.execute(
-        "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT (run_id, call_id) DO UPDATE SET impact = excluded.impact, decision = excluded.decision,
+        "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+         ON CONFLICT (run_id, call_id) DO UPDATE SET args = excluded.args, impact = excluded.impact, decision = excluded.decision,
            rules = excluded.rules, reason = excluded.reason, approval_id = excluded.approval_id,
            executed = excluded.executed, ok = excluded.ok, result_bytes = excluded.result_bytes,
-           duration_ms = excluded.duration_ms, error = excluded.error",
+           duration_ms = excluded.duration_ms, error = excluded.error, target = excluded.target,
+           workload = excluded.workload, executed_at = excluded.executed_at",
         params![
             run_id, a.call_id, seq as i64, a.tool, a.origin, a.args.to_string(),
             a.impact.as_ref().map(Value::to_string), a.decision, serde_json::to_string(&a.rules)?, a.reason,
-            a.approval, a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error
+            a.approval, a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error,
+            a.target, a.workload, a.executed_at.map(stamp)
         ],
     )?;
     Ok(())
@@ -496,6 +575,8 @@ fn approval_row(r: &rusqlite::Row<'_>) -> RowResult<ApprovalRecord> {
     let requested: String = r.get(9)?;
     let expires: String = r.get(10)?;
     let state: String = r.get(11)?;
+    let impact_digest: Option<String> = r.get(14)?;
+    let decision_path: String = r.get(15)?;
     let time = |s: &str| {
         DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
@@ -531,6 +612,8 @@ fn approval_row(r: &rusqlite::Row<'_>) -> RowResult<ApprovalRecord> {
             args: serde_json::from_str(&args)?,
             impact: impact.map(|i| serde_json::from_str(&i)).transpose()?,
             rules: serde_json::from_str(&rules)?,
+            impact_digest,
+            decision_path: serde_json::from_str(&decision_path)?,
             requested_at: time(&requested),
             expires_at: time(&expires),
             state: serde_json::from_value(Value::String(state))?,
@@ -555,6 +638,8 @@ mod tests {
             args: json!({"name": "web", "max_replicas": 20}),
             digest: "d".into(),
             impact: None,
+            impact_digest: None,
+            decision_path: Vec::new(),
             rules: vec!["hpa-beyond-50-percent".into()],
             reason: "more than 50 %".into(),
             requested_at: now,

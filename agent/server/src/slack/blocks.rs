@@ -1,9 +1,16 @@
 //! Block Kit for what the bot posts: approval requests and their outcome, the final report.
 //! Pure functions of records, so they are snapshot-tested; Slack's limits (3,000 characters
-//! a text, 50 blocks a message) are kept by truncating with a visible mark.
+//! a text, 50 blocks a message) are kept by truncating with a visible mark — except for an
+//! approval's call, which is shown whole (canonical JSON over as many sections as it takes),
+//! since a person approves exactly what they read.
+//!
+//! Approval ids appear only on the approval message itself; the report and the status
+//! message, which everyone in the channel reads, name approvals by tool and outcome.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sopilot_protocol::{ApprovalState, RunStatus};
+use sopilot_runtime::approval::canonical;
 use sopilot_runtime::{ApprovalRecord, RunReport};
 
 /// `action_id` of the Approve button; its `value` is the approval record's id.
@@ -59,17 +66,20 @@ fn person(by: &str) -> String {
     }
 }
 
-/// Who decided, as the thread shows it: a Slack user as a mention, anyone else by name and door.
+/// Who decided and through which door, as the thread shows it: a Slack user as a mention,
+/// anyone else by the identity recorded (`api:NAME`, `mcp:NAME`) and the door.
 pub fn decider(record: &ApprovalRecord) -> String {
     let by = record.decided_by.as_deref().unwrap_or("someone");
     match record.channel.as_deref() {
-        Some("slack") => format!("<@{by}>"),
-        Some(door) => format!("{} (via {door})", escape(by)),
+        Some("slack") => format!("<@{by}> in Slack"),
+        Some("api") => format!("`{}` through the HTTP API", escape(by)),
+        Some("mcp") => format!("`{}` through the MCP gateway (an IDE)", escape(by)),
+        Some(door) => format!("`{}` (via {})", escape(by), escape(door)),
         None => escape(by),
     }
 }
 
-/// The one-line outcome of a decided record, e.g. "Approved by <@U1>".
+/// The one-line outcome of a decided record, e.g. "Approved by <@U1> in Slack".
 pub fn outcome_line(record: &ApprovalRecord) -> String {
     match record.state {
         ApprovalState::Pending => "Waiting for a decision".to_owned(),
@@ -79,29 +89,153 @@ pub fn outcome_line(record: &ApprovalRecord) -> String {
     }
 }
 
-fn approval_body(record: &ApprovalRecord) -> Vec<Value> {
-    let mut blocks = vec![section(&format!(
-        ":warning: *Approval needed* — `{}`\n{}",
-        record.tool,
-        escape(&record.reason)
+/// The outcome with when it was decided, as the rewritten approval message says it.
+pub fn outcome_at(record: &ApprovalRecord, decided_at: Option<DateTime<Utc>>) -> String {
+    let line = outcome_line(record);
+    match decided_at {
+        Some(at) if record.state != ApprovalState::Pending => {
+            format!("{line} — {}", at.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
+        _ => line,
+    }
+}
+
+/// `v` as canonical JSON (keys sorted) safe inside a Slack code block: a backtick would end
+/// the block, so it is written `\u0060`, which JSON reads as the same string.
+fn code_json(v: &Value) -> String {
+    serde_json::to_string(&canonical(v))
+        .unwrap_or_default()
+        .replace('`', "\\u0060")
+}
+
+/// `text` escaped for mrkdwn and cut into pieces of at most `max` characters each (after
+/// escaping), so nothing is clipped.
+fn escaped_pieces(text: &str, max: usize) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    let mut len = 0;
+    for c in text.chars() {
+        let e = escape(c.encode_utf8(&mut [0; 4]));
+        let n = e.chars().count();
+        if len + n > max {
+            pieces.push(String::new());
+            len = 0;
+        }
+        if let Some(last) = pieces.last_mut() {
+            last.push_str(&e);
+        }
+        len += n;
+    }
+    pieces
+}
+
+/// The most sections the arguments of one call take (about 28,000 characters).
+const MAX_ARG_SECTIONS: usize = 10;
+
+/// The call exactly: the tool and its canonical arguments, whole, in as many sections as it
+/// takes (beyond [`MAX_ARG_SECTIONS`] the rest is named by size and digest).
+fn call_sections(record: &ApprovalRecord) -> Vec<Value> {
+    let args = code_json(&record.args);
+    let pieces = escaped_pieces(&args, MAX_TEXT - 10);
+    let n = pieces.len();
+    let mut out = vec![section(&format!(
+        ":warning: *Approval needed* — `{}`\n*Call*: `{}` with these arguments (canonical JSON):",
+        escape(&record.tool),
+        escape(&record.tool)
     ))];
-    let mut details = format!("*Arguments*\n```{}```", escape(&compact(&record.args)));
+    for piece in pieces.iter().take(MAX_ARG_SECTIONS) {
+        out.push(section(&format!("```{piece}```")));
+    }
+    if n > MAX_ARG_SECTIONS {
+        out.push(section(&format!(
+            ":warning: The arguments go on ({} characters in all, SHA-256 `{}`): read them whole with `GET /api/approvals` before deciding.",
+            args.chars().count(),
+            record.digest
+        )));
+    }
+    out
+}
+
+/// The changes an impact measures, as `name: before → after` (its `X_before`/`X_after` and
+/// `from`/`to` pairs), with dotted paths for nested ones.
+pub fn changes(impact: &Value) -> Vec<String> {
+    fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
+        let Value::Object(m) = v else { return };
+        let at = |stem: &str| {
+            if path.is_empty() {
+                stem.to_owned()
+            } else if stem.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}.{stem}")
+            }
+        };
+        if let (Some(from), Some(to)) = (m.get("from"), m.get("to")) {
+            out.push(format!("{}: {from} → {to}", at("")));
+        }
+        for (k, before) in m {
+            if let Some(stem) = k.strip_suffix("_before")
+                && let Some(after) = m.get(&format!("{stem}_after"))
+            {
+                out.push(format!("{}: {before} → {after}", at(stem)));
+            }
+            if before.is_object() {
+                walk(before, &at(k), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&canonical(impact), "", &mut out);
+    out
+}
+
+fn impact_sections(impact: &Value) -> Vec<Value> {
+    let mut text = String::from("*Impact* (measured by a dry run)");
+    for c in changes(impact) {
+        text.push_str(&format!("\n• {}", escape(&c)));
+    }
+    let mut out = vec![section(&text)];
+    let full = escaped_pieces(&code_json(impact), MAX_TEXT - 100);
+    let more = if full.len() > 1 {
+        "\n(the impact goes on; `GET /api/approvals` shows it whole)"
+    } else {
+        ""
+    };
+    out.push(section(&format!(
+        "```{}```{more}",
+        full.first().map_or("", String::as_str)
+    )));
+    out
+}
+
+fn approval_body(record: &ApprovalRecord) -> Vec<Value> {
+    let mut blocks = call_sections(record);
     if let Some(impact) = &record.impact {
-        details.push_str(&format!("\n*Impact*\n```{}```", escape(&compact(impact))));
+        blocks.extend(impact_sections(impact));
     }
-    if !record.rules.is_empty() {
-        details.push_str(&format!("\n*Rules*: {}", escape(&record.rules.join(", "))));
-    }
-    blocks.push(section(&details));
+    let rules = if record.rules.is_empty() {
+        "no rule allows it (a call no rule matches goes to a human)".to_owned()
+    } else {
+        record
+            .rules
+            .iter()
+            .map(|r| format!("`{}`", escape(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    blocks.push(section(&format!(
+        "*Escalated by*: {rules}\n*Why*: {}",
+        escape(&record.reason)
+    )));
     blocks
 }
 
 fn approval_context(record: &ApprovalRecord) -> Value {
     context(&format!(
-        "approval `{}` · run `{}` · expires {}",
+        "approval `{}` · run `{}` · expires {} · call digest `{}`",
         record.id,
         record.run_id,
-        record.expires_at.format("%Y-%m-%d %H:%M:%S UTC")
+        record.expires_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        record.digest.chars().take(12).collect::<String>()
     ))
 }
 
@@ -122,10 +256,11 @@ pub fn approval_request(record: &ApprovalRecord) -> Value {
     Value::Array(blocks)
 }
 
-/// The same message once decided: the buttons give way to the outcome.
-pub fn approval_resolved(record: &ApprovalRecord) -> Value {
+/// The same message once decided: the buttons give way to who decided, through which door
+/// and when.
+pub fn approval_resolved(record: &ApprovalRecord, decided_at: Option<DateTime<Utc>>) -> Value {
     let mut blocks = approval_body(record);
-    blocks.push(section(&outcome_line(record)));
+    blocks.push(section(&outcome_at(record, decided_at)));
     blocks.push(approval_context(record));
     Value::Array(blocks)
 }
@@ -219,12 +354,10 @@ pub fn report(r: &RunReport) -> Value {
         .iter()
         .map(|c| {
             let approval = match &c.approval {
-                Some((id, ApprovalState::Approved, by)) => {
-                    format!("approved by {} ({id})", person(by))
-                }
-                Some((id, ApprovalState::Denied, by)) => format!("denied by {} ({id})", person(by)),
-                Some((id, ApprovalState::Expired, _)) => format!("expired ({id})"),
-                Some((id, ApprovalState::Pending, _)) => format!("pending ({id})"),
+                Some((_, ApprovalState::Approved, by)) => format!("approved by {}", person(by)),
+                Some((_, ApprovalState::Denied, by)) => format!("denied by {}", person(by)),
+                Some((_, ApprovalState::Expired, _)) => "expired".to_owned(),
+                Some((_, ApprovalState::Pending, _)) => "waiting for an approver".to_owned(),
                 None => "not asked".to_owned(),
             };
             format!("• `{}` — {}; {approval}", c.tool, escape(&c.reason))
@@ -309,6 +442,8 @@ mod tests {
             impact: Some(
                 json!({"action": "patch_hpa", "hpa": {"max_before": 10, "max_after": 20}}),
             ),
+            impact_digest: None,
+            decision_path: Vec::new(),
             rules: vec!["hpa-within-50-percent".into()],
             reason: "max_replicas changes by more than 50 % <needs a human>".into(),
             requested_at: at,
@@ -334,16 +469,93 @@ mod tests {
     }
 
     #[test]
-    fn resolved_approvals_name_the_decider() {
-        let slack = approval_resolved(&record(
-            ApprovalState::Approved,
-            Some("U0ALICE"),
-            Some("slack"),
-        ));
+    fn resolved_approvals_name_the_decider_the_door_and_the_time() {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 27, 10, 3, 12)
+            .unwrap();
+        let slack = approval_resolved(
+            &record(ApprovalState::Approved, Some("U0ALICE"), Some("slack")),
+            Some(at),
+        );
         insta::assert_json_snapshot!("approval_resolved", slack);
-        assert!(!slack.to_string().contains("\"actions\""));
-        let api = outcome_line(&record(ApprovalState::Denied, Some("bob"), Some("api")));
-        assert_eq!(api, ":no_entry: Denied by bob (via api)");
+        let text = slack.to_string();
+        assert!(!text.contains("\"actions\""));
+        assert!(
+            text.contains("Approved by <@U0ALICE> in Slack — 2026-11-27 10:03:12 UTC"),
+            "{text}"
+        );
+        let api = outcome_line(&record(
+            ApprovalState::Denied,
+            Some("api:oncall"),
+            Some("api"),
+        ));
+        assert_eq!(
+            api,
+            ":no_entry: Denied by `api:oncall` through the HTTP API"
+        );
+        let mcp = outcome_line(&record(
+            ApprovalState::Approved,
+            Some("mcp:ide-alice"),
+            Some("mcp"),
+        ));
+        assert!(
+            mcp.contains("`mcp:ide-alice` through the MCP gateway"),
+            "{mcp}"
+        );
+    }
+
+    #[test]
+    fn the_approval_message_shows_the_exact_call_its_changes_and_rules() {
+        let mut r = record(ApprovalState::Pending, None, None);
+        // A long argument is shown whole, not clipped; a backtick cannot close the code
+        // block (it is written as JSON's \u0060), and markup is escaped.
+        let long = "x".repeat(7_000);
+        r.args = json!({"note": format!("```*Impact*: none``` <!channel> {long}"), "name": "h"});
+        let blocks = approval_request(&r);
+        let texts: Vec<String> = blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b.pointer("/text/text").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect();
+        assert!(texts.iter().all(|t| t.chars().count() <= 3000));
+        let codes: String = texts
+            .iter()
+            .filter_map(|t| t.strip_prefix("```").and_then(|t| t.strip_suffix("```")))
+            .take_while(|t| !t.starts_with("{\"action\""))
+            .collect();
+        let shown = codes
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        let back: Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, r.args, "the arguments read back exactly");
+        assert!(!shown.contains('`'));
+        let all = texts.join("\n");
+        assert!(all.contains("• hpa.max: 10 → 20"), "{all}");
+        assert!(
+            all.contains("*Escalated by*: `hpa-within-50-percent`")
+                && all.contains("more than 50 %"),
+            "{all}"
+        );
+        assert!(!all.contains('…'), "nothing clipped: {all}");
+    }
+
+    #[test]
+    fn impact_changes_are_before_after_pairs() {
+        let impact = json!({"action": "scale", "replicas_before": 5, "replicas_after": 2,
+            "revision": {"from": 15, "to": 14}, "hpa": {"min_before": 2, "min_after": 3,
+            "max_before": 10, "max_after": 14}, "pdb": {"allows": true}});
+        assert_eq!(
+            changes(&impact),
+            [
+                "hpa.max: 10 → 14",
+                "hpa.min: 2 → 3",
+                "replicas: 5 → 2",
+                "revision: 15 → 14"
+            ]
+        );
     }
 
     fn outcome(
@@ -415,7 +627,11 @@ mod tests {
             "SOPilot report: pod-crashloop — The pod is **OOMKilled** [E1]."
         );
         let text = blocks.to_string();
-        assert!(text.contains("approved by <@U0ALICE> (apr-1)"), "{text}");
+        assert!(text.contains("approved by <@U0ALICE>"), "{text}");
+        assert!(
+            !text.contains("apr-1"),
+            "approval ids stay on the approval message: {text}"
+        );
         assert!(
             text.contains("*Summary*: The pod is *OOMKilled* [E1]."),
             "{text}"

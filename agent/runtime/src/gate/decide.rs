@@ -1,0 +1,194 @@
+//! Stage 3, decide: the policy, over the call, its impact, the resolved resource and what
+//! already happened to its target (`history`, from the store's audit).
+
+use chrono::Utc;
+use serde_json::Value;
+use sopilot_policy::{MatchedRule, Request, RunInfo, ServerTrust, Verdict};
+use sopilot_protocol::{Decision, History, HpaBounds, Impact, ObjectRef, RunEventKind};
+
+use super::assess::Assessed;
+use super::call::{Call, Step};
+use super::resolve::Target;
+use super::{CallScope, Gate, HISTORY_WINDOW, IMPACT_UNKNOWN};
+use crate::events::EventLog;
+use crate::store::StoreError;
+
+/// Kinds whose objects are workloads themselves (a rollback's or a scale's target).
+const WORKLOAD_KINDS: [&str; 4] = ["deployment", "statefulset", "daemonset", "replicaset"];
+
+fn object_key(o: &ObjectRef) -> String {
+    format!(
+        "{}/{}/{}",
+        o.kind.to_ascii_lowercase(),
+        o.namespace.as_deref().unwrap_or(""),
+        o.name
+    )
+}
+
+/// The keys cumulative limits are counted by: the changed object
+/// (`deployment/payment/web`), and the workload it belongs to or is.
+pub(super) fn keys(impact: &Impact) -> (String, Option<String>) {
+    let target = impact.target.as_ref().map(object_key).unwrap_or_default();
+    let workload = match (&impact.workload, &impact.target) {
+        (Some(w), _) => Some(format!(
+            "{}/{}/{}",
+            w.kind.to_ascii_lowercase(),
+            w.namespace.as_deref().unwrap_or(""),
+            w.name
+        )),
+        (None, Some(t)) if WORKLOAD_KINDS.contains(&t.kind.to_ascii_lowercase().as_str()) => {
+            Some(object_key(t))
+        }
+        (None, _) => None,
+    };
+    (target, workload)
+}
+
+fn int(v: &Value, pointer: &str) -> Option<i64> {
+    v.pointer(pointer).and_then(Value::as_i64)
+}
+
+/// What the store's audit says already happened to the impact's target within the window.
+pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreError> {
+    let (target, workload) = keys(impact);
+    let since = Utc::now() - chrono::Duration::seconds(HISTORY_WINDOW.as_secs() as i64);
+    let changes = log
+        .store()
+        .changes_since(&target, workload.as_deref(), since)?;
+    let mut h = History::fresh(Some(impact), HISTORY_WINDOW.as_secs() / 60);
+    for c in &changes {
+        if c.target.as_deref() == Some(target.as_str()) {
+            if c.run_id == log.run_id() {
+                h.changes_this_run += 1;
+            } else {
+                h.changes_other_runs += 1;
+            }
+        }
+        let of_workload = workload.is_some() && (c.workload == workload || c.target == workload);
+        match c.tool.rsplit('.').next() {
+            Some("rollout_undo") if of_workload => h.rollbacks += 1,
+            Some("delete_pod") if of_workload => h.pod_deletions += 1,
+            _ => {}
+        }
+    }
+    // Where the object stood at the window's start: before its first change in the window.
+    let first = changes
+        .iter()
+        .filter(|c| c.target.as_deref() == Some(target.as_str()))
+        .find_map(|c| c.impact.as_ref());
+    if let Some(first) = first {
+        if let (Some(min), Some(max)) = (int(first, "/hpa/min_before"), int(first, "/hpa/max_before")) {
+            h.hpa_baseline = Some(HpaBounds { min, max });
+        }
+        if let Some(r) = int(first, "/replicas_before") {
+            h.replicas_baseline = Some(r);
+        }
+    }
+    Ok(h)
+}
+
+/// An impact that cannot be relied on never allows: escalate (deny when unattended).
+fn never_allow(verdict: &mut Verdict, problem: &str, unattended: bool) {
+    verdict.matched.push(MatchedRule {
+        rule: IMPACT_UNKNOWN.to_owned(),
+        decision: Decision::Escalate,
+        because: format!("{problem}; a call whose impact is unknown is never allowed"),
+        file: "builtin".to_owned(),
+        line: None,
+        evaluation_error: None,
+    });
+    if verdict.decision == Decision::Allow {
+        verdict.decision = if unattended {
+            Decision::Deny
+        } else {
+            Decision::Escalate
+        };
+        verdict.reason = format!(
+            "{}: {problem}; a call whose impact is unknown is never allowed",
+            verdict.decision.as_str()
+        );
+    }
+}
+
+impl Gate {
+    /// Asks the policy; records the verdict (and, when `announce`, its event).
+    pub(super) fn decide(
+        &self,
+        call: &mut Call<'_>,
+        scope: &CallScope,
+        target: &Target,
+        assessed: &Assessed,
+        announce: bool,
+    ) -> Step<Verdict> {
+        let history = match &assessed.impact {
+            Some(i) => Some(history(call.log, i)?),
+            None => None,
+        };
+        let run = RunInfo {
+            unattended: !self.approver.reachable(),
+            dry_run: scope.dry_run,
+            origin: call.origin,
+            sop: scope.sop.clone(),
+        };
+        let builtin = target.info.trust == ServerTrust::Builtin;
+        let mut verdict = self.policy.evaluate(&Request {
+            tool: &target.tool,
+            args: &call.args,
+            impact: assessed.impact.as_ref(),
+            resource: target.resource.as_ref(),
+            history: history.as_ref(),
+            trigger: scope.trigger.as_ref(),
+            run: &run,
+            annotations: builtin.then_some(&target.info.annotations),
+            trust: target.info.trust,
+        });
+        if let Some(problem) = &assessed.impact_problem {
+            never_allow(&mut verdict, problem, run.unattended);
+        }
+        call.out.decision = Some(verdict.decision);
+        call.out.rules = verdict.rule_names();
+        call.out.reason = verdict.reason.clone();
+        call.audit.decision = Some(verdict.decision.as_str().to_owned());
+        call.audit.rules = call.out.rules.clone();
+        call.audit.reason = verdict.reason.clone();
+        if announce {
+            call.log.emit(RunEventKind::PolicyDecided {
+                call_id: call.call_id().to_owned(),
+                decision: verdict.decision,
+                rules: call.out.rules.clone(),
+                reason: verdict.reason.clone(),
+            })?;
+        }
+        call.record()?;
+        Ok(verdict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn impact(v: Value) -> Impact {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn objects_and_workloads_are_keyed_by_kind_namespace_and_name() {
+        let pod = impact(json!({"action": "delete_pod",
+            "target": {"kind": "Pod", "namespace": "payment", "name": "web-1"},
+            "workload": {"kind": "Deployment", "namespace": "payment", "name": "web", "replicas": 3, "ready": 2}}));
+        assert_eq!(
+            keys(&pod),
+            ("pod/payment/web-1".into(), Some("deployment/payment/web".into()))
+        );
+        let undo = impact(json!({"action": "rollout_undo",
+            "target": {"kind": "Deployment", "namespace": "payment", "name": "web"}}));
+        assert_eq!(
+            keys(&undo),
+            ("deployment/payment/web".into(), Some("deployment/payment/web".into()))
+        );
+        let node = impact(json!({"action": "cordon", "target": {"kind": "Node", "name": "n1"}}));
+        assert_eq!(keys(&node), ("node//n1".into(), None));
+    }
+}
