@@ -159,7 +159,7 @@ impl Server {
     async fn list(
         &self,
         service: RunningService<RoleClient, ()>,
-    ) -> Result<Vec<rmcp::model::Tool>, GatewayError> {
+    ) -> Listed {
         let list = tokio::time::timeout(START_TIMEOUT, service.list_all_tools()).await;
         *self.conn.lock().await = Some(service);
         match list {
@@ -250,6 +250,9 @@ impl Server {
     }
 }
 
+/// A server's tools, or why they could not be listed.
+type Listed = Result<Vec<rmcp::model::Tool>, GatewayError>;
+
 /// The connected servers and their tools.
 #[derive(Debug)]
 pub struct Gateway {
@@ -301,7 +304,7 @@ impl Gateway {
     }
 
     fn assemble(
-        listed: Vec<(Arc<Server>, Result<Vec<rmcp::model::Tool>, GatewayError>)>,
+        listed: Vec<(Arc<Server>, Listed)>,
     ) -> (Gateway, Vec<GatewayError>) {
         let mut servers = BTreeMap::new();
         let mut tools = BTreeMap::new();

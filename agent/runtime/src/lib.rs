@@ -13,8 +13,7 @@ mod runloop;
 mod store;
 
 pub use approval::{
-    Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest,
-    impact_digest,
+    Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest, impact_digest,
 };
 pub use events::{EventLog, Observer};
 pub use gate::{

@@ -37,7 +37,11 @@ fn leaves(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 leaves(child, &path, out);
             }
         }
@@ -53,7 +57,11 @@ pub(super) fn difference(record: &ApprovalRecord, fresh: &Assessed, path: &[Stri
     if let Some(i) = &record.impact {
         leaves(i, "", &mut before);
     }
-    if let Some(i) = fresh.impact.as_ref().and_then(|i| serde_json::to_value(i).ok()) {
+    if let Some(i) = fresh
+        .impact
+        .as_ref()
+        .and_then(|i| serde_json::to_value(i).ok())
+    {
         leaves(&i, "", &mut after);
     }
     for (k, v) in &after {

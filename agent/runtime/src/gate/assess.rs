@@ -43,7 +43,8 @@ fn read_impact(structured: Option<&Value>) -> Result<Impact, String> {
 /// Whether a dry run's reply says it executed nothing.
 fn confirms_nothing_executed(structured: Option<&Value>) -> bool {
     structured.is_some_and(|s| {
-        s.get("dry_run") == Some(&Value::Bool(true)) && s.get("executed") == Some(&Value::Bool(false))
+        s.get("dry_run") == Some(&Value::Bool(true))
+            && s.get("executed") == Some(&Value::Bool(false))
     })
 }
 
@@ -135,17 +136,27 @@ mod tests {
     fn impacts_must_be_well_formed_and_name_a_target() {
         assert!(read_impact(None).is_err());
         assert!(read_impact(Some(&json!({"impact": {"action": 3}}))).is_err());
-        assert!(read_impact(Some(&json!({"impact": {"action": "scale"}})))
-            .unwrap_err()
-            .contains("no target"));
-        assert!(read_impact(Some(&json!({"impact": {"action": "", "target": {"kind": "Pod", "name": "p"}}}))).is_err());
-        let ok = json!({"impact": {"action": "scale", "target": {"kind": "Deployment", "name": "w"}}});
+        assert!(
+            read_impact(Some(&json!({"impact": {"action": "scale"}})))
+                .unwrap_err()
+                .contains("no target")
+        );
+        assert!(
+            read_impact(Some(
+                &json!({"impact": {"action": "", "target": {"kind": "Pod", "name": "p"}}})
+            ))
+            .is_err()
+        );
+        let ok =
+            json!({"impact": {"action": "scale", "target": {"kind": "Deployment", "name": "w"}}});
         assert_eq!(read_impact(Some(&ok)).unwrap().action, "scale");
     }
 
     #[test]
     fn only_an_explicit_confirmation_counts() {
-        assert!(confirms_nothing_executed(Some(&json!({"dry_run": true, "executed": false}))));
+        assert!(confirms_nothing_executed(Some(
+            &json!({"dry_run": true, "executed": false})
+        )));
         for no in [
             json!({"dry_run": true}),
             json!({"executed": false}),

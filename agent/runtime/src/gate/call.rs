@@ -67,7 +67,9 @@ impl<'a> Call<'a> {
         origin: CallOrigin,
     ) -> Result<Call<'a>, StoreError> {
         let tool = resolve_name(name);
-        let tool_text = tool.as_ref().map_or_else(|| name.to_owned(), ToString::to_string);
+        let tool_text = tool
+            .as_ref()
+            .map_or_else(|| name.to_owned(), ToString::to_string);
         let masked = shown(&args);
         let call = Call {
             log,

@@ -77,7 +77,9 @@ pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreE
         .filter(|c| c.target.as_deref() == Some(target.as_str()))
         .find_map(|c| c.impact.as_ref());
     if let Some(first) = first {
-        if let (Some(min), Some(max)) = (int(first, "/hpa/min_before"), int(first, "/hpa/max_before")) {
+        if let (Some(min), Some(max)) =
+            (int(first, "/hpa/min_before"), int(first, "/hpa/max_before"))
+        {
             h.hpa_baseline = Some(HpaBounds { min, max });
         }
         if let Some(r) = int(first, "/replicas_before") {
@@ -180,13 +182,19 @@ mod tests {
             "workload": {"kind": "Deployment", "namespace": "payment", "name": "web", "replicas": 3, "ready": 2}}));
         assert_eq!(
             keys(&pod),
-            ("pod/payment/web-1".into(), Some("deployment/payment/web".into()))
+            (
+                "pod/payment/web-1".into(),
+                Some("deployment/payment/web".into())
+            )
         );
         let undo = impact(json!({"action": "rollout_undo",
             "target": {"kind": "Deployment", "namespace": "payment", "name": "web"}}));
         assert_eq!(
             keys(&undo),
-            ("deployment/payment/web".into(), Some("deployment/payment/web".into()))
+            (
+                "deployment/payment/web".into(),
+                Some("deployment/payment/web".into())
+            )
         );
         let node = impact(json!({"action": "cordon", "target": {"kind": "Node", "name": "n1"}}));
         assert_eq!(keys(&node), ("node//n1".into(), None));

@@ -20,7 +20,11 @@ impl Gate {
     ) -> Step<()> {
         let mutating = target.info.mutating();
         let requested_dry_run = call.args.get("dry_run").and_then(Value::as_bool) == Some(true);
-        let result = match (&assessed.dry_output, scope.dry_run && mutating, requested_dry_run) {
+        let result = match (
+            &assessed.dry_output,
+            scope.dry_run && mutating,
+            requested_dry_run,
+        ) {
             (Some(o), true, _) => Ok(ToolOutput {
                 text: format!("DRY-RUN RUN, nothing changed: {}", o.text),
                 ..o.clone()

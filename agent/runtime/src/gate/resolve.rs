@@ -44,10 +44,14 @@ impl Gate {
             return Err(call.refuse(NOT_OFFERED, why));
         };
         let Some(info) = self.gateway.tool(&tool).cloned() else {
-            return Err(call.refuse(NOT_OFFERED, format!("no connected MCP server offers {tool}")));
+            return Err(call.refuse(
+                NOT_OFFERED,
+                format!("no connected MCP server offers {tool}"),
+            ));
         };
         if origin == CallOrigin::Model && !scope.offered.contains(&tool) {
-            let why = format!("{tool} was not offered to this SOP; use only the tools you were given");
+            let why =
+                format!("{tool} was not offered to this SOP; use only the tools you were given");
             return Err(call.refuse(NOT_OFFERED, why));
         }
         if !call.args.is_object() {
@@ -77,7 +81,12 @@ impl Gate {
         tool: &ToolRef,
         info: &ToolInfo,
     ) -> Step<Option<Resource>> {
-        let Some(kind) = call.args.get("kind").and_then(Value::as_str).map(str::to_owned) else {
+        let Some(kind) = call
+            .args
+            .get("kind")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
             return Ok(None);
         };
         let resolver = ToolRef::new(tool.server(), RESOLVER).ok();
@@ -88,7 +97,11 @@ impl Gate {
         };
         let answer = self
             .gateway
-            .call(&resolver, serde_json::json!({"kind": kind}), RESOLVE_TIMEOUT)
+            .call(
+                &resolver,
+                serde_json::json!({"kind": kind}),
+                RESOLVE_TIMEOUT,
+            )
             .await;
         let resolved = match answer {
             Ok(o) if !o.is_error => o

@@ -23,7 +23,13 @@ impl Gate {
         record: &ApprovalRecord,
     ) -> Result<GateOutcome, StoreError> {
         let call_id = format!("{}-resumed", record.call_id);
-        let mut call = Call::begin(log, &call_id, &record.tool, record.args.clone(), CallOrigin::Api)?;
+        let mut call = Call::begin(
+            log,
+            &call_id,
+            &record.tool,
+            record.args.clone(),
+            CallOrigin::Api,
+        )?;
         call.audit.approval = Some(record.id.clone());
         call.out.approval = Some((
             record.id.clone(),
