@@ -14,7 +14,19 @@
 //! ```
 //!
 //! Servers named here are foreign: their annotations earn no trust and only explicit
-//! policy rules allow their tools.
+//! policy rules allow their tools. Their names may not be those of SOPilot's builtin servers
+//! (`kubectl`, `cloudwatch`, `cost`, `slack`) or SOPilot's own (`sopilot`), nor each other's,
+//! ignoring case: a foreign server must never pass for a builtin one or shadow it.
+//!
+//! `serve.api_tokens` names the callers of the HTTP API and `/mcp`, each with a role; the
+//! secrets come from the environment or a file, never from this file:
+//!
+//! ```yaml
+//! serve:
+//!   api_tokens:
+//!     - {name: grafana, role: viewer, token_env: SOPILOT_TOKEN_GRAFANA}
+//!     - {name: oncall, role: approver, token_file: /run/secrets/sopilot-oncall}
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,6 +99,91 @@ pub struct ServeConfig {
     /// Cron schedules that start runs (e.g. a capacity check every 15 minutes).
     #[serde(default)]
     pub schedules: Vec<ScheduleConfig>,
+    /// Named tokens of the HTTP API and `/mcp`, each with a role.
+    #[serde(default)]
+    pub api_tokens: Vec<ApiTokenConfig>,
+}
+
+/// One `serve.api_tokens` entry: a name (recorded with every decision it makes), a role and
+/// where its secret is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenConfig {
+    pub name: String,
+    /// `viewer` (reads runs and approvals), `operator` (also starts runs and calls tools
+    /// through `/mcp`) or `approver` (also decides approvals).
+    pub role: sopilot_server::Role,
+    /// The environment variable holding the secret.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// A file holding the secret (surrounding whitespace is ignored).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Never allowed: read only to say how to fix it.
+    #[serde(default)]
+    token: Option<serde_json::Value>,
+}
+
+/// The shortest secret a named token may have.
+const MIN_SECRET: usize = 16;
+
+/// The builtin servers' names (and SOPilot's own), which configured servers may not take.
+pub const RESERVED_SERVER_NAMES: &[&str] = &["kubectl", "cloudwatch", "cost", "slack", "sopilot"];
+
+impl ApiTokenConfig {
+    /// Checks the entry's shape (not its secret, which is read when serving).
+    fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        let ok_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok_name {
+            return Err(format!(
+                "serve.api_tokens: name {name:?} must be 1 to 64 letters, digits, '-', '_' or '.' (it is recorded as api:NAME with every decision)"
+            ));
+        }
+        if self.token.is_some() {
+            return Err(format!(
+                "serve.api_tokens: token {name:?} writes its secret in the configuration file, which is refused; put the secret in an environment variable and write `token_env: VAR`, or in a file only SOPilot can read and write `token_file: PATH`"
+            ));
+        }
+        match (&self.token_env, &self.token_file) {
+            (Some(_), None) | (None, Some(_)) => Ok(()),
+            _ => Err(format!(
+                "serve.api_tokens: token {name:?} needs exactly one of `token_env: VAR` or `token_file: PATH`"
+            )),
+        }
+    }
+
+    /// The token with its secret, read from the environment or the file.
+    fn resolve(&self) -> Result<sopilot_server::ApiToken, String> {
+        let name = &self.name;
+        let secret = match (&self.token_env, &self.token_file) {
+            (Some(var), _) => std::env::var(var).map_err(|_| {
+                format!("serve.api_tokens: token {name:?} reads its secret from ${var}, which is not set")
+            })?,
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "serve.api_tokens: token {name:?}: token_file {}: {e}",
+                    path.display()
+                )
+            })?,
+            (None, None) => return Err(format!("serve.api_tokens: token {name:?} has no secret")),
+        };
+        let secret = secret.trim().to_owned();
+        if secret.chars().count() < MIN_SECRET {
+            return Err(format!(
+                "serve.api_tokens: token {name:?}: its secret is shorter than {MIN_SECRET} characters; make one with `openssl rand -hex 32`"
+            ));
+        }
+        Ok(sopilot_server::ApiToken {
+            name: name.clone(),
+            role: self.role,
+            secret,
+        })
+    }
 }
 
 /// One `serve.schedules` entry.
@@ -157,9 +254,12 @@ impl WatchConfig {
 pub struct SnsConfig {
     /// Regions whose SNS endpoints may sign messages and confirm subscriptions.
     pub regions: Vec<String>,
-    /// Topic ARNs accepted (default: any topic of those regions).
+    /// Topic ARNs accepted. `topics` or `accounts` is required.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// AWS account ids (12 digits) whose topics (in `regions`) are accepted.
+    #[serde(default)]
+    pub accounts: Vec<String>,
     /// TESTS ONLY: trust `ca_file` for SNS hosts and connect them to `connect_to`.
     #[serde(default)]
     pub test_only: Option<SnsTestOnlyConfig>,
@@ -174,12 +274,41 @@ pub struct SnsTestOnlyConfig {
 }
 
 impl SnsConfig {
-    /// The hook's options; reads the test CA if one is named.
-    pub fn options(&self) -> Result<sopilot_server::hooks::sns::SnsOptions, String> {
-        use sopilot_server::hooks::sns::{SnsOptions, SnsTestOnly, verify::Trust};
+    /// Checks the section: regions, and topics or accounts, well formed.
+    pub fn check(&self) -> Result<(), String> {
         if self.regions.is_empty() {
             return Err("serve.sns.regions is empty: name the regions of your SNS topics".into());
         }
+        if self.topics.is_empty() && self.accounts.is_empty() {
+            return Err("serve.sns needs `topics` (the ARNs of the topics your alarms publish to, e.g. arn:aws:sns:us-east-1:123456789012:ops-alerts) or `accounts` (the 12-digit ids of the AWS accounts owning them); without either, any AWS account's topic could start runs".into());
+        }
+        for a in &self.accounts {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "serve.sns.accounts: {a:?} is not a 12-digit AWS account id"
+                ));
+            }
+        }
+        for t in &self.topics {
+            let region = t
+                .strip_prefix("arn:aws:sns:")
+                .and_then(|r| r.split(':').next())
+                .ok_or_else(|| {
+                    format!("serve.sns.topics: {t:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+                })?;
+            if !self.regions.iter().any(|r| r == region) {
+                return Err(format!(
+                    "serve.sns.topics: {t:?} is in region {region}, which is not in serve.sns.regions"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hook's options; reads the test CA if one is named.
+    pub fn options(&self) -> Result<sopilot_server::hooks::sns::SnsOptions, String> {
+        use sopilot_server::hooks::sns::{SnsOptions, SnsTestOnly, verify::Trust};
+        self.check()?;
         let test_only = match &self.test_only {
             None => None,
             Some(t) => Some(SnsTestOnly {
@@ -193,11 +322,78 @@ impl SnsConfig {
             trust: Trust {
                 regions: self.regions.clone(),
                 topics: self.topics.clone(),
+                accounts: self.accounts.clone(),
                 any_port: false,
             },
             test_only,
         })
     }
+}
+
+impl ServeConfig {
+    /// The tokens of the HTTP API and `/mcp`: `serve.api_tokens` with their secrets, and
+    /// `legacy` (`SOPILOT_API_TOKEN`) as the approver `api`. Names and secrets are unique.
+    pub fn api_tokens(
+        &self,
+        legacy: Option<String>,
+    ) -> Result<Vec<sopilot_server::ApiToken>, String> {
+        use sopilot_server::auth::LEGACY_TOKEN_NAME;
+        let mut tokens = Vec::new();
+        for t in &self.api_tokens {
+            t.check()?;
+            tokens.push(t.resolve()?);
+        }
+        if let Some(secret) = legacy {
+            if tokens.iter().any(|t| t.name == LEGACY_TOKEN_NAME) {
+                return Err(format!(
+                    "serve.api_tokens names a token {LEGACY_TOKEN_NAME:?}, the name SOPILOT_API_TOKEN is known by; rename it or unset SOPILOT_API_TOKEN"
+                ));
+            }
+            tokens.push(sopilot_server::ApiToken {
+                name: LEGACY_TOKEN_NAME.into(),
+                role: sopilot_server::Role::Approver,
+                secret,
+            });
+        }
+        for (i, a) in tokens.iter().enumerate() {
+            for b in &tokens[i + 1..] {
+                if a.name == b.name {
+                    return Err(format!(
+                        "serve.api_tokens: two tokens are named {:?}; names must be unique (decisions are recorded by name)",
+                        a.name
+                    ));
+                }
+                if a.secret == b.secret {
+                    return Err(format!(
+                        "serve.api_tokens: tokens {:?} and {:?} have the same secret; give each its own",
+                        a.name, b.name
+                    ));
+                }
+            }
+        }
+        Ok(tokens)
+    }
+}
+
+/// Refuses configured server names that are a builtin server's (or SOPilot's) or another
+/// configured server's, ignoring case.
+fn check_server_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    let mut seen: Vec<&String> = Vec::new();
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        if let Some(builtin) = RESERVED_SERVER_NAMES.iter().find(|b| **b == lower) {
+            return Err(format!(
+                "server {name:?} under `servers:` has the name of SOPilot's builtin server {builtin:?} (names are compared ignoring case); a configured server must not pass for a builtin one or shadow it: rename it, e.g. \"{lower}-extra\""
+            ));
+        }
+        if let Some(other) = seen.iter().find(|o| o.to_ascii_lowercase() == lower) {
+            return Err(format!(
+                "servers {other:?} and {name:?} under `servers:` have the same name ignoring case; rename one"
+            ));
+        }
+        seen.push(name);
+    }
+    Ok(())
 }
 
 fn default_listen() -> std::net::SocketAddr {
@@ -232,6 +428,7 @@ impl Default for ServeConfig {
             sns: None,
             kubernetes_events: None,
             schedules: Vec::new(),
+            api_tokens: Vec::new(),
         }
     }
 }
@@ -284,7 +481,22 @@ impl Config {
                 ));
             }
         }
+        config
+            .check()
+            .map_err(|e| format!("--config {}: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// What deserialising cannot check: server names, API token entries, the SNS section.
+    fn check(&self) -> Result<(), String> {
+        check_server_names(self.servers.keys())?;
+        for t in &self.serve.api_tokens {
+            t.check()?;
+        }
+        if let Some(sns) = &self.serve.sns {
+            sns.check()?;
+        }
+        Ok(())
     }
 
     /// The extra (foreign) servers.
@@ -330,5 +542,119 @@ impl Config {
             }
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sopilot.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn a_configured_server_cannot_take_a_builtin_name() {
+        for name in [
+            "kubectl",
+            "Kubectl",
+            "SLACK",
+            "cost",
+            "cloudwatch",
+            "sopilot",
+        ] {
+            let e = load(&format!("servers:\n  {name}: {{url: \"http://x/mcp\"}}\n")).unwrap_err();
+            assert!(
+                e.contains(&format!("{name:?}")) && e.contains("builtin server"),
+                "{name}: {e}"
+            );
+        }
+        let e =
+            load("servers:\n  argo: {url: \"http://a/mcp\"}\n  ARGO: {url: \"http://b/mcp\"}\n")
+                .unwrap_err();
+        assert!(e.contains("\"ARGO\"") && e.contains("\"argo\""), "{e}");
+        assert!(load("servers:\n  kubectl-extra: {url: \"http://x/mcp\"}\n").is_ok());
+    }
+
+    #[test]
+    fn sns_needs_topics_or_accounts() {
+        let e = load("serve:\n  sns: {regions: [us-east-1]}\n").unwrap_err();
+        assert!(e.contains("topics") && e.contains("accounts"), "{e}");
+        let e = load("serve:\n  sns: {regions: [us-east-1], accounts: [\"12345\"]}\n").unwrap_err();
+        assert!(e.contains("12-digit"), "{e}");
+        let e = load(
+            "serve:\n  sns: {regions: [us-east-1], topics: [\"arn:aws:sns:eu-west-1:123456789012:x\"]}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("eu-west-1"), "{e}");
+        let c =
+            load("serve:\n  sns: {regions: [us-east-1], accounts: [\"123456789012\"]}\n").unwrap();
+        let o = c.serve.sns.unwrap().options().unwrap();
+        assert_eq!(o.trust.accounts, ["123456789012"]);
+    }
+
+    #[test]
+    fn api_tokens_never_inline_and_resolve_to_named_roles() {
+        let e = load("serve:\n  api_tokens:\n    - {name: oncall, role: approver, token: s3cret-s3cret-s3cret}\n")
+            .unwrap_err();
+        assert!(e.contains("token_env") && e.contains("token_file"), "{e}");
+        let e = load("serve:\n  api_tokens:\n    - {name: oncall, role: approver}\n").unwrap_err();
+        assert!(e.contains("exactly one"), "{e}");
+        let e = load(
+            "serve:\n  api_tokens:\n    - {name: \"on call\", role: approver, token_env: X}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("\"on call\""), "{e}");
+        assert!(
+            load("serve:\n  api_tokens:\n    - {name: x, role: admin, token_env: X}\n").is_err()
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "approver-secret-0123456789\n").unwrap();
+        let c = load(&format!(
+            "serve:\n  api_tokens:\n    - {{name: oncall, role: approver, token_file: {}}}\n    - {{name: ci, role: operator, token_file: {}}}\n",
+            file.display(),
+            file.display()
+        ))
+        .unwrap();
+        let e = c.serve.api_tokens(None).unwrap_err();
+        assert!(e.contains("same secret"), "{e}");
+
+        let c = load(&format!(
+            "serve:\n  api_tokens:\n    - {{name: oncall, role: approver, token_file: {}}}\n",
+            file.display()
+        ))
+        .unwrap();
+        let tokens = c.serve.api_tokens(Some("legacy-token".into())).unwrap();
+        let named: Vec<(&str, sopilot_server::Role)> =
+            tokens.iter().map(|t| (t.name.as_str(), t.role)).collect();
+        assert_eq!(
+            named,
+            [
+                ("oncall", sopilot_server::Role::Approver),
+                ("api", sopilot_server::Role::Approver)
+            ]
+        );
+        assert_eq!(tokens[0].secret, "approver-secret-0123456789");
+        std::fs::write(&file, "short").unwrap();
+        assert!(c.serve.api_tokens(None).unwrap_err().contains("shorter"));
+        std::fs::write(&file, "viewer-secret-0123456789").unwrap();
+        let c = load(&format!(
+            "serve:\n  api_tokens:\n    - {{name: api, role: viewer, token_file: {}}}\n",
+            file.display()
+        ))
+        .unwrap();
+        assert!(
+            c.serve
+                .api_tokens(Some("x".into()))
+                .unwrap_err()
+                .contains("SOPILOT_API_TOKEN")
+        );
     }
 }

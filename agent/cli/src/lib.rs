@@ -394,6 +394,15 @@ pub struct PolicyCheckArgs {
     /// The impact the tool's dry run reported, as JSON.
     #[arg(long, value_name = "JSON")]
     pub impact: Option<String>,
+    /// What the call's `kind` resolved to on the cluster, as JSON:
+    /// {"group":"apps","version":"v1","kind":"Deployment","plural":"deployments","namespaced":true}.
+    #[arg(long, value_name = "JSON")]
+    pub resource: Option<String>,
+    /// What already happened to the target within the window, as JSON fields of `history`
+    /// (e.g. '{"rollbacks":1}' or '{"hpa_baseline":{"min":2,"max":10}}'); the rest is as if
+    /// nothing happened: no changes, baselines from the impact's "before" values.
+    #[arg(long, value_name = "JSON")]
+    pub history: Option<String>,
     /// A trigger payload file the call's run was started by.
     #[arg(long, value_name = "FILE")]
     pub trigger: Option<PathBuf>,

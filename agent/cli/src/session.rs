@@ -166,7 +166,8 @@ impl Session {
         }
     }
 
-    /// Runs the SOP; Ctrl-C cancels it cleanly (recorded as cancelled).
+    /// Runs the SOP; Ctrl-C cancels it cleanly (recorded as cancelled) and expires its
+    /// pending approvals, so nobody can carry out later what the user stopped.
     pub async fn run(
         &self,
         sop: Sop,
@@ -182,20 +183,32 @@ impl Session {
                 on_ctrl_c.cancel();
             }
         });
+        let run_id = sopilot_runtime::new_run_id();
         let input = RunInput {
             sop,
             params,
             trigger,
             budgets: self.budgets.clone(),
             dry_run,
-            run_id: None,
+            run_id: Some(run_id.clone()),
         };
         let result = self
             .runner
-            .run(input, cancel)
+            .run(input, cancel.clone())
             .await
             .map_err(|e| e.to_string());
         watcher.abort();
+        if cancel.is_cancelled() {
+            match self
+                .runner
+                .store
+                .expire_pending_of_run(&run_id, "the user (Ctrl-C)")
+            {
+                Ok(0) => {}
+                Ok(n) => eprintln!("expired the run's {n} pending approval(s)"),
+                Err(e) => eprintln!("could not expire the run's pending approvals: {e}"),
+            }
+        }
         result
     }
 }

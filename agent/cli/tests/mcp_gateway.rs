@@ -1,8 +1,9 @@
 //! The MCP gateway over its real transports, driven by independent clients: `sopilot mcp`
 //! spawned over stdio (rmcp's client, with and without elicitation, and the Python SDK), and
 //! `/mcp` on `sopilot serve` over streamable HTTP (auth, Host/Origin checks, an escalation
-//! approved through the HTTP API while the call waits). The simulated cluster shows what
-//! actually ran.
+//! approved through the HTTP API while the call waits; named tokens whose roles decide what a
+//! session may do and whose names are recorded with its approvals). The simulated cluster
+//! shows what actually ran.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
@@ -101,6 +102,7 @@ async fn stdio<H: ClientHandler>(
         c.current_dir(repo())
             .env("KUBECONFIG", sim.kubeconfig())
             .env("RUST_LOG", "warn")
+            .env("USER", "sre-tester")
             .env_remove("SLACK_BOT_TOKEN")
             .args(["mcp", "--store"])
             .arg(store);
@@ -255,7 +257,7 @@ async fn stdio_calls_are_gated_and_escalations_elicited() {
     }
     assert_eq!(status, "needs_human");
     let approvals = Store::open(&store).unwrap().approvals(None).unwrap();
-    let channels: Vec<(String, Option<String>)> = approvals
+    let channels: Vec<(String, Option<String>, Option<String>)> = approvals
         .iter()
         .map(|a| {
             (
@@ -265,15 +267,18 @@ async fn stdio_calls_are_gated_and_escalations_elicited() {
                     .unwrap()
                     .to_owned(),
                 a.channel.clone(),
+                a.decided_by.clone(),
             )
         })
         .collect();
+    let me = Some("local:sre-tester".to_owned());
     assert_eq!(
         channels,
         [
-            ("approved".to_owned(), Some("mcp".to_owned())),
-            ("denied".to_owned(), Some("mcp".to_owned()))
-        ]
+            ("approved".to_owned(), Some("mcp".to_owned()), me.clone()),
+            ("denied".to_owned(), Some("mcp".to_owned()), me)
+        ],
+        "decided by the OS user, never the client's name"
     );
 }
 
@@ -422,11 +427,16 @@ struct Serve {
 }
 
 async fn serve(sim: &RunningSim, dir: &Path) -> Serve {
+    serve_with(sim, dir, "").await
+}
+
+/// `sopilot serve` with `serve_extra` appended to its `serve:` section.
+async fn serve_with(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Serve {
     let config = dir.join("sopilot.yaml");
     std::fs::write(
         &config,
         format!(
-            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  mcp_allowed_hosts: [sopilot.internal]\n",
+            "store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  mcp_allowed_hosts: [sopilot.internal]\n{serve_extra}",
             dir.join("db").display()
         ),
     )
@@ -470,8 +480,16 @@ fn initialize() -> Value {
 }
 
 async fn http_client<H: ClientHandler>(handler: H, url: &str) -> RunningService<RoleClient, H> {
+    http_client_as(handler, url, TOKEN).await
+}
+
+async fn http_client_as<H: ClientHandler>(
+    handler: H,
+    url: &str,
+    token: &str,
+) -> RunningService<RoleClient, H> {
     let config =
-        StreamableHttpClientTransportConfig::with_uri(format!("{url}/mcp")).auth_header(TOKEN);
+        StreamableHttpClientTransportConfig::with_uri(format!("{url}/mcp")).auth_header(token);
     tokio::time::timeout(
         Duration::from_secs(30),
         handler.serve(StreamableHttpClientTransport::from_config(config)),
@@ -600,7 +618,11 @@ async fn http_gateway_checks_token_host_and_origin_and_waits_for_api_approval() 
         .unwrap()
         .unwrap();
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
-    assert_eq!(gate(&r)["approval"]["by"], "alice");
+    assert_eq!(
+        gate(&r)["approval"]["by"],
+        "api:api",
+        "the token's name, not the body's `by`"
+    );
     assert_eq!(gate(&r)["executed"], true);
     assert_eq!(replicas(&sim), 6, "the approved call executed");
 
@@ -629,6 +651,10 @@ async fn http_gateway_checks_token_host_and_origin_and_waits_for_api_approval() 
         .clone();
     assert_eq!(rec["state"], "approved");
     assert_eq!(rec["channel"], "mcp");
+    assert_eq!(
+        rec["decided_by"], "mcp:api",
+        "the session's token, not the client's name"
+    );
     // Executed once, by the gate: the hub did not take the decided record for an orphan.
     let run_id = gate(&r)["run_id"].as_str().unwrap().to_owned();
     let run: Value = http
@@ -684,4 +710,130 @@ async fn http_gateway_checks_token_host_and_origin_and_waits_for_api_approval() 
         "{sops:?}"
     );
     client.cancel().await.unwrap();
+}
+
+const VIEWER: &str = "viewer-secret-0123456789";
+const OPERATOR: &str = "operator-secret-0123456789";
+const APPROVER: &str = "approver-secret-0123456789";
+
+#[tokio::test]
+async fn http_sessions_carry_their_tokens_identity_and_role() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = String::from("  api_tokens:\n");
+    for (name, role, secret) in [
+        ("grafana", "viewer", VIEWER),
+        ("ci", "operator", OPERATOR),
+        ("oncall", "approver", APPROVER),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, secret).unwrap();
+        extra.push_str(&format!(
+            "    - {{name: {name}, role: {role}, token_file: {}}}\n",
+            file.display()
+        ));
+    }
+    let server = serve_with(&sim, dir.path(), &extra).await;
+    let http = reqwest::Client::new();
+
+    // A viewer reads, but calls no tool.
+    let viewer = http_client_as((), &server.url, VIEWER).await;
+    let r = call(&viewer, "list_sops", json!({})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let r = call(
+        &viewer,
+        "kubectl__list_pods",
+        json!({"namespace": "payment"}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(
+        text(&r).contains("role viewer") && text(&r).contains("needs role operator"),
+        "{}",
+        text(&r)
+    );
+    viewer.cancel().await.unwrap();
+
+    // An operator's escalation is not asked in its IDE, though the IDE could answer: it waits
+    // for an approver, and the record names who decided.
+    let ide = Ide::answering(&[true]);
+    let operator = http_client_as(ide.clone(), &server.url, OPERATOR).await;
+    let pending_call = tokio::spawn(async move {
+        let r = call(&operator, "kubectl__scale", scale(6)).await;
+        operator.cancel().await.unwrap();
+        r
+    });
+    let mut id = None;
+    for _ in 0..200 {
+        let v: Value = http
+            .get(format!("{}/api/approvals?state=pending", server.url))
+            .bearer_auth(VIEWER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(a) = v["approvals"].as_array().unwrap().first() {
+            id = Some(a["id"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let id = id.expect("the operator's escalation is pending");
+    assert!(
+        ide.asked.lock().unwrap().is_empty(),
+        "the operator was not asked"
+    );
+    let r = http
+        .post(format!("{}/api/approvals/{id}", server.url))
+        .bearer_auth(APPROVER)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = tokio::time::timeout(Duration::from_secs(30), pending_call)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gate(&r)["approval"]["by"], "api:oncall", "{}", text(&r));
+    assert_eq!(replicas(&sim), 6);
+
+    // An approver's IDE is asked; the decision is recorded as the token, not the client.
+    let ide = Ide::answering(&[true]);
+    let approver = http_client_as(ide.clone(), &server.url, APPROVER).await;
+    let r = call(&approver, "kubectl__scale", scale(12)).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(ide.asked.lock().unwrap().len(), 1);
+    assert_eq!(gate(&r)["approval"]["by"], "mcp:oncall");
+    assert_eq!(replicas(&sim), 12);
+    approver.cancel().await.unwrap();
+
+    // A session belongs to the token that opened it.
+    let mcp = format!("{}/mcp", server.url);
+    let opened = http
+        .post(&mcp)
+        .bearer_auth(VIEWER)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let r = http
+        .post(&mcp)
+        .bearer_auth(APPROVER)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "another token cannot use the session");
 }

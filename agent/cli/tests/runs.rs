@@ -436,6 +436,87 @@ async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
     );
 }
 
+/// Ctrl-C while an approval is pending: the user stopped the run, so its approval expires
+/// and nobody (a `serve` on the same store, say) can carry it out later.
+#[tokio::test]
+async fn ctrl_c_expires_the_runs_pending_approvals() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.yaml");
+    std::fs::write(&script, "turns:\n  - calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 100}\n").unwrap();
+    let db = dir.path().join("db");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .args([
+            "run",
+            "pod-crashloop",
+            "-p",
+            "namespace=payment",
+            "-p",
+            "pod=payment-service-7d8f9c6b5-x2k9p",
+            "--on-escalate",
+            "prompt",
+            "--store",
+        ])
+        .arg(&db)
+        .arg("--model")
+        .arg(format!("scripted:{}", script.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..200 {
+        if db.exists()
+            && let Ok(store) = Store::open(&db)
+        {
+            pending = store
+                .approvals(Some(ApprovalState::Pending))
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending.len(), 1, "no pending approval appeared");
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the run did not stop on Ctrl-C")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let store = Store::open(&db).unwrap();
+    let r = store.approval(&pending[0].id).unwrap().unwrap();
+    assert_eq!(r.state, ApprovalState::Expired, "{stderr}");
+    assert_eq!(r.decided_by.as_deref(), Some("the user (Ctrl-C)"));
+    let (row, _, _) = store.run(&r.run_id).unwrap();
+    assert_eq!(row.status, RunStatus::Cancelled);
+    // A late approval changes nothing.
+    let (after, changed) = store
+        .decide_approval(&r.id, ApprovalState::Approved, "alice", "api")
+        .unwrap();
+    assert!(!changed && after.state == ApprovalState::Expired);
+    assert_eq!(
+        sim.get(
+            "HorizontalPodAutoscaler",
+            Some("payment"),
+            "payment-service-hpa"
+        )
+        .unwrap()
+        .pointer("/spec/maxReplicas"),
+        Some(&json!(10))
+    );
+}
+
 #[test]
 fn the_demo_tells_its_story_and_exits_0() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))

@@ -1,13 +1,17 @@
 //! `sopilot serve` end to end on the simulator: an Alertmanager alert starts a run, its
 //! escalation is approved through the HTTP API and executes; repeats join the run; bad
-//! requests start nothing; an approval still resolves after a restart.
+//! requests start nothing; an approval still resolves after a restart. Named API tokens with
+//! roles, recorded identities, and configurations refused at load (an inline token, SNS
+//! without topics or accounts, a server named like a builtin one).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use serde_json::{Value, json};
-use support::{AM_TOKEN, TOKEN, decide, http, pending_approval, sim, start_server, wait_for};
+use support::{
+    AM_TOKEN, TOKEN, decide, http, pending_approval, serve_refuses, sim, start_server, wait_for,
+};
 
 fn alert(pod: &str) -> Value {
     json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
@@ -96,7 +100,7 @@ async fn alert_to_approved_action_through_the_api() {
     let (status, body) = decide(&http, &server.url, id, "deny", "bob").await;
     assert_eq!(status, 409);
     assert!(
-        body.to_string().contains("already approved by alice"),
+        body.to_string().contains("already approved by api:api"),
         "{body}"
     );
 
@@ -195,4 +199,120 @@ async fn an_approval_still_resolves_after_a_restart() {
         .pointer("/spec/maxReplicas"),
         Some(&json!(20))
     );
+}
+
+#[tokio::test]
+async fn named_tokens_have_roles_and_decisions_record_the_token() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [
+        ("grafana", "viewer", "viewer-secret-0123456789"),
+        ("ci", "operator", "operator-secret-0123456789"),
+        ("oncall", "approver", "approver-secret-0123456789"),
+    ];
+    let mut extra = String::from("  api_tokens:\n");
+    for (name, role, secret) in secrets {
+        let file = dir.path().join(name);
+        std::fs::write(&file, format!("{secret}\n")).unwrap();
+        extra.push_str(&format!(
+            "    - {{name: {name}, role: {role}, token_file: {}}}\n",
+            file.display()
+        ));
+    }
+    let server = start_server(&sim, dir.path(), &extra).await;
+    let http = http();
+    let u = |p: &str| format!("{}{p}", server.url);
+    let post = |path: String, token: &'static str, body: Value| {
+        http.post(u(&path)).bearer_auth(token).json(&body).send()
+    };
+    // The viewer reads; cannot start a run or decide.
+    let r = http
+        .get(u("/api/approvals"))
+        .bearer_auth(secrets[0].2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let params = json!({"namespace": "payment", "pod": "payment-service-7d8f9c6b5-x2k9p"});
+    let start = json!({"sop": "pod-crashloop", "params": params});
+    let r = post("/api/runs".into(), secrets[0].2, start.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["role_needed"], "operator", "{body}");
+    // The operator starts one (its escalation waits), but cannot decide it.
+    let r: Value = post("/api/runs".into(), secrets[1].2, start)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    let run_id = r["run_id"].as_str().unwrap().to_owned();
+    let approval = pending_approval(&http, &server.url).await;
+    let id = approval["id"].as_str().unwrap();
+    let path = format!("/api/approvals/{id}");
+    let r = post(path.clone(), secrets[1].2, json!({"decision": "approve"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["role_needed"], "approver", "{body}");
+    // The approver decides; a name in the body changes nothing of the record.
+    let r: Value = post(
+        path,
+        secrets[2].2,
+        json!({"decision": "approve", "by": "somebody-else"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["approval"]["decided_by"], "api:oncall", "{r}");
+    let run = wait_for(
+        &http,
+        &u(&format!("/api/runs/{run_id}")),
+        "the run to finish",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    let by = run["run"]["trigger"]["by"].as_str().unwrap();
+    assert!(by.starts_with("api:ci: pod-crashloop"), "{by}");
+    // SOPILOT_API_TOKEN is still the approver `api`.
+    let r = http
+        .get(u("/api/runs"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn unsafe_configurations_do_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = serve_refuses(
+        dir.path(),
+        "serve:\n  api_tokens:\n    - {name: oncall, role: approver, token: approver-secret-0123456789}\n",
+    )
+    .await;
+    assert!(e.contains("token_env") && e.contains("token_file"), "{e}");
+    let e = serve_refuses(dir.path(), "serve:\n  sns: {regions: [us-east-1]}\n").await;
+    assert!(
+        e.contains("serve.sns needs `topics`") && e.contains("accounts"),
+        "{e}"
+    );
+    let e = serve_refuses(dir.path(), "servers:\n  Kubectl: {command: [/bin/true]}\n").await;
+    assert!(
+        e.contains("\"Kubectl\"") && e.contains("\"kubectl\""),
+        "{e}"
+    );
+    let e = serve_refuses(
+        dir.path(),
+        "servers:\n  argocd: {command: [/bin/true]}\n  ArgoCD: {command: [/bin/true]}\n",
+    )
+    .await;
+    assert!(e.contains("\"argocd\"") && e.contains("\"ArgoCD\""), "{e}");
 }

@@ -3,7 +3,10 @@
 //! escalation becomes Approve/Deny buttons, a non-approver's press is refused and changes
 //! nothing, an approver's press executes the call, and the report lands in the thread as
 //! Block Kit. Also: mentions and `/sopilot`, requests signed by `slack_sdk` (an independent
-//! implementation), and a button that still resolves its approval after a restart.
+//! implementation), and a button that still resolves its approval after a restart. A button
+//! that only looks like SOPilot's (posted through the Slack tool, in another channel or the
+//! same thread) decides nothing; approval ids are shown only to approvers; each user may
+//! start only so many runs an hour.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,8 +65,8 @@ async fn alert_thread_buttons_approver_and_report() {
     assert_eq!(eph.len(), 1, "{eph:?}");
     assert_eq!(eph[0].user, "U0BOB");
     assert!(
-        eph[0].text.contains("not one of SOPilot's approvers"),
-        "{eph:?}"
+        eph[0].text.contains("not one of SOPilot's approvers") && !eph[0].text.contains(&id),
+        "a non-approver is not shown the approval id: {eph:?}"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let still = api(&server, &format!("/api/runs/{run_id}")).await;
@@ -127,7 +130,18 @@ async fn alert_thread_buttons_approver_and_report() {
         "{resolved:?}"
     );
     let shown = resolved.blocks.as_ref().unwrap().to_string();
-    assert!(shown.contains("Approved by <@U0ALICE>"), "{shown}");
+    assert!(
+        shown.contains("Approved by <@U0ALICE> in Slack — "),
+        "{shown}"
+    );
+    assert!(shown.contains(" UTC"), "the message says when: {shown}");
+    for m in msgs.iter().filter(|m| m.ts != buttons.ts) {
+        let shown = format!("{} {}", m.text, m.blocks.clone().unwrap_or_default());
+        assert!(
+            !shown.contains(&id),
+            "approval ids stay on the approval message: {m:?}"
+        );
+    }
 
     // One status message, edited in place, not a flood.
     let status_msgs: Vec<&Message> = msgs.iter().filter(|m| is_status(m)).collect();
@@ -535,4 +549,138 @@ async fn slack_down_never_holds_a_run() {
     );
     assert_eq!(hpa_max(&env.sim), json!(20));
     assert!(env.slack.messages("#incidents").is_empty());
+}
+
+#[tokio::test]
+async fn a_look_alike_button_decides_nothing() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&env, dir.path()).await;
+    let before = hpa_max(&env.sim);
+    let run_id = start_alert(&server).await;
+    let msgs = wait_slack(&env.slack, "the approval buttons", |m| {
+        m.iter().any(|m| has_block(m, "actions"))
+    })
+    .await;
+    let real = msgs
+        .iter()
+        .find(|m| has_block(m, "actions"))
+        .unwrap()
+        .clone();
+    let id = approval_id(&real);
+    // SOPilot's own message shows the exact call, what it changes and why it escalated.
+    let shown = real.blocks.as_ref().unwrap().to_string();
+    for part in ["*Call*", "max_replicas", "→", "*Escalated by*", "*Why*"] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+
+    // Look-alikes posted with the bot's token (as the model could through the Slack tool):
+    // in another channel, and in the run's own thread. An approver presses each: refused,
+    // told why, nothing changes.
+    let elsewhere = forge_approval(&env, "#random", &id, None).await;
+    let in_thread = forge_approval(&env, "#incidents", &id, real.thread_ts.as_deref()).await;
+    for (channel, forged) in [("C0RANDOM", &elsewhere), ("C0INCIDENTS", &in_thread)] {
+        let (code, body) = press_in(&server, "U0ALICE", "sopilot_approve", channel, forged).await;
+        assert_eq!((code, &body["status"]), (200, &json!("refused")), "{body}");
+    }
+    let told = ephemeral_for(&env, "U0ALICE", 2).await;
+    assert!(
+        told.iter()
+            .all(|t| t.contains(&format!("not SOPilot's approval message for `{id}`"))),
+        "{told:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pending = api(&server, "/api/approvals?state=pending").await;
+    assert_eq!(pending["approvals"][0]["id"], id.as_str(), "unchanged");
+    assert_eq!(hpa_max(&env.sim), before);
+    assert!(
+        server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("not SOPilot's approval message")),
+        "a warning is logged"
+    );
+    let metrics = http()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sopilot_approval_presses_rejected_total 2"),
+        "{metrics}"
+    );
+
+    // Who sees the approval id: an approver asking for the run's status, not anyone else.
+    let bob = command(&server, "U0BOB", &format!("status {run_id}")).await;
+    assert!(
+        !bob.contains(&id) && bob.contains("waiting for an approver to decide `kubectl.patch_hpa`"),
+        "{bob}"
+    );
+    let alice = command(&server, "U0ALICE", &format!("status {run_id}")).await;
+    assert!(alice.contains(&id), "{alice}");
+
+    // The real message still works.
+    let (code, body) = press(&server, "U0ALICE", "sopilot_approve", &real).await;
+    assert_eq!((code, &body["status"]), (200, &json!("accepted")), "{body}");
+    wait_api(
+        &server,
+        &format!("/api/runs/{run_id}"),
+        "the run to end",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    assert_eq!(hpa_max(&env.sim), json!(20));
+}
+
+#[tokio::test]
+async fn each_user_starts_only_so_many_runs_an_hour() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server_with(&env, dir.path(), "    max_runs_per_user_per_hour: 1\n").await;
+    let run = |pod: &str| format!("run pod-crashloop namespace=payment pod={pod}");
+    let first = command(&server, "U0BOB", &run(POD)).await;
+    assert!(first.starts_with("Started `pod-crashloop`"), "{first}");
+    // Bob's second run in the hour is refused, privately, saying when he can try again.
+    let second = command(&server, "U0BOB", &run("payment-other-1")).await;
+    assert!(
+        second.contains("in an hour (1)") && second.contains("You can start another in"),
+        "{second}"
+    );
+    // A mention too: the refusal goes to Bob alone, not the channel.
+    let text = format!("<@U0SOPILOT> {}", run("payment-other-2"));
+    let ts = env
+        .slack
+        .post_as("#incidents", "U0BOB", &text, None)
+        .unwrap();
+    let event = json!({"type": "event_callback", "event_id": "EvLimit", "team_id": "T0SOPILOT",
+        "authorizations": [{"user_id": "U0SOPILOT"}],
+        "event": {"type": "app_mention", "user": "U0BOB", "text": text, "ts": ts,
+                  "channel": "C0INCIDENTS", "event_ts": ts}});
+    let (code, body) = signed(
+        &server,
+        "/slack/events",
+        event.to_string(),
+        "application/json",
+    )
+    .await;
+    assert_eq!((code, &body["status"]), (200, &json!("limited")), "{body}");
+    let told = ephemeral_for(&env, "U0BOB", 1).await;
+    assert!(told[0].contains("You can start another in"), "{told:?}");
+    assert!(
+        !env.slack
+            .messages("#incidents")
+            .iter()
+            .any(|m| m.text.contains("You can start another")),
+        "the refusal is not posted for everyone"
+    );
+    // Alice is not held back by Bob.
+    let alice = command(&server, "U0ALICE", &run("payment-other-3")).await;
+    assert!(alice.starts_with("Started"), "{alice}");
+    let runs = api(&server, "/api/runs").await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2, "{runs}");
 }

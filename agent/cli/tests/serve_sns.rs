@@ -1,6 +1,7 @@
 //! `/hooks/sns` against an independent SNS stand-in (tests/python/sns_stand_in.py, signing
 //! with Python's `cryptography` and serving its certificate over HTTPS from a test CA):
-//! confirmations, alarms of both signature versions, and every way a message can be forged.
+//! confirmations, alarms of both signature versions, and every way a message can be forged;
+//! topics of another AWS account refused; a redelivery refused even after a restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +9,7 @@ mod sns_support;
 mod support;
 
 use serde_json::{Value, json};
-use sns_support::{TOPIC, alarm_message, serve_config, sign, stand_in};
+use sns_support::{TOPIC, alarm_message, serve_config, serve_config_accounts, sign, stand_in};
 use support::{http, sim, start_server, wait_for};
 
 #[tokio::test]
@@ -135,4 +136,62 @@ async fn without_configuration_the_hook_is_closed() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("serve.sns.regions"));
+}
+
+#[tokio::test]
+async fn only_the_allowed_accounts_topics_and_no_replay_after_a_restart() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sns = stand_in(dir.path()).await;
+    let extra = serve_config_accounts(dir.path(), &sns, "123456789012");
+    let mut server = start_server(&sim, dir.path(), &extra).await;
+    let http = http();
+    let pod = "payment-service-7d8f9c6b5-x2k9p";
+
+    // Signed by SNS, in an allowed region, but another account's topic: refused.
+    let mut foreign = alarm_message(sns.port, "f1", pod);
+    foreign["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:alarms");
+    let foreign = sign(dir.path(), "2", &foreign).await;
+    let r = http
+        .post(format!("{}/hooks/sns", server.url))
+        .body(foreign.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("serve.sns.accounts"));
+
+    // Any topic of the allowed account: accepted.
+    let good = sign(dir.path(), "2", &alarm_message(sns.port, "m-restart", pod)).await;
+    let r: Value = http
+        .post(format!("{}/hooks/sns", server.url))
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+
+    wait_for(&http, &format!("{}/api/runs", server.url), "the run", |v| {
+        v["runs"].as_array().unwrap().len() == 1
+    })
+    .await;
+
+    // The same message after a restart is still a replay: it starts nothing.
+    server.child.kill().await.unwrap();
+    let server = start_server(&sim, dir.path(), &extra).await;
+    let r: Value = http
+        .post(format!("{}/hooks/sns", server.url))
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r, json!({"status": "duplicate"}));
+    let runs = wait_for(&http, &format!("{}/api/runs", server.url), "runs", |_| true).await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
 }

@@ -209,10 +209,11 @@ impl Server {
                     let name = self.spec.name.clone();
                     tokio::spawn(async move {
                         let mut lines = tokio::io::BufReader::new(stderr).lines();
+                        // A server's log reaches SOPilot's log and error messages:
+                        // never with a credential in it, even a key over several lines.
+                        let mut mask = sopilot_redact::LineRedactor::default();
                         while let Ok(Some(line)) = lines.next_line().await {
-                            // A server's log reaches SOPilot's log and error messages:
-                            // never with a credential in it.
-                            let line = sopilot_redact::redact(&line).into_owned();
+                            let line = mask.line(&line).into_owned();
                             tracing::debug!(server = %name, "{line}");
                             if let Ok(mut b) = buf.lock() {
                                 if b.len() == STDERR_LINES {

@@ -99,6 +99,11 @@ impl RunReport {
         notes: Vec<String>,
         no_model: bool,
     ) -> RunReport {
+        // The model's words and the notes reach Slack, the store and the terminal: no
+        // credential shape survives into them (tool outputs were masked at the gate).
+        let mask = |t: String| sopilot_redact::redact(&t).into_owned();
+        let analysis = analysis.map(mask);
+        let notes: Vec<String> = notes.into_iter().map(mask).collect();
         let executed = calls.iter().filter(|c| c.executed).count();
         let waiting = calls.iter().filter(|c| c.needs_human()).count();
         let summary = match (&stopped_by, analysis.as_deref().and_then(summary_of)) {

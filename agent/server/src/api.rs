@@ -1,4 +1,9 @@
-//! The HTTP API for runs and approvals (bearer `SOPILOT_API_TOKEN`).
+//! The HTTP API for runs and approvals. Every request names its caller with a bearer token
+//! of `serve.api_tokens` (or `SOPILOT_API_TOKEN`, the approver `api`): viewers read runs and
+//! approvals, operators also start runs, approvers also decide approvals. A decision is
+//! recorded as `api:<token name>`; a `by` in the body is ignored.
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -6,25 +11,42 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sopilot_protocol::ApprovalState;
+use sopilot_protocol::{ApprovalState, Trigger};
 
 use crate::approvals::record_json;
-use crate::auth::bearer_ok;
+use crate::auth::{Identity, Role, Unauthenticated, authenticate};
+use crate::runs::{Origin, StartRequest};
 use crate::{ApiError, AppState};
 
-fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match &s.options.api_token {
-        Some(token) if bearer_ok(headers, token) => Ok(()),
-        Some(_) => {
-            s.metrics
-                .requests_refused
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Err(ApiError::Unauthorized)
+/// The identity of the request's token, if its role is at least `needed` (to do `what`).
+fn authorize(
+    s: &AppState,
+    headers: &HeaderMap,
+    needed: Role,
+    what: &str,
+) -> Result<Identity, ApiError> {
+    let refused = || {
+        s.metrics
+            .requests_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let who = match authenticate(&s.options.api_tokens, headers) {
+        Ok(who) => who,
+        Err(Unauthenticated::Refused) => {
+            refused();
+            return Err(ApiError::Unauthorized);
         }
-        None => Err(ApiError::Forbidden(
-            "the API is disabled: set SOPILOT_API_TOKEN".into(),
-        )),
-    }
+        Err(Unauthenticated::Closed) => {
+            return Err(ApiError::Forbidden(
+                "the API is disabled: configure serve.api_tokens or set SOPILOT_API_TOKEN".into(),
+            ));
+        }
+    };
+    who.require(needed, what).inspect_err(|_| {
+        refused();
+        tracing::warn!(token = %who.name, role = %who.role, "refused: {what} needs role {needed}");
+    })?;
+    Ok(who)
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,7 +62,7 @@ async fn list_runs(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&s, &headers)?;
+    authorize(&s, &headers, Role::Viewer, "read runs")?;
     let runs = s.runs.store().runs(q.limit.unwrap_or(50).min(500))?;
     Ok(Json(json!({"runs": runs})))
 }
@@ -50,7 +72,7 @@ async fn get_run(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&s, &headers)?;
+    authorize(&s, &headers, Role::Viewer, "read runs")?;
     let (run, events, calls) = s.runs.store().run(&id)?;
     Ok(Json(
         json!({"run": run, "events": events, "tool_calls": calls}),
@@ -70,7 +92,7 @@ async fn list_approvals(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&s, &headers)?;
+    authorize(&s, &headers, Role::Viewer, "read approvals")?;
     let state = q.state.as_deref().map(parse_state).transpose()?;
     let list: Vec<Value> = s
         .approvals
@@ -86,7 +108,9 @@ async fn list_approvals(
 #[serde(deny_unknown_fields)]
 struct DecideBody {
     decision: String,
-    by: String,
+    /// Ignored: the decision is recorded under the token's name.
+    #[serde(default)]
+    by: Option<String>,
 }
 
 async fn decide(
@@ -95,10 +119,10 @@ async fn decide(
     Path(id): Path<String>,
     body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&s, &headers)?;
+    let who = authorize(&s, &headers, Role::Approver, "decide approvals")?;
     let Json(body) = body.map_err(|e| {
         ApiError::BadRequest(format!(
-            "body must be {{\"decision\": \"approve\"|\"deny\", \"by\": NAME}}: {e}"
+            "body must be {{\"decision\": \"approve\"|\"deny\"}}: {e}"
         ))
     })?;
     let state = match body.decision.as_str() {
@@ -110,16 +134,12 @@ async fn decide(
             )));
         }
     };
-    if body.by.trim().is_empty() {
-        return Err(ApiError::BadRequest("`by` must name who decides".into()));
-    }
     if s.approvals.store().approval(&id)?.is_none() {
         return Err(ApiError::NotFound(format!("no approval {id}")));
     }
-    let d = s
-        .approvals
-        .decide(&id, state, body.by.trim(), "api")
-        .await?;
+    let by = who.recorded("api");
+    tracing::info!(approval = %id, %by, "decision through the API");
+    let d = s.approvals.decide(&id, state, &by, "api").await?;
     if !d.first {
         return Err(ApiError::Conflict(format!(
             "approval {id} was already {} by {}",
@@ -130,16 +150,160 @@ async fn decide(
             d.record.decided_by.unwrap_or_default()
         )));
     }
-    Ok(Json(
-        json!({"approval": record_json(&d.record), "resumed": d.resumed}),
-    ))
+    let mut answer = json!({"approval": record_json(&d.record), "resumed": d.resumed});
+    if body.by.is_some_and(|b| b.trim() != by) {
+        answer["note"] = json!(format!(
+            "`by` is ignored: decisions are recorded under the token's name, here {by}"
+        ));
+    }
+    Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    sop: String,
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+}
+
+async fn start_run(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<StartBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let who = authorize(&s, &headers, Role::Operator, "start runs")?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "body must be {{\"sop\": NAME, \"params\": {{NAME: VALUE}}}}: {e}"
+        ))
+    })?;
+    // Who asked, and for what: identical requests join one run, different ones do not.
+    let by = format!(
+        "{}: {} {}",
+        who.recorded("api"),
+        body.sop,
+        serde_json::to_string(&body.params).unwrap_or_default()
+    );
+    let req = StartRequest {
+        trigger: Trigger::Manual { by: Some(by) },
+        sop: Some(body.sop),
+        params: body.params,
+        origin: Origin::Api,
+    };
+    crate::hooks::submit(&s, req)
 }
 
 /// The `/api/*` routes.
 pub fn routes() -> Router<crate::AppState> {
     Router::new()
-        .route("/api/runs", get(list_runs))
+        .route("/api/runs", get(list_runs).post(start_run))
         .route("/api/runs/{id}", get(get_run))
         .route("/api/approvals", get(list_approvals))
         .route("/api/approvals/{id}", post(decide))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use serde_json::json;
+
+    use crate::testing::{APPROVER, OPERATOR, VIEWER, pending, send, state, tokens};
+
+    #[tokio::test]
+    async fn each_role_does_what_it_may_and_is_told_what_it_needs() {
+        let s = state(tokens(), None).await;
+        let id = pending(s.approvals.store(), "apr-roles").id;
+        let decide = |decision: &str| json!({"decision": decision});
+        let path = format!("/api/approvals/{id}");
+
+        // No token, a wrong one: 401.
+        assert_eq!(send(&s, "GET", "/api/runs", None, None).await.0, 401);
+        assert_eq!(
+            send(&s, "GET", "/api/runs", Some("nope"), None).await.0,
+            401
+        );
+
+        // A viewer reads runs and approvals, and may neither start runs nor decide.
+        for get in ["/api/runs", "/api/approvals"] {
+            assert_eq!(
+                send(&s, "GET", get, Some(VIEWER), None).await.0,
+                200,
+                "{get}"
+            );
+        }
+        let (code, body) = send(&s, "POST", &path, Some(VIEWER), Some(decide("approve"))).await;
+        assert_eq!(
+            (code, &body["role_needed"]),
+            (403, &json!("approver")),
+            "{body}"
+        );
+        let (code, body) = send(
+            &s,
+            "POST",
+            "/api/runs",
+            Some(VIEWER),
+            Some(json!({"sop": "pod-crashloop"})),
+        )
+        .await;
+        assert_eq!(
+            (code, &body["role_needed"]),
+            (403, &json!("operator")),
+            "{body}"
+        );
+
+        // An operator may start runs (this server has no SOPs: refused for that, not the
+        // role), not decide.
+        let (code, body) = send(
+            &s,
+            "POST",
+            "/api/runs",
+            Some(OPERATOR),
+            Some(json!({"sop": "pod-crashloop"})),
+        )
+        .await;
+        assert_eq!(code, 400, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("no SOP"), "{body}");
+        let (code, body) = send(&s, "POST", &path, Some(OPERATOR), Some(decide("approve"))).await;
+        assert_eq!(
+            (code, &body["role_needed"]),
+            (403, &json!("approver")),
+            "{body}"
+        );
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("\"ci\" has role operator"),
+            "{body}"
+        );
+        let still = s.approvals.store().approval(&id).unwrap().unwrap();
+        assert_eq!(still.state, sopilot_protocol::ApprovalState::Pending);
+
+        // An approver decides; the record names the token, whatever `by` says.
+        let (code, body) = send(
+            &s,
+            "POST",
+            &path,
+            Some(APPROVER),
+            Some(json!({"decision": "approve", "by": "the-ceo"})),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["approval"]["decided_by"], "api:oncall");
+        assert_eq!(body["approval"]["channel"], "api");
+        assert!(body["note"].as_str().unwrap().contains("ignored"), "{body}");
+        let (code, body) = send(&s, "POST", &path, Some(APPROVER), Some(decide("deny"))).await;
+        assert_eq!(code, 409, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("api:oncall"));
+    }
+
+    #[tokio::test]
+    async fn without_tokens_the_api_is_closed() {
+        let s = state(Vec::new(), None).await;
+        let (code, body) = send(&s, "GET", "/api/runs", Some(APPROVER), None).await;
+        assert_eq!(code, 403);
+        assert!(body["error"].as_str().unwrap().contains("serve.api_tokens"));
+    }
 }

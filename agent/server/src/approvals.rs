@@ -46,7 +46,7 @@ pub struct ApprovalHub {
     changed: broadcast::Sender<String>,
     channels: RwLock<Vec<Arc<dyn ApprovalChannel>>>,
     waiting: Mutex<HashSet<String>>,
-    /// Whether the HTTP API can decide approvals (a token is configured).
+    /// Whether the HTTP API can decide approvals (a token of role `approver` is configured).
     pub api_enabled: bool,
 }
 

@@ -14,6 +14,14 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    /// The token is valid but its role is too low for this request.
+    #[error("token {token:?} has role {has}; to {to} needs role {needs}")]
+    Role {
+        token: String,
+        has: crate::auth::Role,
+        needs: crate::auth::Role,
+        to: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -31,7 +39,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Role { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -41,7 +49,11 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(json!({"error": self.to_string()}))).into_response()
+        let mut body = json!({"error": self.to_string()});
+        if let ApiError::Role { needs, .. } = &self {
+            body["role_needed"] = json!(needs.name());
+        }
+        (status, Json(body)).into_response()
     }
 }
 

@@ -9,7 +9,7 @@
 
 pub mod api;
 pub mod approvals;
-mod auth;
+pub mod auth;
 mod error;
 pub mod hooks;
 pub mod mcp;
@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod runs;
 pub mod schedule;
 pub mod slack;
+#[cfg(test)]
+mod testing;
 pub mod watch;
 
 use axum::serve::ListenerExt;
@@ -28,6 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 
 pub use approvals::{ApprovalChannel, ApprovalHub, HubApprover};
+pub use auth::{ApiToken, Identity, Role};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use runs::{Origin, RunManager, RunManagerOptions, StartError, StartRequest, Started};
@@ -36,8 +39,9 @@ pub use runs::{Origin, RunManager, RunManagerOptions, StartError, StartRequest, 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    /// Bearer token of `/api/*` and `/mcp` (`SOPILOT_API_TOKEN`).
-    pub api_token: Option<String>,
+    /// The named bearer tokens of `/api/*` and `/mcp` (`serve.api_tokens`, and
+    /// `SOPILOT_API_TOKEN` as the approver `api`). None: both are closed.
+    pub api_tokens: Vec<ApiToken>,
     /// The secret EventBridge API destinations send in `Authorization`
     /// (`SOPILOT_EVENTBRIDGE_SECRET`).
     pub eventbridge_secret: Option<String>,
@@ -56,7 +60,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            api_token: None,
+            api_tokens: Vec::new(),
             eventbridge_secret: None,
             alertmanager_token: None,
             max_body_bytes: 256 * 1024,

@@ -22,6 +22,10 @@ pub struct Metrics {
     pub runs_failed: AtomicU64,
     pub runs_cancelled: AtomicU64,
     pub requests_refused: AtomicU64,
+    /// Approve/Deny presses refused: not an approver, or not SOPilot's approval message.
+    pub presses_refused: AtomicU64,
+    /// Slack requests to start a run refused by the per-user hourly limit.
+    pub slack_runs_limited: AtomicU64,
 }
 
 impl Metrics {
@@ -65,6 +69,16 @@ impl Metrics {
             "sopilot_requests_refused_total",
             "Requests refused for authentication or bad input.",
             &self.requests_refused,
+        );
+        counter(
+            "sopilot_approval_presses_rejected_total",
+            "Approve/Deny presses refused: the presser is not an approver, or the button is not on SOPilot's approval message.",
+            &self.presses_refused,
+        );
+        counter(
+            "sopilot_slack_runs_rate_limited_total",
+            "Runs asked for in Slack and refused by serve.slack.max_runs_per_user_per_hour.",
+            &self.slack_runs_limited,
         );
         counter(
             "sopilot_runs_started_total",

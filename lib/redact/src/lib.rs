@@ -43,3 +43,49 @@ pub fn redact_json(v: &mut serde_json::Value) {
 pub fn contains_credential(text: &str) -> bool {
     matches!(redact(text), Cow::Owned(_))
 }
+
+/// Redacts a stream one line at a time (a child process's stderr), remembering across lines
+/// whether it is inside a PEM private key, so the key's body lines — which carry no marker of
+/// their own — are masked too.
+#[derive(Debug, Default, Clone)]
+pub struct LineRedactor {
+    in_key: bool,
+}
+
+impl LineRedactor {
+    /// The next line, masked.
+    pub fn line<'a>(&mut self, line: &'a str) -> Cow<'a, str> {
+        let begins = line.contains("-----BEGIN") && line.contains("PRIVATE KEY");
+        let ends = line.contains("-----END") && line.contains("PRIVATE KEY");
+        if self.in_key && !begins && !ends {
+            return Cow::Borrowed(MASK);
+        }
+        self.in_key = (self.in_key || begins) && !ends;
+        redact(line)
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_split_over_lines_is_masked_line_by_line() {
+        let mut r = LineRedactor::default();
+        let lines = [
+            "starting",
+            "2026-12-06 key: -----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEAattackmarker0001",
+            "c2VjcmV0IGJvZHkgbGluZQ==",
+            "-----END RSA PRIVATE KEY-----",
+            "LOG_LEVEL=debug",
+        ];
+        let out: Vec<String> = lines.iter().map(|l| r.line(l).into_owned()).collect();
+        assert_eq!(out[0], "starting");
+        assert_eq!(out[2], MASK);
+        assert_eq!(out[3], MASK);
+        assert!(out[4].contains("-----END RSA PRIVATE KEY-----"), "{}", out[4]);
+        assert_eq!(out[5], "LOG_LEVEL=debug");
+        assert!(!out.join("\n").contains("attackmarker"));
+    }
+}

@@ -4,6 +4,8 @@
 //! It starts the same MCP servers and loads the same policy and SOPs as `sopilot run`, then
 //! serves one MCP session (recorded as a run). `run_sop` runs in process and answers with the
 //! report; escalations are asked through the client's elicitation, or refused when it has none.
+//! The caller is the OS user running it (`$USER`): decisions are recorded as `local:<user>`,
+//! never as a name the client reports.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -107,7 +109,13 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
         prices: config.prices.clone(),
         observer: None,
     };
-    let ctx = McpContext::local(runner, sops, config.budgets());
+    // Every call on stdio is the local user's: their decisions are recorded as local:USER.
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let ctx = McpContext::local(runner, sops, config.budgets(), &user);
     serve_stdio(ctx, shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 use sopilot_policy::{Policy, Request, RunInfo, ServerTrust, load_paths};
-use sopilot_protocol::{CallOrigin, Impact, ToolRef};
+use sopilot_protocol::{CallOrigin, History, Impact, Resource, ToolRef};
 
 use crate::cmd::sop::read_trigger;
 use crate::{Outcome, PolicyCheckArgs, PolicyTestArgs};
@@ -37,6 +37,28 @@ pub fn test(args: &PolicyTestArgs) -> Outcome {
 
 fn parse_json(flag: &str, text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("{flag} is not valid JSON: {e}"))
+}
+
+/// The history `--history` describes, over the history of a call nothing preceded.
+fn history(impact: Option<&Impact>, given: Option<&str>) -> Result<History, String> {
+    let fresh = History::fresh(impact, sopilot_protocol::DEFAULT_HISTORY_WINDOW_MINUTES);
+    let Some(text) = given else {
+        return Ok(fresh);
+    };
+    let Value::Object(over) = parse_json("--history", text)? else {
+        return Err("--history must be a JSON object, e.g. '{\"rollbacks\": 1}'".into());
+    };
+    let mut merged = serde_json::to_value(&fresh).map_err(|e| e.to_string())?;
+    if let Value::Object(m) = &mut merged {
+        for (k, v) in over {
+            if !m.contains_key(&k) {
+                let known: Vec<&String> = m.keys().collect();
+                return Err(format!("--history has no field {k:?}; known: {known:?}"));
+            }
+            m.insert(k, v);
+        }
+    }
+    serde_json::from_value(merged).map_err(|e| format!("--history: {e}"))
 }
 
 /// `sopilot policy check --policy PATH --tool SERVER.TOOL --args JSON [--impact JSON] [--unattended]`
@@ -73,6 +95,27 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
         },
         Err(e) => return Outcome::fail(e),
     };
+    let resource: Option<Resource> = match args
+        .resource
+        .as_deref()
+        .map(|t| parse_json("--resource", t))
+        .transpose()
+    {
+        Ok(None) => None,
+        Ok(Some(v)) => match serde_json::from_value(v) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                return Outcome::fail(format!(
+                    "--resource must be {{\"group\", \"version\", \"kind\", \"plural\", \"namespaced\"}}: {e}"
+                ));
+            }
+        },
+        Err(e) => return Outcome::fail(e),
+    };
+    let history = match history(impact.as_ref(), args.history.as_deref()) {
+        Ok(h) => h,
+        Err(e) => return Outcome::fail(e),
+    };
     let trigger = match args.trigger.as_deref().map(read_trigger).transpose() {
         Ok(t) => t,
         Err(e) => return Outcome::fail(e),
@@ -87,8 +130,8 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
         tool: &tool,
         args: &call_args,
         impact: impact.as_ref(),
-        resource: None,
-        history: None,
+        resource: resource.as_ref(),
+        history: Some(&history),
         trigger: trigger.as_ref(),
         run: &run,
         annotations: None,

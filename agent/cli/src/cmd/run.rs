@@ -34,6 +34,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Runs `work` to its end on a fresh runtime, then leaves without waiting for a terminal
+/// prompt still reading stdin (a run cancelled with Ctrl-C at an approval prompt).
+fn block_on<F: std::future::Future<Output = Result<Outcome, String>>>(work: F) -> Outcome {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return Outcome::fail(e),
+    };
+    let out = rt.block_on(work);
+    rt.shutdown_background();
+    match out {
+        Ok(o) => o,
+        Err(e) => Outcome::fail(e),
+    }
+}
+
 /// What to print for a finished run.
 pub(crate) fn finish(report: &sopilot_runtime::RunReport, json: bool) -> Outcome {
     let stdout = if json {
@@ -53,10 +68,7 @@ pub(crate) fn finish(report: &sopilot_runtime::RunReport, json: bool) -> Outcome
 
 /// `sopilot run SOP [--param ...] [--model ...] ...`
 pub fn run(args: &RunArgs) -> Outcome {
-    match runtime().and_then(|rt| rt.block_on(run_async(args))) {
-        Ok(o) => o,
-        Err(e) => Outcome::fail(e),
-    }
+    block_on(run_async(args))
 }
 
 async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
@@ -119,10 +131,7 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
 
 /// `sopilot rehearse SOP --scenario FILE [...]`: the SOP against a simulated environment.
 pub fn rehearse(args: &RehearseArgs) -> Outcome {
-    match runtime().and_then(|rt| rt.block_on(rehearse_async(args))) {
-        Ok(o) => o,
-        Err(e) => Outcome::fail(e),
-    }
+    block_on(rehearse_async(args))
 }
 
 async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {

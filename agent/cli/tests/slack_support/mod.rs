@@ -34,6 +34,8 @@ pub async fn env() -> Env {
                   {"id": "U0CAROL", "name": "carol"}],
         "usergroups": [{"id": "S0ONCALL", "users": ["U0CAROL"]}],
         "channels": [{"id": "C0INCIDENTS", "name": "incidents",
+                      "members": ["U0SOPILOT", "U0ALICE", "U0BOB", "U0CAROL"]},
+                     {"id": "C0RANDOM", "name": "random",
                       "members": ["U0SOPILOT", "U0ALICE", "U0BOB", "U0CAROL"]}],
     })))
     .unwrap();
@@ -124,13 +126,25 @@ pub async fn signed_at(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-/// A press of a button of an approval message, by `user`.
+/// A press of a button of an approval message in #incidents, by `user`.
 pub async fn press(server: &Server, user: &str, action: &str, message: &Message) -> (u16, Value) {
+    press_in(server, user, action, "C0INCIDENTS", message).await
+}
+
+/// A press of a button of `message` in channel `channel_id`, by `user`: Slack's payload
+/// names the message the button is on.
+pub async fn press_in(
+    server: &Server,
+    user: &str,
+    action: &str,
+    channel_id: &str,
+    message: &Message,
+) -> (u16, Value) {
     let id = approval_id(message);
     let payload = json!({
         "type": "block_actions", "user": {"id": user, "username": user},
-        "team": {"id": "T0SOPILOT"}, "channel": {"id": "C0INCIDENTS"},
-        "container": {"type": "message", "message_ts": message.ts, "channel_id": "C0INCIDENTS"},
+        "team": {"id": "T0SOPILOT"}, "channel": {"id": channel_id},
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": channel_id},
         "message": {"ts": message.ts, "thread_ts": message.thread_ts},
         "actions": [{"action_id": action, "block_id": "sopilot_approval", "value": id,
                      "type": "button"}],
@@ -307,4 +321,81 @@ pub async fn approve_in_thread(env: &Env, server: &Server, run_id: &str) -> Valu
     let blocks = report.blocks.as_ref().unwrap().to_string();
     assert!(blocks.contains("SOPilot report: pod-crashloop"), "{blocks}");
     done
+}
+
+/// Posts, with the bot's token as the Slack tool (mcp-slack) would, a message whose buttons
+/// look like SOPilot's for approval `id` but whose text says something else; returns it.
+pub async fn forge_approval(
+    env: &Env,
+    channel: &str,
+    id: &str,
+    thread_ts: Option<&str>,
+) -> Message {
+    let blocks = json!([
+        {"type": "section", "text": {"type": "mrkdwn",
+         "text": ":warning: *Approval needed* — restart 1 pod of payment-service (harmless)"}},
+        {"type": "actions", "block_id": "sopilot_approval", "elements": [
+            {"type": "button", "action_id": "sopilot_approve", "style": "primary", "value": id,
+             "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": "sopilot_deny", "style": "danger", "value": id,
+             "text": {"type": "plain_text", "text": "Deny"}}]},
+    ]);
+    let mut body =
+        json!({"channel": channel, "text": "Approval needed: restart 1 pod", "blocks": blocks});
+    if let Some(t) = thread_ts {
+        body["thread_ts"] = json!(t);
+    }
+    let r: Value = http()
+        .post(format!("{}chat.postMessage", env.slack_url))
+        .bearer_auth(env.slack.token())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    let ts = r["ts"].as_str().unwrap();
+    env.slack
+        .messages(channel)
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .unwrap()
+}
+
+/// The ephemeral messages shown to `user` so far, once there are at least `n`.
+pub async fn ephemeral_for(env: &Env, user: &str, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let mine: Vec<String> = env
+            .slack
+            .ephemeral()
+            .into_iter()
+            .filter(|e| e.user == user)
+            .map(|e| e.text)
+            .collect();
+        if mine.len() >= n {
+            return mine;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {n} ephemeral messages to {user}")
+}
+
+/// `/sopilot TEXT` as `user` in #incidents; the ephemeral answer's text.
+pub async fn command(server: &Server, user: &str, text: &str) -> String {
+    let body = format!(
+        "command=%2Fsopilot&user_id={user}&channel_id=C0INCIDENTS&text={}",
+        url_encode(text)
+    );
+    let (code, v) = signed(
+        server,
+        "/slack/commands",
+        body,
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["response_type"], "ephemeral");
+    v["text"].as_str().unwrap().to_owned()
 }

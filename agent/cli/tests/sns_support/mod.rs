@@ -95,3 +95,12 @@ pub fn serve_config(dir: &Path, sns: &StandIn) -> String {
         sns.port
     )
 }
+
+/// As [`serve_config`], trusting the topics of AWS account `account` instead of one topic.
+pub fn serve_config_accounts(dir: &Path, sns: &StandIn, account: &str) -> String {
+    format!(
+        "  sns:\n    regions: [us-east-1]\n    accounts: [\"{account}\"]\n    test_only: {{ca_file: {}, connect_to: \"127.0.0.1:{}\"}}\n",
+        dir.join("ca.pem").display(),
+        sns.port
+    )
+}

@@ -149,3 +149,26 @@ pub async fn decide(
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
+
+/// Runs `sopilot serve` with `config` (YAML) and expects it to refuse to start: returns its
+/// stderr.
+pub async fn serve_refuses(dir: &Path, config: &str) -> String {
+    let path = dir.join("refused.yaml");
+    std::fs::write(&path, config).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+            .current_dir(repo())
+            .env("SOPILOT_API_TOKEN", TOKEN)
+            .env("SOPILOT_STORE", dir.join("refused.db"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("sopilot serve should refuse at once")
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

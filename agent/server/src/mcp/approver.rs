@@ -1,12 +1,15 @@
 //! Who decides an escalated call made from an IDE.
 //!
-//! - The client declared elicitation: the IDE asks its user (`elicitation/create`, a yes/no
-//!   with the approval's description). On `sopilot serve` the escalation is also announced
-//!   on every approval channel, and whichever door decides first wins; the decision is stored
-//!   through the [`ApprovalHub`] so Slack and the API see it.
-//! - It did not, on `sopilot serve`: the call waits for another door (Slack, the API) until
+//! - The client declared elicitation and its caller may approve (on `sopilot serve` a token
+//!   of role `approver`; on stdio the local user): the IDE asks its user
+//!   (`elicitation/create`, a yes/no with the approval's description). The decision is
+//!   recorded under the caller's identity (`mcp:<token name>`, `local:<OS user>`), never a
+//!   name the client reports. On `sopilot serve` the escalation is also announced on every
+//!   approval channel, and whichever door decides first wins; the decision is stored through
+//!   the [`ApprovalHub`] so Slack and the API see it.
+//! - Otherwise, on `sopilot serve`: the call waits for another door (Slack, the API) until
 //!   the approval expires, telling the client how to approve through progress notifications.
-//! - It did not, on stdio: nobody can be asked, so the call is refused (fail closed).
+//! - Otherwise, on stdio: nobody can be asked, so the call is refused (fail closed).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +25,7 @@ use sopilot_runtime::approval::describe;
 use sopilot_runtime::{Answer, ApprovalRecord, Approver};
 
 use crate::approvals::{ApprovalHub, HubApprover};
+use crate::auth::Role;
 
 /// How often a waiting call tells the client it is still waiting.
 const NOTICE_EVERY: Duration = Duration::from_secs(10);
@@ -43,7 +47,7 @@ pub enum Door {
 /// How a person gets a call like this one approved, for the text the client reads.
 pub fn how_to_approve(id: &str, door: Door) -> String {
     let api = format!(
-        "`POST /api/approvals/{id}` with {{\"decision\": \"approve\", \"by\": \"<your name>\"}} and `Authorization: Bearer $SOPILOT_API_TOKEN`"
+        "`POST /api/approvals/{id}` with {{\"decision\": \"approve\"}} and the bearer token of an approver (a `serve.api_tokens` entry of role approver, or SOPILOT_API_TOKEN)"
     );
     match door {
         Door::Elicitation => format!(
@@ -74,7 +78,8 @@ pub struct Eliciting {
     pub peer: Peer<RoleServer>,
     /// On `sopilot serve`: the other doors, raced against the IDE.
     pub hub: Option<HubApprover>,
-    /// Who decides, as recorded (the MCP client's name).
+    /// Who decides, as recorded: the identity of the session's token (`mcp:NAME`) or the
+    /// local user (`local:USER`).
     pub by: String,
 }
 
@@ -245,13 +250,22 @@ impl Approver for Refusing {
     }
 }
 
-/// The approver for one session and the door it stands for.
+/// Who is calling: how their decisions are recorded, and their role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `mcp:<token name>` on `sopilot serve`, `local:<OS user>` on stdio.
+    pub recorded: String,
+    pub role: Role,
+}
+
+/// The approver for one session and the door it stands for. Only a caller who may approve
+/// is asked through elicitation.
 pub fn choose(
     hub: Option<&Arc<ApprovalHub>>,
     peer: &Peer<RoleServer>,
     progress: Option<ProgressToken>,
     run_id: &str,
-    client: &str,
+    caller: &Caller,
 ) -> (Arc<dyn Approver>, Door) {
     // Form elicitation: declared as `elicitation: {}` or with `form`; url-only clients
     // cannot answer a yes/no form.
@@ -264,12 +278,12 @@ pub fn choose(
         run_id: run_id.to_owned(),
         origin: crate::runs::Origin::Api,
     });
-    match (elicits, other) {
+    match (elicits && caller.role >= Role::Approver, other) {
         (true, other) => (
             Arc::new(Eliciting {
                 peer: peer.clone(),
                 hub: other,
-                by: format!("{client} user (MCP elicitation)"),
+                by: caller.recorded.clone(),
             }),
             Door::Elicitation,
         ),

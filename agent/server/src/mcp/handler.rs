@@ -17,7 +17,9 @@ use serde_json::{Map, Value};
 use sopilot_protocol::{ApprovalState, CallOrigin, Decision};
 use sopilot_runtime::{CallScope, Gate, GateOutcome, outcome_json};
 
-use super::approver::{self, Door};
+use crate::auth::{Identity, Role};
+
+use super::approver::{self, Caller, Door};
 use super::builtin::{self, Progress};
 use super::session::Session;
 use super::tools::{self, GET_RUN, LIST_SOPS, RUN_SOP};
@@ -45,6 +47,46 @@ fn client_name(peer: &Peer<RoleServer>) -> String {
         .map(|i| i.client_info.name.clone())
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Who makes a request: on stdio the local user, on `sopilot serve` the identity the `/mcp`
+/// guard put on the HTTP request. `None` (no identity) is refused.
+fn caller(ctx: &McpContext, rc: &RequestContext<RoleServer>) -> Option<Caller> {
+    if let Some(user) = &ctx.local_user {
+        return Some(Caller {
+            recorded: format!("local:{user}"),
+            role: Role::Approver,
+        });
+    }
+    let who = rc
+        .extensions
+        .get::<axum::http::request::Parts>()?
+        .extensions
+        .get::<Identity>()?;
+    Some(Caller {
+        recorded: who.recorded("mcp"),
+        role: who.role,
+    })
+}
+
+/// The caller, if their role is at least `needed` to do `what`; else what to answer.
+fn allowed(
+    ctx: &McpContext,
+    rc: &RequestContext<RoleServer>,
+    needed: Role,
+    what: &str,
+) -> Result<Caller, String> {
+    match caller(ctx, rc) {
+        Some(c) if c.role >= needed => Ok(c),
+        Some(c) => {
+            tracing::warn!(caller = %c.recorded, "refused: {what} needs role {needed}");
+            Err(format!(
+                "REFUSED: this session's token ({}) has role {}; to {what} needs role {needed}. Ask for a token of that role in serve.api_tokens.",
+                c.recorded, c.role
+            ))
+        }
+        None => Err("REFUSED: this request carries no identity; nothing was done".into()),
+    }
 }
 
 /// What the client reads for a gated call.
@@ -94,14 +136,15 @@ impl SopilotMcp {
         self.session.clone()
     }
 
-    /// A downstream tool call, through the gate.
+    /// A downstream tool call, through the gate, by `caller`.
     async fn gated(
         &self,
         name: String,
         args: Value,
         rc: RequestContext<RoleServer>,
+        caller: Caller,
     ) -> Result<CallToolResult, McpError> {
-        let client = client_name(&rc.peer);
+        let client = format!("{} ({})", client_name(&rc.peer), caller.recorded);
         // Nothing runs that is not recorded: no run record, no call.
         let log = self.session.log(&client).map_err(|e| {
             tracing::error!("cannot record the MCP session: {e}");
@@ -113,7 +156,7 @@ impl SopilotMcp {
             &rc.peer,
             rc.meta.get_progress_token(),
             &run_id,
-            &client,
+            &caller,
         );
         let gate = Gate {
             approver,
@@ -201,17 +244,26 @@ impl ServerHandler for SopilotMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.unwrap_or_default();
+        let needed = match request.name.as_ref() {
+            LIST_SOPS | GET_RUN => (Role::Viewer, "read SOPs and runs"),
+            RUN_SOP => (Role::Operator, "start runs"),
+            _ => (Role::Operator, "call tools"),
+        };
+        let caller = match allowed(&self.ctx, &context, needed.0, needed.1) {
+            Ok(c) => c,
+            Err(refusal) => return Ok(CallToolResponse::Complete(builtin::refuse(refusal))),
+        };
         let result = match request.name.as_ref() {
             LIST_SOPS => builtin::list_sops(&self.ctx),
             GET_RUN => builtin::get_run(&self.ctx, &args),
             RUN_SOP => {
-                let client = client_name(&context.peer);
+                let client = format!("{} ({})", client_name(&context.peer), caller.recorded);
                 let (approver, _) = approver::choose(
                     self.ctx.hub.as_ref(),
                     &context.peer,
                     context.meta.get_progress_token(),
                     "",
-                    &client,
+                    &caller,
                 );
                 let progress = Progress {
                     peer: context.peer.clone(),
@@ -228,7 +280,7 @@ impl ServerHandler for SopilotMcp {
                 .await
             }
             name => {
-                self.gated(name.to_owned(), Value::Object(args), context)
+                self.gated(name.to_owned(), Value::Object(args), context, caller)
                     .await?
             }
         };

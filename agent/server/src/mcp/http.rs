@@ -2,13 +2,17 @@
 //!
 //! In front of rmcp's service, a guard checks the `Host` and `Origin` headers against DNS
 //! rebinding (loopback names, the configured listen host, and `serve.mcp_allowed_hosts`;
-//! anything else is 403) and then the bearer token `SOPILOT_API_TOKEN` (constant-time; none
-//! configured: the endpoint is closed). rmcp's own Host and Origin checks are configured with
-//! the same lists, as a second line.
+//! anything else is 403) and then the bearer token, one of `serve.api_tokens` or
+//! `SOPILOT_API_TOKEN` (constant-time; none configured: the endpoint is closed). The token's
+//! [`Identity`](crate::Identity) rides in the request's extensions to the handler, which
+//! checks its role per tool and records approvals under it; a session belongs to the token
+//! that opened it and is refused to any other. rmcp's own Host and Origin checks are
+//! configured with the same lists, as a second line.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -19,7 +23,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use super::{McpContext, SopilotMcp};
-use crate::auth::bearer_ok;
+use crate::auth::{ApiToken, Unauthenticated, authenticate};
 use crate::{ApiError, AppState, Metrics};
 
 /// The host names `/mcp` answers to.
@@ -129,34 +133,116 @@ impl Allowed {
     }
 }
 
-struct Guard {
-    allowed: Allowed,
-    token: Option<String>,
-    metrics: Arc<Metrics>,
+/// The most `/mcp` sessions whose owner is remembered; the oldest is forgotten first (and
+/// refused from then on: its client starts a new session).
+const MAX_SESSIONS: usize = 4096;
+
+/// Which identity opened each MCP session.
+#[derive(Default)]
+struct Owners {
+    by_session: HashMap<String, String>,
+    order: VecDeque<String>,
 }
 
-async fn guard(State(g): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+impl Owners {
+    fn insert(&mut self, session: String, owner: String) {
+        if self.by_session.insert(session.clone(), owner).is_none() {
+            self.order.push_back(session);
+        }
+        while self.order.len() > MAX_SESSIONS {
+            if let Some(old) = self.order.pop_front() {
+                self.by_session.remove(&old);
+            }
+        }
+    }
+
+    fn remove(&mut self, session: &str) {
+        if self.by_session.remove(session).is_some() {
+            self.order.retain(|s| s != session);
+        }
+    }
+}
+
+struct Guard {
+    allowed: Allowed,
+    tokens: Vec<ApiToken>,
+    metrics: Arc<Metrics>,
+    owners: Mutex<Owners>,
+}
+
+fn owners(g: &Guard) -> std::sync::MutexGuard<'_, Owners> {
+    match g.owners.lock() {
+        Ok(o) => o,
+        Err(p) => p.into_inner(),
+    }
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+fn unauthorized() -> Response {
+    let mut r = ApiError::Unauthorized.into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+async fn guard(State(g): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
     let refused = || g.metrics.requests_refused.fetch_add(1, Ordering::Relaxed);
     if let Err(why) = g.allowed.check(request.headers(), request.uri()) {
         refused();
         tracing::warn!("/mcp refused: {why}");
         return ApiError::Forbidden(why).into_response();
     }
-    match &g.token {
-        Some(token) if bearer_ok(request.headers(), token) => next.run(request).await,
-        Some(_) => {
+    let who = match authenticate(&g.tokens, request.headers()) {
+        Ok(who) => who,
+        Err(Unauthenticated::Refused) => {
             refused();
-            let mut r = ApiError::Unauthorized.into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            r
+            return unauthorized();
         }
-        None => {
+        Err(Unauthenticated::Closed) => {
             refused();
-            ApiError::Forbidden("the MCP endpoint is disabled: set SOPILOT_API_TOKEN".into())
-                .into_response()
+            return ApiError::Forbidden(
+                "the MCP endpoint is disabled: configure serve.api_tokens or set SOPILOT_API_TOKEN"
+                    .into(),
+            )
+            .into_response();
+        }
+    };
+    // A session belongs to the token that opened it: another token cannot use it (and so
+    // cannot answer its approval questions).
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = &session {
+        let owner = owners(&g).by_session.get(id).cloned();
+        if owner.as_deref() != Some(who.name.as_str()) {
+            refused();
+            tracing::warn!(token = %who.name, "/mcp refused: a session opened by another token (or forgotten)");
+            return ApiError::Forbidden(
+                "this MCP session was not opened with this token; start a new session".into(),
+            )
+            .into_response();
         }
     }
+    let closing = request.method() == axum::http::Method::DELETE;
+    request.extensions_mut().insert(who.clone());
+    let response = next.run(request).await;
+    match session {
+        Some(id) if closing => owners(&g).remove(&id),
+        Some(_) => {}
+        None => {
+            if let Some(id) = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                owners(&g).insert(id.to_owned(), who.name);
+            }
+        }
+    }
+    response
 }
 
 /// The `/mcp` route over `state`'s runner, SOPs, approvals and run queue. Its sessions end
@@ -176,8 +262,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     );
     let guard_state = Arc::new(Guard {
         allowed,
-        token: options.api_token.clone(),
+        tokens: options.api_tokens.clone(),
         metrics: state.metrics.clone(),
+        owners: Mutex::new(Owners::default()),
     });
     Router::new()
         .nest_service("/mcp", service)
@@ -195,6 +282,22 @@ mod tests {
             h.insert(header::ORIGIN, o.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn sessions_remember_their_owner_and_forget_the_oldest() {
+        let mut o = Owners::default();
+        o.insert("s1".into(), "ci".into());
+        o.insert("s1".into(), "ci".into());
+        assert_eq!(o.by_session.get("s1").map(String::as_str), Some("ci"));
+        for i in 0..MAX_SESSIONS {
+            o.insert(format!("x{i}"), "oncall".into());
+        }
+        assert_eq!(o.by_session.len(), MAX_SESSIONS);
+        assert!(!o.by_session.contains_key("s1"), "the oldest is forgotten");
+        o.remove("x1");
+        assert!(!o.by_session.contains_key("x1"));
+        assert_eq!(o.order.len(), o.by_session.len());
     }
 
     #[test]

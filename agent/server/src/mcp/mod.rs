@@ -8,6 +8,10 @@
 //! session is recorded as a run (SOP `mcp-session`), so its calls are audited and listed by
 //! `sopilot runs`.
 //!
+//! On `sopilot serve` every request is made with a named token (see [`crate::auth`]): a
+//! `viewer` may list SOPs and read runs, an `operator` also calls tools and starts runs, an
+//! `approver` is also asked to decide escalations. On stdio the OS user is the caller.
+//!
 //! Escalations are asked through MCP elicitation when the client declared that capability;
 //! on `sopilot serve` they are also announced on every approval channel (Slack, the API) and
 //! whichever door decides first wins. A client that cannot elicit is told how to approve; on
@@ -47,6 +51,10 @@ pub struct McpContext {
     /// `run_sop` runs the SOP in process and answers with its report.
     pub runs: Option<RunManager>,
     pub budgets: Budgets,
+    /// On stdio, the OS user running `sopilot mcp`: every call is theirs (role `approver`;
+    /// decisions are recorded as `local:<user>`). `None` on `sopilot serve`, where each
+    /// request carries its token's identity.
+    pub local_user: Option<String>,
 }
 
 impl std::fmt::Debug for McpContext {
@@ -67,17 +75,20 @@ impl McpContext {
             hub: Some(state.approvals.clone()),
             runs: Some(state.runs.clone()),
             budgets: Budgets::default(),
+            local_user: None,
         }
     }
 
-    /// The gateway of `sopilot mcp` (stdio): no other door, runs in process.
-    pub fn local(runner: Runner, sops: Vec<Sop>, budgets: Budgets) -> McpContext {
+    /// The gateway of `sopilot mcp` (stdio) for the OS user `user`: no other door, runs in
+    /// process.
+    pub fn local(runner: Runner, sops: Vec<Sop>, budgets: Budgets, user: &str) -> McpContext {
         McpContext {
             runner,
             sops,
             hub: None,
             runs: None,
             budgets,
+            local_user: Some(user.to_owned()),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! Carrying out a request from a mention or `/sopilot`: start a run (explicit, or picked by
 //! the model when one is configured, else by keywords), report status, or explain usage.
 //! Shared by both doors; answers as text.
+//!
+//! Each user may start at most `serve.slack.max_runs_per_user_per_hour` runs in any hour; a
+//! request beyond it is refused privately, saying when they can try again. Status answers
+//! name pending approvals by id only to approvers.
 
 use std::fmt::Write as _;
 
 use sopilot_protocol::{ApprovalState, SlackRequest, Trigger};
 
 use super::SlackBot;
-use super::blocks::{escape, status_word};
+use super::blocks::{escape, mask_approval_ids, status_word};
 use super::choose::{Choice, choose};
 use super::intent::{self, Request};
 use crate::AppState;
@@ -37,6 +41,8 @@ pub(crate) enum Outcome {
     },
     /// Nothing started; this is the answer.
     Said(String),
+    /// Refused by the per-user run limit; said only to the asker.
+    Limited(String),
     /// The model is choosing; the outcome is posted when it has.
     Routing,
 }
@@ -53,48 +59,83 @@ impl Outcome {
             Outcome::Joined { run_id } => {
                 format!("That is already being handled by run `{run_id}`; follow its thread.")
             }
-            Outcome::Said(text) => text.clone(),
+            Outcome::Said(text) | Outcome::Limited(text) => text.clone(),
             Outcome::Routing => "Finding the SOP for that…".into(),
         }
     }
 }
 
+/// The refusal of a run beyond the user's hourly limit, saying when they can try again.
+fn limited(s: &AppState, bot: &SlackBot, wait: std::time::Duration) -> Outcome {
+    s.metrics
+        .slack_runs_limited
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    let at = chrono::Utc::now()
+        + chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::hours(1));
+    Outcome::Limited(format!(
+        "You have started the most runs one person may start from Slack in an hour ({}). You can start another in {minutes} min (at {} UTC); meanwhile ask an on-call engineer, or follow the runs already going with `status`.",
+        bot.runs_per_hour(),
+        at.format("%H:%M")
+    ))
+}
+
 /// Carries out `text` for `who`.
-pub(crate) fn act(s: &AppState, bot: &SlackBot, who: &Asker) -> Outcome {
+pub(crate) async fn act(s: &AppState, bot: &SlackBot, who: &Asker) -> Outcome {
     let request = match intent::parse(&who.text) {
         Ok(r) => r,
         Err(e) => return Outcome::Said(format!("{e}\n\n{}", help(s))),
     };
     match request {
         Request::Help => Outcome::Said(help(s)),
-        Request::Status(run) => Outcome::Said(status(s, run.as_deref())),
+        Request::Status(run) => {
+            let approver = bot.may_decide(&who.user).await;
+            Outcome::Said(status(s, run.as_deref(), approver))
+        }
         Request::Run { sop, params } => start(s, bot, who, sop, params),
-        Request::Free { text, params } => match s.runs.runner().model.clone() {
-            Some(model) => {
-                // The model may take longer than Slack waits for an answer.
-                let (s, bot, who) = (s.clone(), bot.clone(), who.clone());
-                tokio::spawn(async move {
-                    let outcome = match choose(model.as_ref(), s.runs.sops(), &text).await {
-                        Ok(Choice::Run(mut pick)) => {
-                            pick.params.extend(params);
-                            start(&s, &bot, &who, pick.sop, pick.params)
-                        }
-                        Ok(Choice::Nothing(why)) if !why.is_empty() => {
-                            Outcome::Said(format!("{why}\n\n{}", help(&s)))
-                        }
-                        Ok(Choice::Nothing(_)) => Outcome::Said(format!(
-                            "I could not tell which SOP fits that.\n\n{}",
-                            help(&s)
-                        )),
-                        Err(Some(answer)) => Outcome::Said(answer),
-                        Err(None) => by_keywords(&s, &bot, &who, &text, &params),
-                    };
-                    answer_later(&bot, &who, &outcome).await;
-                });
-                Outcome::Routing
+        Request::Free { text, params } => {
+            if let Err(wait) = bot.run_slot_free(&who.user) {
+                return limited(s, bot, wait);
             }
-            None => by_keywords(s, bot, who, &text, &params),
-        },
+            match s.runs.runner().model.clone() {
+                Some(model) => {
+                    // The model may take longer than Slack waits for an answer.
+                    let (s, bot, who) = (s.clone(), bot.clone(), who.clone());
+                    tokio::spawn(async move {
+                        let outcome = routed(&s, &bot, &who, model.as_ref(), &text, params).await;
+                        answer_later(&bot, &who, &outcome).await;
+                    });
+                    Outcome::Routing
+                }
+                None => by_keywords(s, bot, who, &text, &params),
+            }
+        }
+    }
+}
+
+/// Free text routed by the model (or, when it cannot be asked, by keywords).
+async fn routed(
+    s: &AppState,
+    bot: &SlackBot,
+    who: &Asker,
+    model: &dyn sopilot_llm::ModelClient,
+    text: &str,
+    params: std::collections::BTreeMap<String, String>,
+) -> Outcome {
+    match choose(model, s.runs.sops(), text).await {
+        Ok(Choice::Run(mut pick)) => {
+            pick.params.extend(params);
+            start(s, bot, who, pick.sop, pick.params)
+        }
+        Ok(Choice::Nothing(why)) if !why.is_empty() => {
+            Outcome::Said(format!("{why}\n\n{}", help(s)))
+        }
+        Ok(Choice::Nothing(_)) => Outcome::Said(format!(
+            "I could not tell which SOP fits that.\n\n{}",
+            help(s)
+        )),
+        Err(Some(answer)) => Outcome::Said(answer),
+        Err(None) => by_keywords(s, bot, who, text, &params),
     }
 }
 
@@ -115,18 +156,19 @@ fn by_keywords(
 /// thread, or privately for a slash command. A started run speaks through its thread.
 async fn answer_later(bot: &SlackBot, who: &Asker, outcome: &Outcome) {
     let Some(client) = &bot.client else { return };
-    let text = match outcome {
+    let (text, private) = match outcome {
         Outcome::Started { .. } | Outcome::Routing => return,
-        Outcome::Joined { .. } | Outcome::Said(_) => outcome.text(),
+        Outcome::Joined { .. } | Outcome::Said(_) => (outcome.text(), false),
+        Outcome::Limited(_) => (outcome.text(), true),
     };
     let result = match &who.thread_ts {
-        Some(thread) => client
+        Some(thread) if !private => client
             .post_message(&who.channel, &text, None, Some(thread))
             .await
             .map(|_| ()),
-        None => {
+        _ => {
             client
-                .post_ephemeral(&who.channel, &who.user, &text, None)
+                .post_ephemeral(&who.channel, &who.user, &text, who.thread_ts.as_deref())
                 .await
         }
     };
@@ -161,8 +203,17 @@ fn start(
         params,
         origin: origin.clone(),
     };
-    match s.runs.submit(req) {
+    let slot = match bot.take_run_slot(&who.user) {
+        Ok(slot) => slot,
+        Err(wait) => return limited(s, bot, wait),
+    };
+    let submitted = s.runs.submit(req);
+    if !matches!(submitted, Ok(Started::New { .. })) {
+        bot.give_back(&who.user, slot);
+    }
+    match submitted {
         Ok(Started::New { run_id, sop }) => {
+            tracing::info!(user = %who.user, %run_id, "run started from Slack");
             // Post the status message now, while the run may still be queued.
             bot.follow(&run_id, &sop, &origin);
             Outcome::Started { run_id, sop }
@@ -196,7 +247,9 @@ pub(crate) fn help(s: &AppState) -> String {
     o
 }
 
-fn status(s: &AppState, run: Option<&str>) -> String {
+/// The latest runs, or one run and what it waits for; approval ids only for an approver
+/// (others learn which call waits, not the id that decides it).
+fn status(s: &AppState, run: Option<&str>, approver: bool) -> String {
     let store = s.runs.store();
     let Some(id) = run else {
         return match store.runs(5) {
@@ -204,13 +257,17 @@ fn status(s: &AppState, run: Option<&str>) -> String {
             Ok(runs) => {
                 let mut o = String::from("*Latest runs*");
                 for r in runs {
+                    let summary = if approver {
+                        escape(&r.summary)
+                    } else {
+                        escape(&mask_approval_ids(&r.summary))
+                    };
                     let _ = write!(
                         o,
-                        "\n• `{}` `{}` {} — {}",
+                        "\n• `{}` `{}` {} — {summary}",
                         r.id,
                         r.sop,
                         status_word(r.status),
-                        escape(&r.summary)
                     );
                 }
                 o
@@ -231,13 +288,22 @@ fn status(s: &AppState, run: Option<&str>) -> String {
                 r.started_at
             );
             if !r.summary.is_empty() {
-                let _ = write!(o, "\n*Summary*: {}", escape(&r.summary));
+                let summary = if approver {
+                    r.summary.clone()
+                } else {
+                    mask_approval_ids(&r.summary)
+                };
+                let _ = write!(o, "\n*Summary*: {}", escape(&summary));
             }
             let pending = store
                 .approvals(Some(ApprovalState::Pending))
                 .unwrap_or_default();
             for a in pending.iter().filter(|a| a.run_id == r.id) {
-                let _ = write!(o, "\n• waiting for approval `{}`: `{}`", a.id, a.tool);
+                if approver {
+                    let _ = write!(o, "\n• waiting for approval `{}`: `{}`", a.id, a.tool);
+                } else {
+                    let _ = write!(o, "\n• waiting for an approver to decide `{}`", a.tool);
+                }
             }
             o
         }

@@ -33,6 +33,38 @@ pub fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// `text` with every approval id (`apr-` and hex digits) cut to `apr-…`: for what the whole
+/// channel reads (the report, the status message), where a model's words or a note could
+/// otherwise carry one.
+pub fn mask_approval_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("apr-") {
+        out.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        let hex = rest
+            .char_indices()
+            .find(|(_, c)| !c.is_ascii_hexdigit())
+            .map_or(rest.len(), |(j, _)| j);
+        if hex >= 6 {
+            out.push('…');
+            rest = &rest[hex..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every string of `v` with approval ids masked ([`mask_approval_ids`]).
+pub fn mask_ids_in(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = mask_approval_ids(s),
+        Value::Array(items) => items.iter_mut().for_each(mask_ids_in),
+        Value::Object(m) => m.values_mut().for_each(mask_ids_in),
+        _ => {}
+    }
+}
+
 /// Slack mrkdwn escapes: `&`, `<` and `>` would otherwise start entities and links.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -256,6 +288,16 @@ pub fn approval_request(record: &ApprovalRecord) -> Value {
     Value::Array(blocks)
 }
 
+/// The approval message as first posted, before its place is recorded: no buttons yet.
+pub fn approval_preparing(record: &ApprovalRecord) -> Value {
+    let mut blocks = approval_body(record);
+    blocks.push(context(
+        ":hourglass_flowing_sand: The Approve and Deny buttons appear here in a moment.",
+    ));
+    blocks.push(approval_context(record));
+    Value::Array(blocks)
+}
+
 /// The same message once decided: the buttons give way to who decided, through which door
 /// and when.
 pub fn approval_resolved(record: &ApprovalRecord, decided_at: Option<DateTime<Utc>>) -> Value {
@@ -409,13 +451,15 @@ pub fn report(r: &RunReport) -> Value {
             .unwrap_or_default(),
         r.duration.as_secs_f64()
     )));
-    Value::Array(blocks)
+    let mut blocks = Value::Array(blocks);
+    mask_ids_in(&mut blocks);
+    blocks
 }
 
 /// The notification text of the report.
 pub fn report_text(r: &RunReport) -> String {
     clip(
-        &format!("SOPilot report: {} — {}", r.sop, r.summary),
+        &mask_approval_ids(&format!("SOPilot report: {} — {}", r.sop, r.summary)),
         MAX_TEXT,
     )
 }
@@ -540,6 +584,17 @@ mod tests {
             "{all}"
         );
         assert!(!all.contains('…'), "nothing clipped: {all}");
+    }
+
+    #[test]
+    fn approval_ids_are_masked_where_everyone_reads() {
+        assert_eq!(
+            mask_approval_ids("approve apr-0123456789ab now (apr-1 and apr-)"),
+            "approve apr-… now (apr-1 and apr-)"
+        );
+        let mut v = json!({"a": ["see apr-abcdef012345", 3]});
+        mask_ids_in(&mut v);
+        assert_eq!(v, json!({"a": ["see apr-…", 3]}));
     }
 
     #[test]

@@ -4,17 +4,22 @@
 //! Each followed run has one task that owns its thread and takes updates in order from the
 //! run's observer, the approval hub and the run manager; nothing here is awaited by the run,
 //! so a slow or absent Slack never holds it up.
+//!
+//! Where each approval message was posted is recorded in the store before its buttons can be
+//! pressed; only a press on that message decides the approval. Once decided (or expired),
+//! the message is rewritten to say who decided, through which door and when — at once when
+//! the hub tells, and by a sweep for what happened while Slack or the server was down.
 
 use std::sync::Arc;
 
 use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind};
-use sopilot_runtime::{ApprovalRecord, Observer, RunReport};
+use sopilot_runtime::{ApprovalRecord, CancellationToken, Observer, RunReport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::SlackBot;
 use super::blocks;
-use super::client::{Posted, SlackClient};
+use super::client::{Posted, SlackClient, SlackError};
 use super::progress::Progress;
 use crate::approvals::ApprovalChannel;
 use crate::runs::{Origin, RunListener};
@@ -100,21 +105,76 @@ impl SlackBot {
             .is_some_and(|tx| tx.send(update).is_ok())
     }
 
-    /// Shows a decided approval on its message, wherever that is.
+    /// Shows a decided (or expired) approval on the message SOPilot posted for it, saying who
+    /// decided, through which door and when; notes in the store what the message shows.
     pub(crate) async fn show_resolved(&self, record: &ApprovalRecord) {
         let Some(client) = &self.client else { return };
-        let at = super::lock(&self.messages).get(&record.id).cloned();
-        if let Some(at) = at {
-            let blocks = blocks::approval_resolved(record);
-            if let Err(e) = client
-                .update(&at, &blocks::approval_text(record), Some(&blocks))
-                .await
-            {
+        if record.state == ApprovalState::Pending {
+            return;
+        }
+        let at = match self.store.approval_message(&record.id) {
+            Ok(Some(m)) => Posted {
+                channel: m.channel,
+                ts: m.ts,
+            },
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(approval = %record.id, "cannot read where its message is: {e}");
+                return;
+            }
+        };
+        let decided_at = self.store.approval_decided_at(&record.id).ok().flatten();
+        let blocks = blocks::approval_resolved(record, decided_at);
+        let shown = match client
+            .update(&at, &blocks::approval_text(record), Some(&blocks))
+            .await
+        {
+            Ok(()) => true,
+            // The message is gone or cannot be edited: trying again would not help.
+            Err(e @ SlackError::Api { .. }) => {
                 tracing::warn!(approval = %record.id, "cannot update the approval message: {e}");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(approval = %record.id, "cannot update the approval message (will retry): {e}");
+                false
+            }
+        };
+        if shown
+            && let Err(e) = self
+                .store
+                .set_approval_message_shown(&record.id, record.state)
+        {
+            tracing::warn!(approval = %record.id, "cannot note the approval message's state: {e}");
+        }
+    }
+
+    /// Brings approval messages up to date with their records (decisions made while Slack
+    /// was unreachable, expiries, decisions from before a restart) until `stop`.
+    pub async fn keep_approval_messages_current(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(SWEEP_EVERY) => {}
+            }
+            let stale = match self.store.stale_approval_messages(20) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!("cannot list approval messages to update: {e}");
+                    continue;
+                }
+            };
+            for id in stale {
+                if let Ok(Some(record)) = self.store.approval(&id) {
+                    self.show_resolved(&record).await;
+                }
             }
         }
     }
 }
+
+/// How often approval messages are compared with their records.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl RunListener for SlackBot {
     fn observer(&self, run_id: &str, sop: &str, origin: &Origin) -> Option<Observer> {
@@ -165,6 +225,11 @@ impl ApprovalChannel for SlackBot {
 
 /// Posts an approval's message; whether it wears buttons is read from the store, since a
 /// decision made elsewhere may have overtaken the announcement. True when it does.
+///
+/// Only a press on this very message decides the approval, so its place must be on disk
+/// before it has buttons: it is posted without them, recorded (synced), and only then given
+/// its buttons. A crash in between leaves a message without buttons, never buttons that
+/// decide nothing or a place that is not recorded.
 async fn post_approval(
     bot: &SlackBot,
     client: &SlackClient,
@@ -177,26 +242,42 @@ async fn post_approval(
     };
     let r = &current;
     let pending = r.state == ApprovalState::Pending;
-    let blocks = if pending {
-        blocks::approval_request(r)
+    let first = if pending {
+        blocks::approval_preparing(r)
     } else {
-        blocks::approval_resolved(r)
+        blocks::approval_resolved(r, bot.store.approval_decided_at(&r.id).ok().flatten())
     };
-    match client
+    let text = blocks::approval_text(r);
+    let at = match client
         .post_message(
             &place.channel,
-            &blocks::approval_text(r),
-            Some(&blocks),
+            &text,
+            Some(&first),
             place.thread_ts.as_deref(),
         )
         .await
     {
-        Ok(at) => {
-            super::lock(&bot.messages).insert(r.id.clone(), at);
-            pending
-        }
+        Ok(at) => at,
         Err(e) => {
-            tracing::warn!(approval = %r.id, "cannot post the approval buttons: {e}");
+            tracing::warn!(approval = %r.id, "cannot post the approval message: {e}");
+            return false;
+        }
+    };
+    if let Err(e) = bot
+        .store
+        .set_approval_message(&r.id, &at.channel, &at.ts, r.state)
+    {
+        tracing::error!(approval = %r.id, "cannot record the approval message, so it gets no buttons; decide it through the API: {e}");
+        return false;
+    }
+    if !pending {
+        return false;
+    }
+    let buttons = blocks::approval_request(r);
+    match client.update(&at, &text, Some(&buttons)).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(approval = %r.id, "cannot add the buttons to the approval message; decide it through the API: {e}");
             false
         }
     }

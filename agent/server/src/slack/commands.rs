@@ -34,7 +34,7 @@ pub(crate) async fn handle(
         message_ts: None,
         text: field("text").unwrap_or_default().to_owned(),
     };
-    let outcome = act(&s, &bot, &who);
+    let outcome = act(&s, &bot, &who).await;
     Ok(Json(
         json!({"response_type": "ephemeral", "text": outcome.text()}),
     ))

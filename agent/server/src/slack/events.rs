@@ -43,7 +43,7 @@ pub(crate) async fn handle(
             })?;
             Ok(Json(json!({"challenge": challenge})).into_response())
         }
-        Some("event_callback") => callback(&s, &bot, &headers, &payload),
+        Some("event_callback") => callback(&s, &bot, &headers, &payload).await,
         Some(other) => Ok(ignored(&format!("event type {other} is not handled"))),
         None => Err(Refusal::BadRequest(
             "expected an Events API payload with a `type`".into(),
@@ -51,7 +51,7 @@ pub(crate) async fn handle(
     }
 }
 
-fn callback(
+async fn callback(
     s: &AppState,
     bot: &SlackBot,
     headers: &HeaderMap,
@@ -97,18 +97,28 @@ fn callback(
         message_ts: Some(ts.to_owned()),
         text: text(event, "text").unwrap_or_default().to_owned(),
     };
-    let outcome = act(s, bot, &who);
+    let outcome = act(s, bot, &who).await;
     let reply = match &outcome {
         // The run's status message in the thread says it, or the answer comes later.
         Outcome::Started { .. } | Outcome::Routing => None,
-        Outcome::Joined { .. } | Outcome::Said(_) => Some(outcome.text()),
+        Outcome::Joined { .. } | Outcome::Said(_) => Some((outcome.text(), false)),
+        // Only the asker needs to know they hit their limit.
+        Outcome::Limited(_) => Some((outcome.text(), true)),
     };
-    if let (Some(reply), Some(client)) = (reply, bot.client.clone()) {
+    if let (Some((reply, private)), Some(client)) = (reply, bot.client.clone()) {
         tokio::spawn(async move {
-            if let Err(e) = client
-                .post_message(&who.channel, &reply, None, who.thread_ts.as_deref())
-                .await
-            {
+            let thread = who.thread_ts.as_deref();
+            let result = if private {
+                client
+                    .post_ephemeral(&who.channel, &who.user, &reply, thread)
+                    .await
+            } else {
+                client
+                    .post_message(&who.channel, &reply, None, thread)
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = result {
                 tracing::warn!("cannot answer a mention: {e}");
             }
         });
@@ -119,6 +129,7 @@ fn callback(
         }
         Outcome::Joined { run_id } => json!({"status": "joined", "run_id": run_id}),
         Outcome::Said(text) => json!({"status": "answered", "text": text}),
+        Outcome::Limited(text) => json!({"status": "limited", "text": text}),
         Outcome::Routing => json!({"status": "routing"}),
     })
     .into_response())

@@ -4,8 +4,12 @@
 //! as buttons, the report as Block Kit.
 //!
 //! A Slack message is a view of a record: decisions go through the approval hub (first one
-//! wins), and Slack being slow or down never blocks or fails a run. Socket Mode is not
-//! implemented; Slack must reach the server over HTTPS.
+//! wins), and Slack being slow or down never blocks or fails a run. A button decides only on
+//! the approval message SOPilot posted (its channel and ts are recorded in the store when
+//! posted), and only for an approver. Approval ids are shown on that message and to
+//! approvers, nowhere else. Each user may start at most
+//! `max_runs_per_user_per_hour` runs from Slack. Socket Mode is not implemented; Slack must
+//! reach the server over HTTPS.
 
 mod act;
 pub mod blocks;
@@ -51,7 +55,16 @@ pub struct SlackSettings {
     /// The least time between two edits of a run's status message (default 2s).
     #[serde(default)]
     pub status_interval: Option<sopilot_sop::Duration>,
+    /// How many runs one Slack user may start (mentions and `/sopilot`) in any hour
+    /// (default 10; 0: nobody starts runs from Slack).
+    #[serde(default)]
+    pub max_runs_per_user_per_hour: Option<u32>,
 }
+
+/// Runs one Slack user may start per hour unless configured.
+pub const DEFAULT_RUNS_PER_USER_PER_HOUR: u32 = 10;
+/// The window of the per-user run limit.
+const RUN_WINDOW: Duration = Duration::from_secs(3600);
 
 /// How long a user group's members are trusted before asking Slack again.
 const GROUP_TTL: Duration = Duration::from_secs(60);
@@ -63,12 +76,12 @@ pub struct Inner {
     settings: SlackSettings,
     verifier: Verifier,
     client: Option<SlackClient>,
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     interval: Duration,
     /// Followed runs: run id → its thread task.
     threads: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<channel::Update>>>,
-    /// Approval messages: approval id → where its buttons are.
-    messages: Mutex<HashMap<String, Posted>>,
+    /// Runs started from Slack lately, by user (for the hourly limit).
+    starts: Mutex<HashMap<String, Vec<Instant>>>,
     /// Event ids seen lately.
     events: Mutex<HashMap<String, Instant>>,
     /// User-group members, fetched at.
@@ -120,7 +133,7 @@ impl SlackBot {
             store,
             interval,
             threads: Mutex::new(HashMap::new()),
-            messages: Mutex::new(HashMap::new()),
+            starts: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             settings,
@@ -169,6 +182,48 @@ impl SlackBot {
                 tracing::warn!("cannot list user group {group}: {e}");
                 Vec::new()
             }
+        }
+    }
+
+    /// The hourly limit of runs one user may start from Slack.
+    fn runs_per_hour(&self) -> usize {
+        self.settings
+            .max_runs_per_user_per_hour
+            .unwrap_or(DEFAULT_RUNS_PER_USER_PER_HOUR) as usize
+    }
+
+    /// Takes one of `user`'s runs of the hour, or says how long until one is free. The
+    /// taken slot is given back with [`SlackBot::give_back`] when no new run came of it.
+    pub(crate) fn take_run_slot(&self, user: &str) -> Result<Instant, Duration> {
+        let limit = self.runs_per_hour();
+        let mut starts = lock(&self.starts);
+        starts.retain(|_, at| {
+            at.retain(|t| t.elapsed() < RUN_WINDOW);
+            !at.is_empty()
+        });
+        let mine = starts.entry(user.to_owned()).or_default();
+        if mine.len() >= limit {
+            let oldest = mine.iter().min().copied();
+            return Err(oldest.map_or(RUN_WINDOW, |t| RUN_WINDOW.saturating_sub(t.elapsed())));
+        }
+        let now = Instant::now();
+        mine.push(now);
+        Ok(now)
+    }
+
+    /// Whether `user` could start a run now (without taking a slot): the wait otherwise.
+    pub(crate) fn run_slot_free(&self, user: &str) -> Result<(), Duration> {
+        let slot = self.take_run_slot(user)?;
+        self.give_back(user, slot);
+        Ok(())
+    }
+
+    /// Gives back a slot taken by [`SlackBot::take_run_slot`].
+    pub(crate) fn give_back(&self, user: &str, slot: Instant) {
+        if let Some(mine) = lock(&self.starts).get_mut(user)
+            && let Some(i) = mine.iter().position(|t| *t == slot)
+        {
+            mine.remove(i);
         }
     }
 
@@ -235,4 +290,43 @@ pub fn routes() -> Router<AppState> {
         .route("/slack/events", post(events::handle))
         .route("/slack/commands", post(commands::handle))
         .route("/slack/interactions", post(interactions::handle))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn each_user_starts_at_most_the_hourly_limit() {
+        let settings = SlackSettings {
+            max_runs_per_user_per_hour: Some(2),
+            ..SlackSettings::default()
+        };
+        let bot = SlackBot::new(settings, "s", None, Arc::new(Store::in_memory().unwrap()));
+        let first = bot.take_run_slot("U0BOB").unwrap();
+        assert!(bot.run_slot_free("U0BOB").is_ok(), "peeking takes nothing");
+        bot.take_run_slot("U0BOB").unwrap();
+        let wait = bot.take_run_slot("U0BOB").unwrap_err();
+        assert!(
+            wait > Duration::from_secs(3500) && wait <= RUN_WINDOW,
+            "{wait:?}"
+        );
+        assert!(bot.run_slot_free("U0BOB").is_err());
+        // Others are not held back by Bob, and a slot given back is free again.
+        assert!(bot.take_run_slot("U0ALICE").is_ok());
+        bot.give_back("U0BOB", first);
+        assert!(bot.take_run_slot("U0BOB").is_ok());
+        let none = SlackBot::new(
+            SlackSettings {
+                max_runs_per_user_per_hour: Some(0),
+                ..SlackSettings::default()
+            },
+            "s",
+            None,
+            Arc::new(Store::in_memory().unwrap()),
+        );
+        assert!(none.take_run_slot("U0ALICE").is_err());
+    }
 }

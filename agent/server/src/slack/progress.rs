@@ -126,6 +126,10 @@ impl Progress {
 
     /// The notification text.
     pub fn text(&self) -> String {
+        super::blocks::mask_approval_ids(&self.text_unmasked())
+    }
+
+    fn text_unmasked(&self) -> String {
         format!(
             "SOPilot {} ({}): {}",
             self.sop,
@@ -166,12 +170,15 @@ impl Progress {
         if let Some(summary) = &self.summary {
             lines.push(format!("*Summary*: {}", escape(summary)));
         }
-        json!([
+        let mut blocks = json!([
             {"type": "section", "block_id": "sopilot_status",
              "text": {"type": "mrkdwn", "text": clip(&lines.join("\n"), 2_900)}},
             {"type": "context", "elements": [{"type": "mrkdwn",
              "text": format!("run `{}` · started by {}", self.run_id, self.started_by)}]},
-        ])
+        ]);
+        // Everyone in the channel reads it: no approval ids, whatever the summary says.
+        super::blocks::mask_ids_in(&mut blocks);
+        blocks
     }
 }
 

@@ -9,13 +9,15 @@
 //!   and ignored);
 //! - `UnsubscribeConfirmation` is acknowledged.
 //!
-//! Messages older than an hour, or seen before (by `MessageId`), start nothing.
+//! Only topics named in `serve.sns.topics`, or of the AWS accounts in `serve.sns.accounts`,
+//! are accepted (one of the two is required). Messages older than an hour, or seen before
+//! (by `MessageId`, remembered in the store, so also after a restart), start nothing.
 
 pub mod verify;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Json;
@@ -23,6 +25,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 use sopilot_protocol::Trigger;
+use sopilot_runtime::Store;
 
 use self::verify::{MessageType, SigningKey, Trust, VerifyError};
 use crate::runs::{Origin, StartRequest};
@@ -51,35 +54,23 @@ pub struct SnsTestOnly {
     pub connect_to: SocketAddr,
 }
 
-/// What the hook keeps between requests: the HTTP client, cached keys, seen message ids.
+/// What the hook keeps between requests: the HTTP client, cached keys; seen message ids are
+/// in the store.
 #[derive(Debug)]
 pub struct SnsHook {
     options: SnsOptions,
     http: reqwest::Client,
     certs: Mutex<HashMap<String, (SigningKey, Instant)>>,
-    seen: Mutex<Seen>,
+    store: Arc<Store>,
+    pruned: Mutex<Option<Instant>>,
 }
 
-/// Message ids handled within the last hour, oldest first, at most [`SEEN_CAP`].
-#[derive(Debug, Default)]
-struct Seen {
-    ids: std::collections::HashSet<String>,
-    order: std::collections::VecDeque<(Instant, String)>,
-}
-
-const SEEN_CAP: usize = 200_000;
-
-impl Seen {
-    fn expire(&mut self) {
-        while let Some((at, id)) = self.order.front() {
-            if at.elapsed() < MAX_AGE && self.order.len() <= SEEN_CAP {
-                break;
-            }
-            self.ids.remove(id);
-            self.order.pop_front();
-        }
-    }
-}
+/// The source name of SNS message ids in the store.
+const SEEN_SOURCE: &str = "sns";
+/// How long a message id is remembered: past the accepted age, with room for clock skew.
+const SEEN_FOR: Duration = Duration::from_secs(2 * 3600);
+/// How often old message ids are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
@@ -89,8 +80,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SnsHook {
-    /// A hook with its own HTTP client (no redirects, 10 s timeout).
-    pub fn new(mut options: SnsOptions) -> Result<SnsHook, String> {
+    /// A hook with its own HTTP client (no redirects, 10 s timeout), remembering message ids
+    /// in `store`. Refuses options that name neither topics nor accounts.
+    pub fn new(mut options: SnsOptions, store: Arc<Store>) -> Result<SnsHook, String> {
+        if options.trust.topics.is_empty() && options.trust.accounts.is_empty() {
+            return Err(
+                "serve.sns needs `topics` (the topic ARNs to accept) or `accounts` (the 12-digit AWS account ids whose topics to accept)"
+                    .into(),
+            );
+        }
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
@@ -118,7 +116,8 @@ impl SnsHook {
             options,
             http,
             certs: Mutex::new(HashMap::new()),
-            seen: Mutex::new(Seen::default()),
+            store,
+            pruned: Mutex::new(None),
         })
     }
 
@@ -176,12 +175,14 @@ impl SnsHook {
         Ok(kind)
     }
 
-    /// Refuses stale messages; says whether this `MessageId` was handled before.
-    fn seen_before(&self, msg: &Value) -> Result<bool, ApiError> {
+    /// Refuses stale messages; claims this `MessageId` in the store: false when it was
+    /// handled (or claimed) before, even before a restart.
+    fn first_sight(&self, msg: &Value) -> Result<bool, ApiError> {
         let ts = msg.get("Timestamp").and_then(Value::as_str).unwrap_or("");
         let at = chrono::DateTime::parse_from_rfc3339(ts)
             .map_err(|_| ApiError::BadRequest(format!("Timestamp {ts:?} is not RFC 3339")))?;
-        let age = chrono::Utc::now().signed_duration_since(at);
+        let now = chrono::Utc::now();
+        let age = now.signed_duration_since(at);
         if age > chrono::Duration::from_std(MAX_AGE).unwrap_or_default()
             || age < chrono::Duration::minutes(-5)
         {
@@ -189,17 +190,31 @@ impl SnsHook {
                 "Timestamp {ts} is outside the accepted hour; refusing a possible replay"
             )));
         }
-        let mut seen = lock(&self.seen);
-        seen.expire();
-        Ok(seen.ids.contains(message_id(msg)))
+        self.prune(now);
+        Ok(self
+            .store
+            .remember_message(SEEN_SOURCE, message_id(msg), now)?)
     }
 
-    /// Remembers a handled message, so a redelivery does nothing twice.
-    fn remember(&self, msg: &Value) {
-        let id = message_id(msg).to_owned();
-        let mut seen = lock(&self.seen);
-        if seen.ids.insert(id.clone()) {
-            seen.order.push_back((Instant::now(), id));
+    /// Forgets a claimed message whose handling failed, so SNS's retry is handled.
+    fn release(&self, msg: &Value) {
+        if let Err(e) = self.store.forget_message(SEEN_SOURCE, message_id(msg)) {
+            tracing::warn!("cannot release SNS message {}: {e}", message_id(msg));
+        }
+    }
+
+    /// Forgets message ids older than the replay window, at most every few minutes.
+    fn prune(&self, now: chrono::DateTime<chrono::Utc>) {
+        {
+            let mut last = lock(&self.pruned);
+            if last.is_some_and(|t| t.elapsed() < PRUNE_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let before = now - chrono::Duration::from_std(SEEN_FOR).unwrap_or_default();
+        if let Err(e) = self.store.prune_messages(SEEN_SOURCE, before) {
+            tracing::warn!("cannot prune old SNS message ids: {e}");
         }
     }
 }
@@ -227,13 +242,13 @@ pub(crate) async fn handle(
 ) -> Result<Json<Value>, ApiError> {
     let Some(hook) = s.sns.clone() else {
         return Err(ApiError::Forbidden(
-            "SNS hook disabled: set serve.sns.regions in the config".into(),
+            "SNS hook disabled: set serve.sns.regions and serve.sns.topics (or accounts) in the config".into(),
         ));
     };
     let msg: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("body is not JSON: {e}")))?;
     let kind = hook.verify(&msg).await.map_err(|e| refused(&s, e))?;
-    if hook.seen_before(&msg)? {
+    if !hook.first_sight(&msg)? {
         // SNS redelivers when an answer was lost: acknowledge, do nothing twice.
         return Ok(Json(json!({"status": "duplicate"})));
     }
@@ -241,9 +256,11 @@ pub(crate) async fn handle(
         MessageType::SubscriptionConfirmation => confirm(&s, &hook, &msg).await,
         MessageType::UnsubscribeConfirmation => Ok(Json(json!({"status": "acknowledged"}))),
         MessageType::Notification => notification(&s, &msg),
-    }?;
-    hook.remember(&msg);
-    Ok(answer)
+    };
+    if answer.is_err() {
+        hook.release(&msg);
+    }
+    answer
 }
 
 async fn confirm(s: &AppState, hook: &SnsHook, msg: &Value) -> Result<Json<Value>, ApiError> {

@@ -34,7 +34,9 @@ pub enum VerifyError {
         url: String,
         why: String,
     },
-    #[error("TopicArn {0:?} is not an SNS topic of an allowed region or not on the allow-list")]
+    #[error(
+        "TopicArn {0:?} is not an SNS topic of an allowed region, or neither it (serve.sns.topics) nor its account (serve.sns.accounts) is allowed"
+    )]
     Topic(String),
     #[error("the signing certificate is unusable: {0}")]
     Certificate(String),
@@ -115,8 +117,11 @@ pub fn string_to_sign(msg: &Value) -> Result<String, VerifyError> {
 pub struct Trust {
     /// Regions whose SNS endpoints are trusted (`us-east-1`, ...).
     pub regions: Vec<String>,
-    /// Topic ARNs accepted; empty: any topic of an allowed region.
+    /// Topic ARNs accepted.
     pub topics: Vec<String>,
+    /// AWS account ids (12 digits) whose topics are accepted. With `topics` empty too,
+    /// nothing is accepted: there is no "any account".
+    pub accounts: Vec<String>,
     /// Accept SNS hosts on any port: set only with the test-only CA.
     pub any_port: bool,
 }
@@ -166,15 +171,26 @@ impl Trust {
         Ok(parsed)
     }
 
-    /// Checks `TopicArn`: `arn:aws:sns:<allowed region>:...`, and on the list when one is set.
+    /// Checks `TopicArn`: `arn:aws:sns:<allowed region>:<account>:<name>`, listed in
+    /// `topics` or of an account listed in `accounts` (neither listed: refused).
     pub fn topic(&self, arn: &str) -> Result<(), VerifyError> {
-        let region = arn
+        let mut parts = arn
             .strip_prefix("arn:aws:sns:")
-            .and_then(|r| r.split(':').next())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .splitn(3, ':');
+        let (region, account, name) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let well_formed = account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty()
+            && !name.contains(':');
         let region_ok = self.regions.iter().any(|r| r == region);
-        let listed = self.topics.is_empty() || self.topics.iter().any(|t| t == arn);
-        if region_ok && listed {
+        let listed =
+            self.topics.iter().any(|t| t == arn) || self.accounts.iter().any(|a| a == account);
+        if well_formed && region_ok && listed {
             Ok(())
         } else {
             Err(VerifyError::Topic(arn.chars().take(200).collect()))
@@ -251,6 +267,7 @@ mod tests {
         Trust {
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             topics: vec![],
+            accounts: vec!["123456789012".into()],
             any_port: false,
         }
     }
@@ -319,12 +336,29 @@ mod tests {
     #[test]
     fn topics_need_an_allowed_region_and_the_list() {
         let mut t = trust();
-        assert!(t.topic("arn:aws:sns:eu-west-1:123:ops").is_ok());
-        assert!(t.topic("arn:aws:sns:ap-south-1:123:ops").is_err());
-        assert!(t.topic("arn:aws:sqs:us-east-1:123:ops").is_err());
-        t.topics = vec!["arn:aws:sns:us-east-1:123:alarms".into()];
-        assert!(t.topic("arn:aws:sns:us-east-1:123:alarms").is_ok());
-        assert!(t.topic("arn:aws:sns:us-east-1:123:other").is_err());
+        assert!(t.topic("arn:aws:sns:eu-west-1:123456789012:ops").is_ok());
+        assert!(t.topic("arn:aws:sns:ap-south-1:123456789012:ops").is_err());
+        assert!(t.topic("arn:aws:sqs:us-east-1:123456789012:ops").is_err());
+        t.accounts.clear();
+        t.topics = vec!["arn:aws:sns:us-east-1:123456789012:alarms".into()];
+        assert!(t.topic("arn:aws:sns:us-east-1:123456789012:alarms").is_ok());
+        assert!(t.topic("arn:aws:sns:us-east-1:123456789012:other").is_err());
+    }
+
+    #[test]
+    fn another_accounts_topic_is_refused_and_nothing_listed_accepts_nothing() {
+        let mut t = trust();
+        // Before: with no topics listed, any account's topic of an allowed region passed.
+        assert!(t.topic("arn:aws:sns:us-east-1:999999999999:ops").is_err());
+        assert!(t.topic("arn:aws:sns:us-east-1:123456789012:ops").is_ok());
+        // A look-alike account id, or a name smuggling another colon, is no match.
+        assert!(t.topic("arn:aws:sns:us-east-1:1234567890123:ops").is_err());
+        assert!(t.topic("arn:aws:sns:us-east-1:123456789012").is_err());
+        t.accounts.clear();
+        assert!(
+            t.topic("arn:aws:sns:us-east-1:123456789012:ops").is_err(),
+            "neither topics nor accounts: fail closed"
+        );
     }
 
     #[test]
