@@ -98,13 +98,17 @@ pub fn load_sop(what: &str) -> Result<Sop, String> {
         .map_err(|e| format!("{what} is not a valid SOP: {e}"))
 }
 
-/// Where runs are stored: `--store`, else `SOPILOT_STORE`, else the user's state folder.
-pub fn store_path(flag: Option<&Path>) -> PathBuf {
+/// The store's file: `--store`, else `SOPILOT_STORE`, else the configuration's `store:`,
+/// else `$XDG_STATE_HOME/sopilot/sopilot.db` (`~/.local/state/...`).
+pub fn store_path(flag: Option<&Path>, configured: Option<&Path>) -> PathBuf {
     if let Some(p) = flag {
         return p.to_owned();
     }
     if let Ok(p) = std::env::var("SOPILOT_STORE") {
         return PathBuf::from(p);
+    }
+    if let Some(p) = configured {
+        return p.to_owned();
     }
     let base = std::env::var("XDG_STATE_HOME")
         .map(PathBuf::from)

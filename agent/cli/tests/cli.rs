@@ -260,15 +260,19 @@ fn pod(restarts: i64, kind: &str) -> Value {
     json!({"action": "delete_pod", "target": {"kind": "Pod", "namespace": "payment", "name": "p-1"},
         "workload": {"kind": kind, "namespace": "payment", "name": "w", "replicas": 5, "ready": 4},
         "replicas_affected": 1, "fraction_affected": 0.2,
-        "pod": {"restart_count": restarts, "waiting_reason": "CrashLoopBackOff"}, "stateful": kind == "StatefulSet"})
+        "pod": {"restart_count": restarts, "waiting_reason": "CrashLoopBackOff"}, "stateful": kind == "StatefulSet",
+        "data_loss_risk": false})
 }
 
 fn hpa(min: (i64, i64), max: (i64, i64)) -> Value {
-    json!({"action": "patch_hpa", "hpa": {"min_before": min.0, "min_after": min.1, "max_before": max.0, "max_after": max.1}})
+    json!({"action": "patch_hpa", "target": {"kind": "HorizontalPodAutoscaler", "namespace": "payment", "name": "payment-service"},
+        "hpa": {"min_before": min.0, "min_after": min.1, "max_before": max.0, "max_after": max.1},
+        "fraction_affected": 0.0, "data_loss_risk": false})
 }
 
 fn undo(from: i64, to: i64, allows: bool) -> Value {
-    json!({"action": "rollout_undo", "revision": {"from": from, "to": to}, "fraction_affected": 0.2,
+    json!({"action": "rollout_undo", "target": {"kind": "Deployment", "namespace": "payment", "name": "payment-service"},
+        "revision": {"from": from, "to": to}, "fraction_affected": 0.2, "data_loss_risk": false,
         "pdb": {"name": "payment-pdb", "disruptions_allowed": i64::from(allows), "allows": allows}})
 }
 
@@ -356,7 +360,7 @@ fn policy_check_decides_the_source_documents_cases() {
             "kubectl.scale",
             json!({"kind": "Deployment", "namespace": "payment", "name": "payment-service", "replicas": 2}),
             Some(
-                json!({"action": "scale", "replicas_before": 5, "replicas_after": 2, "replicas_affected": 3, "fraction_affected": 0.6}),
+                json!({"action": "scale", "target": {"kind": "Deployment", "namespace": "payment", "name": "payment-service"}, "replicas_before": 5, "replicas_after": 2, "replicas_affected": 3, "fraction_affected": 0.6, "data_loss_risk": false}),
             ),
             false,
             "escalate",
@@ -366,7 +370,7 @@ fn policy_check_decides_the_source_documents_cases() {
             "kubectl.drain",
             json!({"node": "ip-10-0-1-45"}),
             Some(
-                json!({"action": "drain", "node": {"name": "ip-10-0-1-45", "conditions": ["MemoryPressure"]}}),
+                json!({"action": "drain", "target": {"kind": "Node", "name": "ip-10-0-1-45"}, "node": {"name": "ip-10-0-1-45", "conditions": ["MemoryPressure"]}, "fraction_affected": 0.2, "data_loss_risk": false}),
             ),
             false,
             "allow",
@@ -375,7 +379,9 @@ fn policy_check_decides_the_source_documents_cases() {
             "drain-healthy",
             "kubectl.drain",
             json!({"node": "ip-10-0-3-12"}),
-            Some(json!({"action": "drain", "node": {"name": "ip-10-0-3-12", "conditions": []}})),
+            Some(
+                json!({"action": "drain", "target": {"kind": "Node", "name": "ip-10-0-3-12"}, "node": {"name": "ip-10-0-3-12", "conditions": []}, "fraction_affected": 0.2, "data_loss_risk": false}),
+            ),
             false,
             "escalate",
         ),
@@ -392,7 +398,7 @@ fn policy_check_decides_the_source_documents_cases() {
             "kubectl.drain",
             json!({"node": "ip-10-0-1-45"}),
             Some(
-                json!({"action": "drain", "node": {"name": "ip-10-0-1-45", "conditions": ["DiskPressure"]}, "data_loss_risk": true}),
+                json!({"action": "drain", "target": {"kind": "Node", "name": "ip-10-0-1-45"}, "node": {"name": "ip-10-0-1-45", "conditions": ["DiskPressure"]}, "fraction_affected": 0.2, "data_loss_risk": true}),
             ),
             false,
             "escalate",

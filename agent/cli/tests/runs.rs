@@ -483,6 +483,8 @@ async fn ctrl_c_expires_the_runs_pending_approvals() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(pending.len(), 1, "no pending approval appeared");
+    // The prompt keeps reading a terminal that stays open: hold stdin until the end.
+    let stdin = child.stdin.take();
     let pid = child.id().unwrap();
     std::process::Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -492,6 +494,7 @@ async fn ctrl_c_expires_the_runs_pending_approvals() {
         .await
         .expect("the run did not stop on Ctrl-C")
         .unwrap();
+    drop(stdin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let store = Store::open(&db).unwrap();

@@ -25,5 +25,6 @@ pub use fs::{load_paths, policy_files};
 pub use guard::{SECRET_GUARD, is_secret_kind};
 pub use policy::{Policy, RuleInfo, WHEN_VARIABLES};
 pub use request::{
-    MatchedRule, Request, RunInfo, ServerTrust, SkippedRule, ToolAnnotations, Verdict,
+    IMPACT_UNKNOWN, MatchedRule, Request, RunInfo, ServerTrust, SkippedRule, ToolAnnotations,
+    Verdict,
 };

@@ -106,9 +106,36 @@ pub struct Verdict {
     pub reason: String,
 }
 
+/// The rule name of an escalation because the impact is unknown or malformed.
+pub const IMPACT_UNKNOWN: &str = "builtin:impact-unknown";
+
 impl Verdict {
     /// The names of the matching rules, in policy order.
     pub fn rule_names(&self) -> Vec<String> {
         self.matched.iter().map(|m| m.rule.clone()).collect()
+    }
+
+    /// A call whose impact is unknown or malformed (`problem`) is never allowed: an allow
+    /// becomes escalate (deny when no approver can be reached), under [`IMPACT_UNKNOWN`].
+    pub fn never_allow(&mut self, problem: &str, unattended: bool) {
+        self.matched.push(MatchedRule {
+            rule: IMPACT_UNKNOWN.to_owned(),
+            decision: Decision::Escalate,
+            because: format!("{problem}; a call whose impact is unknown is never allowed"),
+            file: "builtin".to_owned(),
+            line: None,
+            evaluation_error: None,
+        });
+        if self.decision == Decision::Allow {
+            self.decision = if unattended {
+                Decision::Deny
+            } else {
+                Decision::Escalate
+            };
+            self.reason = format!(
+                "{}: {problem}; a call whose impact is unknown is never allowed",
+                self.decision.as_str()
+            );
+        }
     }
 }

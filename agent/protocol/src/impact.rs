@@ -47,6 +47,24 @@ pub struct Impact {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Impact {
+    /// Why this impact cannot be relied on, if it cannot: every impact names its action and
+    /// its target, or nothing about it can be judged.
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.action.trim().is_empty() {
+            Some("the impact names no action")
+        } else if self
+            .target
+            .as_ref()
+            .is_none_or(|t| t.kind.trim().is_empty() || t.name.trim().is_empty())
+        {
+            Some("the impact names no target")
+        } else {
+            None
+        }
+    }
+}
+
 /// A Kubernetes object named by kind, namespace and name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRef {

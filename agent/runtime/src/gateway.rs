@@ -156,10 +156,7 @@ impl Server {
     }
 
     /// Lists a freshly started service's tools and keeps the connection.
-    async fn list(
-        &self,
-        service: RunningService<RoleClient, ()>,
-    ) -> Listed {
+    async fn list(&self, service: RunningService<RoleClient, ()>) -> Listed {
         let list = tokio::time::timeout(START_TIMEOUT, service.list_all_tools()).await;
         *self.conn.lock().await = Some(service);
         match list {
@@ -304,9 +301,7 @@ impl Gateway {
         Self::assemble(listed)
     }
 
-    fn assemble(
-        listed: Vec<(Arc<Server>, Listed)>,
-    ) -> (Gateway, Vec<GatewayError>) {
+    fn assemble(listed: Vec<(Arc<Server>, Listed)>) -> (Gateway, Vec<GatewayError>) {
         let mut servers = BTreeMap::new();
         let mut tools = BTreeMap::new();
         let mut failures = Vec::new();

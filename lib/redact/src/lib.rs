@@ -84,7 +84,11 @@ mod line_tests {
         assert_eq!(out[0], "starting");
         assert_eq!(out[2], MASK);
         assert_eq!(out[3], MASK);
-        assert!(out[4].contains("-----END RSA PRIVATE KEY-----"), "{}", out[4]);
+        assert!(
+            out[4].contains("-----END RSA PRIVATE KEY-----"),
+            "{}",
+            out[4]
+        );
         assert_eq!(out[5], "LOG_LEVEL=debug");
         assert!(!out.join("\n").contains("attackmarker"));
     }

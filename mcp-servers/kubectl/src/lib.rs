@@ -21,6 +21,7 @@ mod format;
 mod impact;
 mod lookup;
 mod mutate;
+mod names;
 mod netpol;
 mod nodes;
 mod pods;
@@ -464,4 +465,19 @@ impl KubeTools {
 }
 
 #[tool_handler(router = self.tool_router, name = "mcp-kubectl", instructions = "Kubernetes diagnosis and remediation for incident response. Start broad (list_pods with status, list_events, top_nodes), then narrow (describe_pod, pod_logs with previous=true for crashed containers). Mutating tools take dry_run: call them with dry_run=true first to see the impact (replicas affected, PodDisruptionBudget, revision). Kind arguments are resolved against the API server's discovery first (resolve_resource shows the resolution). Secrets are never returned; credentials in logs, env and objects are redacted.")]
-impl ServerHandler for KubeTools {}
+impl ServerHandler for KubeTools {
+    /// Checks object names before any tool builds a request from them, then dispatches.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, McpError> {
+        if let Some(why) = names::invalid(request.arguments.as_ref()) {
+            return Ok(rmcp::model::CallToolResponse::Complete(redacted(
+                ToolFailure::BadArgument(why).into_result(),
+            )));
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}

@@ -154,7 +154,7 @@ fn dry_run(action: &str, method: &str, ch: &Resolved, body: Value) -> CallToolRe
             "Dry run: {method} to {} was checked and not sent.{member_note}{preview}",
             ch.display()
         ),
-        &json!({"dry_run": true, "impact": impact, "request": {"method": method, "body": &body}}),
+        &json!({"dry_run": true, "executed": false, "impact": impact, "request": {"method": method, "body": &body}}),
     )
 }
 

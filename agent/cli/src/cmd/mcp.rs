@@ -80,7 +80,7 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
     let model = crate::model::build_client(&spec, Duration::from_secs(120))
         .await
         .map_err(|e| e.to_string())?;
-    let store_file = store_path(args.store.as_deref().or(config.store.as_deref()));
+    let store_file = store_path(args.store.as_deref(), config.store.as_deref());
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
     let mut servers = builtin_servers(&[])?;
     if let Some(keep) = &config.builtin {

@@ -126,7 +126,11 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
         origin: CallOrigin::Api,
         sop: None,
     };
-    let verdict = policy.evaluate(&Request {
+    // As the gate does: an impact that names no action or target is not judged on, and the
+    // call is never allowed.
+    let problem = impact.as_ref().and_then(Impact::problem);
+    let impact = impact.filter(|_| problem.is_none());
+    let mut verdict = policy.evaluate(&Request {
         tool: &tool,
         args: &call_args,
         impact: impact.as_ref(),
@@ -141,6 +145,9 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
             ServerTrust::Builtin
         },
     });
+    if let Some(p) = problem {
+        verdict.never_allow(p, args.unattended);
+    }
     let out = json!({
         "decision": verdict.decision,
         "rules": verdict.rule_names(),

@@ -103,7 +103,7 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
     } else {
         Arc::new(DenyAll)
     };
-    let store_file = store_path(args.store.as_deref().or(config.store.as_deref()));
+    let store_file = store_path(args.store.as_deref(), config.store.as_deref());
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
     let mut servers = builtin_servers(&[])?;
     if let Some(keep) = &config.builtin {

@@ -9,7 +9,7 @@ use crate::{Outcome, RunsArgs, RunsCommand};
 
 /// `sopilot runs ...`
 pub fn runs(args: &RunsArgs) -> Outcome {
-    let path = store_path(args.store.as_deref());
+    let path = store_path(args.store.as_deref(), None);
     if !path.exists() {
         return Outcome::fail(format!(
             "no store at {} yet: runs are recorded there by `sopilot run`",

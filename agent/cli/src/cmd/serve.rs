@@ -117,8 +117,9 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         }
         _ => model,
     };
-    let store =
-        Arc::new(Store::open(&store_path(config.store.as_deref())).map_err(|e| e.to_string())?);
+    let store = Arc::new(
+        Store::open(&store_path(None, config.store.as_deref())).map_err(|e| e.to_string())?,
+    );
     let mut servers = builtin_servers(&sim.as_ref().map(SimEnv::server_env).unwrap_or_default())?;
     if let Some(keep) = &config.builtin {
         servers.retain(|s| keep.contains(&s.name));

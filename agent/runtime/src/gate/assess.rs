@@ -31,13 +31,10 @@ fn read_impact(structured: Option<&Value>) -> Result<Impact, String> {
         .ok_or("the dry run reported no impact")?;
     let impact: Impact = serde_json::from_value(raw.clone())
         .map_err(|e| format!("the dry run's impact is malformed ({e})"))?;
-    if impact.action.trim().is_empty() {
-        return Err("the dry run's impact names no action".into());
+    match impact.problem() {
+        Some(p) => Err(format!("the dry run's report: {p}")),
+        None => Ok(impact),
     }
-    if impact.target.is_none() {
-        return Err("the dry run's impact names no target".into());
-    }
-    Ok(impact)
 }
 
 /// Whether a dry run's reply says it executed nothing.

@@ -3,13 +3,13 @@
 
 use chrono::Utc;
 use serde_json::Value;
-use sopilot_policy::{MatchedRule, Request, RunInfo, ServerTrust, Verdict};
-use sopilot_protocol::{Decision, History, HpaBounds, Impact, ObjectRef, RunEventKind};
+use sopilot_policy::{Request, RunInfo, ServerTrust, Verdict};
+use sopilot_protocol::{History, HpaBounds, Impact, ObjectRef, RunEventKind};
 
 use super::assess::Assessed;
 use super::call::{Call, Step};
 use super::resolve::Target;
-use super::{CallScope, Gate, HISTORY_WINDOW, IMPACT_UNKNOWN};
+use super::{CallScope, Gate, HISTORY_WINDOW};
 use crate::events::EventLog;
 use crate::store::StoreError;
 
@@ -89,29 +89,6 @@ pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreE
     Ok(h)
 }
 
-/// An impact that cannot be relied on never allows: escalate (deny when unattended).
-fn never_allow(verdict: &mut Verdict, problem: &str, unattended: bool) {
-    verdict.matched.push(MatchedRule {
-        rule: IMPACT_UNKNOWN.to_owned(),
-        decision: Decision::Escalate,
-        because: format!("{problem}; a call whose impact is unknown is never allowed"),
-        file: "builtin".to_owned(),
-        line: None,
-        evaluation_error: None,
-    });
-    if verdict.decision == Decision::Allow {
-        verdict.decision = if unattended {
-            Decision::Deny
-        } else {
-            Decision::Escalate
-        };
-        verdict.reason = format!(
-            "{}: {problem}; a call whose impact is unknown is never allowed",
-            verdict.decision.as_str()
-        );
-    }
-}
-
 impl Gate {
     /// Asks the policy; records the verdict (and, when `announce`, its event).
     pub(super) fn decide(
@@ -145,7 +122,7 @@ impl Gate {
             trust: target.info.trust,
         });
         if let Some(problem) = &assessed.impact_problem {
-            never_allow(&mut verdict, problem, run.unattended);
+            verdict.never_allow(problem, run.unattended);
         }
         call.out.decision = Some(verdict.decision);
         call.out.rules = verdict.rule_names();

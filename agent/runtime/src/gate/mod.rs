@@ -54,8 +54,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The name the gate uses for its own refusals in explanations.
 pub const NOT_OFFERED: &str = "builtin:not-offered";
 
-/// The rule name of an escalation because the impact is unknown or malformed.
-pub const IMPACT_UNKNOWN: &str = "builtin:impact-unknown";
+pub use sopilot_policy::IMPACT_UNKNOWN;
 
 /// How far back cumulative limits look (`history.window_minutes`).
 pub const HISTORY_WINDOW: Duration = Duration::from_secs(60 * 60);

@@ -65,6 +65,20 @@ impl Gate {
             return Err(call.refuse(NO_DRY_RUN, why));
         }
         let resource = self.resolve_kind(call, &tool, &info).await?;
+        // Secrets are refused before anything else is asked of the server, a dry run
+        // included: the policy's built-in guard would deny the call anyway.
+        let secret = resource.as_ref().is_some_and(Resource::is_secret)
+            || call
+                .args
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(sopilot_protocol::may_name_secrets);
+        if secret {
+            let why = format!(
+                "{tool} would read or change Secrets; SOPilot never reads or changes Secret data"
+            );
+            return Err(call.refuse(sopilot_policy::SECRET_GUARD, why));
+        }
         Ok(Target {
             tool,
             info,
