@@ -25,6 +25,9 @@ pub struct History {
     pub rollbacks: u64,
     /// Executed pod deletions (restarts) of pods of the same workload within the window.
     pub pod_deletions: u64,
+    /// Other nodes cordoned or drained within the window (for node calls): capacity already
+    /// taken out of the cluster.
+    pub other_nodes_disrupted: u64,
     /// The HPA's bounds at the window's start: before the first change within the window, or
     /// the current bounds when nothing changed them. Absent (null) for calls without an HPA.
     pub hpa_baseline: Option<HpaBounds>,
@@ -53,6 +56,7 @@ impl History {
             changes_other_runs: 0,
             rollbacks: 0,
             pod_deletions: 0,
+            other_nodes_disrupted: 0,
             hpa_baseline: impact.and_then(|i| i.hpa.as_ref()).map(|h| HpaBounds {
                 min: h.min_before,
                 max: h.max_before,

@@ -201,9 +201,17 @@ impl Runner {
     /// Runs one SOP to its end (or a budget, or cancellation) and reports.
     pub async fn run(
         &self,
-        input: RunInput,
+        mut input: RunInput,
         cancel: CancellationToken,
     ) -> Result<RunReport, RunError> {
+        // A trigger is outside text (an event's message, an alarm's description, a Slack
+        // message): credential shapes in it reach neither the model, the store nor the API.
+        input.trigger = input.trigger.map(masked_trigger);
+        for v in input.params.values_mut() {
+            if let std::borrow::Cow::Owned(m) = sopilot_redact::redact(v) {
+                *v = m;
+            }
+        }
         let rendered: Rendered =
             sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
         let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
@@ -507,6 +515,20 @@ impl Runner {
     }
 }
 
+/// The trigger with every credential shape masked. A trigger whose masked form no longer
+/// reads as a trigger is replaced by a manual one: nothing unmasked is kept.
+fn masked_trigger(t: Trigger) -> Trigger {
+    let Ok(mut v) = serde_json::to_value(&t) else {
+        return Trigger::Manual { by: None };
+    };
+    let before = v.clone();
+    sopilot_redact::redact_json(&mut v);
+    if v == before {
+        return t;
+    }
+    serde_json::from_value(v).unwrap_or(Trigger::Manual { by: None })
+}
+
 /// The SOP's own budget wins over the defaults where it sets one.
 fn effective_budgets(input: &RunInput) -> Budgets {
     let mut b = input.budgets.clone();
@@ -533,4 +555,37 @@ pub fn report_json(r: &RunReport) -> Value {
         "model": r.model, "stopped_by": r.stopped_by, "cost_usd": r.cost_usd,
         "duration_ms": r.duration.as_millis() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn triggers_lose_their_credentials_before_anything_sees_them() {
+        // An Unhealthy event whose message is an exec probe's output.
+        let t = Trigger::from_payload(&json!({
+            "apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "Unhealthy",
+            "message": "Readiness probe failed: DB_PASSWORD=trig-attackmarker-4242 token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "involvedObject": {"kind": "Pod", "namespace": "payment", "name": "web-1"},
+            "metadata": {"name": "web-1.1", "namespace": "payment"}
+        }))
+        .unwrap();
+        let masked = masked_trigger(t.clone());
+        let text = serde_json::to_string(&masked).unwrap();
+        assert!(!text.contains("trig-attackmarker-4242"), "{text}");
+        assert!(
+            !text.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            "{text}"
+        );
+        assert!(text.contains("Readiness probe failed"), "{text}");
+        assert!(matches!(masked, Trigger::KubernetesEvent { .. }));
+        // Nothing to mask: the same trigger.
+        let plain = Trigger::Manual {
+            by: Some("alice".into()),
+        };
+        assert_eq!(masked_trigger(plain.clone()), plain);
+    }
 }

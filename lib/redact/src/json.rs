@@ -33,9 +33,12 @@ pub(crate) fn walk(v: &mut Value, depth: usize) -> bool {
     }
     match v {
         Value::String(s) => redact_string(s, depth),
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |c, item| walk(item, depth + 1) | c),
+        Value::Array(items) => {
+            flag_values(items)
+                | items
+                    .iter_mut()
+                    .fold(false, |c, item| walk(item, depth + 1) | c)
+        }
         Value::Object(map) => walk_object(map, depth),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
@@ -54,6 +57,22 @@ pub(crate) fn redact_json_text(text: &str) -> Option<Cow<'_, str>> {
         serde_json::to_string(&v)
     };
     Some(Cow::Owned(out.unwrap_or_else(|_| MASK.to_owned())))
+}
+
+/// Command-line arguments as separate elements (`["--db-password", "hunter2"]`): the element
+/// after a flag that names a credential is its value, however it looks.
+fn flag_values(items: &mut [Value]) -> bool {
+    let mut changed = false;
+    for i in 1..items.len() {
+        let names_credential = items[i - 1].as_str().is_some_and(|f| {
+            let name = f.trim_start_matches('-');
+            f.starts_with('-') && !f.contains('=') && !name.is_empty() && is_credential_name(name)
+        });
+        if names_credential && items[i].as_str().is_some_and(|v| !v.starts_with('-')) {
+            changed |= mask(&mut items[i]);
+        }
+    }
+    changed
 }
 
 fn walk_object(map: &mut Map<String, Value>, depth: usize) -> bool {

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 
+mod flags;
 mod json;
 mod keyvalue;
 mod names;

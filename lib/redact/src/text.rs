@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::spans::{self, Span};
-use crate::{MASK, keyvalue, pem, yaml_secret};
+use crate::{MASK, flags, keyvalue, pem, yaml_secret};
 
 /// Passes over the text before it is returned as it is.
 const MAX_PASSES: usize = 3;
@@ -164,6 +164,7 @@ impl Rules {
             }
         }
         pem::spans(&self.pem, text, &mut out);
+        flags::spans(text, &mut out);
         self.secret.spans(text, &mut out);
         for re in &self.keyed {
             keyvalue::spans(re, text, &mut out);

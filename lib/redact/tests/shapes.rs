@@ -278,3 +278,15 @@ fn json_text_is_redacted_by_structure() {
     assert_eq!(v["data"]["host"], MASK);
     assert!(out.contains('\n'), "stays pretty-printed");
 }
+
+#[test]
+fn credentials_passed_as_separate_arguments_are_masked() {
+    let mut v = serde_json::json!({"containers": [{"name": "app", "args": [
+        "--db-password", "hunter2-argv-attackmarker-1", "--api-key", "ak-argv-attackmarker-2",
+        "--port", "8080", "--verbose", "--token=tok-inline-attackmarker-3"]}]});
+    sopilot_redact::redact_json(&mut v);
+    let text = v.to_string();
+    assert!(!text.contains("attackmarker"), "{text}");
+    assert!(text.contains("\"--port\",\"8080\""), "{text}");
+    assert!(text.contains("--verbose"), "{text}");
+}

@@ -139,11 +139,14 @@ pub fn daemonset_info(d: &DaemonSet) -> WorkloadInfo {
     }
 }
 
+/// The owner that recreates this object: only an owner reference marked `controller`. A
+/// plain owner (a garbage-collection parent) recreates nothing, so an object with only such
+/// owners counts as bare.
 fn controller_of(meta: &kube::api::ObjectMeta) -> Option<(String, String)> {
-    let refs = meta.owner_references.as_ref()?;
-    refs.iter()
+    meta.owner_references
+        .as_ref()?
+        .iter()
         .find(|o| o.controller == Some(true))
-        .or_else(|| refs.first())
         .map(|o| (o.kind.clone(), o.name.clone()))
 }
 

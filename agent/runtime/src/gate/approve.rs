@@ -14,7 +14,7 @@ use sopilot_protocol::{ApprovalState, Decision, RunEventKind};
 use super::assess::Assessed;
 use super::call::{Call, Step, Stop};
 use super::resolve::Target;
-use super::{CallScope, Gate, MAX_APPROVAL_ROUNDS};
+use super::{CallScope, Gate, Held, MAX_APPROVAL_ROUNDS};
 use crate::approval::{ApprovalRecord, canonical, digest, impact_digest};
 
 /// The decision and the rules that made it.
@@ -99,18 +99,20 @@ impl Gate {
         target: &Target,
         mut assessed: Assessed,
         mut verdict: Verdict,
-    ) -> Step<Assessed> {
+    ) -> Step<(Assessed, Option<Held>)> {
         let mut changed: Option<String> = None;
         for _ in 0..MAX_APPROVAL_ROUNDS {
             let record = self
                 .ask(call, target, &assessed, &verdict, changed.as_deref())
                 .await?;
             let fresh = self.assess(call, target).await?;
+            let guard = self.serialise(call, target).await;
             let fresh_verdict = self.decide(call, scope, target, &fresh, false)?;
             let path = decision_path(&fresh_verdict);
             if digest_of(&fresh) == record.impact_digest && path == record.decision_path {
-                return Ok(fresh);
+                return Ok((fresh, guard));
             }
+            drop(guard);
             let diff = difference(&record, &fresh, &path);
             if fresh_verdict.decision == Decision::Deny {
                 call.out.text = format!(

@@ -71,6 +71,12 @@ pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreE
             _ => {}
         }
     }
+    if target.starts_with("node/") {
+        let nodes = log
+            .store()
+            .targets_changed_by(&["kubectl.cordon", "kubectl.drain"], since)?;
+        h.other_nodes_disrupted = nodes.iter().filter(|n| **n != target).count() as u64;
+    }
     // Where the object stood at the window's start: before its first change in the window.
     let first = changes
         .iter()

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::assess::Assessed;
 use super::call::{Call, Step};
 use super::resolve::Target;
-use super::{CallScope, Gate, call_timeout};
+use super::{CallScope, Gate, Held, call_timeout};
 use crate::gateway::ToolOutput;
 
 impl Gate {
@@ -17,6 +17,7 @@ impl Gate {
         scope: &CallScope,
         target: &Target,
         assessed: &Assessed,
+        guard: Option<Held>,
     ) -> Step<()> {
         let mutating = target.info.mutating();
         let requested_dry_run = call.args.get("dry_run").and_then(Value::as_bool) == Some(true);
@@ -48,6 +49,8 @@ impl Gate {
                 } else {
                     call.record()?;
                 }
+                // The executed row is written: the next call's history counts this one.
+                drop(guard);
                 self.gateway
                     .call(&target.tool, call.args.clone(), call_timeout(&call.args))
                     .await

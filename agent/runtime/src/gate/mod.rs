@@ -48,6 +48,9 @@ use crate::store::StoreError;
 
 use call::{Call, Step, Stop};
 
+/// The store's change lock, while a stage holds it.
+type Held = tokio::sync::OwnedMutexGuard<()>;
+
 /// Default per-call timeout.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -148,8 +151,9 @@ impl Gate {
     async fn stages(&self, call: &mut Call<'_>, scope: &CallScope, origin: CallOrigin) -> Step<()> {
         let target = self.resolve(call, scope, origin).await?;
         let assessed = self.assess(call, &target).await?;
+        let guard = self.serialise(call, &target).await;
         let verdict = self.decide(call, scope, &target, &assessed, true)?;
-        let assessed = match verdict.decision {
+        let (assessed, guard) = match verdict.decision {
             Decision::Deny => {
                 call.out.text = format!("DENIED by policy, not executed: {}", verdict.reason);
                 return Err(Stop::Halted);
@@ -162,12 +166,26 @@ impl Gate {
                 return Err(Stop::Halted);
             }
             Decision::Escalate => {
+                // Nobody waits on the lock while a human decides.
+                drop(guard);
                 self.approve(call, scope, &target, assessed, verdict)
                     .await?
             }
-            Decision::Allow => assessed,
+            Decision::Allow => (assessed, guard),
         };
-        self.execute(call, scope, &target, &assessed).await
+        self.execute(call, scope, &target, &assessed, guard).await
+    }
+
+    /// For a mutating call, the store's change lock, held from reading the target's history
+    /// until the call's executed audit row is written (see [`Store::lock_changes`]).
+    ///
+    /// [`Store::lock_changes`]: crate::store::Store::lock_changes
+    async fn serialise(&self, call: &Call<'_>, target: &resolve::Target) -> Option<Held> {
+        if target.info.mutating() {
+            Some(call.log.store().lock_changes().await)
+        } else {
+            None
+        }
     }
 }
 

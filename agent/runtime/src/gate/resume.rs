@@ -62,6 +62,7 @@ impl Gate {
             );
             return Err(call.fail(format!("not executed: {why}"), why, None));
         }
+        let guard = self.serialise(call, &target).await;
         let verdict = self.decide(call, scope, &target, &assessed, true)?;
         let path = decision_path(&verdict);
         if digest_of(&assessed) != record.impact_digest || path != record.decision_path {
@@ -72,6 +73,6 @@ impl Gate {
             );
             return Err(call.fail(format!("not executed: {why}"), why, None));
         }
-        self.execute(call, scope, &target, &assessed).await
+        self.execute(call, scope, &target, &assessed, guard).await
     }
 }

@@ -84,7 +84,7 @@ impl FakeServer {
                     ))]),
                 }
             }
-            ("patch_hpa" | "noconfirm", true) => {
+            ("patch_hpa" | "noconfirm" | "drain", true) => {
                 f.dry_runs += 1;
                 let reply = if f.dry.len() > 1 {
                     f.dry.pop_front()
@@ -93,7 +93,15 @@ impl FakeServer {
                 };
                 match reply {
                     Some(Value::String(e)) => CallToolResult::error(vec![ContentBlock::text(e)]),
-                    Some(v) => structured("dry run", v),
+                    Some(mut v) => {
+                        // The impact names the object the call names.
+                        if let (Some(name), Some(t)) =
+                            (args.get("name"), v.pointer_mut("/impact/target/name"))
+                        {
+                            *t = name.clone();
+                        }
+                        structured("dry run", v)
+                    }
                     None => CallToolResult::error(vec![ContentBlock::text("no dry run")]),
                 }
             }
@@ -127,6 +135,7 @@ impl ServerHandler for FakeServer {
             tool("resolve_resource", true, false),
             tool("patch_hpa", false, true),
             tool("noconfirm", false, true),
+            tool("drain", false, true),
             tool("act", false, false),
         ]))
     }
@@ -194,13 +203,23 @@ rules:
     when: not within_pct(history.hpa_baseline.max, impact.hpa.max_after, 50)
     decision: escalate
     because: big
+  - name: hpa-twice
+    tools: [kubectl.patch_hpa]
+    when: history.changes_this_run + history.changes_other_runs >= 2
+    decision: escalate
+    because: twice in the window
   - name: hpa-absurd
     tools: [kubectl.patch_hpa]
     when: impact.hpa.max_after > 1000
     decision: deny
     because: absurd
+  - name: second-node
+    tools: [kubectl.drain]
+    when: history.other_nodes_disrupted >= 1
+    decision: escalate
+    because: another node is out already
   - name: acting
-    tools: [other.act, kubectl.noconfirm, kubectl.act]
+    tools: [other.act, kubectl.noconfirm, kubectl.act, kubectl.drain]
     decision: allow
     because: allowed in tests
 "#;
@@ -545,6 +564,68 @@ async fn cumulative_history_stops_a_ratchet() {
         .await
         .unwrap();
     assert_eq!(o.decision, Some(Decision::Escalate), "{o:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_cannot_all_pass_a_cumulative_limit() {
+    // Four calls at once on one HPA, each allowed on its own; at most two changes per
+    // window. Each decision must see the changes executed before it: over many HPAs, never
+    // a third.
+    let h = Arc::new(Harness::new(vec![Some(ApprovalState::Denied)], true).await);
+    h.dry(vec![hpa(10, 12)]);
+    for round in 0..25 {
+        let name = format!("web-{round}");
+        let calls = (0..4).map(|i| {
+            let gate = h.gate.clone();
+            let log = h.log.clone();
+            let scope = h.scope();
+            let args = json!({"namespace": "payment", "name": name, "max_replicas": 12});
+            tokio::spawn(async move {
+                gate.handle(
+                    &log,
+                    &scope,
+                    &format!("p{round}-{i}"),
+                    "kubectl.patch_hpa",
+                    args,
+                    CallOrigin::ToolBlock,
+                )
+                .await
+                .unwrap()
+            })
+        });
+        let outcomes: Vec<GateOutcome> = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let executed = outcomes.iter().filter(|o| o.executed).count();
+        assert_eq!(executed, 2, "round {round}: {outcomes:#?}");
+        assert!(
+            outcomes
+                .iter()
+                .filter(|o| !o.executed)
+                .all(|o| o.rules.contains(&"hpa-twice".to_owned()))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_node_taken_out_is_counted_across_nodes() {
+    let h = Harness::new(vec![Some(ApprovalState::Denied)], true).await;
+    h.dry(vec![json!({"dry_run": true, "executed": false, "impact": {
+        "action": "drain", "target": {"kind": "Node", "name": "n1"},
+        "node": {"name": "n1", "conditions": ["MemoryPressure"]}}})]);
+    let o = h.call("kubectl.drain", json!({"name": "n1"})).await;
+    assert!(o.executed, "{o:#?}");
+    let o = h.call("kubectl.drain", json!({"name": "n1"})).await;
+    assert!(
+        o.executed,
+        "the same node again is not another node: {o:#?}"
+    );
+    let o = h.call("kubectl.drain", json!({"name": "n2"})).await;
+    assert_eq!(o.decision, Some(Decision::Escalate), "{o:#?}");
+    assert!(o.rules.contains(&"second-node".to_owned()));
+    assert_eq!(h.executed().len(), 2);
 }
 
 #[tokio::test]

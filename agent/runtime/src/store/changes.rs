@@ -24,6 +24,30 @@ pub(crate) fn stamp(t: DateTime<Utc>) -> String {
 }
 
 impl Store {
+    /// The distinct objects that executed calls of `tools` (`SERVER.TOOL`) changed since
+    /// `since`, e.g. the nodes cordoned or drained.
+    pub fn targets_changed_by(
+        &self,
+        tools: &[&str],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let c = self.conn();
+        let mut stmt = c.prepare(
+            "SELECT DISTINCT target FROM tool_calls
+             WHERE executed = 1 AND executed_at >= ?1 AND target IS NOT NULL AND tool = ?2",
+        )?;
+        let mut out = Vec::new();
+        for tool in tools {
+            for t in stmt.query_map(params![stamp(since), tool], |r| r.get::<_, String>(0))? {
+                let t = t?;
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Executed calls since `since` that changed `target`, or whose target or workload is
     /// `workload`; oldest first.
     pub fn changes_since(

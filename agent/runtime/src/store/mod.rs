@@ -154,6 +154,10 @@ pub struct RunRow {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Held by the gate from reading a mutating call's history to writing its executed
+    /// audit row, so concurrent calls (parallel tool blocks, runs, IDE sessions of this
+    /// process) cannot all pass a cumulative limit on the same stale count.
+    changes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn status_text(s: RunStatus) -> String {
@@ -202,11 +206,18 @@ impl Store {
         conn.execute_batch(inbox::SCHEMA)?;
         let store = Store {
             conn: Mutex::new(conn),
+            changes: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         };
         if recover {
             store.recover()?;
         }
         Ok(store)
+    }
+
+    /// Serialises decisions on mutating calls with their execution (see the field's docs);
+    /// the guard is dropped once the executed audit row is written.
+    pub async fn lock_changes(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.changes.clone().lock_owned().await
     }
 
     /// Runs `f` with its commits synced to disk (see the module docs).
