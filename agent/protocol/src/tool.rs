@@ -136,10 +136,11 @@ impl<'de> Deserialize<'de> for ToolRef {
 
 /// Where a tool call came from. Every origin passes the same gate; the origin is recorded
 /// and visible to policies as `run.origin`, never a reason to skip a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOrigin {
     /// Proposed by the model during a run.
+    #[default]
     Model,
     /// A deterministic ```` ```tool ```` block of the SOP.
     ToolBlock,

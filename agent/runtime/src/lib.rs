@@ -21,7 +21,7 @@ pub use gate::{
     MAX_APPROVAL_ROUNDS, NOT_OFFERED, outcome_json, resolve_name,
 };
 pub use gateway::{Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput};
-pub use report::{Evidence, RunReport};
+pub use report::{Evidence, ReportParts, RunReport, StopReason};
 pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
-pub use store::{CallAudit, PastChange, RunRow, Store, StoreError};
+pub use store::{ApprovalRef, CallAudit, PastChange, RunRow, Store, StoreError};
 pub use tokio_util::sync::CancellationToken;

@@ -21,6 +21,70 @@ pub struct Evidence {
     pub excerpt: String,
 }
 
+/// Why a run stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// Ctrl-C, a shutdown, the API.
+    Cancelled,
+    TurnBudget {
+        max_turns: u32,
+    },
+    Deadline {
+        seconds: u64,
+    },
+    OutputBudget {
+        bytes: usize,
+    },
+    /// The model repeated one call (tool and arguments) more than allowed.
+    Repeated {
+        call: String,
+        limit: u32,
+    },
+    ModelFailed(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Cancelled => write!(f, "cancelled"),
+            StopReason::TurnBudget { max_turns } => {
+                write!(f, "the turn budget ({max_turns} model turns) is spent")
+            }
+            StopReason::Deadline { seconds } => {
+                write!(f, "the run's deadline ({seconds} s) passed")
+            }
+            StopReason::OutputBudget { bytes } => {
+                write!(f, "the run's tool-output budget ({bytes} bytes) is spent")
+            }
+            StopReason::Repeated { call, limit } => write!(
+                f,
+                "the model repeated the same call ({call}) more than {limit} times"
+            ),
+            StopReason::ModelFailed(e) => write!(f, "the model failed: {e}"),
+        }
+    }
+}
+
+/// Everything a report is made of, as the run loop collected it.
+#[derive(Debug, Clone)]
+pub struct ReportParts {
+    pub run_id: String,
+    pub sop: String,
+    pub model: String,
+    pub status: RunStatus,
+    pub stopped_by: Option<StopReason>,
+    /// The model's report, verbatim.
+    pub analysis: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub calls: Vec<GateOutcome>,
+    pub tokens: Usage,
+    pub cost_usd: Option<f64>,
+    pub duration: Duration,
+    pub notes: Vec<String>,
+    /// No model was configured (`--model none`).
+    pub no_model: bool,
+}
+
 /// A finished run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -28,8 +92,8 @@ pub struct RunReport {
     pub sop: String,
     pub model: String,
     pub status: RunStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    pub stopped_by: Option<StopReason>,
     pub summary: String,
     /// The model's report, verbatim: conclusions, not facts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,6 +107,13 @@ pub struct RunReport {
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
     pub notes: Vec<String>,
+}
+
+fn as_text<S: serde::Serializer>(r: &Option<StopReason>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -83,22 +154,22 @@ fn summary_of(analysis: &str) -> Option<String> {
 
 impl RunReport {
     /// Assembles the report of a run.
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        run_id: &str,
-        sop: &str,
-        model: &str,
-        status: RunStatus,
-        stopped_by: Option<String>,
-        analysis: Option<String>,
-        evidence: Vec<Evidence>,
-        calls: Vec<GateOutcome>,
-        tokens: Usage,
-        cost_usd: Option<f64>,
-        duration: Duration,
-        notes: Vec<String>,
-        no_model: bool,
-    ) -> RunReport {
+    pub fn build(parts: ReportParts) -> RunReport {
+        let ReportParts {
+            run_id,
+            sop,
+            model,
+            status,
+            stopped_by,
+            analysis,
+            evidence,
+            calls,
+            tokens,
+            cost_usd,
+            duration,
+            notes,
+            no_model,
+        } = parts;
         // The model's words and the notes reach Slack, the store and the terminal: no
         // credential shape survives into them (tool outputs were masked at the gate).
         let mask = |t: String| sopilot_redact::redact(&t).into_owned();
@@ -119,9 +190,9 @@ impl RunReport {
             ),
         };
         RunReport {
-            run_id: run_id.to_owned(),
-            sop: sop.to_owned(),
-            model: model.to_owned(),
+            run_id,
+            sop,
+            model,
             status,
             stopped_by,
             summary,

@@ -84,7 +84,7 @@ pub fn runs(args: &RunsArgs) -> Outcome {
                         "  {} {} -> {} [{}]{}{} {} ms",
                         c.tool,
                         c.args,
-                        c.decision.as_deref().unwrap_or("refused"),
+                        c.decision.map_or("refused", |d| d.as_str()),
                         c.rules.join(", "),
                         c.approval
                             .as_ref()

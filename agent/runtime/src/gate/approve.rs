@@ -178,7 +178,7 @@ impl Gate {
             channel: None,
         };
         call.log.store().insert_approval(&record)?;
-        call.audit.approval = Some(record.id.clone());
+        call.audit.approval = Some(crate::store::ApprovalRef(record.id.clone()));
         call.log.emit(RunEventKind::ApprovalRequested {
             call_id: call.call_id().to_owned(),
             approval_id: record.id.clone(),

@@ -37,13 +37,6 @@ pub(super) fn shown(args: &Value) -> Value {
     v
 }
 
-fn origin_text(o: CallOrigin) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// One call going through the gate.
 #[derive(Debug)]
 pub(super) struct Call<'a> {
@@ -94,7 +87,7 @@ impl<'a> Call<'a> {
             audit: CallAudit {
                 call_id: call_id.to_owned(),
                 tool: tool_text,
-                origin: origin_text(origin),
+                origin,
                 args: masked.clone(),
                 ..CallAudit::default()
             },
@@ -140,7 +133,7 @@ impl<'a> Call<'a> {
         self.out.rules = vec![rule.to_owned()];
         self.out.reason = why.clone();
         self.out.text = format!("DENIED, not executed: {why}");
-        self.audit.decision = Some("deny".into());
+        self.audit.decision = Some(Decision::Deny);
         self.audit.rules = self.out.rules.clone();
         self.audit.reason = why;
         Stop::Halted

@@ -133,7 +133,7 @@ impl Gate {
         call.out.decision = Some(verdict.decision);
         call.out.rules = verdict.rule_names();
         call.out.reason = verdict.reason.clone();
-        call.audit.decision = Some(verdict.decision.as_str().to_owned());
+        call.audit.decision = Some(verdict.decision);
         call.audit.rules = call.out.rules.clone();
         call.audit.reason = verdict.reason.clone();
         if announce {

@@ -30,7 +30,7 @@ impl Gate {
             record.args.clone(),
             CallOrigin::Api,
         )?;
-        call.audit.approval = Some(record.id.clone());
+        call.audit.approval = Some(crate::store::ApprovalRef(record.id.clone()));
         call.out.approval = Some((
             record.id.clone(),
             record.state,

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
-use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind, RunStatus};
+use sopilot_protocol::{ApprovalState, CallOrigin, Decision, RunEvent, RunEventKind, RunStatus};
 
 use crate::approval::ApprovalRecord;
 
@@ -101,21 +101,32 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The id of an approval record (`apr-…`), as the audit refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ApprovalRef(pub String);
+
+impl std::fmt::Display for ApprovalRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One row of the tool-call audit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CallAudit {
     pub call_id: String,
     pub tool: String,
-    pub origin: String,
+    pub origin: CallOrigin,
     pub args: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impact: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub rules: Vec<String>,
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval: Option<String>,
+    pub approval: Option<ApprovalRef>,
     pub executed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
@@ -508,13 +519,13 @@ impl Store {
                     Ok(CallAudit {
                         call_id,
                         tool,
-                        origin,
+                        origin: parse_text(&origin)?,
                         args: serde_json::from_str(&args)?,
                         impact: impact.map(|i| serde_json::from_str(&i)).transpose()?,
-                        decision,
+                        decision: decision.as_deref().map(parse_text).transpose()?,
                         rules: serde_json::from_str(&rules)?,
                         reason,
-                        approval,
+                        approval: approval.map(ApprovalRef),
                         executed,
                         ok,
                         result_bytes: bytes as u64,
@@ -533,6 +544,19 @@ impl Store {
 
 type RowResult<T> = rusqlite::Result<Result<T, serde_json::Error>>;
 
+/// A unit enum stored as its snake_case name.
+fn origin_text(o: CallOrigin) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A unit enum read back from its snake_case name.
+fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(Value::String(s.to_owned()))
+}
+
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
@@ -550,9 +574,9 @@ fn write_call(c: &Connection, run_id: &str, seq: u64, a: &CallAudit) -> Result<(
            duration_ms = excluded.duration_ms, error = excluded.error, target = excluded.target,
            workload = excluded.workload, executed_at = excluded.executed_at",
         params![
-            run_id, a.call_id, seq as i64, a.tool, a.origin, a.args.to_string(),
-            a.impact.as_ref().map(Value::to_string), a.decision, serde_json::to_string(&a.rules)?, a.reason,
-            a.approval, a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error,
+            run_id, a.call_id, seq as i64, a.tool, origin_text(a.origin), a.args.to_string(),
+            a.impact.as_ref().map(Value::to_string), a.decision.map(Decision::as_str), serde_json::to_string(&a.rules)?, a.reason,
+            a.approval.as_ref().map(|r| r.0.as_str()), a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error,
             a.target, a.workload, a.executed_at.map(stamp)
         ],
     )?;

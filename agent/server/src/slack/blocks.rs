@@ -641,14 +641,14 @@ mod tests {
 
     #[test]
     fn report_blocks() {
-        let report = RunReport::build(
-            "run-0123456789ab",
-            "pod-crashloop",
-            "scripted:script.yaml",
-            RunStatus::NeedsHuman,
-            None,
-            Some("## Summary\nThe pod is **OOMKilled** [E1].\n\n## Root cause\nMemory limit too low <512Mi>.".into()),
-            vec![
+        let report = RunReport::build(sopilot_runtime::ReportParts {
+            run_id: "run-0123456789ab".into(),
+            sop: "pod-crashloop".into(),
+            model: "scripted:script.yaml".into(),
+            status: RunStatus::NeedsHuman,
+            stopped_by: None,
+            analysis: Some("## Summary\nThe pod is **OOMKilled** [E1].\n\n## Root cause\nMemory limit too low <512Mi>.".into()),
+            evidence: vec![
                 Evidence {
                     id: "E1".into(),
                     tool: "kubectl.describe_pod".into(),
@@ -664,16 +664,16 @@ mod tests {
                     excerpt: "container not found".into(),
                 },
             ],
-            vec![
+            calls: vec![
                 outcome("kubectl.patch_hpa", Decision::Escalate, true, Some(("apr-1", ApprovalState::Approved, "U0ALICE"))),
                 outcome("kubectl.delete_pod", Decision::Deny, false, None),
             ],
-            sopilot_llm::Usage { input: 1200, output: 300 },
-            None,
-            std::time::Duration::from_millis(4200),
-            vec!["a repeat of the trigger joined this run".into()],
-            false,
-        );
+            tokens: sopilot_llm::Usage { input: 1200, output: 300 },
+            cost_usd: None,
+            duration: std::time::Duration::from_millis(4200),
+            notes: vec!["a repeat of the trigger joined this run".into()],
+            no_model: false,
+        });
         let blocks = super::report(&report);
         insta::assert_json_snapshot!("report", blocks);
         assert!(blocks.as_array().unwrap().len() <= 50);

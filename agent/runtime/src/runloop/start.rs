@@ -1,0 +1,97 @@
+//! Stage 1, start: render the SOP, record the run, and prepare what the model is given.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use serde_json::Value;
+use sopilot_llm::Message;
+use sopilot_protocol::{RunEventKind, ToolRef, Trigger};
+
+use super::state::{Run, State};
+use super::{RULES, RunError, RunInput, Runner, effective_budgets, new_run_id, offered_tools};
+use crate::events::EventLog;
+use crate::gate::CallScope;
+
+impl Runner {
+    /// Renders the SOP with its parameters and trigger, records the run and its start, and
+    /// assembles the system prompt and the tools offered.
+    pub(crate) fn start(&self, input: &RunInput) -> Result<Run, RunError> {
+        let rendered = sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
+        let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
+        let model_name = self
+            .model
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |m| m.name());
+        let trigger = input
+            .trigger
+            .clone()
+            .unwrap_or(Trigger::Manual { by: None });
+        let params_json: serde_json::Map<String, Value> = rendered
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        self.store.create_run(
+            &run_id,
+            &input.sop.name,
+            &serde_json::to_value(&trigger).unwrap_or_default(),
+            &Value::Object(params_json.clone()),
+            &model_name,
+        )?;
+        let log = EventLog::new(&run_id, self.store.clone(), self.observer.clone());
+        log.emit(RunEventKind::RunStarted {
+            sop: input.sop.name.clone(),
+            trigger: trigger.clone(),
+            params: params_json,
+        })?;
+        let tools = offered_tools(&self.gate, &input.sop, &self.gate.policy);
+        let offered: BTreeSet<ToolRef> = tools
+            .iter()
+            .filter_map(|t| ToolRef::from_model_name(&t.name).ok())
+            .collect();
+        let system = format!(
+            "{RULES}\n\nRun {run_id}. SOP {name}. Parameters: {params}. Trigger: {trig}.\n\n--- SOP ---\n{md}",
+            name = input.sop.name,
+            params = serde_json::to_string(&rendered.params).unwrap_or_default(),
+            trig = serde_json::to_string(&trigger).unwrap_or_default(),
+            md = rendered.markdown
+        );
+        let phase_deadlines: BTreeMap<String, u64> = input
+            .sop
+            .front
+            .phases
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.deadline?.seconds())))
+            .collect();
+        Ok(Run {
+            messages: vec![Message::User {
+                content: format!("Start the SOP {}.", input.sop.name),
+            }],
+            st: State {
+                log,
+                scope: CallScope {
+                    sop: Some(input.sop.name.clone()),
+                    trigger: input.trigger.clone(),
+                    dry_run: input.dry_run,
+                    offered,
+                },
+                started: Instant::now(),
+                evidence: Vec::new(),
+                calls: Vec::new(),
+                usage: Default::default(),
+                turns: 0,
+                run_bytes: 0,
+                repeats: HashMap::new(),
+                stopped_by: None,
+                notes: Vec::new(),
+            },
+            budgets: effective_budgets(input),
+            run_id,
+            model_name,
+            rendered,
+            tools,
+            system,
+            phase_deadlines,
+        })
+    }
+}
