@@ -112,7 +112,8 @@ pub struct FilterLogEvents {
     pub log_group: String,
     /// CloudWatch filter pattern, case-sensitive: terms that must all occur (ERROR timeout),
     /// "quoted phrases", ?alternatives (?ERROR ?Exception: any of them), -exclusions, or a
-    /// %regex%. Omit for every event.
+    /// %regex%. Omit for every event. A pattern naming a credential (password, token...) or
+    /// a credential prefix (AKIA, ghp_, Bearer...) is refused.
     pub pattern: Option<String>,
     /// How far back, in minutes (default 30).
     pub minutes: Option<i64>,
@@ -127,7 +128,8 @@ pub struct LogsInsightsQuery {
     /// Log group names, e.g. ["/aws/containerinsights/eks-prod/application"].
     pub log_groups: Vec<String>,
     /// A Logs Insights query, e.g. "filter @message like /Exception/ | stats count() as n by
-    /// kubernetes.pod_name | sort n desc | limit 20".
+    /// kubernetes.pod_name | sort n desc | limit 20". No parse or pattern commands, no
+    /// string or JSON functions, no text naming a credential or its prefix (see the tool).
     pub query: String,
     /// How far back, in minutes (default 60).
     pub minutes: Option<i64>,

@@ -63,6 +63,12 @@ pub enum ToolFailure {
     /// The call took longer than its deadline.
     #[error("{0}")]
     Timeout(String),
+    /// A query or filter pattern that could cut a log line apart or test it for a secret's
+    /// text; never sent.
+    #[error(
+        "{0}. SOPilot does not run queries that can cut a log line apart or test it for a secret's text; query whole messages, or count by fields such as kubernetes.pod_name (e.g. filter @message like /Exception/ | stats count() as n by kubernetes.pod_name)"
+    )]
+    Unsafe(#[from] crate::guard::Refusal),
 }
 
 impl ToolFailure {

@@ -4,7 +4,9 @@
 //! Metric series come back summarised for a reader (min, max, average, p95, last, trend,
 //! threshold crossings) with the raw points in structured content; Container Insights has a
 //! shortcut by cluster, namespace, service, pod or node. Log searches and Logs Insights
-//! queries are capped in bytes and say so. `forecast_metric` forecasts a metric with a
+//! queries are capped in bytes and say so; queries and patterns that could cut a log line
+//! apart or test it for a secret's text are refused ([`guard`]), and query rows are redacted
+//! with their whole line as context ([`context`]). `forecast_metric` forecasts a metric with a
 //! prediction band (MSTL + ETS, `sopilot-forecast`) and says when it will cross a threshold;
 //! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool is read-only; every call has a timeout
 //! and throttling is retried with backoff before it is reported.
@@ -13,7 +15,9 @@ mod alarms;
 mod args;
 pub mod cli;
 mod clock;
+mod context;
 mod error;
+mod guard;
 mod logs;
 mod metrics;
 mod predict;
@@ -196,7 +200,7 @@ impl CloudWatchTools {
     }
 
     #[tool(
-        description = "Search a log group with a CloudWatch filter pattern over the last minutes: the count of matching events, the most frequent messages (numbers ignored) with their counts, and the newest events (Container Insights records shown as pod and log line). Capped at 16 KiB, saying so; credentials are redacted.",
+        description = "Search a log group with a CloudWatch filter pattern over the last minutes: the count of matching events, the most frequent messages (numbers ignored) with their counts, and the newest events (Container Insights records shown as pod and log line). Capped at 16 KiB, saying so; credentials are redacted. Refused, because it could test a log line for a secret's text: a pattern whose text, or any text its %regex% can match, names a credential (password, secret, token, api_key, Authorization...) or carries a credential prefix (AKIA, ghp_, xox, sk_live_, eyJ, Bearer, -----BEGIN). Search for errors, not for secrets.",
         annotations(title = "Search logs", read_only_hint = true, open_world_hint = true)
     )]
     async fn filter_log_events(
@@ -207,7 +211,7 @@ impl CloudWatchTools {
     }
 
     #[tool(
-        description = "Run a CloudWatch Logs Insights query (fields, filter, stats ... by, sort, limit) over log groups for the last minutes, waiting up to timeout_seconds for it to finish. Rows come back as a table (capped at 16 KiB, saying so) and as structured rows.",
+        description = "Run a CloudWatch Logs Insights query (fields, display, filter, stats ... by, sort, dedup, limit) over log groups for the last minutes, waiting up to timeout_seconds for it to finish. Rows come back as a table (capped at 16 KiB, saying so) and as structured rows, credentials redacted; a query that selects fields also gets the whole @message, so every value is redacted in its line. Refused, because they could cut a log line apart or test it for a secret's text: parse, pattern, diff, anomaly and unnest; string and JSON functions (substr, replace, strcontains, strlen, concat, trim, ltrim, rtrim, toupper, tolower, jsonParse, jsonStringify, unmask); and any text in the query, or text a regex in it can match, that names a credential (password, secret, token, api_key, Authorization...) or carries a credential prefix (AKIA, ghp_, xox, sk_live_, eyJ, Bearer, -----BEGIN). Query whole messages, or count by fields such as kubernetes.pod_name.",
         annotations(
             title = "Logs Insights query",
             read_only_hint = true,

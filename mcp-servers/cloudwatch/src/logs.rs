@@ -1,11 +1,13 @@
 //! Logs: filter_log_events (newest events, most frequent messages) and logs_insights_query
-//! (polled until done or the timeout), both capped in bytes with an explicit marker.
+//! (polled until done or the timeout), both capped in bytes with an explicit marker. Patterns
+//! and queries pass [`crate::guard`] before they are sent; query rows are redacted with
+//! their line as context ([`crate::context`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
-use aws_sdk_cloudwatchlogs::types::QueryStatus;
+use aws_sdk_cloudwatchlogs::types::{QueryLanguage, QueryStatus};
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, cap, cap_tail, ok_json, redact};
@@ -15,6 +17,7 @@ use crate::args::{FilterLogEvents, LogsInsightsQuery};
 use crate::error::{ToolFailure, ToolResult};
 use crate::metrics::check_minutes;
 use crate::summary::rfc3339;
+use crate::{context, guard};
 
 const SERVICE: &str = "CloudWatch Logs";
 const MAX_TEXT: usize = 16 * 1024;
@@ -106,6 +109,9 @@ pub async fn filter_log_events(c: &Clients, a: FilterLogEvents) -> ToolResult<Ca
         )));
     }
     let limit = usize::try_from(limit).unwrap_or(100);
+    if let Some(p) = &a.pattern {
+        guard::check_pattern(p)?;
+    }
     let start = crate::clock::now().timestamp_millis() - minutes * 60_000;
     let mut newest: VecDeque<(i64, String, String)> = VecDeque::new();
     let mut counts: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -217,6 +223,7 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
             "timeout_seconds must be between 1 and 120 (got {timeout})"
         )));
     }
+    let query = guard::check_query(&a.query)?;
     let end = crate::clock::now().timestamp();
     let started = c
         .logs
@@ -224,7 +231,8 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
         .set_log_group_names(Some(a.log_groups.clone()))
         .start_time(end - minutes * 60)
         .end_time(end)
-        .query_string(&a.query)
+        .query_language(QueryLanguage::Cwli)
+        .query_string(&query)
         .send()
         .await;
     let id = match started {
@@ -253,7 +261,9 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
             .await
             .map_err(|e| ToolFailure::from_sdk(SERVICE, c.attempts, e))?;
         match r.status() {
-            Some(QueryStatus::Complete) => return Ok(render(&id, &r, minutes)),
+            Some(QueryStatus::Complete) => {
+                return Ok(render(&id, &r, minutes, query != a.query));
+            }
             Some(QueryStatus::Failed | QueryStatus::Cancelled | QueryStatus::Timeout) => {
                 return Err(ToolFailure::Refused {
                     service: SERVICE,
@@ -274,24 +284,28 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
     }
 }
 
+/// The rows as a table and as structured rows; `amended` when SOPilot added `@message`.
 fn render(
     id: &str,
     r: &aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsOutput,
     minutes: i64,
+    amended: bool,
 ) -> CallToolResult {
     let rows: Vec<Vec<(String, String)>> = r
         .results()
         .iter()
         .map(|row| {
-            row.iter()
-                .filter_map(|f| {
-                    Some((
-                        f.field()?.to_owned(),
-                        redact(f.value().unwrap_or_default()).into_owned(),
-                    ))
-                })
-                .filter(|(f, _)| f != "@ptr")
-                .collect()
+            context::redact_row(
+                row.iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.field()?.to_owned(),
+                            f.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .filter(|(f, _)| f != "@ptr")
+                    .collect(),
+            )
         })
         .collect();
     let mut columns: Vec<String> = Vec::new();
@@ -312,10 +326,15 @@ fn render(
     }
     let stats = r.statistics();
     let head = format!(
-        "{} row(s); {} of {} record(s) matched in the last {minutes} min\n",
+        "{} row(s); {} of {} record(s) matched in the last {minutes} min{}\n",
         rows.len(),
         stats.map_or(0.0, |s| s.records_matched()),
-        stats.map_or(0.0, |s| s.records_scanned())
+        stats.map_or(0.0, |s| s.records_scanned()),
+        if amended {
+            " (SOPilot added @message to the selected fields, so each value is redacted in its line)"
+        } else {
+            ""
+        }
     );
     let capped = cap(
         &table.render(),
@@ -328,6 +347,7 @@ fn render(
         "records_matched": stats.map(|s| s.records_matched()),
         "records_scanned": stats.map(|s| s.records_scanned()),
         "truncated": capped.truncated,
+        "message_added": amended,
         "rows": rows.iter().map(|row| row.iter().map(|(f, v)| (f.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
     });
     ok_json(format!("{head}{}", capped.text), &structured)

@@ -77,7 +77,7 @@ async fn bad_arguments_say_what_to_fix() {
         ),
         (
             "logs_insights_query",
-            json!({"log_groups": ["/aws/containerinsights/eks-prod/application"], "query": "parse @message 'x'"}),
+            json!({"log_groups": ["/aws/containerinsights/eks-prod/application"], "query": "fields @message | frobnicate @message"}),
             "the query is malformed",
         ),
         (

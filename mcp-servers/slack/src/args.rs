@@ -40,9 +40,10 @@ pub struct PostMessage {
     pub text: String,
     /// Optional Block Kit blocks (a JSON array, at most 50 blocks and 16 KiB), e.g.
     /// [{"type":"section","text":{"type":"mrkdwn","text":"*SEV2* payment-service"}}].
-    /// Layout only (section, header, context, divider, image): buttons, menus, inputs,
-    /// actions/input blocks and sopilot_ ids are refused. For incident reports prefer
-    /// post_incident_report, which builds them.
+    /// Layout only (section, header, context, divider, rich_text): buttons, menus, inputs,
+    /// actions/input blocks and sopilot_ ids are refused, and so are images, videos, files
+    /// and any *_url field (Slack would fetch the URL). Put links in text; they are not
+    /// unfurled. For incident reports prefer post_incident_report, which builds them.
     pub blocks: Option<Vec<Value>>,
     /// Check the channel and content and show what would be posted, without posting.
     #[serde(default)]

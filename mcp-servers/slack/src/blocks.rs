@@ -39,7 +39,7 @@ pub fn check(blocks: &[Value]) -> Result<(), SlackError> {
             Some(t) if !t.is_empty() => {}
             _ => {
                 return Err(SlackError::BadArgument(format!(
-                    "blocks[{i}] needs a \"type\" (section, header, divider, context, actions, image...), e.g. {{\"type\":\"section\",\"text\":{{\"type\":\"mrkdwn\",\"text\":\"...\"}}}}"
+                    "blocks[{i}] needs a \"type\" (section, header, divider, context, rich_text...), e.g. {{\"type\":\"section\",\"text\":{{\"type\":\"mrkdwn\",\"text\":\"...\"}}}}"
                 )));
             }
         }

@@ -59,9 +59,19 @@ pub enum SlackError {
     },
     /// A posting tool was given interactive content or one of SOPilot's reserved ids.
     #[error(
-        "blocks[{index}] ({block_type}) is refused: {what} at {pointer}. mcp-slack never posts interactive content (buttons, menus, inputs, date or time pickers, checkboxes, radio buttons, legacy attachment actions) nor ids with SOPilot's `sopilot_` prefix: a press on them could be taken for a person's decision, and approvals are SOPilot's own messages. Post text, sections, context, dividers, headers or images instead; to ask for a decision, say in text what needs approving (SOPilot posts the approval request itself)."
+        "blocks[{index}] ({block_type}) is refused: {what} at {pointer}. mcp-slack never posts interactive content (buttons, menus, inputs, date or time pickers, checkboxes, radio buttons, legacy attachment actions) nor ids with SOPilot's `sopilot_` prefix: a press on them could be taken for a person's decision, and approvals are SOPilot's own messages. Post text, sections, context, dividers or headers instead; to ask for a decision, say in text what needs approving (SOPilot posts the approval request itself)."
     )]
     Interactive {
+        index: usize,
+        block_type: String,
+        pointer: String,
+        what: String,
+    },
+    /// A posting tool was given blocks that make Slack fetch a URL (images, videos, files).
+    #[error(
+        "blocks[{index}] ({block_type}) is refused: {what} at {pointer}. Slack fetches such a URL itself when the message is posted, which would carry whatever the URL holds to its host with nobody clicking, so mcp-slack posts no images, videos, remote files or other fetched URLs. Put a link in the text instead (<https://example.com|label>): a person has to click it, and posts are sent with unfurl_links and unfurl_media off, so Slack shows no preview."
+    )]
+    FetchesUrl {
         index: usize,
         block_type: String,
         pointer: String,
@@ -152,6 +162,7 @@ impl SlackError {
             | SlackError::Timeout { .. }
             | SlackError::Transport { .. }
             | SlackError::Interactive { .. }
+            | SlackError::FetchesUrl { .. }
             | SlackError::NotOwnMessage { .. }
             | SlackError::InteractiveTarget { .. }
             | SlackError::NoSuchMessage { .. }

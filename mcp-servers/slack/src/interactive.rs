@@ -209,7 +209,7 @@ fn classify(obj: &Map<String, Value>) -> Option<Kind> {
     match obj.get("accessory") {
         Some(acc) if acc.get("type").and_then(Value::as_str) != Some("image") => {
             Some(Kind::Container(format!(
-                "an accessory of type `{}` (only images may be accessories)",
+                "an accessory of type `{}` (an accessory other than an image is interactive)",
                 acc.get("type").and_then(Value::as_str).unwrap_or("?")
             )))
         }

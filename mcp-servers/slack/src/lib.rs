@@ -6,7 +6,9 @@
 //! are Slack messages with buttons, so a model can neither forge one nor tamper with one here:
 //! posting tools refuse interactive content and `sopilot_` ids, edits are limited to messages
 //! this process posted, reading tools hide the values of buttons (approval ids), and outgoing
-//! text passes through the shared credential redactor. The bot token comes from
+//! text passes through the shared credential redactor. Nor can a post make Slack fetch a URL
+//! (an exfiltration channel): blocks with images, videos, files or other fetched URLs are
+//! refused, and posts go out with link and media unfurling off. The bot token comes from
 //! `SLACK_BOT_TOKEN` alone and never reaches a log or a result; `SLACK_API_URL` points the
 //! server at another Web API (the simulator in tests). 429s are retried after `Retry-After`
 //! within a bound, every request has a timeout, and Slack's error codes come back as
@@ -19,6 +21,7 @@ mod channels;
 pub mod cli;
 mod config;
 mod error;
+mod fetched;
 mod interactive;
 mod own;
 mod post;
@@ -164,7 +167,7 @@ impl SlackTools {
 #[tool_router(router = post_router)]
 impl SlackTools {
     #[tool(
-        description = "Post a message to an allowed channel. text is Slack mrkdwn and also the notification text; blocks (optional Block Kit JSON) change the layout with sections, headers, context, dividers and images. Refused: interactive content (actions or input blocks, buttons, menus, date/time pickers, checkboxes, radio buttons, anything with an action_id, legacy attachment actions) and ids starting with sopilot_, because approvals are SOPilot's own messages and a button posted here could pass for one; to ask for a decision, say it in text. Credentials in text and blocks are masked before sending. @channel/@here/@everyone are sent as plain words and notify nobody. Returns the message's ts for replies and updates. For incident reports, prefer post_incident_report. dry_run=true checks and shows it without posting.",
+        description = "Post a message to an allowed channel. text is Slack mrkdwn and also the notification text; blocks (optional Block Kit JSON) change the layout with sections, headers, context, dividers and rich text. Refused: interactive content (actions or input blocks, buttons, menus, date/time pickers, checkboxes, radio buttons, anything with an action_id, legacy attachment actions) and ids starting with sopilot_, because approvals are SOPilot's own messages and a button posted here could pass for one; to ask for a decision, say it in text. Also refused: anything Slack would fetch from a URL when the message is posted (image blocks, image elements and accessories, image_url and any other *_url field, videos, files), since the fetch would carry data to that URL's host with nobody clicking. Links in text stay allowed (a person must click them) and are not unfurled: every post is sent with unfurl_links and unfurl_media false. Credentials in text and blocks are masked before sending. @channel/@here/@everyone are sent as plain words and notify nobody. Returns the message's ts for replies and updates. For incident reports, prefer post_incident_report. dry_run=true checks and shows it without posting.",
         annotations(
             title = "Post a message",
             read_only_hint = false,
@@ -181,7 +184,7 @@ impl SlackTools {
     }
 
     #[tool(
-        description = "Reply in a message's thread (progress notes, evidence, follow-ups), keeping the channel quiet. broadcast=true also shows the reply in the channel. blocks follow post_message's rules (no buttons, menus, inputs or sopilot_ ids; credentials masked). dry_run=true checks without posting.",
+        description = "Reply in a message's thread (progress notes, evidence, follow-ups), keeping the channel quiet. broadcast=true also shows the reply in the channel. blocks follow post_message's rules (no buttons, menus, inputs or sopilot_ ids, no images or other fetched URLs; credentials masked; links not unfurled). dry_run=true checks without posting.",
         annotations(
             title = "Reply in a thread",
             read_only_hint = false,

@@ -5,6 +5,10 @@
 //! no interactive blocks or `sopilot_` ids; edits only of messages this process posted
 //! ([`crate::own`]); no reactions on interactive messages (approval requests) it did not
 //! post. Text and blocks pass through the shared credential redactor before leaving.
+//!
+//! Nor may a post make Slack fetch a URL, which would carry data to the URL's host with nobody
+//! clicking: blocks with images, videos, files or other fetched URLs are refused
+//! ([`crate::fetched`]), and every post and update is sent with [`NO_UNFURL`].
 
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
@@ -16,12 +20,28 @@ use crate::args::{AddReaction, IncidentReport, PostMessage, ReplyInThread, Updat
 use crate::blocks;
 use crate::channels::Resolved;
 use crate::error::{SlackCode, SlackError};
-use crate::interactive;
 use crate::text::{clip, defuse, defuse_json};
 use crate::{Ctx, is_ts};
+use crate::{fetched, interactive};
 
 /// Slack's limit on a message's text.
 const MAX_TEXT: usize = 40_000;
+
+/// Arguments that stop Slack from fetching the links in a message for a preview. Documented
+/// for `chat.postMessage`; sent with `chat.update` too, which documents no such arguments
+/// (Slack ignores arguments it does not know), so an edit adds no preview if Slack honours
+/// them there.
+const NO_UNFURL: [(&str, bool); 2] = [("unfurl_links", false), ("unfurl_media", false)];
+
+/// `body` with [`NO_UNFURL`].
+fn no_unfurl(mut body: Value) -> Value {
+    if let Some(obj) = body.as_object_mut() {
+        for (k, v) in NO_UNFURL {
+            obj.insert(k.to_owned(), Value::Bool(v));
+        }
+    }
+    body
+}
 
 /// The text to send: not empty, within Slack's limit, without broadcast pings.
 fn message_text(text: &str) -> Result<String, SlackError> {
@@ -46,6 +66,7 @@ fn message_blocks(blocks: Option<Vec<Value>>) -> Result<Option<Value>, SlackErro
         Some(b) => {
             blocks::check(&b)?;
             refuse_interactive(&b)?;
+            refuse_fetched(&b)?;
             let mut v = Value::Array(b);
             defuse_json(&mut v);
             Ok(Some(v))
@@ -66,9 +87,26 @@ fn refuse_interactive(blocks: &[Value]) -> Result<(), SlackError> {
     }
 }
 
+/// Refuses images, videos, files and any other URL Slack would fetch anywhere in `blocks`.
+fn refuse_fetched(blocks: &[Value]) -> Result<(), SlackError> {
+    match fetched::find(blocks) {
+        None => Ok(()),
+        Some(f) => Err(SlackError::FetchesUrl {
+            index: f.index,
+            block_type: f.block_type,
+            pointer: f.pointer,
+            what: f.what,
+        }),
+    }
+}
+
 /// What leaves for Slack: credentials in the text and blocks masked by the shared redactor,
-/// so a secret a model assembled from what it read never reaches the channel.
-fn outgoing(mut body: Value) -> Value {
+/// so a secret a model assembled from what it read never reaches the channel; and, for
+/// posts and updates, link and media unfurling off.
+fn outgoing(method: &str, mut body: Value) -> Value {
+    if matches!(method, "chat.postMessage" | "chat.update") {
+        body = no_unfurl(body);
+    }
     for key in ["text", "blocks"] {
         if let Some(v) = body.get_mut(key) {
             redact_json(v);
@@ -113,7 +151,7 @@ fn ts_arg(name: &str, value: &str) -> Result<(), SlackError> {
 
 /// What a dry run reports: the impact the policy gate reads, and the request unsent.
 fn dry_run(action: &str, method: &str, ch: &Resolved, body: Value) -> CallToolResult {
-    let body = outgoing(body);
+    let body = outgoing(method, body);
     let mut extra = Map::new();
     extra.insert("channel_id".into(), json!(ch.id));
     if let Some(m) = ch.is_member {
@@ -167,7 +205,7 @@ async fn send(
     about_ts: Option<&str>,
 ) -> Result<Value, SlackError> {
     ctx.api
-        .call(method, Args::Json(outgoing(body)))
+        .call(method, Args::Json(outgoing(method, body)))
         .await
         .map_err(|e| e.about(&ch.display(), about_ts))
 }
@@ -190,8 +228,7 @@ pub async fn post_message(ctx: &Ctx, a: PostMessage) -> Result<CallToolResult, S
     let text = message_text(&a.text)?;
     let blocks = message_blocks(a.blocks)?;
     let ch = ctx.channels.resolve(&ctx.api, &a.channel).await?;
-    let mut body =
-        json!({"channel": ch.id, "text": text, "unfurl_links": false, "unfurl_media": false});
+    let mut body = json!({"channel": ch.id, "text": text});
     if let Some(b) = blocks {
         body["blocks"] = b;
     }
@@ -209,7 +246,7 @@ pub async fn reply_in_thread(ctx: &Ctx, a: ReplyInThread) -> Result<CallToolResu
     let blocks = message_blocks(a.blocks)?;
     let ch = ctx.channels.resolve(&ctx.api, &a.channel).await?;
     let mut body = json!({"channel": ch.id, "thread_ts": a.thread_ts, "text": text,
-        "reply_broadcast": a.broadcast, "unfurl_links": false, "unfurl_media": false});
+        "reply_broadcast": a.broadcast});
     if let Some(b) = blocks {
         body["blocks"] = b;
     }
@@ -368,8 +405,7 @@ pub async fn post_incident_report(
             json!({"channel": ch.id, "ts": ts, "text": fallback, "blocks": report_blocks}),
         ),
         None => {
-            let mut body = json!({"channel": ch.id, "text": fallback, "blocks": report_blocks,
-                "unfurl_links": false, "unfurl_media": false});
+            let mut body = json!({"channel": ch.id, "text": fallback, "blocks": report_blocks});
             if let Some(t) = &r.thread_ts {
                 body["thread_ts"] = json!(t);
             }
