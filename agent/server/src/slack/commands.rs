@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::act::{Asker, act};
+use super::requests::{Asker, act};
 use super::{Refusal, authenticate, form};
 use crate::AppState;
 

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::act::{Asker, Outcome, act};
+use super::requests::{Asker, Outcome, act};
 use super::{Refusal, SlackBot, authenticate};
 use crate::AppState;
 

@@ -11,10 +11,10 @@
 //! `max_runs_per_user_per_hour` runs from Slack. Socket Mode is not implemented; Slack must
 //! reach the server over HTTPS.
 
-mod act;
+mod requests;
 pub mod blocks;
 mod channel;
-pub mod choose;
+pub mod route_by_model;
 pub mod client;
 mod commands;
 mod events;

@@ -12,7 +12,7 @@ use sopilot_protocol::{ApprovalState, SlackRequest, Trigger};
 
 use super::SlackBot;
 use super::blocks::{escape, mask_approval_ids, status_word};
-use super::choose::{Choice, choose};
+use super::route_by_model::{Choice, choose};
 use super::intent::{self, Request};
 use crate::AppState;
 use crate::runs::{Origin, StartError, StartRequest, Started};
