@@ -13,7 +13,6 @@ mod model;
 mod outcome;
 mod progress;
 mod session;
-mod simenv;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

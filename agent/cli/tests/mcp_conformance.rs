@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
-use sopilot_sim::{Scenario, SimOptions};
+use sopilot_sim_env::{Scenario, SimOptions};
 use tokio::io::AsyncBufReadExt;
 
 const TOKEN: &str = "conformance-token";
@@ -161,7 +161,7 @@ async fn official_conformance_scenarios_pass_on_http() {
     };
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    let sim = sopilot_sim::start(scenario, SimOptions::default())
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();

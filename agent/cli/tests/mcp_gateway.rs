@@ -23,7 +23,7 @@ use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioC
 use rmcp::{ClientHandler, ErrorData as McpError, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use sopilot_runtime::Store;
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 use tokio::io::AsyncBufReadExt;
 
 const TOKEN: &str = "mcp-gateway-test-token";
@@ -35,7 +35,7 @@ fn repo() -> PathBuf {
 async fn sim() -> RunningSim {
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    sopilot_sim::start(scenario, SimOptions::default())
+    sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap()
 }

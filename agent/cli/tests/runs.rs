@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sopilot_protocol::{ApprovalState, RunStatus};
 use sopilot_runtime::Store;
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -20,7 +20,7 @@ fn repo() -> PathBuf {
 async fn sim() -> RunningSim {
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    sopilot_sim::start(scenario, SimOptions::default())
+    sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap()
 }

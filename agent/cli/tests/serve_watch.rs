@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 use support::{decide, http, pending_approval, repo, start_server, wait_for};
 
 const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
@@ -18,7 +18,7 @@ const POD: &str = "payment-service-7d8f9c6b5-x2k9p";
 async fn sim_at(options: SimOptions) -> RunningSim {
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    sopilot_sim::start(scenario, options).await.unwrap()
+    sopilot_sim_env::start(scenario, options).await.unwrap()
 }
 
 fn backoff(name: &str, pod: &str, count: u32) -> Value {

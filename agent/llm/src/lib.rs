@@ -21,7 +21,8 @@ pub use error::LlmError;
 pub use openai::OpenAiClient;
 pub use price::{Price, PriceTable};
 pub use schema::{for_each_subschema, normalize_schema};
-pub use script::{Script, ScriptCall, ScriptTurn, ScriptedModel, When, conversation_text};
+pub use script::{ScriptedModel, conversation_text};
+pub use sopilot_script::{Script, ScriptCall, ScriptTurn, When};
 pub use spec::{ModelSpec, build_client};
 pub use types::{
     Message, ModelRequest, ModelResponse, StopReason, ToolCallRequest, ToolSpec, Usage,

@@ -1,9 +1,8 @@
 //! The `mcp-cloudwatch` command line, shared by the `mcp-cloudwatch` binary and `sopilot mcp-server cloudwatch`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use sopilot_mcp_common::Transport;
+use sopilot_mcp_common::cli::AwsArgs;
 
 /// CloudWatch metrics, alarms and Logs for incident response, over MCP. Read-only.
 #[derive(Debug, clap::Parser)]
@@ -21,20 +20,15 @@ web identity, instance or container roles); a missing region is an error at star
 Logs go to stderr (RUST_LOG=debug for more)."
 )]
 pub struct Cli {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<SocketAddr>,
-    /// Attempts per AWS call; throttling and 5xx are retried with exponential backoff.
-    #[arg(long, env = "AWS_MAX_ATTEMPTS", default_value_t = 4, value_name = "N")]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Loads the AWS configuration and serves until the client goes away or a signal arrives.
 pub async fn run(cli: Cli) -> ExitCode {
-    let transport = cli.http.map_or(Transport::Stdio, Transport::Http);
-    let attempts = cli.max_attempts;
-    sopilot_mcp_common::aws::run_server("mcp-cloudwatch", attempts, transport, |config| {
-        crate::CloudWatchTools::new(crate::Clients::new(config, attempts))
-    })
-    .await
+    cli.aws
+        .serve("mcp-cloudwatch", |config, attempts| {
+            crate::CloudWatchTools::new(crate::Clients::new(config, attempts))
+        })
+        .await
 }

@@ -8,8 +8,10 @@
 //! apart or test it for a secret's text are refused ([`guard`]), and query rows are redacted
 //! with their whole line as context ([`context`]). `forecast_metric` forecasts a metric with a
 //! prediction band (MSTL + ETS, `sopilot-forecast`) and says when it will cross a threshold;
-//! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool is read-only; every call has a timeout
-//! and throttling is retried with backoff before it is reported.
+//! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool
+//! is read-only; every call has a timeout and throttling is retried with backoff before it is
+//! reported; every result passes the shared redaction once more on its way out
+//! (`sopilot_mcp_common::run`).
 
 mod alarms;
 mod args;
@@ -23,13 +25,13 @@ mod metrics;
 mod predict;
 mod summary;
 
-use std::future::Future;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use sopilot_mcp_common::run;
 
 pub use error::ToolFailure;
 pub use sopilot_mcp_common::aws::{ConfigError, load};
@@ -70,22 +72,6 @@ impl std::fmt::Debug for CloudWatchTools {
             .field("tools", &self.tool_router.list_all().len())
             .finish()
     }
-}
-
-/// Runs a tool body with a deadline; failures become tool errors the model can read.
-async fn run(
-    timeout: Duration,
-    body: impl Future<Output = error::ToolResult<CallToolResult>>,
-) -> Result<CallToolResult, McpError> {
-    Ok(match tokio::time::timeout(timeout, body).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(failure)) => failure.into_result(),
-        Err(_) => ToolFailure::Timeout(format!(
-            "the tool did not finish within {} s; ask for less (fewer minutes, a narrower filter)",
-            timeout.as_secs()
-        ))
-        .into_result(),
-    })
 }
 
 impl CloudWatchTools {

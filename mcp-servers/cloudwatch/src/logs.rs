@@ -10,6 +10,7 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::types::{QueryLanguage, QueryStatus};
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
+use sopilot_mcp_common::aws::AwsFailure;
 use sopilot_mcp_common::{Table, cap, cap_tail, ok_json, redact};
 
 use crate::Clients;
@@ -265,13 +266,14 @@ pub async fn logs_insights_query(c: &Clients, a: LogsInsightsQuery) -> ToolResul
                 return Ok(render(&id, &r, minutes, query != a.query));
             }
             Some(QueryStatus::Failed | QueryStatus::Cancelled | QueryStatus::Timeout) => {
-                return Err(ToolFailure::Refused {
+                return Err(AwsFailure::Refused {
                     service: SERVICE,
                     code: r.status().map_or("Unknown", |s| s.as_str()).to_owned(),
                     message: format!(
                         "query {id} ended without results; simplify it or shorten the time range"
                     ),
-                });
+                }
+                .into());
             }
             _ if Instant::now() >= deadline => {
                 let _ = c.logs.stop_query().query_id(&id).send().await;

@@ -7,59 +7,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
-
-/// A moto server on a free loopback port, stopped when dropped.
-struct Moto {
-    _child: tokio::process::Child,
-    url: String,
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = tokio::process::Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 runs");
-    let url = format!("http://127.0.0.1:{port}");
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(
-        ready.is_ok(),
-        "moto did not start on {url}: is it installed? scripts/test installs it (pip install 'moto[server]')"
-    );
-    Moto { _child: child, url }
-}
+use sopilot_test_support::moto;
 
 async fn seed(url: &str) {
     let conf = aws_sdk_cloudwatchlogs::Config::builder()
@@ -118,35 +68,12 @@ async fn seed(url: &str) {
 async fn logs_tools_work_against_moto() {
     let m = moto().await;
     seed(&m.url).await;
-    let env = common::aws_env(&m.url);
-    let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cloudwatch")).configure(|c| {
-        c.env_remove("AWS_PROFILE");
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-    });
-    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+    let client = common::server(&m.url).stdio().await;
     let call = |name: &'static str, args: Value| {
         let client = &client;
         async move {
-            let r = client
-                .call_tool(
-                    CallToolRequestParams::new(name)
-                        .with_arguments(args.as_object().cloned().unwrap()),
-                )
-                .await
-                .unwrap();
-            let text = r
-                .content
-                .iter()
-                .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            (
-                r.is_error == Some(true),
-                text,
-                r.structured_content.unwrap_or(Value::Null),
-            )
+            let r = client.call(name, args).await;
+            (r.is_error, r.text, r.structured)
         }
     };
     let (err, text, s) = call("filter_log_events", json!({"log_group": "/aws/containerinsights/eks-prod/application", "pattern": "CannotGetJdbcConnectionException", "minutes": 10})).await;

@@ -128,6 +128,23 @@ async fn alarms_show_state_reason_and_history() {
     );
 }
 
+/// Every result passes the shared redaction on its way out, whatever the tool left in it: an
+/// alarm description is passed on as AWS holds it.
+#[tokio::test]
+async fn results_are_redacted_on_their_way_out() {
+    let mut s = common::scenario();
+    s["cloudwatch"]["alarms"][0]["description"] =
+        json!("pages on-call; the runbook's db is postgres://app:s3cr3t@db:5432/pay");
+    let h = Harness::with(common::state_from(&s)).await;
+    let r = h.ok("describe_alarms", json!({"state": "ALARM"})).await;
+    let everything = r.everything();
+    assert!(!everything.contains("s3cr3t"), "{everything}");
+    assert!(
+        everything.contains("postgres://app:[REDACTED]@db:5432/pay"),
+        "{everything}"
+    );
+}
+
 #[tokio::test]
 async fn log_search_counts_the_most_frequent_error() {
     let h = Harness::start().await;

@@ -1,17 +1,23 @@
-//! Plumbing every SOPilot MCP server shares: serving over stdio or streamable HTTP, shaping
+//! Plumbing every SOPilot MCP server shares: the command line (`cli`, feature `cli`), serving
+//! over stdio or streamable HTTP, running tool bodies ([`run`]: a deadline, failures turned
+//! into tool errors the model can act on, and one redaction pass over every result), shaping
 //! outputs for a reader and a model (tables, byte caps with an explicit truncation marker),
-//! redacting credentials, and turning failures into tool errors the model can act on.
+//! and, with feature `aws`, the AWS configuration and SDK error classifier.
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod logging;
 mod result;
 mod serve;
 mod shape;
+mod tool;
 
 pub use logging::init_logging;
 pub use result::{ok, ok_json, tool_error};
-pub use serve::{ServeError, Transport, serve};
+pub use serve::{ServeError, Transport, serve, serve_main};
+pub use tool::{Failure, redacted, run};
 // Redaction lives in `sopilot-redact`, shared with the agent; re-exported for the servers.
 pub use shape::{Capped, Table, age, cap, cap_tail};
 pub use sopilot_redact::{MASK, contains_credential, redact, redact_json};

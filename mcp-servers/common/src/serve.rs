@@ -2,6 +2,7 @@
 
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use rmcp::ServerHandler;
@@ -100,6 +101,21 @@ where
                 })
                 .await
                 .map_err(ServeError::Http)
+        }
+    }
+}
+
+/// The serving half of every server's `main`: serves `tools` until the client goes away or
+/// a signal arrives. Exit code 0, or 1 with the reason logged on stderr.
+pub async fn serve_main<S>(name: &str, tools: S, transport: Transport) -> ExitCode
+where
+    S: ServerHandler + Clone + Send + Sync + 'static,
+{
+    match serve(name, move || tools.clone(), transport).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -1,9 +1,8 @@
 //! The `mcp-cost` command line, shared by the `mcp-cost` binary and `sopilot mcp-server cost`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use sopilot_mcp_common::Transport;
+use sopilot_mcp_common::cli::AwsArgs;
 
 /// AWS Cost Explorer over MCP: spend by service, usage type and tag, period comparisons ranked
 /// by driver, forecasts. Read-only.
@@ -22,20 +21,15 @@ web identity, instance or container roles); a missing region is an error at star
 Logs go to stderr (RUST_LOG=debug for more)."
 )]
 pub struct Cli {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<SocketAddr>,
-    /// Attempts per AWS call; throttling and 5xx are retried with exponential backoff.
-    #[arg(long, env = "AWS_MAX_ATTEMPTS", default_value_t = 4, value_name = "N")]
-    pub max_attempts: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Loads the AWS configuration and serves until the client goes away or a signal arrives.
 pub async fn run(cli: Cli) -> ExitCode {
-    let transport = cli.http.map_or(Transport::Stdio, Transport::Http);
-    let attempts = cli.max_attempts;
-    sopilot_mcp_common::aws::run_server("mcp-cost", attempts, transport, |config| {
-        crate::CostTools::new(crate::Clients::new(config, attempts))
-    })
-    .await
+    cli.aws
+        .serve("mcp-cost", |config, attempts| {
+            crate::CostTools::new(crate::Clients::new(config, attempts))
+        })
+        .await
 }

@@ -1,18 +1,14 @@
 //! Failures, as messages a model (and an SRE) can act on.
 
+use std::time::Duration;
+
 use aws_sdk_costexplorer::config::http::HttpResponse;
 use aws_sdk_costexplorer::error::{ProvideErrorMetadata, SdkError};
-use rmcp::model::CallToolResult;
-use sopilot_mcp_common::tool_error;
+use sopilot_mcp_common::Failure;
+use sopilot_mcp_common::aws::AwsFailure;
 
-/// Error codes AWS uses for throttling (the SDK retries them before we see them).
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "LimitExceededException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-];
+/// How to ask this server for less, closing the message of a call AWS kept throttling.
+const ASK_LESS: &str = "a shorter period, fewer groups";
 
 /// Why a tool could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -23,103 +19,32 @@ pub enum ToolFailure {
     /// What was named does not exist; the message lists what does.
     #[error("{0}")]
     NotFound(String),
-    /// AWS kept throttling after every retry.
-    #[error(
-        "{service} is throttling requests ({code}: {message}) and still was after {attempts} attempts with backoff; wait a minute before calling again, or ask for less (a shorter period, fewer groups)"
-    )]
-    Throttled {
-        service: &'static str,
-        code: String,
-        message: String,
-        attempts: u32,
-    },
-    /// AWS failed on its side after every retry.
-    #[error(
-        "{service} failed on its side ({code}: {message}) after {attempts} attempts; try again later"
-    )]
-    ServerFault {
-        service: &'static str,
-        code: String,
-        message: String,
-        attempts: u32,
-    },
-    /// AWS refused the request.
-    #[error("{service} refused the request ({code}): {message}")]
-    Refused {
-        service: &'static str,
-        code: String,
-        message: String,
-    },
-    /// AWS could not be reached, or credentials could not be loaded.
-    #[error("cannot call {service}: {message}")]
-    Unreachable {
-        service: &'static str,
-        message: String,
-    },
+    /// AWS failed, refused, throttled or could not be reached, after the SDK's retries.
+    #[error(transparent)]
+    Aws(#[from] AwsFailure),
     /// The call took longer than its deadline.
     #[error("{0}")]
     Timeout(String),
 }
 
-impl ToolFailure {
-    /// As an MCP tool error (the model sees the message).
-    pub fn into_result(self) -> CallToolResult {
-        tool_error(self.to_string())
+impl Failure for ToolFailure {
+    fn timed_out(limit: Duration) -> Self {
+        ToolFailure::Timeout(format!(
+            "Cost Explorer did not finish within {} s; ask for a shorter period",
+            limit.as_secs()
+        ))
     }
+}
 
-    /// Classifies an SDK error by its structured parts (HTTP status, error code, kind).
+impl ToolFailure {
+    /// Classifies an SDK error ([`AwsFailure::from_sdk`], with this server's way to ask for
+    /// less).
     pub fn from_sdk<E>(service: &'static str, attempts: u32, e: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        match &e {
-            SdkError::ServiceError(ctx) => {
-                let err = ctx.err();
-                let code = err.code().unwrap_or("Unknown").to_owned();
-                let message = err.message().unwrap_or("no message").to_owned();
-                if THROTTLING.contains(&code.as_str()) {
-                    ToolFailure::Throttled {
-                        service,
-                        code,
-                        message,
-                        attempts,
-                    }
-                } else if ctx.raw().status().is_server_error() {
-                    ToolFailure::ServerFault {
-                        service,
-                        code,
-                        message,
-                        attempts,
-                    }
-                } else {
-                    ToolFailure::Refused {
-                        service,
-                        code,
-                        message,
-                    }
-                }
-            }
-            SdkError::TimeoutError(_) => ToolFailure::Timeout(format!(
-                "{service} did not answer in time; try again, or ask for less"
-            )),
-            _ => ToolFailure::Unreachable {
-                service,
-                message: source_text(&e),
-            },
-        }
+        AwsFailure::from_sdk(service, attempts, ASK_LESS, e).into()
     }
-}
-
-/// The innermost message of an error chain (credentials problems are reported there).
-fn source_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        parts.push(s.to_string());
-        cur = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 /// Result of a tool body.

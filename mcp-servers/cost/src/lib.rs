@@ -4,7 +4,8 @@
 //! `cost_and_usage` shows spend by day or month, grouped by service, usage type or tag;
 //! `compare_periods` explains a change between two periods by ranking its drivers with
 //! amounts and shares; `cost_forecast` projects spend. Read-only; every call has a timeout and
-//! throttling is retried with backoff before it is reported.
+//! throttling is retried with backoff before it is reported; every result passes the shared
+//! redaction on its way out (`sopilot_mcp_common::run`).
 
 mod args;
 pub mod cli;
@@ -14,13 +15,13 @@ mod error;
 mod fetch;
 mod usage;
 
-use std::future::Future;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use sopilot_mcp_common::run;
 
 pub use compare::{Comparison, Driver, compare};
 pub use error::ToolFailure;
@@ -60,20 +61,6 @@ impl std::fmt::Debug for CostTools {
     }
 }
 
-async fn run(
-    body: impl Future<Output = error::ToolResult<CallToolResult>>,
-) -> Result<CallToolResult, McpError> {
-    Ok(match tokio::time::timeout(TOOL_TIMEOUT, body).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(failure)) => failure.into_result(),
-        Err(_) => ToolFailure::Timeout(format!(
-            "Cost Explorer did not finish within {} s; ask for a shorter period",
-            TOOL_TIMEOUT.as_secs()
-        ))
-        .into_result(),
-    })
-}
-
 impl CostTools {
     pub fn new(clients: Clients) -> Self {
         CostTools {
@@ -97,7 +84,7 @@ impl CostTools {
         &self,
         Parameters(a): Parameters<args::CostAndUsage>,
     ) -> Result<CallToolResult, McpError> {
-        run(usage::cost_and_usage(&self.clients, a)).await
+        run(TOOL_TIMEOUT, usage::cost_and_usage(&self.clients, a)).await
     }
 
     #[tool(
@@ -112,7 +99,7 @@ impl CostTools {
         &self,
         Parameters(a): Parameters<args::ComparePeriods>,
     ) -> Result<CallToolResult, McpError> {
-        run(compare::compare_periods(&self.clients, a)).await
+        run(TOOL_TIMEOUT, compare::compare_periods(&self.clients, a)).await
     }
 
     #[tool(
@@ -123,7 +110,7 @@ impl CostTools {
         &self,
         Parameters(a): Parameters<args::CostForecast>,
     ) -> Result<CallToolResult, McpError> {
-        run(usage::cost_forecast(&self.clients, a)).await
+        run(TOOL_TIMEOUT, usage::cost_forecast(&self.clients, a)).await
     }
 }
 

@@ -9,58 +9,9 @@ mod common;
 
 use std::time::Duration;
 
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
+use sopilot_test_support::moto;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Moto {
-    _child: tokio::process::Child,
-    port: u16,
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = tokio::process::Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 runs");
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(
-        ready.is_ok(),
-        "moto did not start on port {port}: is it installed? scripts/test installs it (pip install 'moto[server]')"
-    );
-    Moto {
-        _child: child,
-        port,
-    }
-}
 
 /// POSTs JSON to moto over a plain HTTP/1.1 connection; returns the status line.
 async fn post(port: u16, path: &str, body: &Value) -> String {
@@ -142,26 +93,13 @@ async fn compare_periods_against_moto() {
     .await;
     assert!(status.contains("201"), "{status}");
 
-    let env = common::aws_env(&format!("http://127.0.0.1:{}", m.port));
-    let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-cost")).configure(|c| {
-        c.env_remove("AWS_PROFILE");
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-    });
-    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+    let client = common::server(&m.url).stdio().await;
     let r = client
-        .call_tool(CallToolRequestParams::new("compare_periods").with_arguments(json!({"base_start": "2026-01-01", "base_end": "2026-02-01", "compare_start": "2026-02-01", "compare_end": "2026-03-01"}).as_object().cloned().unwrap()))
-        .await
-        .unwrap();
-    let text = r
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert_ne!(r.is_error, Some(true), "{text}");
-    let c = &r.structured_content.unwrap()["comparison"];
+        .call("compare_periods", json!({"base_start": "2026-01-01", "base_end": "2026-02-01", "compare_start": "2026-02-01", "compare_end": "2026-03-01"}))
+        .await;
+    let text = &r.text;
+    assert!(!r.is_error, "{text}");
+    let c = &r.structured["comparison"];
     assert_eq!(
         (
             c["base_total"].as_f64(),
@@ -182,16 +120,10 @@ async fn compare_periods_against_moto() {
     // moto has no GetCostForecast: the tool says so instead of failing obscurely.
     let today = chrono::Utc::now().date_naive();
     let r = client
-        .call_tool(CallToolRequestParams::new("cost_forecast").with_arguments(json!({"start": today.to_string(), "end": (today + chrono::Duration::days(3)).to_string()}).as_object().cloned().unwrap()))
-        .await
-        .unwrap();
-    let text = r
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert_eq!(r.is_error, Some(true), "{text}");
+        .call("cost_forecast", json!({"start": today.to_string(), "end": (today + chrono::Duration::days(3)).to_string()}))
+        .await;
+    let text = &r.text;
+    assert!(r.is_error, "{text}");
     assert!(text.contains("Cost Explorer"), "{text}");
     client.cancel().await.unwrap();
 }

@@ -1,10 +1,10 @@
 //! The `mcp-kubectl` command line, shared by the `mcp-kubectl` binary and `sopilot mcp-server kubectl`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sopilot_mcp_common::{Transport, init_logging, serve};
+use sopilot_mcp_common::cli::TransportArgs;
+use sopilot_mcp_common::{init_logging, serve_main};
 
 /// Kubernetes tools for incident response, over MCP.
 ///
@@ -25,9 +25,8 @@ The cluster comes from --kubeconfig, else KUBECONFIG, ~/.kube/config or the in-c
 service account. Logs go to stderr (RUST_LOG=debug for more)."
 )]
 pub struct Cli {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<SocketAddr>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Offer the mutating tools.
     #[arg(long)]
     pub allow_write: bool,
@@ -50,12 +49,5 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     let tools = crate::KubeTools::new(client, cli.allow_write);
-    let transport = cli.http.map_or(Transport::Stdio, Transport::Http);
-    match serve("mcp-kubectl", move || tools.clone(), transport).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::from(1)
-        }
-    }
+    serve_main("mcp-kubectl", tools, cli.transport.transport()).await
 }

@@ -153,10 +153,11 @@ mod tests {
     #[tokio::test]
     async fn known_kinds_agree_with_discovery() {
         let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let scenario =
-            sopilot_sim::Scenario::from_file(repo.join("tests/scenarios/payment-incident.yaml"))
-                .unwrap();
-        let sim = sopilot_sim::start(scenario, sopilot_sim::SimOptions::default())
+        let scenario = sopilot_sim_env::Scenario::from_file(
+            repo.join("tests/scenarios/payment-incident.yaml"),
+        )
+        .unwrap();
+        let sim = sopilot_sim_env::start(scenario, sopilot_sim_env::SimOptions::default())
             .await
             .unwrap();
         let client = crate::connect(Some(sim.kubeconfig().to_owned()), None)

@@ -1,7 +1,8 @@
 //! Failures, as messages a model (and an SRE) can act on.
 
-use rmcp::model::CallToolResult;
-use sopilot_mcp_common::tool_error;
+use std::time::Duration;
+
+use sopilot_mcp_common::Failure;
 
 /// Why a tool could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +39,13 @@ pub enum ToolFailure {
     Resolve(#[from] crate::resolve::ResolveError),
 }
 
-impl ToolFailure {
-    /// As an MCP tool error (the model sees the message).
-    pub fn into_result(self) -> CallToolResult {
-        tool_error(self.to_string())
+impl Failure for ToolFailure {
+    fn timed_out(limit: Duration) -> Self {
+        ToolFailure::Timeout(limit.as_secs())
     }
+}
 
+impl ToolFailure {
     /// A not-found failure with a hint on how to find the right name.
     pub fn not_found(
         kind: &'static str,

@@ -7,8 +7,8 @@
 //! stateful, data-loss risk) that SOPilot's policy gate decides on. Every `kind` argument is
 //! resolved against discovery before anything else ([`resolve`], `resolve_resource`), so
 //! decisions are made on the resource the API server will be asked for; Secrets are never
-//! returned, every result is redacted in one place ([`redacted`]), and nothing shells out
-//! to kubectl.
+//! returned, every result is redacted in one place ([`sopilot_mcp_common::redacted`], through
+//! [`sopilot_mcp_common::run`]), and nothing shells out to kubectl.
 
 mod args;
 pub mod cli;
@@ -30,15 +30,15 @@ mod resource;
 mod selector;
 mod workloads;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use sopilot_mcp_common::{Failure, redacted, run};
 
 pub use client::{ConnectError, connect};
 pub use error::ToolFailure;
@@ -52,38 +52,6 @@ pub struct KubeTools {
     client: kube::Client,
     resolver: Arc<discovery::Resolver>,
     tool_router: ToolRouter<Self>,
-}
-
-/// Runs a tool body with a deadline; failures become tool errors the model can read. Every
-/// result, success or failure, leaves through [`redacted`].
-async fn run(
-    timeout: Duration,
-    body: impl Future<Output = error::ToolResult<CallToolResult>>,
-) -> Result<CallToolResult, McpError> {
-    Ok(redacted(match tokio::time::timeout(timeout, body).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(failure)) => failure.into_result(),
-        Err(_) => ToolFailure::Timeout(timeout.as_secs()).into_result(),
-    }))
-}
-
-/// The one place every tool result is redacted, whichever tool built it: the structured
-/// content as JSON (env entries by name, ConfigMap keys, Secret-shaped objects, embedded
-/// manifests) and each text block as a whole (a private key spanning lines). Content that is
-/// not text is never produced here, and is dropped rather than passed on unread.
-fn redacted(mut r: CallToolResult) -> CallToolResult {
-    if let Some(v) = r.structured_content.as_mut() {
-        sopilot_mcp_common::redact_json(v);
-    }
-    r.content.retain(|c| matches!(c, ContentBlock::Text(_)));
-    for c in &mut r.content {
-        if let ContentBlock::Text(t) = c
-            && let std::borrow::Cow::Owned(clean) = sopilot_mcp_common::redact(&t.text)
-        {
-            t.text = clean;
-        }
-    }
-    r
 }
 
 impl std::fmt::Debug for KubeTools {

@@ -17,7 +17,7 @@ use crate::pods::LIST_BYTES;
 /// Drops what a reader never needs (managed fields, the last-applied copy of the whole
 /// manifest, env values included) and redacts the object as JSON before it is printed: the
 /// text rules alone cannot tell which env entry or ConfigMap key a value belongs to. (Every
-/// result is redacted again, text and structure, where results are built in `lib.rs`.)
+/// result is redacted again, text and structure, by `sopilot_mcp_common::run`.)
 fn tidy(mut v: Value) -> Value {
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");

@@ -5,44 +5,23 @@
 
 mod common;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
+use sopilot_test_support::{Via, python_client};
 
-async fn python(args: &[String]) -> Value {
-    let script = common::repo().join("tests/python/mcp_client_check.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::process::Command::new("python3")
-            .arg(script)
-            .args(args)
-            .output(),
-    )
-    .await
-    .expect("python client timed out")
-    .expect("python3 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python MCP client failed (is `pip install mcp` done? .ci/run does it):\n{stderr}"
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn calls() -> Vec<String> {
+fn calls() -> Vec<(&'static str, Value)> {
     vec![
-        "--call".into(),
-        "list_pods".into(),
-        json!({"namespace": "payment", "status": "CrashLoopBackOff"}).to_string(),
-        "--call".into(),
-        "delete_pod".into(),
-        json!({"namespace": "payment", "name": "payment-service-7d8f9c6b5-x2k9p", "dry_run": true})
-            .to_string(),
-        "--call".into(),
-        "get_resource".into(),
-        json!({"kind": "Secret", "namespace": "payment"}).to_string(),
+        (
+            "list_pods",
+            json!({"namespace": "payment", "status": "CrashLoopBackOff"}),
+        ),
+        (
+            "delete_pod",
+            json!({"namespace": "payment", "name": "payment-service-7d8f9c6b5-x2k9p", "dry_run": true}),
+        ),
+        (
+            "get_resource",
+            json!({"kind": "Secret", "namespace": "payment"}),
+        ),
     ]
 }
 
@@ -78,16 +57,8 @@ fn check(v: &Value) {
 #[tokio::test]
 async fn python_sdk_over_stdio() {
     let sim = common::sim().await;
-    let mut args: Vec<String> = vec![
-        "--stdio".into(),
-        env!("CARGO_BIN_EXE_mcp-kubectl").into(),
-        "--allow-write".into(),
-        "--kubeconfig".into(),
-        sim.kubeconfig().display().to_string(),
-    ];
-    args.extend(calls());
-    let v = python(&args).await;
-    check(&v);
+    let run = python_client(&common::server(&sim, true), Via::Stdio, &calls()).await;
+    check(&run.report);
     assert!(
         sim.get("Pod", Some("payment"), "payment-service-7d8f9c6b5-x2k9p")
             .is_some(),
@@ -98,28 +69,6 @@ async fn python_sdk_over_stdio() {
 #[tokio::test]
 async fn python_sdk_over_streamable_http() {
     let sim = common::sim().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-kubectl"))
-        .args(["--http", "127.0.0.1:0", "--allow-write", "--kubeconfig"])
-        .arg(sim.kubeconfig())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("http://") {
-                return line[i..].trim().to_owned();
-            }
-        }
-        panic!("no listening line")
-    })
-    .await
-    .unwrap();
-    // Keep draining the server's stderr so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let mut args = vec!["--http".to_owned(), url];
-    args.extend(calls());
-    check(&python(&args).await);
+    let run = python_client(&common::server(&sim, true), Via::StreamableHttp, &calls()).await;
+    check(&run.report);
 }

@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::Harness;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
 async fn tool_list(h: &Harness) -> Vec<Value> {
     let tools = h.client.list_all_tools().await.unwrap();
@@ -222,25 +219,8 @@ async fn bad_arguments_are_tool_errors_that_say_what_to_do() {
 #[tokio::test]
 async fn serves_streamable_http() {
     let sim = common::sim().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-kubectl"))
-        .args(["--http", "127.0.0.1:0", "--kubeconfig"])
-        .arg(sim.kubeconfig())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("http://") {
-                return line[i..].trim().to_owned();
-            }
-        }
-        panic!("no listening line")
-    })
-    .await
-    .unwrap();
+    let http = common::server(&sim, false).http().await;
+    let url = http.url.clone();
     let client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "list_pods"), "{url}");

@@ -1,9 +1,9 @@
 //! The `mcp-slack` command line, shared by the `mcp-slack` binary and `sopilot mcp-server slack`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use sopilot_mcp_common::{Transport, init_logging, redact, serve};
+use sopilot_mcp_common::cli::TransportArgs;
+use sopilot_mcp_common::{init_logging, redact, serve_main};
 
 /// Slack tools for incident response, over MCP.
 ///
@@ -31,9 +31,8 @@ The bot needs the scopes channels:read and channels:history (groups:* for privat
 channels), users:read for names, chat:write to post and reactions:write to react."
 )]
 pub struct Cli {
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<SocketAddr>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Offer the posting tools (needs --channels).
     #[arg(long)]
     pub allow_post: bool,
@@ -66,12 +65,5 @@ pub async fn run(cli: Cli) -> ExitCode {
         channels = %if config.channels.is_empty() { "any the bot is in (read-only)".to_owned() } else { config.channels.join(",") },
         "mcp-slack configured"
     );
-    let transport = cli.http.map_or(Transport::Stdio, Transport::Http);
-    match serve("mcp-slack", move || tools.clone(), transport).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::from(1)
-        }
-    }
+    serve_main("mcp-slack", tools, cli.transport.transport()).await
 }

@@ -1,8 +1,10 @@
 //! Failures, as messages a model (and an SRE) can act on. Slack's error codes are a protocol
 //! field, parsed into [`SlackCode`] and explained by an exhaustive match.
 
+use std::time::Duration;
+
 use rmcp::model::CallToolResult;
-use sopilot_mcp_common::{redact, tool_error};
+use sopilot_mcp_common::{Failure, redact, tool_error};
 
 /// Why `mcp-slack` could not start, or a tool could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -131,12 +133,18 @@ impl ApiFailure {
     }
 }
 
-impl SlackError {
-    /// As an MCP tool error (the model sees the message, credentials masked).
-    pub fn into_result(self) -> CallToolResult {
-        tool_error(redact(&self.to_string()).into_owned())
+impl Failure for SlackError {
+    fn timed_out(limit: Duration) -> Self {
+        SlackError::ToolTimeout(limit.as_secs())
     }
 
+    /// As an MCP tool error (the model sees the message, credentials masked).
+    fn into_result(self) -> CallToolResult {
+        tool_error(redact(&self.to_string()).into_owned())
+    }
+}
+
+impl SlackError {
     /// Names the channel (and message) a Slack error was about, for the explanation.
     pub fn about(mut self, display: &str, message_ts: Option<&str>) -> Self {
         if let SlackError::Api(failure) = &mut self {

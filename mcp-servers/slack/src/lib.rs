@@ -11,8 +11,9 @@
 //! refused, and posts go out with link and media unfurling off. The bot token comes from
 //! `SLACK_BOT_TOKEN` alone and never reaches a log or a result; `SLACK_API_URL` points the
 //! server at another Web API (the simulator in tests). 429s are retried after `Retry-After`
-//! within a bound, every request has a timeout, and Slack's error codes come back as
-//! sentences that say what to do.
+//! within a bound, every request has a timeout, Slack's error codes come back as sentences that
+//! say what to do, and every result passes the shared redaction on its way out
+//! (`sopilot_mcp_common::run`).
 
 mod api;
 mod args;
@@ -29,7 +30,6 @@ mod read;
 mod text;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use sopilot_mcp_common::run;
 use tokio::sync::Mutex;
 
 pub use config::{Config, DEFAULT_API_URL, RetryPolicy, Token};
@@ -85,17 +86,6 @@ impl std::fmt::Debug for SlackTools {
     }
 }
 
-/// Runs a tool body with a deadline; failures become tool errors the model can read.
-async fn run(
-    body: impl Future<Output = Result<CallToolResult, SlackError>>,
-) -> Result<CallToolResult, McpError> {
-    Ok(match tokio::time::timeout(TOOL_TIMEOUT, body).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(failure)) => failure.into_result(),
-        Err(_) => SlackError::ToolTimeout(TOOL_TIMEOUT.as_secs()).into_result(),
-    })
-}
-
 impl SlackTools {
     /// The server; without `allow_post` the posting tools are not even listed.
     pub fn new(config: &Config) -> Result<Self, SlackError> {
@@ -137,7 +127,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::ChannelHistory>,
     ) -> Result<CallToolResult, McpError> {
-        run(read::channel_history(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, read::channel_history(&self.ctx, a)).await
     }
 
     #[tool(
@@ -152,7 +142,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::ThreadReplies>,
     ) -> Result<CallToolResult, McpError> {
-        run(read::thread_replies(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, read::thread_replies(&self.ctx, a)).await
     }
 
     #[tool(
@@ -160,7 +150,7 @@ impl SlackTools {
         annotations(title = "List channels", read_only_hint = true, open_world_hint = true)
     )]
     async fn list_channels(&self) -> Result<CallToolResult, McpError> {
-        run(read::list_channels(&self.ctx)).await
+        run(TOOL_TIMEOUT, read::list_channels(&self.ctx)).await
     }
 }
 
@@ -180,7 +170,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::PostMessage>,
     ) -> Result<CallToolResult, McpError> {
-        run(post::post_message(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, post::post_message(&self.ctx, a)).await
     }
 
     #[tool(
@@ -197,7 +187,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::ReplyInThread>,
     ) -> Result<CallToolResult, McpError> {
-        run(post::reply_in_thread(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, post::reply_in_thread(&self.ctx, a)).await
     }
 
     #[tool(
@@ -214,7 +204,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::UpdateMessage>,
     ) -> Result<CallToolResult, McpError> {
-        run(post::update_message(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, post::update_message(&self.ctx, a)).await
     }
 
     #[tool(
@@ -231,7 +221,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::AddReaction>,
     ) -> Result<CallToolResult, McpError> {
-        run(post::add_reaction(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, post::add_reaction(&self.ctx, a)).await
     }
 
     #[tool(
@@ -248,7 +238,7 @@ impl SlackTools {
         &self,
         Parameters(a): Parameters<args::IncidentReport>,
     ) -> Result<CallToolResult, McpError> {
-        run(post::post_incident_report(&self.ctx, a)).await
+        run(TOOL_TIMEOUT, post::post_incident_report(&self.ctx, a)).await
     }
 }
 

@@ -5,48 +5,24 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{ALLOWED, Sim, TOKEN, workspace};
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
+use sopilot_test_support::{Via, python_client};
 
-async fn python(args: &[String]) -> Value {
-    let script = common::repo().join("tests/python/mcp_client_check.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::process::Command::new("python3")
-            .arg(script)
-            .args(args)
-            .output(),
-    )
-    .await
-    .expect("python client timed out")
-    .expect("python3 runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python MCP client failed (is `pip install mcp` done? .ci/run does it):\n{stderr}"
-    );
-    assert!(!stderr.contains(TOKEN), "token in the client's stderr");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn calls() -> Vec<String> {
-    let call =
-        |name: &str, args: Value| vec!["--call".to_owned(), name.to_owned(), args.to_string()];
-    [
-        call("channel_history", json!({"channel": "#incidents", "limit": 5})),
-        call(
+fn calls() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "channel_history",
+            json!({"channel": "#incidents", "limit": 5}),
+        ),
+        (
             "post_incident_report",
             json!({"channel": "#incidents", "title": "payment-service OOMKilled", "severity": "high",
                    "summary": "Pods restart every 2 minutes.", "actions_taken": ["deleted one pod"],
                    "pending_approvals": ["raise the memory limit"]}),
         ),
-        call("post_message", json!({"channel": "#random", "text": "hi"})),
+        ("post_message", json!({"channel": "#random", "text": "hi"})),
     ]
-    .concat()
 }
 
 fn check(v: &Value, sim: &Sim) {
@@ -91,60 +67,22 @@ fn check(v: &Value, sim: &Sim) {
     assert!(!v.to_string().contains(TOKEN));
 }
 
+async fn check_via(via: Via) {
+    let sim = Sim::start(workspace()).await;
+    // Over HTTP the server logs at info, to say where it listens.
+    let server = common::server(&sim, &["--allow-post", "--channels", ALLOWED], TOKEN)
+        .env("RUST_LOG", "warn");
+    let run = python_client(&server, via, &calls()).await;
+    assert!(!run.stderr.contains(TOKEN), "token in the client's stderr");
+    check(&run.report, &sim);
+}
+
 #[tokio::test]
 async fn python_sdk_over_stdio() {
-    let sim = Sim::start(workspace()).await;
-    // The SDK starts servers with a minimal environment, so pass ours through env(1).
-    let mut args: Vec<String> = vec![
-        "--stdio".into(),
-        "env".into(),
-        format!("SLACK_BOT_TOKEN={TOKEN}"),
-        format!("SLACK_API_URL={}", sim.url),
-        "RUST_LOG=warn".into(),
-        env!("CARGO_BIN_EXE_mcp-slack").into(),
-        "--allow-post".into(),
-        "--channels".into(),
-        ALLOWED.into(),
-    ];
-    args.extend(calls());
-    let v = python(&args).await;
-    check(&v, &sim);
+    check_via(Via::Stdio).await;
 }
 
 #[tokio::test]
 async fn python_sdk_over_streamable_http() {
-    let sim = Sim::start(workspace()).await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-slack"))
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--allow-post",
-            "--channels",
-            ALLOWED,
-        ])
-        .env("SLACK_BOT_TOKEN", TOKEN)
-        .env("SLACK_API_URL", &sim.url)
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("http://")
-                && line.contains("/mcp")
-            {
-                return line[i..].trim().to_owned();
-            }
-        }
-        panic!("no listening line")
-    })
-    .await
-    .unwrap();
-    // Keep draining the server's stderr so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let mut args = vec!["--http".to_owned(), url];
-    args.extend(calls());
-    check(&python(&args).await, &sim);
+    check_via(Via::StreamableHttp).await;
 }

@@ -240,3 +240,19 @@ async fn without_an_allow_list_reading_covers_the_bots_channels() {
     let r = h.ok("list_channels", json!({})).await;
     assert_eq!(r.structured["channels"].as_array().unwrap().len(), 4);
 }
+
+/// Every result passes the shared redaction on its way out, whatever the tool left in it: a
+/// channel topic is listed as Slack holds it.
+#[tokio::test]
+async fn results_are_redacted_on_their_way_out() {
+    let mut ws = workspace();
+    ws["channels"][0]["topic"] = json!("db: postgres://app:s3cr3t@db:5432/pay");
+    let h = Harness::start(ws, &["--channels", ALLOWED]).await;
+    let r = h.ok("list_channels", json!({})).await;
+    let everything = r.everything();
+    assert!(!everything.contains("s3cr3t"), "{everything}");
+    assert!(
+        everything.contains("postgres://app:[REDACTED]@db"),
+        "{everything}"
+    );
+}

@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{ALLOWED, Harness, TOKEN, workspace};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
 const READ_TOOLS: [&str; 3] = ["channel_history", "list_channels", "thread_replies"];
 const POST_TOOLS: [&str; 5] = [
@@ -174,36 +171,13 @@ fn startup_errors_are_clear_and_never_show_the_token() {
 #[tokio::test]
 async fn serves_streamable_http() {
     let sim = common::Sim::start(workspace()).await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-slack"))
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--allow-post",
-            "--channels",
-            ALLOWED,
-        ])
-        .env("SLACK_BOT_TOKEN", TOKEN)
-        .env("SLACK_API_URL", &sim.url)
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            assert!(!line.contains(TOKEN), "token in log: {line}");
-            if let Some(i) = line.find("http://")
-                && line.contains("/mcp")
-            {
-                return line[i..].trim().to_owned();
-            }
-        }
-        panic!("no listening line")
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let http = common::server(&sim, &["--allow-post", "--channels", ALLOWED], TOKEN)
+        .http()
+        .await;
+    for line in &http.startup_log {
+        assert!(!line.contains(TOKEN), "token in log: {line}");
+    }
+    let url = http.url.clone();
     let client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), 8, "{url}");

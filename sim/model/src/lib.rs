@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sopilot_llm::{Script, ScriptedModel};
+use sopilot_script::{Player, Script};
 
 /// A bad `model` section.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,7 @@ pub struct ModelSimError(String);
 #[serde(deny_unknown_fields)]
 struct Section {
     #[serde(default)]
-    turns: Vec<sopilot_llm::ScriptTurn>,
+    turns: Vec<sopilot_script::ScriptTurn>,
     #[serde(default)]
     throttle_first: u32,
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct ModelState {
 
 #[derive(Debug)]
 struct Inner {
-    model: ScriptedModel,
+    model: Player,
     throttle_first: u32,
     malformed: Vec<u32>,
     requests: Mutex<Vec<Value>>,
@@ -71,7 +71,7 @@ impl ModelState {
     pub fn new(script: Script, throttle_first: u32, malformed: Vec<u32>) -> ModelState {
         ModelState {
             inner: Arc::new(Inner {
-                model: ScriptedModel::new("sim", script),
+                model: Player::new(script),
                 throttle_first,
                 malformed,
                 requests: Mutex::new(Vec::new()),
@@ -147,7 +147,7 @@ async fn completions(
     }
     let r = s.inner.model.answer(&conversation(&body));
     let tool_calls: Vec<Value> = r
-        .tool_calls
+        .calls
         .iter()
         .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
         .collect();
@@ -155,7 +155,7 @@ async fn completions(
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
     }
-    let finish = if r.tool_calls.is_empty() {
+    let finish = if r.calls.is_empty() {
         "stop"
     } else {
         "tool_calls"
@@ -164,7 +164,7 @@ async fn completions(
         "id": format!("chatcmpl-sim-{n}"), "object": "chat.completion", "created": 0,
         "model": body.get("model").cloned().unwrap_or(Value::Null),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": r.usage.input, "completion_tokens": r.usage.output, "total_tokens": r.usage.input + r.usage.output},
+        "usage": {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens, "total_tokens": r.input_tokens + r.output_tokens},
     }))
     .into_response()
 }

@@ -11,11 +11,11 @@ use std::time::Duration;
 use serde_json::json;
 use sopilot_protocol::{ApprovalState, Decision, Trigger};
 use sopilot_runtime::{Approver, RunReport, Scripted, Store};
+use sopilot_sim_env::SimOptions;
 
 use crate::assets;
 use crate::cmd::run::finish;
 use crate::session::{Session, SessionOptions, builtin_servers, params_for};
-use crate::simenv::SimEnv;
 use crate::{DemoArgs, Outcome, progress};
 
 /// The alarm that starts the demo, as SNS delivers it.
@@ -96,9 +96,11 @@ async fn demo_async(args: &DemoArgs) -> Result<Outcome, String> {
     eprintln!(
         "SOPilot demo: a CloudWatch alarm fires for payment-service; the complex-incident SOP runs against a simulated EKS cluster.\n"
     );
-    let scenario = sopilot_sim::Scenario::from_yaml(assets::DEMO_SCENARIO)
+    let scenario = sopilot_sim_env::Scenario::from_yaml(assets::DEMO_SCENARIO)
         .map_err(|e| format!("the embedded demo scenario: {e}"))?;
-    let env = SimEnv::start(scenario, None).await?;
+    let env = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let (sop, _) = sopilot_sop::load(
         "complex-incident",
         assets::sop("complex-incident").unwrap_or_default(),
@@ -113,7 +115,7 @@ async fn demo_async(args: &DemoArgs) -> Result<Outcome, String> {
     let params = params_for(&sop, Some(&trigger), Default::default())?;
     let model: Arc<dyn sopilot_llm::ModelClient> = Arc::new(sopilot_llm::OpenAiClient::new(
         "sopilot-sim",
-        Some(env.model_url.clone()),
+        Some(env.model_url()),
         Some("sim".into()),
         Duration::from_secs(30),
     ));
@@ -134,9 +136,9 @@ async fn demo_async(args: &DemoArgs) -> Result<Outcome, String> {
     )
     .await;
     let report = session.run(sop, params, Some(trigger), false).await;
-    let pods_after = env.sim.kube().list("Pod", Some("payment")).len();
+    let pods_after = env.kube().list("Pod", Some("payment")).len();
     let posted = env
-        .slack
+        .slack()
         .messages("#incidents")
         .iter()
         .any(|m| m.text.contains("payment-service incident"));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sopilot_runtime::{Approver, DenyAll, Scripted, Store, Terminal, report_json};
+use sopilot_sim_env::SimOptions;
 
 use crate::cmd::sop::read_trigger;
 use crate::config::Config;
@@ -13,7 +14,6 @@ use crate::session::{
     Session, SessionOptions, builtin_servers, exit_code, load_policy, load_sop, params_for,
     store_path,
 };
-use crate::simenv::SimEnv;
 use crate::{Outcome, RehearseArgs, RunArgs, progress};
 
 pub(crate) fn parse_params(raw: &[String]) -> Result<BTreeMap<String, String>, String> {
@@ -136,13 +136,16 @@ pub fn rehearse(args: &RehearseArgs) -> Outcome {
 
 async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
     let sop = load_sop(&args.sop)?;
-    let scenario = sopilot_sim::Scenario::from_file(&args.scenario).map_err(|e| e.to_string())?;
+    let scenario =
+        sopilot_sim_env::Scenario::from_file(&args.scenario).map_err(|e| e.to_string())?;
     let has_script = scenario.model.is_some();
     let trigger = args.trigger.as_deref().map(read_trigger).transpose()?;
     let params = params_for(&sop, trigger.as_ref(), parse_params(&args.params)?)?;
     sopilot_sop::resolve_params(&sop, &params).map_err(|e| e.to_string())?;
     let policy = load_policy(&args.policy, false)?;
-    let env = SimEnv::start(scenario, None).await?;
+    let env = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let model: Option<Arc<dyn sopilot_llm::ModelClient>> = match args.model.as_deref() {
         Some(m) => {
             let spec: sopilot_llm::ModelSpec = m
@@ -154,7 +157,7 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
         }
         None if has_script => Some(Arc::new(sopilot_llm::OpenAiClient::new(
             "sopilot-sim",
-            Some(env.model_url.clone()),
+            Some(env.model_url()),
             Some("sim".into()),
             Duration::from_secs(30),
         ))),

@@ -8,11 +8,11 @@ use sopilot_llm::PriceTable;
 use sopilot_runtime::{DenyAll, Gate, Gateway, Runner, Store};
 use sopilot_server::hooks::sns::SnsHook;
 use sopilot_server::{AppState, ApprovalHub, Metrics, RunManager, RunManagerOptions, ServeOptions};
+use sopilot_sim_env::{RunningSim, SimOptions};
 use sopilot_sop::Sop;
 
 use crate::config::Config;
 use crate::session::{builtin_servers, load_policy, store_path};
-use crate::simenv::SimEnv;
 use crate::{Outcome, ServeArgs, assets, progress};
 
 /// Every SOP under `paths` (files or folders), then the shipped ones not overridden.
@@ -107,10 +107,10 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         None => None,
     };
     let model = match &sim {
-        Some(env) if sc.model.is_none() && env.sim.scenario().model.is_some() => {
+        Some(env) if sc.model.is_none() && env.scenario().model.is_some() => {
             Some(Arc::new(sopilot_llm::OpenAiClient::new(
                 "sopilot-sim",
-                Some(env.model_url.clone()),
+                Some(env.model_url()),
                 Some("sim".into()),
                 Duration::from_secs(30),
             )) as Arc<dyn sopilot_llm::ModelClient>)
@@ -120,7 +120,8 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let store = Arc::new(
         Store::open(&store_path(None, config.store.as_deref())).map_err(|e| e.to_string())?,
     );
-    let mut servers = builtin_servers(&sim.as_ref().map(SimEnv::server_env).unwrap_or_default())?;
+    let mut servers =
+        builtin_servers(&sim.as_ref().map(RunningSim::server_env).unwrap_or_default())?;
     if let Some(keep) = &config.builtin {
         servers.retain(|s| keep.contains(&s.name));
     }
@@ -135,7 +136,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         sc.slack.as_ref(),
         &store,
         sim.as_ref()
-            .map(|env| (env.slack_url.clone(), env.slack.token().to_owned())),
+            .map(|env| (env.slack_url(), env.slack().token())),
     )?;
     let api_tokens = sc.api_tokens(env("SOPILOT_API_TOKEN"))?;
     for t in &api_tokens {
@@ -237,7 +238,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     }
     if let Some(w) = &sc.kubernetes_events {
         let client = match &sim {
-            Some(env) => kube_client_for(env.sim.kubeconfig()).await,
+            Some(env) => kube_client_for(env.kubeconfig()).await,
             None => kube::Client::try_default().await.map_err(|e| e.to_string()),
         }
         .map_err(|e| {
@@ -268,7 +269,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
 
 /// Starts the simulated environment of `--simulate`. A simulation never reaches a real
 /// system: configured MCP servers (which would) are refused.
-async fn simulate(path: &Path, config: &Config) -> Result<SimEnv, String> {
+async fn simulate(path: &Path, config: &Config) -> Result<RunningSim, String> {
     let real: Vec<String> = config.servers().into_iter().map(|s| s.name).collect();
     if !real.is_empty() {
         return Err(format!(
@@ -276,9 +277,11 @@ async fn simulate(path: &Path, config: &Config) -> Result<SimEnv, String> {
             real.join(", ")
         ));
     }
-    let scenario = sopilot_sim::Scenario::from_file(path)
+    let scenario = sopilot_sim_env::Scenario::from_file(path)
         .map_err(|e| format!("--simulate {}: {e}", path.display()))?;
-    let env = SimEnv::start(scenario, None).await?;
+    let env = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("simulating {}: {}", path.display(), env.urls());
     Ok(env)
 }

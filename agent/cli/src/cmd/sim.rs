@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use crate::simenv::SimEnv;
+use sopilot_sim_env::SimOptions;
+
 use crate::{Outcome, SimServeArgs};
 
 /// Serves until SIGTERM or Ctrl-C; the first stdout line is the JSON of CONTRACTS.md.
@@ -15,11 +16,15 @@ pub fn serve(args: &SimServeArgs) -> Outcome {
         Err(e) => return Outcome::fail(format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(async {
-        let scenario = match sopilot_sim::Scenario::from_file(&args.scenario) {
+        let scenario = match sopilot_sim_env::Scenario::from_file(&args.scenario) {
             Ok(s) => s,
             Err(e) => return Outcome::fail(e),
         };
-        let env = match SimEnv::start(scenario, Some(args.listen)).await {
+        let options = SimOptions {
+            kubernetes_addr: args.listen,
+            ..SimOptions::default()
+        };
+        let env = match sopilot_sim_env::start(scenario, options).await {
             Ok(e) => e,
             Err(e) => return Outcome::fail(e),
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 use sopilot_sim_slack::SlackState;
 
 use super::case::{Mutation, ObjectRef};
@@ -100,7 +100,7 @@ impl World {
     pub async fn start(scenario: &[String]) -> Result<World, String> {
         let merged = merge_scenarios(scenario)?;
         let scenario = Scenario::from_yaml(&merged.to_string()).map_err(|e| e.to_string())?;
-        let sim = sopilot_sim::start(scenario, SimOptions::default())
+        let sim = sopilot_sim_env::start(scenario, SimOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         let slack = slack();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 use sopilot_sim_slack::{Message, SlackState};
 
 pub use crate::support::{AM_TOKEN, Server, TOKEN, http, repo};
@@ -26,7 +26,7 @@ pub struct Env {
 pub async fn env() -> Env {
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    let sim = sopilot_sim::start(scenario, SimOptions::default())
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap();
     let slack = SlackState::from_section(Some(&json!({

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sopilot_sim::{RunningSim, Scenario, SimOptions};
+use sopilot_sim_env::{RunningSim, Scenario, SimOptions};
 use tokio::io::AsyncBufReadExt;
 
 pub const TOKEN: &str = "api-token-for-tests";
@@ -26,7 +26,7 @@ pub fn repo() -> PathBuf {
 pub async fn sim() -> RunningSim {
     let scenario =
         Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
-    sopilot_sim::start(scenario, SimOptions::default())
+    sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap()
 }

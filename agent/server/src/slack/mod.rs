@@ -11,16 +11,16 @@
 //! `max_runs_per_user_per_hour` runs from Slack. Socket Mode is not implemented; Slack must
 //! reach the server over HTTPS.
 
-mod requests;
 pub mod blocks;
 mod channel;
-pub mod route_by_model;
 pub mod client;
 mod commands;
 mod events;
 pub mod intent;
 mod interactions;
 pub mod progress;
+mod requests;
+pub mod route_by_model;
 pub mod verify;
 
 use std::collections::HashMap;

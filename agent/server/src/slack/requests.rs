@@ -12,8 +12,8 @@ use sopilot_protocol::{ApprovalState, SlackRequest, Trigger};
 
 use super::SlackBot;
 use super::blocks::{escape, mask_approval_ids, status_word};
-use super::route_by_model::{Choice, choose};
 use super::intent::{self, Request};
+use super::route_by_model::{Choice, choose};
 use crate::AppState;
 use crate::runs::{Origin, StartError, StartRequest, Started};
 

@@ -1,27 +1,18 @@
 //! The simulated Slack Web API in process, and an `mcp-slack` child process pointed at it
 //! and spoken to over stdio, with its stderr kept for leak checks.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Each test binary uses part of this module.
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::ops::Deref;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use sopilot_sim_slack::SlackState;
-use tokio::io::AsyncBufReadExt;
+use sopilot_test_support::{Client, Server};
+pub use sopilot_test_support::{Reply, repo};
 
 /// A token no other text contains, so a leak is unmistakable.
 pub const TOKEN: &str = "xoxb-4242424242-sim-secret-token-e2e";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The workspace most tests use.
 pub fn workspace() -> Value {
@@ -77,37 +68,27 @@ impl Sim {
     }
 }
 
-/// What a tool call returned.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub text: String,
-    pub structured: Value,
-    pub is_error: bool,
+/// The `mcp-slack` binary with `args` against `sim`, holding `token`.
+pub fn server(sim: &Sim, args: &[&str], token: &str) -> Server {
+    Server::new(env!("CARGO_BIN_EXE_mcp-slack"))
+        .args(args.iter().copied())
+        .env("SLACK_BOT_TOKEN", token)
+        .env("SLACK_API_URL", &sim.url)
 }
 
-impl Reply {
-    fn from(r: CallToolResult) -> Self {
-        let text = r
-            .content
-            .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-            .collect::<Vec<_>>()
-            .join("\n");
-        Reply {
-            text,
-            structured: r.structured_content.unwrap_or(Value::Null),
-            is_error: r.is_error == Some(true),
-        }
-    }
-}
-
+/// A simulated Slack and an `mcp-slack` client connected to a server in front of it, with
+/// the server's stderr kept for leak checks; calls its tools through [`Client`].
 pub struct Harness {
     pub sim: Sim,
-    pub client: RunningService<RoleClient, ()>,
-    /// Everything the server wrote to stderr so far.
-    pub stderr: Arc<Mutex<String>>,
-    /// Every tool result's text and structured content, for leak checks.
-    pub seen: Mutex<Vec<String>>,
+    pub client: Client,
+}
+
+impl Deref for Harness {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Harness {
@@ -118,70 +99,12 @@ impl Harness {
 
     pub async fn start_with_token(section: Value, args: &[&str], token: &str) -> Harness {
         let sim = Sim::start(section).await;
-        let cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-slack")).configure(|c| {
-            c.args(args)
-                .env("SLACK_BOT_TOKEN", token)
-                .env("SLACK_API_URL", &sim.url)
-                .env("RUST_LOG", "debug");
-        });
-        let (transport, stderr) = TokioChildProcess::builder(cmd)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        if let Some(stderr) = stderr {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut lines = tokio::io::BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut l = log.lock().unwrap();
-                    l.push_str(&line);
-                    l.push('\n');
-                }
-            });
-        }
-        let client = ().serve(transport).await.unwrap();
-        Harness {
-            sim,
-            client,
-            stderr: log,
-            seen: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Calls a tool; panics only on protocol failures, not on tool errors.
-    pub async fn call(&self, name: &str, args: Value) -> Reply {
-        let params = CallToolRequestParams::new(name.to_owned())
-            .with_arguments(args.as_object().cloned().unwrap_or_default());
-        let r = tokio::time::timeout(Duration::from_secs(60), self.client.call_tool(params))
-            .await
-            .expect("tool call timed out")
-            .unwrap_or_else(|e| panic!("{name}: protocol error {e}"));
-        let reply = Reply::from(r);
-        self.seen
-            .lock()
-            .unwrap()
-            .push(format!("{}\n{}", reply.text, reply.structured));
-        reply
-    }
-
-    /// Calls a tool that must succeed.
-    pub async fn ok(&self, name: &str, args: Value) -> Reply {
-        let r = self.call(name, args).await;
-        assert!(!r.is_error, "{name} failed: {}", r.text);
-        r
-    }
-
-    /// Calls a tool that must fail, returning its message.
-    pub async fn fails(&self, name: &str, args: Value) -> String {
-        let r = self.call(name, args).await;
-        assert!(r.is_error, "{name} should fail: {}", r.text);
-        r.text
-    }
-
-    /// The server's stderr so far.
-    pub fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        let client = server(&sim, args, token)
+            .env("RUST_LOG", "debug")
+            .keep_stderr()
+            .stdio()
+            .await;
+        Harness { sim, client }
     }
 
     /// The methods the simulator received, in order.

@@ -1,0 +1,79 @@
+//! The AWS configuration every client shares: the standard credential chain and region,
+//! `AWS_ENDPOINT_URL`, retries with backoff for throttling and 5xx, and timeouts; the `main`
+//! of an AWS-backed server; and the one classifier of AWS SDK failures ([`AwsFailure`]).
+
+mod failure;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+pub use failure::AwsFailure;
+
+/// How long resolving the region (environment, profile, instance metadata) may take.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why no AWS configuration could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no AWS region configured: set AWS_REGION (e.g. AWS_REGION=us-east-1), or `region` in the profile of ~/.aws/config"
+    )]
+    NoRegion,
+    #[error("resolving the AWS configuration took longer than {} s", LOAD_TIMEOUT.as_secs())]
+    Timeout,
+}
+
+/// Loads the configuration: region and credentials from the standard chain, endpoint from
+/// `AWS_ENDPOINT_URL` when set, `max_attempts` tries per call (throttling and 5xx are
+/// retried with exponential backoff) and per-attempt and per-call timeouts.
+pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigError> {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .read_timeout(Duration::from_secs(20))
+                .operation_attempt_timeout(Duration::from_secs(25))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    let config = tokio::time::timeout(LOAD_TIMEOUT, loader.load())
+        .await
+        .map_err(|_| ConfigError::Timeout)?;
+    if config.region().is_none() {
+        return Err(ConfigError::NoRegion);
+    }
+    Ok(config)
+}
+
+/// Loads the AWS configuration, builds the tools and serves them: the whole `main` of an
+/// AWS-backed server (`mcp-cloudwatch`, `mcp-cost`). Exit code 1 on a missing region or a
+/// serving error, with the reason on stderr.
+pub async fn run_server<S, B>(
+    name: &'static str,
+    max_attempts: u32,
+    transport: crate::Transport,
+    build: B,
+) -> std::process::ExitCode
+where
+    S: rmcp::ServerHandler + Clone + Send + Sync + 'static,
+    B: FnOnce(&aws_config::SdkConfig) -> S,
+{
+    crate::init_logging();
+    let config = match load(max_attempts).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    crate::serve_main(name, build(&config), transport).await
+}

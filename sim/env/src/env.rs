@@ -1,0 +1,268 @@
+//! Starting and stopping the whole simulated environment: the Kubernetes API (with its
+//! kubeconfig), AWS, Slack and the model, each on its own loopback listener, built from its
+//! scenario section; one graceful shutdown for all of them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::serve::ListenerExt;
+use serde_json::{Value, json};
+use sopilot_sim_aws::AwsState;
+use sopilot_sim_k8s::{KubeOptions, KubeState, Limits, RunningKube};
+use sopilot_sim_model::ModelState;
+use sopilot_sim_slack::SlackState;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{Scenario, SimError};
+
+/// The region the simulated AWS answers for.
+pub const SIM_REGION: &str = "us-east-1";
+
+/// How to start the simulated environment.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where the Kubernetes API listens. Port 0 picks a free port. (AWS, Slack and the
+    /// model always take a free port on 127.0.0.1.)
+    pub kubernetes_addr: SocketAddr,
+    /// Where to write the kubeconfig; `None` writes it into a temporary directory the
+    /// [`RunningSim`] owns and removes when dropped.
+    pub kubeconfig_path: Option<PathBuf>,
+    /// Seed for generated names and uids (same seed, same names).
+    pub seed: u64,
+    /// Request, watch and history bounds of the Kubernetes API.
+    pub limits: Limits,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        let kube = KubeOptions::default();
+        SimOptions {
+            kubernetes_addr: kube.addr,
+            kubeconfig_path: kube.kubeconfig_path,
+            seed: kube.seed,
+            limits: kube.limits,
+        }
+    }
+}
+
+/// The running simulated environment. Dropping it stops every server (abruptly); call
+/// [`RunningSim::shutdown`] to stop them gracefully.
+#[derive(Debug)]
+pub struct RunningSim {
+    scenario: Scenario,
+    kube: RunningKube,
+    aws: AwsState,
+    slack: SlackState,
+    model: ModelState,
+    aws_service: Service,
+    slack_service: Service,
+    model_service: Service,
+}
+
+/// Loads every section of the scenario, starts every simulator and writes the kubeconfig.
+pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim, SimError> {
+    let model = ModelState::from_section(scenario.model.as_ref())?;
+    let kube_options = KubeOptions {
+        addr: options.kubernetes_addr,
+        kubeconfig_path: options.kubeconfig_path,
+        seed: options.seed,
+        limits: options.limits,
+    };
+    let kube = sopilot_sim_k8s::start(&scenario.kubernetes, kube_options).await?;
+    let slack = SlackState::from_section(scenario.slack.as_ref())?;
+    let aws = AwsState::from_sections(
+        scenario.cloudwatch.as_ref(),
+        scenario.logs.as_ref(),
+        scenario.cost.as_ref(),
+    )?;
+    let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
+    let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
+    let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;
+    Ok(RunningSim {
+        scenario,
+        kube,
+        aws,
+        slack,
+        model,
+        aws_service,
+        slack_service,
+        model_service,
+    })
+}
+
+impl RunningSim {
+    /// The Kubernetes API's base URL (`http://127.0.0.1:PORT`).
+    pub fn kubernetes_url(&self) -> String {
+        self.kube.kubernetes_url()
+    }
+
+    /// The Kubernetes API's address.
+    pub fn kubernetes_addr(&self) -> SocketAddr {
+        self.kube.kubernetes_addr()
+    }
+
+    /// The kubeconfig file (works with the real `kubectl` and with kube-rs).
+    pub fn kubeconfig(&self) -> &Path {
+        self.kube.kubeconfig()
+    }
+
+    /// The simulated cluster's state, for assertions and for changing the world mid-run.
+    pub fn kube(&self) -> &KubeState {
+        self.kube.kube()
+    }
+
+    /// Shorthand for `kube().get(kind, namespace, name)`.
+    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        self.kube.get(kind, namespace, name)
+    }
+
+    /// The scenario the environment was started with.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The simulated AWS endpoint (`AWS_ENDPOINT_URL`): CloudWatch, Logs, Cost Explorer.
+    pub fn aws_url(&self) -> String {
+        format!("http://{}", self.aws_service.addr)
+    }
+
+    /// The simulated model's OpenAI-compatible base URL (`http://127.0.0.1:PORT/v1`).
+    pub fn model_url(&self) -> String {
+        format!("http://{}/v1", self.model_service.addr)
+    }
+
+    /// The simulated Slack Web API's base URL (`SLACK_API_URL`, ending in `/api/`).
+    pub fn slack_url(&self) -> String {
+        format!("http://{}/api/", self.slack_service.addr)
+    }
+
+    /// The simulated AWS's state, for assertions.
+    pub fn aws(&self) -> &AwsState {
+        &self.aws
+    }
+
+    /// The simulated Slack workspace, for assertions and its bot token.
+    pub fn slack(&self) -> &SlackState {
+        &self.slack
+    }
+
+    /// The simulated model, for its recorded requests.
+    pub fn model(&self) -> &ModelState {
+        &self.model
+    }
+
+    /// The environment the MCP servers need to talk to the simulators.
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("KUBECONFIG".into(), self.kubeconfig().display().to_string()),
+            ("AWS_ENDPOINT_URL".into(), self.aws_url()),
+            ("AWS_REGION".into(), SIM_REGION.into()),
+            ("AWS_ACCESS_KEY_ID".into(), "sopilot-sim".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "sopilot-sim".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("SLACK_API_URL".into(), self.slack_url()),
+            ("SLACK_BOT_TOKEN".into(), self.slack.token()),
+        ]
+    }
+
+    /// Every URL, as the first line `sopilot sim serve` prints (CONTRACTS.md).
+    pub fn urls(&self) -> Value {
+        json!({
+            "kubernetes": self.kubernetes_url(),
+            "kubeconfig": self.kubeconfig(),
+            "aws": self.aws_url(),
+            "slack": self.slack_url(),
+            "model": self.model_url(),
+        })
+    }
+
+    /// Stops accepting connections on every listener, ends open Kubernetes watches and
+    /// waits for in-flight requests.
+    pub async fn shutdown(self) {
+        let RunningSim {
+            kube,
+            mut aws_service,
+            mut slack_service,
+            mut model_service,
+            ..
+        } = self;
+        for service in [&mut aws_service, &mut slack_service, &mut model_service] {
+            service.signal();
+        }
+        kube.shutdown().await;
+        for service in [aws_service, slack_service, model_service] {
+            service.wait().await;
+        }
+    }
+}
+
+/// One simulator's listener and the task serving it.
+#[derive(Debug)]
+struct Service {
+    name: &'static str,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Service {
+    /// Serves `router` on a fresh loopback port until [`Service::signal`].
+    async fn start(name: &'static str, router: axum::Router) -> Result<Service, SimError> {
+        let listen = |source| SimError::Listen {
+            service: name,
+            source,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            // Without TCP_NODELAY, small responses of some clients wait ~200 ms for delayed
+            // ACKs.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    // A dropped sender also means stop.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = result {
+                tracing::warn!(service = name, %error, "simulated service stopped with an error");
+            }
+        });
+        Ok(Service {
+            name,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Stops accepting connections; in-flight requests finish.
+    fn signal(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Stops the service and waits until its last request is answered.
+    async fn wait(mut self) {
+        self.signal();
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!(service = self.name, %error, "simulated service task failed");
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
