@@ -9,7 +9,7 @@ use sopilot_llm::{ModelClient, PriceTable};
 use sopilot_policy::Policy;
 use sopilot_protocol::{RunStatus, Trigger};
 use sopilot_runtime::{
-    Approver, Budgets, CancellationToken, Gate, Gateway, RunInput, RunReport, Runner, ServerSource,
+    Approver, Budgets, CancellationToken, Parts, RunInput, RunReport, Runner, ServerSource,
     ServerSpec, Store,
 };
 use sopilot_sop::Sop;
@@ -143,27 +143,22 @@ impl Session {
         observer: Option<sopilot_runtime::Observer>,
         options: SessionOptions,
     ) -> Session {
-        let (gateway, failures) = Gateway::connect(servers).await;
+        let (runner, failures) = sopilot_runtime::assemble(Parts {
+            servers,
+            policy,
+            model,
+            approver,
+            approval_timeout: options
+                .approval_timeout
+                .unwrap_or(sopilot_runtime::DEFAULT_APPROVAL_TIMEOUT),
+            store,
+            prices: options.prices,
+            observer,
+        })
+        .await;
         for f in failures {
             eprintln!("warning: {f}");
         }
-        let gateway = Arc::new(gateway);
-        let approval_timeout = options
-            .approval_timeout
-            .unwrap_or(Duration::from_secs(15 * 60));
-        let gate = Gate {
-            gateway,
-            policy: Arc::new(policy),
-            approver,
-            approval_timeout,
-        };
-        let runner = Runner {
-            gate,
-            store,
-            model,
-            prices: options.prices,
-            observer,
-        };
         Session {
             runner,
             budgets: options.budgets.unwrap_or_default(),

@@ -5,6 +5,7 @@
 //! through an [`Approver`], and everything is stored before it is acted on.
 
 pub mod approval;
+mod assemble;
 mod events;
 mod gate;
 mod gateway;
@@ -15,6 +16,7 @@ mod store;
 pub use approval::{
     Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest, impact_digest,
 };
+pub use assemble::{DEFAULT_APPROVAL_TIMEOUT, Parts, assemble};
 pub use events::{EventLog, Observer};
 pub use gate::{
     CALL_TIMEOUT, CallScope, Gate, GateOutcome, HISTORY_WINDOW, IMPACT_UNKNOWN,

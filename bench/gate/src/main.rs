@@ -26,9 +26,7 @@ use clap::Parser;
 use serde_json::{Value, json};
 use sopilot_policy::{Request, RunInfo, ServerTrust};
 use sopilot_protocol::{CallOrigin, Decision, ToolRef};
-use sopilot_runtime::{
-    CallScope, DenyAll, EventLog, Gate, Gateway, ServerSource, ServerSpec, Store,
-};
+use sopilot_runtime::{CallScope, DenyAll, EventLog, Parts, ServerSource, ServerSpec, Store};
 
 /// Times the gate against direct MCP calls.
 #[derive(Debug, Parser)]
@@ -130,10 +128,8 @@ fn emit(case: &str, variant: &str, xs: &[f64]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let policy = Arc::new(
-        sopilot_policy::load_paths(std::slice::from_ref(&args.policy))
-            .context("loading the policy")?,
-    );
+    let policy = sopilot_policy::load_paths(std::slice::from_ref(&args.policy))
+        .context("loading the policy")?;
     let spec = ServerSpec {
         name: "kubectl".into(),
         source: ServerSource::Command {
@@ -150,20 +146,27 @@ async fn main() -> anyhow::Result<()> {
         },
         builtin: true,
     };
-    let (gateway, failures) = Gateway::connect(vec![spec]).await;
-    if let Some(f) = failures.first() {
-        bail!("{f}");
-    }
-    let gateway = Arc::new(gateway);
-    let gate = Gate {
-        gateway: gateway.clone(),
-        policy: policy.clone(),
-        approver: Arc::new(DenyAll),
-        approval_timeout: Duration::from_secs(60),
-    };
     let dir = tempfile::tempdir()?;
     let disk = Arc::new(Store::open(&dir.path().join("bench.db"))?);
     let memory = Arc::new(Store::in_memory()?);
+    // The gate exactly as `sopilot run` assembles it.
+    let (runner, failures) = sopilot_runtime::assemble(Parts {
+        servers: vec![spec],
+        policy,
+        model: None,
+        approver: Arc::new(DenyAll),
+        approval_timeout: Duration::from_secs(60),
+        store: disk.clone(),
+        prices: Default::default(),
+        observer: None,
+    })
+    .await;
+    if let Some(f) = failures.first() {
+        bail!("{f}");
+    }
+    let gate = runner.gate.clone();
+    let gateway = gate.gateway.clone();
+    let policy = gate.policy.clone();
     let run = "bench-gate";
     for s in [&disk, &memory] {
         s.create_run(run, "bench", &json!({}), &json!({}), "none")?;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sopilot_runtime::{DenyAll, Gate, Gateway, Runner, Store};
+use sopilot_runtime::{DenyAll, Parts, Store};
 use sopilot_server::mcp::{McpContext, serve_stdio};
 
 use crate::cmd::serve::load_library;
@@ -87,28 +87,26 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
         servers.retain(|s| keep.contains(&s.name));
     }
     servers.extend(config.servers());
-    let (gateway, failures) = Gateway::connect(servers).await;
+    let (runner, failures) = sopilot_runtime::assemble(Parts {
+        servers,
+        policy,
+        model,
+        // Replaced per session by the elicitation approver or the refusing one.
+        approver: Arc::new(DenyAll),
+        approval_timeout: config.approval_timeout(),
+        store,
+        prices: config.prices.clone(),
+        observer: None,
+    })
+    .await;
     for f in failures {
         tracing::warn!("{f}");
     }
     tracing::info!(
-        tools = gateway.tools().count(),
+        tools = runner.gate.gateway.tools().count(),
         store = %store_file.display(),
         "sopilot mcp serving on stdio"
     );
-    let runner = Runner {
-        gate: Gate {
-            gateway: Arc::new(gateway),
-            policy: Arc::new(policy),
-            // Replaced per session by the elicitation approver or the refusing one.
-            approver: Arc::new(DenyAll),
-            approval_timeout: config.approval_timeout(),
-        },
-        store,
-        model,
-        prices: config.prices.clone(),
-        observer: None,
-    };
     // Every call on stdio is the local user's: their decisions are recorded as local:USER.
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sopilot_llm::PriceTable;
-use sopilot_runtime::{DenyAll, Gate, Gateway, Runner, Store};
+use sopilot_runtime::{DenyAll, Gate, Parts, Store};
 use sopilot_server::hooks::sns::SnsHook;
 use sopilot_server::{AppState, ApprovalHub, Metrics, RunManager, RunManagerOptions, ServeOptions};
 use sopilot_sim_env::{RunningSim, SimOptions};
@@ -126,11 +125,21 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         servers.retain(|s| keep.contains(&s.name));
     }
     servers.extend(config.servers());
-    let (gateway, failures) = Gateway::connect(servers).await;
+    let (runner, failures) = sopilot_runtime::assemble(Parts {
+        servers,
+        policy,
+        model,
+        // Runs started by serve get the approval hub's approver (see RunManager).
+        approver: Arc::new(DenyAll),
+        approval_timeout: config.approval_timeout(),
+        store: store.clone(),
+        prices: config.prices.clone(),
+        observer: Some(progress::terminal()),
+    })
+    .await;
     for f in failures {
         tracing::warn!("{f}");
     }
-    let gateway = Arc::new(gateway);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let slack = slack_bot(
         sc.slack.as_ref(),
@@ -156,13 +165,11 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         .api_tokens
         .iter()
         .any(|t| t.role >= sopilot_server::Role::Approver);
-    let policy = Arc::new(policy);
-    // Approvals decided after a restart are carried out through this gate.
+    // Approvals decided after a restart are carried out through the same gate, never asked
+    // again.
     let resuming = Gate {
-        gateway: gateway.clone(),
-        policy: policy.clone(),
         approver: Arc::new(sopilot_server::approvals::AlreadyDecided),
-        approval_timeout: config.approval_timeout(),
+        ..runner.gate.clone()
     };
     let hub = Arc::new(ApprovalHub::new(
         store.clone(),
@@ -173,25 +180,9 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         hub.add_channel(Arc::new(bot.clone()));
     }
     let metrics = Arc::new(Metrics::default());
-    let gate = Gate {
-        gateway,
-        policy,
-        approver: Arc::new(DenyAll),
-        approval_timeout: config.approval_timeout(),
-    };
-    let runner = Runner {
-        gate,
-        store,
-        model,
-        prices: PriceTable::default(),
-        observer: Some(progress::terminal()),
-    };
     let runs = RunManager::new(
         sops,
-        Runner {
-            prices: config.prices.clone(),
-            ..runner
-        },
+        runner,
         hub.clone(),
         metrics.clone(),
         RunManagerOptions {

@@ -1,0 +1,23 @@
+//! The `sopilot` binary's integration tests (the CLI, `serve` and its doors, the MCP gateway, the
+//! attack suite), in one test binary: every file of `tests/all/` is a module of it, so the
+//! crate and its dependencies are linked once for all of them (`cargo nextest run -p sopilot
+//! MODULE::` runs one file's tests).
+
+mod support;
+mod slack_support;
+mod sns_support;
+
+mod attacks;
+mod bedrock;
+mod cli;
+mod deploy;
+mod mcp_conformance;
+mod mcp_gateway;
+mod predictive;
+mod runs;
+mod serve;
+mod serve_schedule;
+mod serve_slack;
+mod serve_slack_sources;
+mod serve_sns;
+mod serve_watch;
