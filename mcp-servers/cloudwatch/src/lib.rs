@@ -14,15 +14,17 @@
 //! (`sopilot_mcp_common::run`).
 
 mod alarms;
+mod anomaly;
 mod args;
 pub mod cli;
 mod clock;
 mod context;
 mod error;
+mod forecast;
 mod guard;
 mod logs;
+mod metric_data;
 mod metrics;
-mod predict;
 mod summary;
 
 use std::time::Duration;
@@ -171,7 +173,7 @@ impl CloudWatchTools {
         &self,
         Parameters(a): Parameters<args::ForecastMetric>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, predict::forecast_metric(&self.clients, a)).await
+        run(TOOL_TIMEOUT, forecast::forecast_metric(&self.clients, a)).await
     }
 
     #[tool(
@@ -182,7 +184,7 @@ impl CloudWatchTools {
         &self,
         Parameters(a): Parameters<args::AnomalyBand>,
     ) -> Result<CallToolResult, McpError> {
-        run(TOOL_TIMEOUT, predict::anomaly_band(&self.clients, a)).await
+        run(TOOL_TIMEOUT, anomaly::anomaly_band(&self.clients, a)).await
     }
 
     #[tool(

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{
-    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy,
-};
+use aws_sdk_cloudwatch::types::{DimensionFilter, MetricDataQuery, ScanBy};
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, cap, ok_json};
@@ -15,6 +13,7 @@ use sopilot_mcp_common::{Table, cap, ok_json};
 use crate::Clients;
 use crate::args::{ContainerInsights, GetMetricData, InsightsMetric, ListMetrics};
 use crate::error::{ToolFailure, ToolResult};
+use crate::metric_data::{metric_of, stat_query};
 use crate::summary::{self, Summary, line, rfc3339, round};
 
 const SERVICE: &str = "CloudWatch";
@@ -89,22 +88,12 @@ pub async fn fetch(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let mut m = Metric::builder()
-                .namespace(&s.namespace)
-                .metric_name(&s.metric);
-            for (k, v) in &s.dimensions {
-                m = m.dimensions(Dimension::builder().name(k).value(v).build());
-            }
-            MetricDataQuery::builder()
-                .id(format!("m{i}"))
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(m.build())
-                        .period(s.period)
-                        .stat(&s.stat)
-                        .build(),
-                )
-                .build()
+            stat_query(
+                &format!("m{i}"),
+                metric_of(&s.namespace, &s.metric, &s.dimensions),
+                s.period,
+                &s.stat,
+            )
         })
         .collect();
     let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); specs.len()];

@@ -12,7 +12,7 @@ use sopilot_mcp_common::{Table, age, cap, ok_json, redact};
 use crate::args;
 use crate::discovery::Resolver;
 use crate::error::ToolResult;
-use crate::format;
+use crate::format::{self, LIST_BYTES};
 use crate::lookup::ensure_namespace;
 
 /// Events of one reason about one object.
@@ -178,7 +178,7 @@ pub async fn list_events(
     );
     let capped = cap(
         &text,
-        crate::pods::LIST_BYTES,
+        LIST_BYTES,
         "filter with involved_object, reason or since_seconds",
     );
     Ok(ok_json(

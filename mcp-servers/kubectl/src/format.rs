@@ -1,11 +1,14 @@
 //! Reading Kubernetes objects the way `kubectl` shows them: pod status, readiness,
-//! restarts, last termination, quantities and ages.
+//! restarts, last termination, quantities and ages; and the output budget of list-style tools.
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Serialize;
 use sopilot_mcp_common::age;
+
+/// Output budget of list-style tools.
+pub const LIST_BYTES: usize = 24 * 1024;
 
 /// Now, in epoch seconds.
 pub fn now() -> i64 {

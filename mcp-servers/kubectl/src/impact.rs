@@ -1,5 +1,5 @@
-//! What a mutating call would do, measured from the cluster: the Impact of CONTRACTS.md that
-//! the gate hands to the policy.
+//! What a mutating call would do, measured from the cluster: the Impact (the design's
+//! CONTRACTS.md, "Impact") that the gate hands to the policy.
 
 use std::collections::BTreeMap;
 

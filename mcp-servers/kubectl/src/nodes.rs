@@ -11,10 +11,9 @@ use sopilot_mcp_common::{Table, cap, ok_json};
 
 use crate::args;
 use crate::error::ToolResult;
-use crate::format::{self, mib, millicores, parse_quantity, quantity};
+use crate::format::{self, LIST_BYTES, mib, millicores, parse_quantity, quantity};
 use crate::lookup::node_metrics;
 use crate::mutate::get_node;
-use crate::pods::LIST_BYTES;
 
 fn allocatable(n: &Node, what: &str) -> Option<f64> {
     n.status

@@ -10,9 +10,8 @@ use sopilot_mcp_common::{Table, cap, ok_json, redact_json};
 use crate::args;
 use crate::discovery::{Resolver, api_resource};
 use crate::error::{ToolFailure, ToolResult};
-use crate::format;
+use crate::format::{self, LIST_BYTES};
 use crate::lookup::ensure_namespace;
-use crate::pods::LIST_BYTES;
 
 /// Drops what a reader never needs (managed fields, the last-applied copy of the whole
 /// manifest, env values included) and redacts the object as JSON before it is printed: the

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::discovery;
 use super::logs::{self, LogOptions};
-use super::ops::{self, DeleteOptions, Part};
 use super::patch::PatchKind;
 use super::path::{self, ApiPath, Target};
 use super::protobuf;
@@ -21,6 +20,7 @@ use super::state::KubeState;
 use super::status::{ApiStatus, Reason};
 use super::subresources;
 use super::watch;
+use super::write::{self, DeleteOptions, Part};
 
 /// The Kubernetes API router over `state`. Tests may drive it directly (tower `oneshot`).
 pub fn kube_router(state: KubeState) -> Router {
@@ -262,7 +262,7 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
         (&Method::GET, Some(name), Some("log")) => {
             let options = LogOptions::from_query(&call.query)?;
             let text = state.read(|s| {
-                let pod = ops::get(s, rt, ns, name)?;
+                let pod = write::get(s, rt, ns, name)?;
                 logs::read(&s.logs, &pod, &options, s.now())
             })?;
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
@@ -270,7 +270,7 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
         (&Method::POST, None, None) => {
             let body = call.json_body()?;
             let dry = call.dry_run(None)?;
-            let created = state.write(dry, |s| ops::create(s, rt, ns, body))?;
+            let created = state.write(dry, |s| write::create(s, rt, ns, body))?;
             Ok(json_response(StatusCode::CREATED, &created))
         }
         (&Method::POST, Some(name), Some("eviction")) => {
@@ -289,7 +289,7 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
                 Part::Main
             };
             Ok(ok(&state.write(dry, |s| {
-                ops::update(s, rt, ns, name, body, part)
+                write::update(s, rt, ns, name, body, part)
             })?))
         }
         (&Method::PUT, Some(name), Some("scale")) => {
@@ -319,8 +319,8 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
                         .map_err(ApiStatus::bad_request)?;
                     subresources::write_scale(s, rt, ns, name, &patched)
                 }
-                Some("status") => ops::patch(s, rt, ns, name, kind, &call.body, Part::Status),
-                _ => ops::patch(s, rt, ns, name, kind, &call.body, Part::Main),
+                Some("status") => write::patch(s, rt, ns, name, kind, &call.body, Part::Status),
+                _ => write::patch(s, rt, ns, name, kind, &call.body, Part::Main),
             })?;
             Ok(ok(&answer))
         }
@@ -341,9 +341,9 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
                 options.grace_period_seconds = Some(g);
             }
             let dry = call.dry_run(Some(&body))?;
-            Ok(ok(
-                &state.write(dry, |s| ops::delete(s, rt, ns, name, &options))?
-            ))
+            Ok(ok(&state.write(dry, |s| {
+                write::delete(s, rt, ns, name, &options)
+            })?))
         }
         (&Method::DELETE, None, None) => read::delete_collection(state, target, call),
         _ => Err(ApiStatus::method_not_allowed(format!(

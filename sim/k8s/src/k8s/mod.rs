@@ -1,8 +1,8 @@
 //! The simulated Kubernetes API server.
 //!
 //! Requests are parsed ([`path`]), checked and applied to one in-memory [`store`] by the
-//! verbs ([`read`], [`ops`], [`watch`]); after every write the [`controllers`] settle the
-//! world synchronously, so a test sees the effects of a call when the call returns.
+//! verbs ([`read`], [`write`](mod@write), [`watch`]); after every write the [`controllers`]
+//! settle the world synchronously, so a test sees the effects of a call when the call returns.
 
 pub(crate) mod controllers;
 pub(crate) mod convert;
@@ -15,7 +15,6 @@ pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod obj;
 pub(crate) mod openapi;
-pub(crate) mod ops;
 pub(crate) mod patch;
 pub(crate) mod path;
 pub(crate) mod pods;
@@ -32,6 +31,7 @@ pub(crate) mod subresources;
 pub(crate) mod table;
 pub(crate) mod validate;
 pub(crate) mod watch;
+pub(crate) mod write;
 
 pub use handlers::kube_router;
 pub use state::{KubeState, Limits};

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use super::handlers::{Call, json_response};
 use super::metrics;
 use super::obj;
-use super::ops;
 use super::path::Target;
 use super::resources::{ResourceType, Storage};
 use super::selectors::{FieldSelector, LabelSelector};
@@ -15,6 +14,7 @@ use super::state::KubeState;
 use super::status::ApiStatus;
 use super::store::Store;
 use super::table::{self, IncludeObject};
+use super::write;
 use axum::http::StatusCode;
 
 /// The selectors of a list or watch request, checked against the resource.
@@ -99,7 +99,7 @@ pub fn list(state: &KubeState, target: &Target, call: &Call) -> Result<Response,
     if call.wants_metadata() {
         let items: Vec<Value> = page
             .iter()
-            .map(|o| partial(&ops::to_api(rt, o.clone())))
+            .map(|o| partial(&write::to_api(rt, o.clone())))
             .collect();
         return Ok(json_response(
             StatusCode::OK,
@@ -108,7 +108,7 @@ pub fn list(state: &KubeState, target: &Target, call: &Call) -> Result<Response,
             "metadata": metadata, "items": items}),
         ));
     }
-    let items: Vec<Value> = page.into_iter().map(|o| ops::to_api(rt, o)).collect();
+    let items: Vec<Value> = page.into_iter().map(|o| write::to_api(rt, o)).collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -161,7 +161,7 @@ pub fn get(
             &table::table(rt, &[stored], &rv.to_string(), include, now),
         ));
     }
-    let object = ops::to_api(rt, stored);
+    let object = write::to_api(rt, stored);
     if call.wants_metadata() {
         return Ok(json_response(StatusCode::OK, &partial(&object)));
     }
@@ -181,15 +181,15 @@ pub fn delete_collection(
         let victims = selected(store, target, &selection);
         let mut out = Vec::new();
         for v in victims {
-            let answer = ops::delete(
+            let answer = write::delete(
                 store,
                 rt,
                 obj::namespace(&v),
                 obj::name(&v),
-                &ops::DeleteOptions::default(),
+                &write::DeleteOptions::default(),
             )?;
             if answer.get("kind").and_then(Value::as_str) != Some("Status") {
-                out.push(ops::to_api(rt, answer));
+                out.push(write::to_api(rt, answer));
             }
         }
         Ok(out)

@@ -150,7 +150,7 @@ impl KubeState {
         };
         let name = obj::name(&object).to_owned();
         self.write(false, |store| {
-            let key = super::ops::store_key(rt)?;
+            let key = super::write::store_key(rt)?;
             match store.get(key, &namespace, &name).cloned() {
                 Some(existing) => {
                     let mut replacement = object.clone();
@@ -159,13 +159,13 @@ impl KubeState {
                         &["metadata", "resourceVersion"],
                         existing["metadata"]["resourceVersion"].clone(),
                     );
-                    let main = super::ops::update(
+                    let main = super::write::update(
                         store,
                         rt,
                         &namespace,
                         &name,
                         replacement.clone(),
-                        super::ops::Part::Main,
+                        super::write::Part::Main,
                     )?;
                     match replacement.get("status") {
                         Some(_) if rt.subresources.iter().any(|s| s.name == "status") => {
@@ -175,19 +175,19 @@ impl KubeState {
                                 &["metadata", "resourceVersion"],
                                 main["metadata"]["resourceVersion"].clone(),
                             );
-                            super::ops::update(
+                            super::write::update(
                                 store,
                                 rt,
                                 &namespace,
                                 &name,
                                 status,
-                                super::ops::Part::Status,
+                                super::write::Part::Status,
                             )
                         }
                         _ => Ok(main),
                     }
                 }
-                None => super::ops::create(store, rt, &namespace, object.clone()),
+                None => super::write::create(store, rt, &namespace, object.clone()),
             }
         })
         .map_err(|status| K8sSimError::Refused(status.message))
@@ -209,7 +209,7 @@ impl KubeState {
             ""
         };
         let result = self.write(false, |store| {
-            super::ops::delete(store, rt, ns, name, &super::ops::DeleteOptions::default())
+            super::write::delete(store, rt, ns, name, &super::write::DeleteOptions::default())
         });
         match result {
             Ok(answer) => Ok(Some(answer)),

@@ -4,12 +4,12 @@ use serde_json::{Value, json};
 
 use super::controllers;
 use super::obj;
-use super::ops::{get, store_key};
 use super::pods;
 use super::resources::ResourceType;
 use super::selectors::LabelSelector;
 use super::status::{ApiStatus, Reason};
 use super::store::Store;
+use super::write::{get, store_key};
 
 /// The `autoscaling/v1` Scale of a workload.
 pub fn get_scale(

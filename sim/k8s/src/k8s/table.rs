@@ -206,7 +206,7 @@ pub fn table(
 
 fn row(rt: &ResourceType, object: &Value, include: IncludeObject, now: DateTime<Utc>) -> Value {
     let mut row = json!({"cells": printers::cells(rt, object, now)});
-    let shown = super::ops::to_api(rt, object.clone());
+    let shown = super::write::to_api(rt, object.clone());
     match include {
         IncludeObject::None => {}
         IncludeObject::Metadata => {

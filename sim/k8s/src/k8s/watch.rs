@@ -16,7 +16,6 @@ use tokio::time::Instant;
 
 use super::handlers::Call;
 use super::obj;
-use super::ops;
 use super::path::Target;
 use super::read::Selection;
 use super::resources::ResourceType;
@@ -24,6 +23,7 @@ use super::state::KubeState;
 use super::status::{ApiStatus, Reason};
 use super::store::{Change, ChangeType};
 use super::table::{self, IncludeObject};
+use super::write;
 
 /// What a watch sends and how it renders it.
 struct Filter {
@@ -54,7 +54,7 @@ impl Filter {
                     chrono::Utc::now(),
                 )
             }
-            None => ops::to_api(self.rt, stored.clone()),
+            None => write::to_api(self.rt, stored.clone()),
         };
         let mut line =
             serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
@@ -93,7 +93,7 @@ struct Stream {
 /// Serves `?watch=true` on a collection.
 pub fn serve(state: &KubeState, target: &Target, call: &Call) -> Result<Response, ApiStatus> {
     let rt = target.rt;
-    let store_key = ops::store_key(rt)?;
+    let store_key = write::store_key(rt)?;
     let selection = Selection::from_call(call, rt)?;
     let slot = state.watch_slot().ok_or_else(|| ApiStatus {
         reason: Reason::TooManyRequests,

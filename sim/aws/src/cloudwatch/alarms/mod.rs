@@ -1,9 +1,9 @@
 //! Metric alarms: the scenario's alarms, their reasons (computed from the metric's generated
-//! data unless the scenario writes one) and their history. The operations are in `ops`.
+//! data unless the scenario writes one) and their history. The API calls on them are in [`api`].
 
-mod ops;
+mod api;
 
-pub use ops::{describe_alarm_history, describe_alarms, set_alarm_state};
+pub use api::{describe_alarm_history, describe_alarms, set_alarm_state};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! DescribeAlarms, DescribeAlarmHistory and SetAlarmState.
+//! The alarm API calls: DescribeAlarms, DescribeAlarmHistory and SetAlarmState.
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,8 @@
-//! The write verbs on the store: create, update, patch and delete, with
-//! the API's validation and optimistic concurrency. Each returns the object as the API
-//! would answer it; the caller runs controllers (or drops the copy, for dry runs).
+//! The write verbs on the store: create, update, patch and delete, with the API's validation
+//! and optimistic concurrency. Each returns the object as the API would answer it; the caller
+//! runs controllers (or drops the copy, for dry runs). Also what the reads share with them:
+//! a resource type's storage key ([`store_key`]), one object by name ([`get`]) and the stored
+//! object in the API's shape ([`to_api`]).
 
 use serde_json::{Value, json};
 
