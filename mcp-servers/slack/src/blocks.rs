@@ -7,16 +7,15 @@ use serde_json::{Value, json};
 use crate::args::{IncidentReport, Severity, Status};
 use crate::error::SlackError;
 use crate::text::{clip, escape};
+use sopilot_slack_api::text::{
+    MAX_BLOCKS, MAX_FIELD_TEXT as MAX_FIELD, MAX_HEADER_TEXT as MAX_HEADER,
+    MAX_SECTION_TEXT as MAX_SECTION,
+};
 
-/// Slack's limit on blocks per message.
-pub const MAX_BLOCKS: usize = 50;
 /// The most JSON a model may send as blocks.
 pub const MAX_BLOCKS_BYTES: usize = 16 * 1024;
 /// The most items of each report list.
 const MAX_ITEMS: usize = 20;
-const MAX_HEADER: usize = 150;
-const MAX_SECTION: usize = 3000;
-const MAX_FIELD: usize = 2000;
 const MAX_FALLBACK: usize = 3000;
 
 /// Checks the shape Slack needs before sending: an array of at most [`MAX_BLOCKS`] objects,

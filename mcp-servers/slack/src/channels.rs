@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::api::{Args, SlackApi};
+use sopilot_slack_api::{Args, SlackClient, next_cursor};
+
 use crate::error::SlackError;
 
 /// How long a fetched channel list is trusted.
@@ -140,7 +141,7 @@ impl Channels {
     /// The channel list, fetched when missing or stale (`refresh_older_than`).
     async fn list(
         &self,
-        api: &SlackApi,
+        api: &SlackClient,
         refresh_older_than: Duration,
     ) -> Result<Vec<ChannelInfo>, SlackError> {
         let mut dir = self.directory.lock().await;
@@ -158,7 +159,7 @@ impl Channels {
     }
 
     /// The channels the bot can see (a fresh list), for `list_channels`.
-    pub async fn visible(&self, api: &SlackApi) -> Result<Vec<ChannelInfo>, SlackError> {
+    pub async fn visible(&self, api: &SlackClient) -> Result<Vec<ChannelInfo>, SlackError> {
         self.list(api, Duration::ZERO).await
     }
 
@@ -174,7 +175,7 @@ impl Channels {
     }
 
     /// Resolves a tool's `channel` argument and checks it against the allow-list.
-    pub async fn resolve(&self, api: &SlackApi, arg: &str) -> Result<Resolved, SlackError> {
+    pub async fn resolve(&self, api: &SlackClient, arg: &str) -> Result<Resolved, SlackError> {
         let key = ChannelKey::parse(arg).ok_or_else(|| {
             SlackError::BadArgument(
                 "channel is empty: give a channel name such as #incidents or an id such as C0123ABCD".into(),
@@ -225,7 +226,7 @@ impl Channels {
 
     async fn find(
         &self,
-        api: &SlackApi,
+        api: &SlackClient,
         key: &ChannelKey,
         max_age: Duration,
     ) -> Result<Option<ChannelInfo>, SlackError> {
@@ -237,7 +238,7 @@ impl Channels {
     }
 
     /// The allow-list for people: `#incidents (C0INCIDENTS)` where the list says.
-    pub async fn allowed_display(&self, api: &SlackApi) -> Vec<String> {
+    pub async fn allowed_display(&self, api: &SlackClient) -> Vec<String> {
         let Some(keys) = &self.allow else {
             return vec!["every channel the bot is in".into()];
         };
@@ -273,7 +274,7 @@ impl Channels {
 }
 
 /// Every channel the bot can see, public and private, archived included.
-async fn fetch(api: &SlackApi) -> Result<Vec<ChannelInfo>, SlackError> {
+async fn fetch(api: &SlackClient) -> Result<Vec<ChannelInfo>, SlackError> {
     let mut out = Vec::new();
     let mut cursor = String::new();
     for _ in 0..MAX_PAGES {
@@ -288,11 +289,7 @@ async fn fetch(api: &SlackApi) -> Result<Vec<ChannelInfo>, SlackError> {
         if let Some(items) = page.get("channels").and_then(Value::as_array) {
             out.extend(items.iter().filter_map(ChannelInfo::from_json));
         }
-        cursor = page
-            .pointer("/response_metadata/next_cursor")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        cursor = next_cursor(&page).unwrap_or_default().to_owned();
         if cursor.is_empty() {
             break;
         }

@@ -1,65 +1,20 @@
 //! Configuration: the token from `SLACK_BOT_TOKEN` only, the base URL from `SLACK_API_URL`,
-//! and the flags. The token never reaches a log, an error or a tool result.
+//! and the flags. The token never reaches a log, an error or a tool result (the Web API
+//! client's [`Token`] shows none of it).
 
 use std::time::Duration;
 
-use reqwest::Url;
+use sopilot_slack_api::{Options, RetryPolicy, TOKEN_ENV, Token, Url, api_base, api_url_from_env};
 
 use crate::error::SlackError;
 
-/// Slack's Web API when `SLACK_API_URL` is not set.
-pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
-
-/// A bot token. `Debug` shows no part of it and there is no `Display`.
-#[derive(Clone)]
-pub struct Token(String);
-
-impl Token {
-    /// Checks the shape only (one word of visible ASCII); Slack checks the rest.
-    pub fn new(value: String) -> Result<Token, SlackError> {
-        let value = value.trim().to_owned();
-        if value.is_empty() {
-            return Err(SlackError::Token(
-                "SLACK_BOT_TOKEN is empty: set it to the Slack app's bot token (xoxb-...)",
-            ));
-        }
-        if !value.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(SlackError::Token(
-                "SLACK_BOT_TOKEN holds spaces or characters a token cannot have: set it to the bot token alone (xoxb-...)",
-            ));
-        }
-        Ok(Token(value))
-    }
-
-    /// The `Authorization` header value.
-    pub(crate) fn bearer(&self) -> String {
-        format!("Bearer {}", self.0)
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token([REDACTED])")
-    }
-}
-
-/// How 429s are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// The longest `Retry-After` honoured; a longer one fails at once.
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 3,
-            max_wait: Duration::from_secs(20),
-        }
-    }
-}
+/// 429s: three retries, waiting at most 20 s between two.
+const RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 3,
+    max_wait: Duration::from_secs(20),
+};
+/// The deadline of one HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Everything the server needs.
 #[derive(Debug, Clone)]
@@ -100,14 +55,24 @@ impl Config {
             api_url: api_base(api_url)?,
             allow_post,
             channels,
-            retry: RetryPolicy::default(),
-            request_timeout: Duration::from_secs(15),
+            retry: RETRY,
+            request_timeout: REQUEST_TIMEOUT,
         })
+    }
+
+    /// How the Web API client calls Slack for this server.
+    pub fn client_options(&self) -> Options {
+        Options {
+            request_timeout: self.request_timeout,
+            retry: self.retry,
+            user_agent: concat!("mcp-slack/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ..Options::default()
+        }
     }
 
     /// The token from `SLACK_BOT_TOKEN`, the base URL from `SLACK_API_URL`.
     pub fn from_env(allow_post: bool, channels: Vec<String>) -> Result<Config, SlackError> {
-        let token = match std::env::var("SLACK_BOT_TOKEN") {
+        let token = match std::env::var(TOKEN_ENV) {
             Ok(v) => Token::new(v)?,
             Err(std::env::VarError::NotPresent) => {
                 return Err(SlackError::Token(
@@ -120,37 +85,14 @@ impl Config {
                 ));
             }
         };
-        let url = std::env::var("SLACK_API_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        Config::new(token, &url, allow_post, channels)
+        Config::new(token, &api_url_from_env(), allow_post, channels)
     }
-}
-
-/// Parses the base URL and makes sure it ends in `/`, so method names join onto it.
-fn api_base(text: &str) -> Result<Url, SlackError> {
-    let bad = |reason: &str| SlackError::ApiUrl {
-        url: text.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let mut url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("use http:// or https://, e.g. https://slack.com/api/"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("give the base URL alone, without ?query or #fragment"));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sopilot_slack_api::DEFAULT_API_URL;
 
     fn token() -> Token {
         Token::new("xoxb-1234567890-secret".into()).unwrap_or_else(|e| panic!("{e}"))
@@ -165,22 +107,6 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret"));
         assert!(Token::new("  ".into()).is_err());
         assert!(Token::new("xoxb-a b".into()).is_err());
-    }
-
-    #[test]
-    fn base_urls_end_in_a_slash() {
-        let url = |u: &str| api_base(u).map(|u| u.to_string());
-        assert_eq!(
-            url("http://127.0.0.1:9/api").ok().as_deref(),
-            Some("http://127.0.0.1:9/api/")
-        );
-        assert_eq!(
-            url("https://slack.com/api/").ok().as_deref(),
-            Some("https://slack.com/api/")
-        );
-        assert!(url("ftp://x/api/").is_err());
-        assert!(url("not a url").is_err());
-        assert!(url("http://x/api/?a=b").is_err());
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! Failures, as messages a model (and an SRE) can act on. Slack's error codes are a protocol
-//! field, parsed into [`SlackCode`] and explained by an exhaustive match.
+//! Failures, as messages a model (and an SRE) can act on. The Web API client's errors
+//! (`sopilot-slack-api`: Slack's codes parsed and explained, 429s, timeouts) come through
+//! [`From`]; refusals about channels and messages get this server's advice on which tool to
+//! use instead.
 
 use std::time::Duration;
 
 use rmcp::model::CallToolResult;
 use sopilot_mcp_common::{Failure, redact, tool_error};
+pub use sopilot_slack_api::{ApiFailure, Error as ApiError, SlackCode};
 
 /// Why `mcp-slack` could not start, or a tool could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -12,15 +15,13 @@ pub enum SlackError {
     /// `SLACK_BOT_TOKEN` is missing or unusable (its value is never shown).
     #[error("{0}")]
     Token(&'static str),
-    /// `SLACK_API_URL` is not an http(s) URL.
-    #[error("SLACK_API_URL {url:?} is not usable: {reason}")]
-    ApiUrl { url: String, reason: String },
     /// Flags that contradict each other.
     #[error("{0}")]
     Usage(String),
-    /// The HTTP client could not be built (TLS setup).
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    /// The Web API client: its configuration, or a call that got no answer Slack meant
+    /// (HTTP status, timeout, transport). Slack's refusals and rate limits are below.
+    #[error(transparent)]
+    Client(ApiError),
     /// The arguments are wrong; the message says how to fix them.
     #[error("{0}")]
     BadArgument(String),
@@ -34,7 +35,7 @@ pub enum SlackError {
     #[error("no channel named #{name} that the bot can see; {hint}")]
     UnknownChannel { name: String, hint: String },
     /// Slack answered `ok: false`.
-    #[error("{}", .0.explain())]
+    #[error("{}", explain(.0))]
     Api(Box<ApiFailure>),
     /// Slack kept answering 429.
     #[error("Slack is rate-limiting {method}: still refused after {attempts} attempts{}. Wait a minute before posting again, and post fewer, larger updates (one report, then thread replies).", .retry_after.map(|s| format!(" (it asks to wait {s} s)")).unwrap_or_default())]
@@ -42,22 +43,6 @@ pub enum SlackError {
         method: &'static str,
         attempts: u32,
         retry_after: Option<u64>,
-    },
-    /// An HTTP status that is not Slack's (a proxy, a wrong URL).
-    #[error("the Slack API answered HTTP {status} to {method}{hint}")]
-    Http {
-        method: &'static str,
-        status: u16,
-        hint: &'static str,
-    },
-    /// The call took longer than its deadline.
-    #[error("Slack did not answer {method} within {seconds} s; try again shortly")]
-    Timeout { method: &'static str, seconds: u64 },
-    /// Slack could not be reached, or answered something that is not its JSON.
-    #[error("cannot reach the Slack API for {method}: {message}")]
-    Transport {
-        method: &'static str,
-        message: String,
     },
     /// A posting tool was given interactive content or one of SOPilot's reserved ids.
     #[error(
@@ -105,34 +90,6 @@ pub enum SlackError {
     ToolTimeout(u64),
 }
 
-/// What Slack said when it answered `ok: false`, and what the call was about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    pub method: &'static str,
-    pub code: SlackCode,
-    /// `response_metadata.messages`, joined.
-    pub detail: Option<String>,
-    /// The scope Slack says is missing (`missing_scope`).
-    pub needed: Option<String>,
-    /// The channel as people know it, once the tool knows which one.
-    pub channel: Option<String>,
-    /// The message the call was about.
-    pub ts: Option<String>,
-}
-
-impl ApiFailure {
-    fn explain(&self) -> String {
-        explain(
-            self.method,
-            &self.code,
-            self.channel.as_deref(),
-            self.ts.as_deref(),
-            self.detail.as_deref(),
-            self.needed.as_deref(),
-        )
-    }
-}
-
 impl Failure for SlackError {
     fn timed_out(limit: Duration) -> Self {
         SlackError::ToolTimeout(limit.as_secs())
@@ -141,6 +98,25 @@ impl Failure for SlackError {
     /// As an MCP tool error (the model sees the message, credentials masked).
     fn into_result(self) -> CallToolResult {
         tool_error(redact(&self.to_string()).into_owned())
+    }
+}
+
+impl From<ApiError> for SlackError {
+    /// Slack's refusals and rate limits keep their own variants, explained for a model.
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Api(failure) => SlackError::Api(failure),
+            ApiError::RateLimited {
+                method,
+                attempts,
+                retry_after,
+            } => SlackError::RateLimited {
+                method,
+                attempts,
+                retry_after,
+            },
+            other => SlackError::Client(other),
+        }
     }
 }
 
@@ -159,16 +135,12 @@ impl SlackError {
         match self {
             SlackError::Api(failure) => Some(&failure.code),
             SlackError::Token(_)
-            | SlackError::ApiUrl { .. }
             | SlackError::Usage(_)
             | SlackError::Client(_)
             | SlackError::BadArgument(_)
             | SlackError::ChannelNotAllowed { .. }
             | SlackError::UnknownChannel { .. }
             | SlackError::RateLimited { .. }
-            | SlackError::Http { .. }
-            | SlackError::Timeout { .. }
-            | SlackError::Transport { .. }
             | SlackError::Interactive { .. }
             | SlackError::FetchesUrl { .. }
             | SlackError::NotOwnMessage { .. }
@@ -179,169 +151,22 @@ impl SlackError {
     }
 }
 
-/// The Slack error codes this server explains; the rest keep their text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SlackCode {
-    NotAuthed,
-    InvalidAuth,
-    TokenRevoked,
-    TokenExpired,
-    AccountInactive,
-    NotAllowedTokenType,
-    MissingScope,
-    NotInChannel,
-    ChannelNotFound,
-    IsArchived,
-    MessageNotFound,
-    ThreadNotFound,
-    CantUpdateMessage,
-    EditWindowClosed,
-    InvalidBlocks,
-    NoText,
-    MsgTooLong,
-    AlreadyReacted,
-    InvalidName,
-    TooManyReactions,
-    UserNotFound,
-    InvalidArguments,
-    RestrictedAction,
-    Ratelimited,
-    ServerError(String),
-    Other(String),
-}
-
-impl SlackCode {
-    /// Parses Slack's `error` field.
-    pub fn parse(code: &str) -> SlackCode {
-        match code {
-            "not_authed" => SlackCode::NotAuthed,
-            "invalid_auth" => SlackCode::InvalidAuth,
-            "token_revoked" => SlackCode::TokenRevoked,
-            "token_expired" => SlackCode::TokenExpired,
-            "account_inactive" => SlackCode::AccountInactive,
-            "not_allowed_token_type" => SlackCode::NotAllowedTokenType,
-            "missing_scope" => SlackCode::MissingScope,
-            "not_in_channel" => SlackCode::NotInChannel,
-            "channel_not_found" => SlackCode::ChannelNotFound,
-            "is_archived" => SlackCode::IsArchived,
-            "message_not_found" => SlackCode::MessageNotFound,
-            "thread_not_found" => SlackCode::ThreadNotFound,
-            "cant_update_message" => SlackCode::CantUpdateMessage,
-            "edit_window_closed" => SlackCode::EditWindowClosed,
-            "invalid_blocks" | "invalid_blocks_format" => SlackCode::InvalidBlocks,
-            "no_text" => SlackCode::NoText,
-            "msg_too_long" => SlackCode::MsgTooLong,
-            "already_reacted" => SlackCode::AlreadyReacted,
-            "invalid_name" => SlackCode::InvalidName,
-            "too_many_reactions" => SlackCode::TooManyReactions,
-            "user_not_found" => SlackCode::UserNotFound,
-            "invalid_arguments" => SlackCode::InvalidArguments,
-            "restricted_action" | "restricted_action_read_only_channel" => {
-                SlackCode::RestrictedAction
-            }
-            "ratelimited" => SlackCode::Ratelimited,
-            "fatal_error" | "internal_error" | "service_unavailable" | "request_timeout" => {
-                SlackCode::ServerError(code.to_owned())
-            }
-            other => SlackCode::Other(other.to_owned()),
+/// The client's explanation, with the tool to turn to where one helps.
+fn explain(failure: &ApiFailure) -> String {
+    let general = failure.explain();
+    match failure.code {
+        SlackCode::ChannelNotFound => {
+            format!("{general}; call list_channels for the channels you may use")
         }
-    }
-
-    /// Slack's spelling of the code.
-    pub fn as_str(&self) -> &str {
-        match self {
-            SlackCode::NotAuthed => "not_authed",
-            SlackCode::InvalidAuth => "invalid_auth",
-            SlackCode::TokenRevoked => "token_revoked",
-            SlackCode::TokenExpired => "token_expired",
-            SlackCode::AccountInactive => "account_inactive",
-            SlackCode::NotAllowedTokenType => "not_allowed_token_type",
-            SlackCode::MissingScope => "missing_scope",
-            SlackCode::NotInChannel => "not_in_channel",
-            SlackCode::ChannelNotFound => "channel_not_found",
-            SlackCode::IsArchived => "is_archived",
-            SlackCode::MessageNotFound => "message_not_found",
-            SlackCode::ThreadNotFound => "thread_not_found",
-            SlackCode::CantUpdateMessage => "cant_update_message",
-            SlackCode::EditWindowClosed => "edit_window_closed",
-            SlackCode::InvalidBlocks => "invalid_blocks",
-            SlackCode::NoText => "no_text",
-            SlackCode::MsgTooLong => "msg_too_long",
-            SlackCode::AlreadyReacted => "already_reacted",
-            SlackCode::InvalidName => "invalid_name",
-            SlackCode::TooManyReactions => "too_many_reactions",
-            SlackCode::UserNotFound => "user_not_found",
-            SlackCode::InvalidArguments => "invalid_arguments",
-            SlackCode::RestrictedAction => "restricted_action",
-            SlackCode::Ratelimited => "ratelimited",
-            SlackCode::ServerError(code) | SlackCode::Other(code) => code,
+        SlackCode::IsArchived => format!(
+            "{} is archived; post to another allowed channel (see list_channels)",
+            failure.channel.as_deref().unwrap_or("the channel")
+        ),
+        SlackCode::MessageNotFound => {
+            format!("{general}; take the ts from channel_history or from the result of the post")
         }
-    }
-}
-
-/// What went wrong and what to do about it, in one or two sentences.
-fn explain(
-    method: &str,
-    code: &SlackCode,
-    channel: Option<&str>,
-    ts: Option<&str>,
-    detail: Option<&str>,
-    needed: Option<&str>,
-) -> String {
-    let ch = channel.unwrap_or("the channel");
-    let ts = ts.unwrap_or("?");
-    let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
-    let c = code.as_str();
-    match code {
-        SlackCode::NotAuthed
-        | SlackCode::InvalidAuth
-        | SlackCode::TokenRevoked
-        | SlackCode::TokenExpired
-        | SlackCode::AccountInactive
-        | SlackCode::NotAllowedTokenType => format!(
-            "Slack rejected the bot token ({c}): SLACK_BOT_TOKEN must hold a valid bot token (xoxb-...). An operator must fix this; retrying will not help."
-        ),
-        SlackCode::MissingScope => format!(
-            "the bot token lacks the OAuth scope {} that {method} needs; an operator must add it to the Slack app and reinstall it",
-            needed.unwrap_or("(Slack did not say which)")
-        ),
-        SlackCode::NotInChannel => format!(
-            "the bot is not a member of {ch}: invite the bot to {ch} (type /invite @<bot name> in the channel), then retry"
-        ),
-        SlackCode::ChannelNotFound => format!(
-            "Slack has no channel {ch} that the bot can see (a private channel needs the bot invited); call list_channels for the channels you may use"
-        ),
-        SlackCode::IsArchived => {
-            format!("{ch} is archived; post to another allowed channel (see list_channels)")
-        }
-        SlackCode::MessageNotFound => format!(
-            "no message with ts {ts} in {ch}; take the ts from channel_history or from the result of the post"
-        ),
-        SlackCode::ThreadNotFound => format!(
-            "no thread at ts {ts} in {ch}; thread_ts is the ts of the thread's first message (see channel_history)"
-        ),
-        SlackCode::CantUpdateMessage => format!(
-            "the message {ts} in {ch} was not posted by this bot, and only the bot's own messages can be updated; reply in its thread instead"
-        ),
-        SlackCode::EditWindowClosed => format!(
-            "the workspace no longer allows editing message {ts}; reply in its thread instead"
-        ),
-        SlackCode::InvalidBlocks => format!(
-            "Slack rejected the blocks{detail}. Fix them (https://api.slack.com/block-kit), or send text alone"
-        ),
-        SlackCode::NoText => "the message is empty: give text".to_owned(),
-        SlackCode::MsgTooLong => "the text is longer than Slack allows (40,000 characters); shorten it or split it into thread replies".to_owned(),
-        SlackCode::AlreadyReacted => "the bot already added this reaction".to_owned(),
-        SlackCode::InvalidName => "Slack knows no emoji by that name; use a standard name without colons, e.g. eyes, white_check_mark, rotating_light".to_owned(),
-        SlackCode::TooManyReactions => "the message has as many reactions as Slack allows".to_owned(),
-        SlackCode::UserNotFound => "Slack has no such user".to_owned(),
-        SlackCode::InvalidArguments => format!("Slack refused the arguments of {method}{detail}"),
-        SlackCode::RestrictedAction => format!(
-            "the workspace does not let this bot do {method} in {ch} ({c}); ask an admin or use another channel"
-        ),
-        SlackCode::Ratelimited => format!("Slack is rate-limiting {method}; wait a minute and try again"),
-        SlackCode::ServerError(_) => format!("Slack failed ({c}); try again in a minute"),
-        SlackCode::Other(_) => format!("Slack refused {method} ({c}){detail}"),
+        SlackCode::ThreadNotFound => format!("{general} (see channel_history)"),
+        _ => general,
     }
 }
 
@@ -358,21 +183,6 @@ mod tests {
             channel: None,
             ts: None,
         }))
-    }
-
-    #[test]
-    fn codes_round_trip() {
-        for code in [
-            "not_in_channel",
-            "channel_not_found",
-            "invalid_blocks",
-            "ratelimited",
-            "missing_scope",
-            "fatal_error",
-            "something_new",
-        ] {
-            assert_eq!(SlackCode::parse(code).as_str(), code);
-        }
     }
 
     #[test]
@@ -400,5 +210,52 @@ mod tests {
             e.to_string(),
             "channel #random is not in this server's allow-list (--channels); allowed: #incidents (C0INCIDENTS), #ops. Use one of them."
         );
+    }
+
+    #[test]
+    fn channel_and_message_refusals_name_the_tool_to_use() {
+        let at = |code: &str| {
+            api(code)
+                .about("#ops (C0OPS)", Some("1.000100"))
+                .to_string()
+        };
+        assert_eq!(
+            at("channel_not_found"),
+            "Slack has no channel #ops (C0OPS) that the bot can see (a private channel needs the bot invited); call list_channels for the channels you may use"
+        );
+        assert_eq!(
+            at("is_archived"),
+            "#ops (C0OPS) is archived; post to another allowed channel (see list_channels)"
+        );
+        assert_eq!(
+            at("message_not_found"),
+            "no message with ts 1.000100 in #ops (C0OPS); take the ts from channel_history or from the result of the post"
+        );
+        assert_eq!(
+            at("thread_not_found"),
+            "no thread at ts 1.000100 in #ops (C0OPS); thread_ts is the ts of the thread's first message (see channel_history)"
+        );
+    }
+
+    #[test]
+    fn rate_limits_advise_fewer_posts_and_client_errors_pass_through() {
+        let e = SlackError::from(ApiError::RateLimited {
+            method: "chat.postMessage",
+            attempts: 4,
+            retry_after: Some(0),
+        });
+        assert_eq!(
+            e.to_string(),
+            "Slack is rate-limiting chat.postMessage: still refused after 4 attempts (it asks to wait 0 s). Wait a minute before posting again, and post fewer, larger updates (one report, then thread replies)."
+        );
+        let e = SlackError::from(ApiError::Timeout {
+            method: "conversations.history",
+            seconds: 15,
+        });
+        assert_eq!(
+            e.to_string(),
+            "Slack did not answer conversations.history within 15 s; try again shortly"
+        );
+        assert_eq!(e.code(), None);
     }
 }

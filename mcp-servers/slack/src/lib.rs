@@ -10,12 +10,11 @@
 //! (an exfiltration channel): blocks with images, videos, files or other fetched URLs are
 //! refused, and posts go out with link and media unfurling off. The bot token comes from
 //! `SLACK_BOT_TOKEN` alone and never reaches a log or a result; `SLACK_API_URL` points the
-//! server at another Web API (the simulator in tests). 429s are retried after `Retry-After`
-//! within a bound, every request has a timeout, Slack's error codes come back as sentences that
-//! say what to do, and every result passes the shared redaction on its way out
-//! (`sopilot_mcp_common::run`).
+//! server at another Web API (the simulator in tests). Calls go through SOPilot's one Web API
+//! client (`sopilot-slack-api`): 429s are retried after `Retry-After` within a bound, every
+//! request has a timeout, Slack's error codes come back as sentences that say what to do.
+//! Every result passes the shared redaction on its way out (`sopilot_mcp_common::run`).
 
-mod api;
 mod args;
 mod blocks;
 mod channels;
@@ -38,10 +37,12 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
 use sopilot_mcp_common::run;
+use sopilot_slack_api::SlackClient;
 use tokio::sync::Mutex;
 
-pub use config::{Config, DEFAULT_API_URL, RetryPolicy, Token};
-pub use error::{ApiFailure, SlackCode, SlackError};
+pub use config::Config;
+pub use error::SlackError;
+pub use sopilot_slack_api::{ApiFailure, DEFAULT_API_URL, RetryPolicy, SlackCode, Token};
 
 /// The longest any tool may take, retries and waits included.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,7 +50,7 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the tools share: the API client, the allow-list and cached names.
 #[derive(Debug)]
 pub(crate) struct Ctx {
-    api: api::SlackApi,
+    api: SlackClient,
     channels: channels::Channels,
     user_names: Mutex<HashMap<String, String>>,
     /// The messages this process posted: the only ones it may edit.
@@ -95,7 +96,11 @@ impl SlackTools {
         }
         Ok(Self {
             ctx: Arc::new(Ctx {
-                api: api::SlackApi::new(config)?,
+                api: SlackClient::with_options(
+                    config.api_url.clone(),
+                    config.token.clone(),
+                    config.client_options(),
+                )?,
                 channels: channels::Channels::new(&config.channels),
                 user_names: Mutex::new(HashMap::new()),
                 own: own::OwnMessages::default(),

@@ -14,8 +14,9 @@ use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 use sopilot_mcp_common::{ok_json, redact_json};
 use sopilot_protocol::{Impact, ObjectRef};
+use sopilot_slack_api::Args;
+use sopilot_slack_api::text::MAX_TEXT;
 
-use crate::api::Args;
 use crate::args::{AddReaction, IncidentReport, PostMessage, ReplyInThread, UpdateMessage};
 use crate::blocks;
 use crate::channels::Resolved;
@@ -23,9 +24,6 @@ use crate::error::{SlackCode, SlackError};
 use crate::text::{clip, defuse, defuse_json};
 use crate::{Ctx, is_ts};
 use crate::{fetched, interactive};
-
-/// Slack's limit on a message's text.
-const MAX_TEXT: usize = 40_000;
 
 /// Arguments that stop Slack from fetching the links in a message for a preview. Documented
 /// for `chat.postMessage`; sent with `chat.update` too, which documents no such arguments
@@ -207,7 +205,7 @@ async fn send(
     ctx.api
         .call(method, Args::Json(outgoing(method, body)))
         .await
-        .map_err(|e| e.about(&ch.display(), about_ts))
+        .map_err(|e| SlackError::from(e).about(&ch.display(), about_ts))
 }
 
 fn posted(what: &str, ch: &Resolved, reply: &Value, thread_ts: Option<&str>) -> CallToolResult {
@@ -309,7 +307,7 @@ async fn ensure_reactable(ctx: &Ctx, ch: &Resolved, ts: &str) -> Result<(), Slac
         {
             return Err(not_found());
         }
-        Err(e) => return Err(e.about(&ch.display(), Some(ts))),
+        Err(e) => return Err(SlackError::from(e).about(&ch.display(), Some(ts))),
     };
     let message = page
         .get("messages")

@@ -12,8 +12,8 @@ use rmcp::model::CallToolResult;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, age, cap, ok_json, redact};
+use sopilot_slack_api::{Args, next_cursor};
 
-use crate::api::Args;
 use crate::args::{ChannelHistory, ThreadReplies};
 use crate::channels::Resolved;
 use crate::error::SlackError;
@@ -144,11 +144,7 @@ async fn collect(
         if let Some(items) = page.get("messages").and_then(Value::as_array) {
             raw.extend(items.iter().cloned());
         }
-        cursor = page
-            .pointer("/response_metadata/next_cursor")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        cursor = next_cursor(&page).unwrap_or_default().to_owned();
         more = !cursor.is_empty() || page.get("has_more").and_then(Value::as_bool) == Some(true);
         if raw.len() >= limit || cursor.is_empty() {
             break;
@@ -184,17 +180,12 @@ async fn name_users(ctx: &Ctx, msgs: &mut [Msg]) {
             names.insert(id, n.clone());
             continue;
         }
-        let found = ctx
-            .api
-            .call("users.info", Args::Query(vec![("user", id.clone())]))
-            .await;
-        match found {
-            Ok(v) => {
-                if let Some(n) = v.pointer("/user/name").and_then(Value::as_str) {
-                    ctx.user_names.lock().await.insert(id.clone(), n.to_owned());
-                    names.insert(id, n.to_owned());
-                }
+        match ctx.api.user_name(&id).await {
+            Ok(Some(n)) => {
+                ctx.user_names.lock().await.insert(id.clone(), n.clone());
+                names.insert(id, n);
             }
+            Ok(None) => {}
             // Names are a convenience: without users:read the ids are shown.
             Err(e) => {
                 tracing::debug!(user = %id, error = %e, "users.info failed");

@@ -1,7 +1,8 @@
 //! Text that goes to Slack: no broadcast pings from a model, mrkdwn escaping for report
-//! fields, and cuts that respect characters.
+//! fields, and cuts that respect characters (the last two are the Web API client's).
 
 use serde_json::Value;
+pub use sopilot_slack_api::text::{clip, escape};
 
 /// The special mentions that notify a whole channel: `<!channel>`, `<!here>`, `<!everyone>`
 /// (optionally `<!here|label>`). A model must not wake everyone at 3 a.m.
@@ -38,24 +39,6 @@ pub fn defuse_json(v: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(defuse_json),
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
-}
-
-/// Escapes the three characters Slack's mrkdwn reserves, so model text cannot form links
-/// or mentions.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// At most `max` characters, ending in `…` when cut.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// One line for a table: newlines shown as ` / `, clipped.

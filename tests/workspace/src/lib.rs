@@ -6,14 +6,15 @@
 //! - `mcp-servers/common` depends on `agent/protocol` and `lib/*`; the MCP servers on those
 //!   and `mcp-servers/common`;
 //! - the agent crates point one way: `protocol ← policy, sop ← llm ← llm-bedrock, runtime ←
-//!   server ← cli`, all of them on `lib/*`; only `agent/cli` (the binary) also ships the MCP
+//!   server ← eval ← cli`, all of them on `lib/*`; only `agent/cli` (the binary) also ships the MCP
 //!   servers and the simulated environment;
 //! - nothing depends on `agent/cli`, not even as a dev-dependency, except `bench/*`;
 //! - `lib/test-support` (test helpers: it starts simulators and MCP servers) is a
 //!   dev-dependency only, and depends on `lib/*`, the simulators, `mcp-servers/common` and
 //!   `agent/protocol`;
 //! - the pure crates (`lib/*`, `agent/protocol`, `agent/policy`, `agent/sop`) name no async
-//!   runtime, HTTP stack or SDK.
+//!   runtime, HTTP stack or SDK; the exceptions are the [`NETWORK_LIBS`], leaf clients of a
+//!   network service (`lib/slack-api`), which follow the `lib/*` rule otherwise.
 //!
 //! Dev-dependencies may point anywhere else (tests drive the simulators). [`check`] reads
 //! `cargo metadata --format-version 1 --no-deps` and names every edge that breaks the rule.
@@ -56,6 +57,7 @@ pub enum AgentCrate {
     LlmBedrock,
     Runtime,
     Server,
+    Eval,
     Cli,
 }
 
@@ -70,12 +72,13 @@ impl AgentCrate {
             "llm-bedrock" => Self::LlmBedrock,
             "runtime" => Self::Runtime,
             "server" => Self::Server,
+            "eval" => Self::Eval,
             "cli" => Self::Cli,
             _ => return None,
         })
     }
 
-    /// `protocol ← policy, sop ← llm ← llm-bedrock, runtime ← server ← cli`.
+    /// `protocol ← policy, sop ← llm ← llm-bedrock, runtime ← server ← eval ← cli`.
     fn rank(self) -> u8 {
         match self {
             Self::Protocol => 0,
@@ -83,7 +86,8 @@ impl AgentCrate {
             Self::Llm => 2,
             Self::LlmBedrock | Self::Runtime => 3,
             Self::Server => 4,
-            Self::Cli => 5,
+            Self::Eval => 5,
+            Self::Cli => 6,
         }
     }
 
@@ -164,7 +168,7 @@ pub fn refuse(from: Layer, to: Layer) -> Option<&'static str> {
             "an MCP server depends only on agent/protocol, mcp-servers/common and lib/*; move what it shares into lib/"
         }
         Agent(_) => {
-            "agent crates point one way (protocol ← policy, sop ← llm ← llm-bedrock, runtime ← server ← cli) and on lib/*; only agent/cli ships the MCP servers and simulators"
+            "agent crates point one way (protocol ← policy, sop ← llm ← llm-bedrock, runtime ← server ← eval ← cli) and on lib/*; only agent/cli ships the MCP servers and simulators"
         }
         Bench | Checks => "bench/* and tests/* are leaves nothing else builds on",
     })
@@ -182,6 +186,15 @@ const IMPURE: &[&str] = &[
     "tower",
     "futures",
 ];
+
+/// `lib/*` crates that are clients of a network service (the Slack Web API client), so they
+/// name tokio and an HTTP stack: leaves like every `lib/*` crate, but not pure.
+pub const NETWORK_LIBS: &[&str] = &["lib/slack-api"];
+
+/// Whether the crate in `dir` (relative to the workspace root), of `layer`, must be pure.
+pub fn must_be_pure(layer: Layer, dir: &Path) -> bool {
+    layer.is_pure() && !NETWORK_LIBS.iter().any(|lib| dir == Path::new(lib))
+}
 
 /// Whether a pure crate may not depend on the outside crate `name`.
 pub fn is_impure(name: &str) -> bool {
@@ -282,7 +295,7 @@ fn check_dep(
     let dev = dep.get("kind").and_then(Value::as_str) == Some("dev");
     let Some(path) = dep.get("path").and_then(Value::as_str) else {
         // An outside crate.
-        let why = (!dev && layer.is_pure() && is_impure(name))
+        let why = (!dev && must_be_pure(layer, &member.dir) && is_impure(name))
             .then_some("a pure crate names no async runtime, HTTP stack or SDK");
         return Ok(why.map(|why| Violation {
             from: member.label(),

@@ -60,6 +60,7 @@ fn folders_map_to_layers() {
     assert_eq!(layer("mcp-servers/common"), Layer::McpCommon);
     assert_eq!(layer("mcp-servers/kubectl"), Layer::McpServer);
     assert_eq!(layer("agent/cli"), Layer::Agent(AgentCrate::Cli));
+    assert_eq!(layer("agent/eval"), Layer::Agent(AgentCrate::Eval));
     assert!(Layer::of(Path::new("agent/unknown")).is_none());
     assert!(Layer::of(Path::new("sim")).is_none());
     assert!(Layer::of(Path::new("mcp-servers/cloudwatch/forecast")).is_none());
@@ -84,6 +85,9 @@ fn the_rule_refuses_upward_and_sideways_edges() {
         ("agent/runtime", "sim/env"),
         ("agent/server", "mcp-servers/common"),
         ("agent/server", "agent/cli"),
+        ("agent/server", "agent/eval"),
+        ("agent/eval", "sim/env"),
+        ("agent/eval", "agent/cli"),
         ("bench/gate", "tests/workspace"),
         ("mcp-servers/cost", "lib/test-support"),
         ("lib/test-support", "agent/runtime"),
@@ -104,6 +108,8 @@ fn the_rule_refuses_upward_and_sideways_edges() {
         ("mcp-servers/common", "agent/protocol"),
         ("agent/llm", "lib/script"),
         ("agent/server", "agent/runtime"),
+        ("agent/eval", "agent/server"),
+        ("agent/cli", "agent/eval"),
         ("agent/cli", "sim/env"),
         ("agent/cli", "mcp-servers/kubectl"),
         ("bench/gate", "agent/cli"),
@@ -183,4 +189,24 @@ fn an_unknown_folder_is_a_violation() {
     let v = check(&m).unwrap();
     assert_eq!(v.len(), 1);
     assert!(v[0].to_string().contains("does not know"), "{}", v[0]);
+}
+
+#[test]
+fn only_the_network_libs_name_an_http_stack() {
+    let deps = json!([
+        {"name": "reqwest", "kind": null},
+        {"name": "tokio", "kind": null},
+    ]);
+    assert!(
+        check(&one_package("lib/slack-api", deps.clone()))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(check(&one_package("lib/yaml", deps)).unwrap().len(), 2);
+    // Still a leaf: nothing of ours but lib/*.
+    let m = one_package(
+        "lib/slack-api",
+        json!([{"name": "sopilot-protocol", "kind": null, "path": "/ws/agent/protocol"}]),
+    );
+    assert_eq!(check(&m).unwrap().len(), 1);
 }
