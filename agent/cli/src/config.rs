@@ -4,6 +4,7 @@
 //! ```yaml
 //! store: /var/lib/sopilot/sopilot.db
 //! approval_timeout: 15m
+//! model_timeout: 10m        # one model turn; default 600 s for a loopback endpoint, else 120 s
 //! builtin: [kubectl]
 //! servers:
 //!   argocd: {command: [argocd-mcp, --read-only], env: {ARGOCD_SERVER: argocd.internal}}
@@ -45,6 +46,9 @@ pub struct Config {
     pub store: Option<PathBuf>,
     #[serde(default)]
     pub approval_timeout: Option<Span>,
+    /// How long one model turn may take (`--model-timeout` overrides it).
+    #[serde(default)]
+    pub model_timeout: Option<Span>,
     /// Which of SOPilot's own servers to start (default: all this build has).
     #[serde(default)]
     pub builtin: Option<Vec<String>>,
@@ -525,6 +529,11 @@ impl Config {
     /// The approval timeout (default 15 minutes).
     pub fn approval_timeout(&self) -> Duration {
         Duration::from_secs(self.approval_timeout.map_or(15 * 60, Span::seconds))
+    }
+
+    /// The configured model timeout, if any.
+    pub fn model_timeout(&self) -> Option<Duration> {
+        self.model_timeout.map(|s| Duration::from_secs(s.seconds()))
     }
 
     /// Budgets with the configured overrides.

@@ -38,6 +38,9 @@ Run an SOP for real, or rehearse it against a scenario first:
   sopilot run pod-crashloop --param namespace=payment --param pod=payment-7d8f-xyz --model openai:gpt-4.1
   sopilot rehearse complex-incident --scenario scenarios/demo.yaml
 
+Grade investigations per model on simulated incidents (eval/cases, docs/eval.md):
+  sopilot eval --model scripted:reference --model openai:gpt-4.1 --html eval.html
+
 Write and check SOPs and policies before any cluster is involved:
   sopilot sop lint sops/                     check every SOP under sops/
   sopilot sop render sops/pod-crashloop.sop.md --param namespace=payment --param pod=p-1
@@ -71,6 +74,8 @@ pub enum Command {
     Rehearse(RehearseArgs),
     /// The whole product on the embedded simulated environment: no network, no flags.
     Demo(DemoArgs),
+    /// Graded incident cases (eval/cases) per model: root cause, actions, safety, cost.
+    Eval(EvalArgs),
     /// Serve the trigger webhooks, the Slack bot, the HTTP API and the MCP gateway.
     Serve(ServeArgs),
     /// The MCP gateway over stdio, for IDEs: every tool gated by the policy, SOPs as prompts.
@@ -132,6 +137,10 @@ pub struct RunArgs {
     /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// How long one model turn may take (90s, 10m); default: `model_timeout` in the
+    /// configuration, else 600 s for a model on a loopback address and 120 s otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = model::parse_timeout)]
+    pub model_timeout: Option<std::time::Duration>,
 }
 
 /// Arguments of `rehearse`.
@@ -172,6 +181,79 @@ pub struct RehearseArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// How long one model turn may take (90s, 10m); default 600 s for a model on a loopback
+    /// address (the scenario's scripted model: 30 s), 120 s otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = model::parse_timeout)]
+    pub model_timeout: Option<std::time::Duration>,
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot eval --model scripted:reference --model scripted:wrong --require-pass-rate 1.0
+  sopilot eval --model openai:gpt-4.1 --repeat 3 --html eval.html --json eval.json
+  sopilot eval --model bedrock:us.anthropic.claude-sonnet-4-20250514-v1:0 --judge openai:gpt-4.1
+  sopilot eval --lint
+
+Each case (a folder of --scenarios with case.yaml, scenario.yaml, reference.yaml and
+wrong.yaml; see docs/eval.md) runs in its own simulated environment, started by its trigger
+and routed to an SOP as `sopilot serve` would, every call gated by the policy, approvals
+answered by the case's human (unattended: denied). scripted:reference and scripted:wrong
+play each case's own scripts. The Markdown table goes to stdout, progress to stderr.
+Exit codes: 0 the evaluation ran (whatever the pass rate), 1 bad input (a malformed case is
+named with its file and line), or --require-pass-rate not met.")]
+pub struct EvalArgs {
+    /// The folder of cases.
+    #[arg(long, value_name = "DIR", default_value = "eval/cases")]
+    pub scenarios: PathBuf,
+    /// A model to evaluate (openai:MODEL, bedrock:MODEL_ID, scripted:FILE, none, or each
+    /// case's own scripted:reference / scripted:wrong); repeat for each.
+    #[arg(long = "model", value_name = "SPEC")]
+    pub models: Vec<String>,
+    /// Only this case (its folder name); repeat for more.
+    #[arg(long = "case", value_name = "NAME")]
+    pub cases: Vec<String>,
+    /// Runs per case and model.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Runs at once, each in its own simulated environment.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+    /// A model that scores each report against the case's rubric (0-10); shown in the
+    /// results, never deciding pass or fail.
+    #[arg(long, value_name = "SPEC")]
+    pub judge: Option<String>,
+    /// Write the results as JSON (docs/eval.md) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the Markdown tables to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report (charts included) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Check every case (its files, its SOP's routing and parameters) without running it.
+    #[arg(long)]
+    pub lint: bool,
+    /// How long one model turn may take (90s, 10m); default: `model_timeout` in the
+    /// configuration, else 600 s for a model on a loopback address and 120 s otherwise.
+    #[arg(long, value_name = "DURATION", value_parser = model::parse_timeout)]
+    pub model_timeout: Option<std::time::Duration>,
+    /// For CI: exit 1 when a model's pass rate is below RATE (0.95 or 95%), a case fails
+    /// with scripted:reference, or passes with scripted:wrong.
+    #[arg(long, value_name = "RATE", value_parser = cmd::eval::parse_rate)]
+    pub require_pass_rate: Option<f64>,
+    /// Policy file or folder.
+    #[arg(long, value_name = "PATH", default_value = "policies/")]
+    pub policy: Vec<PathBuf>,
+    /// SOP files or folders (default: the configuration's serve.sops, else ./sops/), plus
+    /// the shipped SOPs: the library triggers are routed in, as `sopilot serve` has it.
+    #[arg(long, value_name = "PATH")]
+    pub sops: Vec<PathBuf>,
+    /// Configuration file (prices, budgets, model_timeout, serve.sops).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Arguments of `serve`.
@@ -423,6 +505,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Run(args) => cmd::run::run(&args),
         Command::Rehearse(args) => cmd::run::rehearse(&args),
         Command::Demo(args) => cmd::demo::demo(&args),
+        Command::Eval(args) => cmd::eval::eval(&args),
         Command::Serve(args) => cmd::serve::serve(&args),
         Command::Mcp(args) => cmd::mcp::mcp(&args),
         Command::Runs(args) => cmd::runs::runs(&args),

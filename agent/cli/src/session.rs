@@ -212,12 +212,16 @@ impl Session {
     }
 }
 
-/// The exit code a run's status calls for (CONTRACTS.md).
+/// The exit code a run's status calls for (the design's CONTRACTS.md).
 pub fn exit_code(status: RunStatus) -> u8 {
     match status {
         RunStatus::Succeeded => 0,
         RunStatus::NeedsHuman => 2,
-        RunStatus::Failed | RunStatus::Cancelled | RunStatus::Interrupted | RunStatus::Running => 1,
+        RunStatus::Failed
+        | RunStatus::Inconclusive
+        | RunStatus::Cancelled
+        | RunStatus::Interrupted
+        | RunStatus::Running => 1,
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CallOrigin, Decision, Impact, ToolRef, Trigger};
+use crate::{CallOrigin, Decision, Impact, RootCause, ToolRef, Trigger};
 
 /// How a run ended, or that it has not yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub enum RunStatus {
     NeedsHuman,
     /// Stopped by an error or a budget.
     Failed,
+    /// Finished without a conclusion: the model was asked for its report and the request
+    /// failed or returned nothing. Never `succeeded`.
+    Inconclusive,
     /// Stopped by a person (Ctrl-C, the API).
     Cancelled,
     /// Found unfinished after a restart.
@@ -30,6 +33,7 @@ impl RunStatus {
             RunStatus::Succeeded
             | RunStatus::NeedsHuman
             | RunStatus::Failed
+            | RunStatus::Inconclusive
             | RunStatus::Cancelled
             | RunStatus::Interrupted => true,
         }
@@ -120,7 +124,18 @@ pub enum RunEventKind {
     RunFinished {
         status: RunStatus,
         summary: String,
+        /// The report's machine-readable root cause, when it had a valid one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        root_cause: Option<RootCause>,
     },
+}
+
+/// The root cause a run's timeline ended with (its `run_finished` event), if any.
+pub fn root_cause_of(events: &[RunEvent]) -> Option<&RootCause> {
+    events.iter().rev().find_map(|e| match &e.kind {
+        RunEventKind::RunFinished { root_cause, .. } => root_cause.as_ref(),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -191,6 +206,16 @@ mod tests {
             RunEventKind::RunFinished {
                 status: RunStatus::NeedsHuman,
                 summary: "s".into(),
+                root_cause: None,
+            },
+            RunEventKind::RunFinished {
+                status: RunStatus::Inconclusive,
+                summary: "s".into(),
+                root_cause: Some(RootCause {
+                    class: crate::CauseClass::Dns,
+                    summary: "CoreDNS is down".into(),
+                    confidence: 0.5,
+                }),
             },
         ];
         for (seq, kind) in kinds.into_iter().enumerate() {
@@ -210,5 +235,10 @@ mod tests {
     fn terminal_statuses() {
         assert!(!RunStatus::Running.is_terminal());
         assert!(RunStatus::NeedsHuman.is_terminal());
+        assert!(RunStatus::Inconclusive.is_terminal());
+        assert_eq!(
+            serde_json::to_value(RunStatus::Inconclusive).unwrap(),
+            "inconclusive"
+        );
     }
 }

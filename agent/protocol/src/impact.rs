@@ -1,6 +1,6 @@
 //! The impact of a mutating tool call, as its dry run reports it.
 //!
-//! Every mutating tool returns this JSON (CONTRACTS.md, "Impact") when called with
+//! Every mutating tool returns this JSON (the design's CONTRACTS.md, "Impact") when called with
 //! `dry_run: true`; the gate asks for it before every policy decision and policies read it as
 //! `impact.*`. Fields that do not apply are omitted, so a policy that reads a missing field
 //! fails closed rather than seeing a default.
@@ -135,7 +135,7 @@ pub struct RevisionImpact {
 mod tests {
     use super::*;
 
-    /// The exact example of CONTRACTS.md.
+    /// The exact example of the design's CONTRACTS.md.
     const CONTRACT_EXAMPLE: &str = r#"{
       "action": "delete_pod",
       "target": {"kind": "Pod", "namespace": "payment", "name": "payment-7d8f-xyz"},

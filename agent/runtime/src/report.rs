@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use sopilot_llm::Usage;
-use sopilot_protocol::{ApprovalState, RunStatus};
+use sopilot_protocol::{ApprovalState, RootCause, RunStatus};
 
 use crate::gate::GateOutcome;
 
@@ -75,11 +75,17 @@ pub struct ReportParts {
     pub stopped_by: Option<StopReason>,
     /// The model's report, verbatim.
     pub analysis: Option<String>,
+    /// The report's machine-readable root cause, when it had a valid one.
+    pub root_cause: Option<RootCause>,
     pub evidence: Vec<Evidence>,
     pub calls: Vec<GateOutcome>,
     pub tokens: Usage,
     pub cost_usd: Option<f64>,
     pub duration: Duration,
+    /// Model turns taken, the report included.
+    pub turns: u32,
+    /// Bytes of tool output the model was given to read.
+    pub context_bytes: u64,
     pub notes: Vec<String>,
     /// No model was configured (`--model none`).
     pub no_model: bool,
@@ -98,6 +104,9 @@ pub struct RunReport {
     /// The model's report, verbatim: conclusions, not facts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<String>,
+    /// The report's machine-readable root cause (its fenced JSON block), when valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<RootCause>,
     pub evidence: Vec<Evidence>,
     #[serde(skip)]
     pub calls: Vec<GateOutcome>,
@@ -106,6 +115,10 @@ pub struct RunReport {
     pub cost_usd: Option<f64>,
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
+    /// Model turns taken, the report included.
+    pub turns: u32,
+    /// Bytes of tool output the model was given to read (its context, beyond the SOP).
+    pub context_bytes: u64,
     pub notes: Vec<String>,
 }
 
@@ -162,11 +175,14 @@ impl RunReport {
             status,
             stopped_by,
             analysis,
+            root_cause,
             evidence,
             calls,
             tokens,
             cost_usd,
             duration,
+            turns,
+            context_bytes,
             notes,
             no_model,
         } = parts;
@@ -174,12 +190,20 @@ impl RunReport {
         // credential shape survives into them (tool outputs were masked at the gate).
         let mask = |t: String| sopilot_redact::redact(&t).into_owned();
         let analysis = analysis.map(mask);
+        let root_cause = root_cause.map(|mut rc| {
+            rc.summary = mask(rc.summary);
+            rc
+        });
         let notes: Vec<String> = notes.into_iter().map(mask).collect();
         let executed = calls.iter().filter(|c| c.executed).count();
         let waiting = calls.iter().filter(|c| c.needs_human()).count();
         let summary = match (&stopped_by, analysis.as_deref().and_then(summary_of)) {
             (Some(why), _) => format!("stopped: {why}"),
             (None, Some(s)) => s,
+            (None, None) if status == RunStatus::Inconclusive => format!(
+                "inconclusive: the model wrote no report ({} tool call(s), {executed} executed)",
+                calls.len()
+            ),
             (None, None) if no_model => format!(
                 "evidence gathered by {} tool block call(s); no model is configured, so the diagnosis and every decision are left to a human",
                 calls.len()
@@ -197,11 +221,14 @@ impl RunReport {
             stopped_by,
             summary,
             analysis,
+            root_cause,
             evidence,
             calls,
             tokens,
             cost_usd,
             duration,
+            turns,
+            context_bytes,
             notes,
         }
     }
@@ -232,6 +259,13 @@ impl RunReport {
                 .unwrap_or_default()
         );
         let _ = writeln!(o, "summary: {}", self.summary);
+        if let Some(rc) = &self.root_cause {
+            let _ = writeln!(
+                o,
+                "root cause: {} (confidence {:.2}): {}",
+                rc.class, rc.confidence, rc.summary
+            );
+        }
         if let Some(a) = &self.analysis {
             let _ = writeln!(
                 o,

@@ -74,8 +74,9 @@ async fn get_run(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&s, &headers, Role::Viewer, "read runs")?;
     let (run, events, calls) = s.runs.store().run(&id)?;
+    let root_cause = sopilot_protocol::root_cause_of(&events).cloned();
     Ok(Json(
-        json!({"run": run, "events": events, "tool_calls": calls}),
+        json!({"run": run, "root_cause": root_cause, "events": events, "tool_calls": calls}),
     ))
 }
 

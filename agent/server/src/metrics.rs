@@ -21,6 +21,7 @@ pub struct Metrics {
     pub runs_needs_human: AtomicU64,
     pub runs_failed: AtomicU64,
     pub runs_cancelled: AtomicU64,
+    pub runs_inconclusive: AtomicU64,
     pub requests_refused: AtomicU64,
     /// Approve/Deny presses refused: not an approver, or not SOPilot's approval message.
     pub presses_refused: AtomicU64,
@@ -36,6 +37,7 @@ impl Metrics {
             RunStatus::NeedsHuman => &self.runs_needs_human,
             RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => &self.runs_failed,
             RunStatus::Cancelled => &self.runs_cancelled,
+            RunStatus::Inconclusive => &self.runs_inconclusive,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -95,6 +97,7 @@ impl Metrics {
             ("needs_human", &self.runs_needs_human),
             ("failed", &self.runs_failed),
             ("cancelled", &self.runs_cancelled),
+            ("inconclusive", &self.runs_inconclusive),
         ] {
             let _ = writeln!(
                 o2,
@@ -113,4 +116,24 @@ async fn metrics(State(s): State<AppState>) -> String {
 /// The `/metrics` route.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_finished_status_has_its_own_count() {
+        let m = Metrics::default();
+        m.finished(RunStatus::Inconclusive);
+        m.finished(RunStatus::Inconclusive);
+        m.finished(RunStatus::Succeeded);
+        let text = m.render();
+        assert!(
+            text.contains("sopilot_runs_finished_total{status=\"inconclusive\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("sopilot_runs_finished_total{status=\"succeeded\"} 1"));
+        assert!(text.contains("sopilot_runs_finished_total{status=\"failed\"} 0"));
+    }
 }

@@ -63,6 +63,45 @@ pub enum StartError {
     QueueFull(usize),
 }
 
+/// The SOP a request runs: the one it names, or the first whose front-matter `triggers`
+/// match its trigger. The one router: `serve`, the MCP gateway and `sopilot eval` use it.
+pub fn route(sops: &[Sop], req: &StartRequest) -> Result<Sop, StartError> {
+    match &req.sop {
+        Some(name) => sops
+            .iter()
+            .find(|s| &s.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<&str> = sops.iter().map(|s| s.name.as_str()).collect();
+                StartError::BadRequest(format!("no SOP {name:?}; available: {}", names.join(", ")))
+            }),
+        None => sops
+            .iter()
+            .find(|s| s.front.triggers.iter().any(|r| r.matches(&req.trigger)))
+            .cloned()
+            .ok_or_else(|| StartError::NoSop(req.trigger.dedup_key())),
+    }
+}
+
+/// The SOP a request would run ([`route`]) and its parameters (from the trigger through the
+/// SOP's trigger rule, then the request's), checked against the SOP; starts nothing.
+pub fn plan(
+    sops: &[Sop],
+    req: &StartRequest,
+) -> Result<(Sop, BTreeMap<String, String>), StartError> {
+    let sop = route(sops, req)?;
+    let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
+        None => BTreeMap::new(),
+    };
+    params.extend(req.params.clone());
+    if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
+        return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
+    }
+    Ok((sop, params))
+}
+
 /// Something that wants to watch runs as they start (the Slack thread, metrics).
 pub trait RunListener: Send + Sync {
     /// An observer for this run's events, if the listener cares about it.
@@ -185,46 +224,10 @@ impl RunManager {
         self.inner.shutdown.cancel();
     }
 
-    fn route(&self, req: &StartRequest) -> Result<Sop, StartError> {
-        match &req.sop {
-            Some(name) => self
-                .inner
-                .sops
-                .iter()
-                .find(|s| &s.name == name)
-                .cloned()
-                .ok_or_else(|| {
-                    let names: Vec<&str> =
-                        self.inner.sops.iter().map(|s| s.name.as_str()).collect();
-                    StartError::BadRequest(format!(
-                        "no SOP {name:?}; available: {}",
-                        names.join(", ")
-                    ))
-                }),
-            None => self
-                .inner
-                .sops
-                .iter()
-                .find(|s| s.front.triggers.iter().any(|r| r.matches(&req.trigger)))
-                .cloned()
-                .ok_or_else(|| StartError::NoSop(req.trigger.dedup_key())),
-        }
-    }
-
     /// The SOP a request would run and its parameters (from the trigger, then the request),
     /// checked against the SOP; starts nothing. `sopilot serve` checks schedules with it.
     pub fn plan(&self, req: &StartRequest) -> Result<(Sop, BTreeMap<String, String>), StartError> {
-        let sop = self.route(req)?;
-        let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
-            Some(Ok(p)) => p,
-            Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
-            None => BTreeMap::new(),
-        };
-        params.extend(req.params.clone());
-        if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
-            return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
-        }
-        Ok((sop, params))
+        plan(&self.inner.sops, req)
     }
 
     /// Accepts a request without waiting for the run: a repeat joins its run, a new one is

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use sopilot_protocol::{ApprovalState, Decision, Trigger};
+use sopilot_protocol::{ApprovalState, CauseClass, Decision, Trigger};
 use sopilot_runtime::{Approver, RunReport, Scripted, Store};
 use sopilot_sim_env::SimOptions;
 
@@ -73,6 +73,12 @@ fn check(report: &RunReport) -> Vec<String> {
     }
     if report.evidence.is_empty() {
         misses.push("no evidence was gathered".into());
+    }
+    match &report.root_cause {
+        Some(rc) if rc.class == CauseClass::ConfigChange => {}
+        other => misses.push(format!(
+            "the report does not state the root cause config-change ({other:?})"
+        )),
     }
     misses
 }

@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sopilot_runtime::{DenyAll, Parts, Store};
 use sopilot_server::mcp::{McpContext, serve_stdio};
@@ -77,9 +76,12 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
         .unwrap_or("none")
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model = crate::model::build_client(&spec, Duration::from_secs(120))
-        .await
-        .map_err(|e| e.to_string())?;
+    let model = crate::model::build_client(
+        &spec,
+        crate::model::model_timeout(None, config.model_timeout(), &spec),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let store_file = store_path(args.store.as_deref(), config.store.as_deref());
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
     let mut servers = builtin_servers(&[])?;

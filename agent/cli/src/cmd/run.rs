@@ -10,6 +10,7 @@ use sopilot_sim_env::SimOptions;
 
 use crate::cmd::sop::read_trigger;
 use crate::config::Config;
+use crate::model::model_timeout;
 use crate::session::{
     Session, SessionOptions, builtin_servers, exit_code, load_policy, load_sop, params_for,
     store_path,
@@ -78,11 +79,18 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
     // Fail on missing parameters before starting anything.
     sopilot_sop::resolve_params(&sop, &params).map_err(|e| e.to_string())?;
     let policy = load_policy(&args.policy, false)?;
+    let config = args
+        .config
+        .as_deref()
+        .map(Config::load)
+        .transpose()?
+        .unwrap_or_default();
     let spec: sopilot_llm::ModelSpec = args
         .model
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model = crate::model::build_client(&spec, Duration::from_secs(120))
+    let timeout = model_timeout(args.model_timeout, config.model_timeout(), &spec);
+    let model = crate::model::build_client(&spec, timeout)
         .await
         .map_err(|e| e.to_string())?;
     let prompt = match args.on_escalate.as_deref() {
@@ -91,12 +99,6 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
         Some(other) => return Err(format!("--on-escalate {other:?}: use prompt or deny")),
         None => std::io::stdin().is_terminal(),
     };
-    let config = args
-        .config
-        .as_deref()
-        .map(Config::load)
-        .transpose()?
-        .unwrap_or_default();
     let timeout = config.approval_timeout();
     let approver: Arc<dyn Approver> = if prompt {
         Arc::new(Terminal { timeout })
@@ -151,7 +153,8 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
             let spec: sopilot_llm::ModelSpec = m
                 .parse()
                 .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-            crate::model::build_client(&spec, Duration::from_secs(120))
+            let timeout = model_timeout(args.model_timeout, None, &spec);
+            crate::model::build_client(&spec, timeout)
                 .await
                 .map_err(|e| e.to_string())?
         }
@@ -159,7 +162,7 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
             "sopilot-sim",
             Some(env.model_url()),
             Some("sim".into()),
-            Duration::from_secs(30),
+            args.model_timeout.unwrap_or(Duration::from_secs(30)),
         ))),
         None => None,
     };

@@ -52,9 +52,12 @@ pub fn runs(args: &RunsArgs) -> Outcome {
         RunsCommand::Show { id, json } => match store.run(id) {
             Ok((row, events, calls)) if *json => Outcome::ok(format!(
                 "{}\n",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({"run": row, "events": events, "tool_calls": calls})
-                )
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "run": row,
+                    "root_cause": sopilot_protocol::root_cause_of(&events),
+                    "events": events,
+                    "tool_calls": calls
+                }))
                 .unwrap_or_default()
             )),
             Ok((row, events, calls)) => {
@@ -77,7 +80,15 @@ pub fn runs(args: &RunsArgs) -> Outcome {
                 if !row.reason.is_empty() {
                     let _ = writeln!(t, "reason: {}", row.reason);
                 }
-                let _ = writeln!(t, "summary: {}\n\ntool calls:", row.summary);
+                let _ = writeln!(t, "summary: {}", row.summary);
+                if let Some(rc) = sopilot_protocol::root_cause_of(&events) {
+                    let _ = writeln!(
+                        t,
+                        "root cause: {} (confidence {:.2}): {}",
+                        rc.class, rc.confidence, rc.summary
+                    );
+                }
+                let _ = writeln!(t, "\ntool calls:");
                 for c in &calls {
                     let _ = writeln!(
                         t,

@@ -98,9 +98,12 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         .unwrap_or("none")
         .parse()
         .map_err(|e: sopilot_llm::LlmError| e.to_string())?;
-    let model = crate::model::build_client(&spec, Duration::from_secs(120))
-        .await
-        .map_err(|e| e.to_string())?;
+    let model = crate::model::build_client(
+        &spec,
+        crate::model::model_timeout(None, config.model_timeout(), &spec),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let sim = match &args.simulate {
         Some(path) => Some(simulate(path, &config).await?),
         None => None,

@@ -6,7 +6,8 @@ use sopilot_sim_env::SimOptions;
 
 use crate::{Outcome, SimServeArgs};
 
-/// Serves until SIGTERM or Ctrl-C; the first stdout line is the JSON of CONTRACTS.md.
+/// Serves until SIGTERM or Ctrl-C; the first stdout line is the JSON of the design's
+/// CONTRACTS.md.
 pub fn serve(args: &SimServeArgs) -> Outcome {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

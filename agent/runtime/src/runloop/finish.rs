@@ -1,11 +1,11 @@
-//! Stage 4, finish: the model's report (when nothing stopped the run), the run's status,
-//! and the report recorded and announced.
+//! Stage 4, finish: the model's report (when nothing stopped the run) and its
+//! machine-readable root cause, the run's status, and the report recorded and announced.
 
-use sopilot_llm::{Message, ModelRequest};
-use sopilot_protocol::{RunEventKind, RunStatus};
+use sopilot_llm::{Message, ModelClient, ModelRequest};
+use sopilot_protocol::{RootCause, RunEventKind, RunStatus};
 
 use super::state::Run;
-use super::{REPORT_REQUEST, RunError, RunInput, Runner, StopReason};
+use super::{RunError, RunInput, Runner, StopReason, report_request};
 use crate::gate::GateOutcome;
 use crate::report::{ReportParts, RunReport};
 
@@ -16,40 +16,24 @@ impl Runner {
         mut run: Run,
         input: &RunInput,
     ) -> Result<RunReport, RunError> {
-        let mut analysis = None;
-        if let (Some(model), None) = (&self.model, &run.st.stopped_by) {
-            run.messages.push(Message::User {
-                content: REPORT_REQUEST.into(),
-            });
-            let request = ModelRequest {
-                system: run.system.clone(),
-                messages: std::mem::take(&mut run.messages),
-                tools: Vec::new(),
-                max_output_tokens: run.budgets.max_output_tokens * 2,
-            };
-            match model.complete(&request).await {
-                Ok(a) => {
-                    run.st.turns += 1;
-                    run.st.usage += a.usage;
-                    run.st.log.emit(RunEventKind::ModelTurn {
-                        turn: run.st.turns,
-                        input_tokens: a.usage.input,
-                        output_tokens: a.usage.output,
-                    })?;
-                    analysis = a.text.filter(|t| !t.trim().is_empty());
-                }
-                Err(e) => run
-                    .st
-                    .note(format!("the model could not write the report: {e}"))?,
-            }
-        }
-        let needs_human = run.st.calls.iter().any(GateOutcome::needs_human);
-        let status = match (&run.st.stopped_by, self.model.is_some(), needs_human) {
-            (Some(StopReason::Cancelled), _, _) => RunStatus::Cancelled,
-            (Some(_), _, _) => RunStatus::Failed,
-            (None, false, _) | (None, true, true) => RunStatus::NeedsHuman,
-            (None, true, false) => RunStatus::Succeeded,
+        let analysis = match (&self.model, &run.st.stopped_by) {
+            (Some(model), None) => self.ask_for_report(&mut run, model.as_ref()).await?,
+            _ => None,
         };
+        let root_cause = match analysis.as_deref().map(RootCause::from_report) {
+            Some(Ok(rc)) => Some(rc),
+            Some(Err(e)) => {
+                run.st.note(e.to_string())?;
+                None
+            }
+            None => None,
+        };
+        let status = status_of(
+            run.st.stopped_by.as_ref(),
+            self.model.is_some(),
+            run.st.calls.iter().any(GateOutcome::needs_human),
+            analysis.is_some(),
+        );
         let stopped_by = run.st.stopped_by.clone();
         let report = RunReport::build(ReportParts {
             run_id: run.run_id.clone(),
@@ -58,11 +42,14 @@ impl Runner {
             status,
             stopped_by: stopped_by.clone(),
             analysis,
+            root_cause,
             evidence: std::mem::take(&mut run.st.evidence),
             calls: std::mem::take(&mut run.st.calls),
             tokens: run.st.usage,
             cost_usd: self.prices.cost(&run.model_name, run.st.usage),
             duration: run.st.started.elapsed(),
+            turns: run.st.turns,
+            context_bytes: run.st.run_bytes as u64,
             notes: std::mem::take(&mut run.st.notes),
             no_model: self.model.is_none(),
         });
@@ -75,7 +62,66 @@ impl Runner {
         run.st.log.emit(RunEventKind::RunFinished {
             status,
             summary: report.summary.clone(),
+            root_cause: report.root_cause.clone(),
         })?;
         Ok(report)
+    }
+
+    /// The model's report, or `None` (with a note) when the request failed or the model
+    /// returned nothing.
+    async fn ask_for_report(
+        &self,
+        run: &mut Run,
+        model: &dyn ModelClient,
+    ) -> Result<Option<String>, RunError> {
+        run.messages.push(Message::User {
+            content: report_request(),
+        });
+        let request = ModelRequest {
+            system: run.system.clone(),
+            messages: std::mem::take(&mut run.messages),
+            tools: Vec::new(),
+            max_output_tokens: run.budgets.max_output_tokens * 2,
+        };
+        match model.complete(&request).await {
+            Ok(a) => {
+                run.st.turns += 1;
+                run.st.usage += a.usage;
+                run.st.log.emit(RunEventKind::ModelTurn {
+                    turn: run.st.turns,
+                    input_tokens: a.usage.input,
+                    output_tokens: a.usage.output,
+                })?;
+                let text = a.text.filter(|t| !t.trim().is_empty());
+                if text.is_none() {
+                    run.st
+                        .note("the model returned an empty report: no conclusion".into())?;
+                }
+                Ok(text)
+            }
+            Err(e) => {
+                run.st
+                    .note(format!("the model could not write the report: {e}"))?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A run's status: stopped runs failed (or were cancelled); without a model, or with work
+/// left for a human, it needs one; a model that wrote no report is inconclusive, never
+/// succeeded.
+fn status_of(
+    stopped_by: Option<&StopReason>,
+    has_model: bool,
+    needs_human: bool,
+    reported: bool,
+) -> RunStatus {
+    match (stopped_by, has_model, needs_human, reported) {
+        (Some(StopReason::Cancelled), ..) => RunStatus::Cancelled,
+        (Some(_), ..) => RunStatus::Failed,
+        (None, false, _, _) | (None, true, true, _) => RunStatus::NeedsHuman,
+        (None, true, false, false) => RunStatus::Inconclusive,
+        (None, true, false, true) => RunStatus::Succeeded,
     }
 }

@@ -107,7 +107,19 @@ Rules:
 - Cite evidence by its id, e.g. [E3]. Keep confirmed facts (backed by evidence) apart from hypotheses.
 - When a step is done, answer with a one-paragraph summary of it and no tool calls.";
 
-const REPORT_REQUEST: &str = "All steps are done. Write the final report in Markdown with these sections: Summary; Root cause (Confirmed, each with its evidence ids; Hypotheses); Actions taken; Actions waiting for a human; Follow-ups. Do not call tools.";
+/// The last request of a run: the report, ending with its machine-readable root cause
+/// (`docs/eval.md`), which [`sopilot_protocol::RootCause::from_report`] parses.
+fn report_request() -> String {
+    format!(
+        "All steps are done. Write the final report in Markdown with these sections: Summary; Root cause (Confirmed, each with its evidence ids such as [E3]; Hypotheses); Actions taken; Actions waiting for a human; Follow-ups. Do not call tools.
+End the report with one fenced JSON block stating the root cause, exactly in this shape:
+```json
+{{\"root_cause\": {{\"class\": \"CLASS\", \"summary\": \"one or two sentences naming the cause\", \"confidence\": 0.8}}}}
+```
+CLASS is one of: {classes}. Use unknown when the evidence does not show the cause, and no-incident when nothing is wrong. confidence is a number from 0 to 1.",
+        classes = sopilot_protocol::CauseClass::list()
+    )
+}
 
 /// Tools the SOP allows that the policy does not deny outright.
 pub fn offered_tools(gate: &Gate, sop: &Sop, policy: &Policy) -> Vec<ToolSpec> {
@@ -219,9 +231,13 @@ pub fn report_json(r: &RunReport) -> Value {
         "tool_calls": r.calls.iter().map(crate::gate::outcome_json).collect::<Vec<_>>(),
         "tokens": {"input": r.tokens.input, "output": r.tokens.output},
         "model": r.model, "stopped_by": r.stopped_by.as_ref().map(ToString::to_string), "cost_usd": r.cost_usd,
-        "duration_ms": r.duration.as_millis() as u64,
+        "duration_ms": r.duration.as_millis() as u64, "root_cause": r.root_cause, "turns": r.turns,
+        "context_bytes": r.context_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests_finish;
 
 #[cfg(test)]
 mod tests {

@@ -136,7 +136,13 @@ impl Session {
         let done = self
             .store
             .finish_run(log.run_id(), status, &summary, "")
-            .and_then(|()| log.emit(RunEventKind::RunFinished { status, summary }));
+            .and_then(|()| {
+                log.emit(RunEventKind::RunFinished {
+                    status,
+                    summary,
+                    root_cause: None,
+                })
+            });
         if let Err(e) = done {
             tracing::error!(run_id = %log.run_id(), "cannot record the end of the MCP session: {e}");
         }

@@ -12,26 +12,18 @@ use serde_json::{Value, json};
 use sopilot_protocol::{ApprovalState, RunStatus};
 use sopilot_runtime::approval::canonical;
 use sopilot_runtime::{ApprovalRecord, RunReport};
+use sopilot_slack_api::text::MAX_SECTION_TEXT;
+pub use sopilot_slack_api::text::{clip, escape};
 
 /// `action_id` of the Approve button; its `value` is the approval record's id.
 pub const APPROVE: &str = "sopilot_approve";
 /// `action_id` of the Deny button.
 pub const DENY: &str = "sopilot_deny";
 
-/// The longest text a section may carry (Slack allows 3,000).
-const MAX_TEXT: usize = 2_900;
+/// The longest text a section may carry (Slack allows 3,000: some room is kept).
+const MAX_TEXT: usize = MAX_SECTION_TEXT - 100;
 /// Evidence items listed in a report.
 const MAX_EVIDENCE: usize = 12;
-
-/// `s` cut to at most `max` characters, with a mark when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
 
 /// `text` with every approval id (`apr-` and hex digits) cut to `apr-…`: for what the whole
 /// channel reads (the report, the status message), where a model's words or a note could
@@ -63,13 +55,6 @@ pub fn mask_ids_in(v: &mut Value) {
         Value::Object(m) => m.values_mut().for_each(mask_ids_in),
         _ => {}
     }
-}
-
-/// Slack mrkdwn escapes: `&`, `<` and `>` would otherwise start entities and links.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn section(text: &str) -> Value {
@@ -322,6 +307,7 @@ pub fn status_word(status: RunStatus) -> &'static str {
         RunStatus::Succeeded => ":white_check_mark: succeeded",
         RunStatus::NeedsHuman => ":raising_hand: needs a human",
         RunStatus::Failed => ":x: failed",
+        RunStatus::Inconclusive => ":grey_question: inconclusive (no conclusion)",
         RunStatus::Cancelled => ":octagonal_sign: cancelled",
         RunStatus::Interrupted => ":electric_plug: interrupted",
     }
@@ -647,6 +633,9 @@ mod tests {
             model: "scripted:script.yaml".into(),
             status: RunStatus::NeedsHuman,
             stopped_by: None,
+            root_cause: None,
+            turns: 4,
+            context_bytes: 2048,
             analysis: Some("## Summary\nThe pod is **OOMKilled** [E1].\n\n## Root cause\nMemory limit too low <512Mi>.".into()),
             evidence: vec![
                 Evidence {

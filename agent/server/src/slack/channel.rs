@@ -131,7 +131,7 @@ impl SlackBot {
         {
             Ok(()) => true,
             // The message is gone or cannot be edited: trying again would not help.
-            Err(e @ SlackError::Api { .. }) => {
+            Err(e @ SlackError::Api(_)) => {
                 tracing::warn!(approval = %record.id, "cannot update the approval message: {e}");
                 true
             }

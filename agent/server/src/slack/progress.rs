@@ -117,7 +117,9 @@ impl Progress {
             RunEventKind::ImpactAssessed { .. }
             | RunEventKind::ModelTurn { .. }
             | RunEventKind::Note { .. } => {}
-            RunEventKind::RunFinished { status, summary } => {
+            RunEventKind::RunFinished {
+                status, summary, ..
+            } => {
                 self.status = *status;
                 self.summary = Some(summary.clone());
             }
@@ -241,6 +243,7 @@ mod tests {
         p.apply(&ev(RunEventKind::RunFinished {
             status: RunStatus::Succeeded,
             summary: "all good".into(),
+            root_cause: None,
         }));
         let text = p.blocks().to_string();
         assert!(
