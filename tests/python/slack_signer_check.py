@@ -2,7 +2,7 @@
 """An independent Slack signer: signs requests with slack_sdk's own algorithm
 (slack_sdk.signature.SignatureVerifier.generate_signature) and sends them to a running
 `sopilot serve`. Prints one JSON object: the HTTP status and body of each case, so the Rust
-test (agent/cli/tests/serve_slack.rs) asserts what was accepted and what was refused.
+test (agent/cli/tests/all/serve_slack.rs) asserts what was accepted and what was refused.
 
 usage: slack_signer_check.py --url http://127.0.0.1:PORT --secret SIGNING_SECRET
 """

@@ -167,7 +167,7 @@ impl RunningSim {
         ]
     }
 
-    /// Every URL, as the first line `sopilot sim serve` prints (CONTRACTS.md).
+    /// Every URL, as the first line `sopilot sim serve` prints (the design's CONTRACTS.md).
     pub fn urls(&self) -> Value {
         json!({
             "kubernetes": self.kubernetes_url(),

@@ -8,13 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-mod slack_support;
-mod support;
+#[path = "attacks/harness.rs"]
+mod harness;
 
-#[path = "attacks/mod.rs"]
-mod attacks;
-
-use attacks::check::{self, Outputs};
+use harness::check::{self, Outputs};
 
 /// The case files this binary runs, one test each (kept in step with the folder by
 /// `every_case_file_has_a_test`).
@@ -30,43 +27,43 @@ const FILES: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_spellings() {
-    attacks::run_file("secret-spellings.yaml").await;
+    harness::run_file("secret-spellings.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_in_objects() {
-    attacks::run_file("credentials-in-objects.yaml").await;
+    harness::run_file("credentials-in-objects.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multiline_secrets_in_logs() {
-    attacks::run_file("multiline-secrets-in-logs.yaml").await;
+    harness::run_file("multiline-secrets-in-logs.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ratchets() {
-    attacks::run_file("ratchets.yaml").await;
+    harness::run_file("ratchets.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_bound_to_impact() {
-    attacks::run_file("approvals-bound-to-impact.yaml").await;
+    harness::run_file("approvals-bound-to-impact.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_slack_approvals() {
-    attacks::run_file("forged-slack-approvals.yaml").await;
+    harness::run_file("forged-slack-approvals.yaml").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_open_corners() {
-    attacks::run_file("fail-open-corners.yaml").await;
+    harness::run_file("fail-open-corners.yaml").await;
 }
 
 #[test]
 fn every_case_file_has_a_test() {
     assert_eq!(
-        attacks::case_files(),
+        harness::case_files(),
         FILES,
         "add a test function for each new case file (and to FILES)"
     );
@@ -78,7 +75,7 @@ fn forty_cases_over_seven_classes() {
     let mut classes = std::collections::BTreeSet::new();
     let mut total = 0;
     for f in FILES {
-        let file = attacks::load(f);
+        let file = harness::load(f);
         assert!(!file.cases.is_empty(), "{f} has no cases");
         let mut names = std::collections::BTreeSet::new();
         for c in &file.cases {

@@ -1,16 +1,17 @@
 //! The `sopilot` binary's integration tests (the CLI, `serve` and its doors, the MCP gateway, the
-//! attack suite), in one test binary: every file of `tests/all/` is a module of it, so the
+//! attack suite), in one test binary: every other file of `tests/all/` is a module of it, so the
 //! crate and its dependencies are linked once for all of them (`cargo nextest run -p sopilot
 //! MODULE::` runs one file's tests).
 
-mod support;
 mod slack_support;
 mod sns_support;
+mod support;
 
 mod attacks;
 mod bedrock;
 mod cli;
 mod deploy;
+mod eval;
 mod mcp_conformance;
 mod mcp_gateway;
 mod predictive;

@@ -10,8 +10,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod slack_support;
-mod support;
+use crate::slack_support;
 
 use std::time::Duration;
 

@@ -6,9 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod slack_support;
-mod sns_support;
-mod support;
+use crate::slack_support;
+use crate::sns_support;
 
 use serde_json::Value;
 use slack_support::{api, approve_in_thread, env, http, start_server_with, wait_api};

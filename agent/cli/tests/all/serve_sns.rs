@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod sns_support;
-mod support;
+use crate::sns_support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sns_support::{TOPIC, alarm_message, serve_config, serve_config_accounts, sign, stand_in};

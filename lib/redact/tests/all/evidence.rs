@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde_json::json;
 use sopilot_redact::{contains_credential, redact, redact_json};
 
-mod common;
+use crate::common;
 
 use common::EVIDENCE;
 

@@ -6,7 +6,7 @@
 //! (d) harmless evidence, in any order and arrangement, survives untouched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use serde_json::{Value, json};

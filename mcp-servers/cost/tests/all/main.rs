@@ -1,6 +1,7 @@
-//! `mcp-cost`'s integration tests (the binary over MCP, against the simulated AWS and moto), in one test binary: every file of `tests/all/` is a module of it, so the
-//! crate and its dependencies are linked once for all of them (`cargo nextest run -p mcp-cost
-//! MODULE::` runs one file's tests).
+//! `mcp-cost`'s integration tests (the binary over MCP, against the simulated AWS and moto), in one
+//! test binary: every other file of `tests/all/` is a module of it, so the crate and its
+//! dependencies are linked once for all of them (`cargo nextest run -p mcp-cost MODULE::` runs one
+//! file's tests).
 
 mod common;
 

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use aws_sdk_costexplorer::error::ProvideErrorMetadata;
 use aws_sdk_costexplorer::types::{

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{WORKSPACE, err, get, ok, post_form, post_json, state};
 use serde_json::{Value, json};
