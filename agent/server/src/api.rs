@@ -118,14 +118,10 @@ async fn decide(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let who = authorize(&s, &headers, Role::Approver, "decide approvals")?;
-    let Json(body) = body.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "body must be {{\"decision\": \"approve\"|\"deny\"}}: {e}"
-        ))
-    })?;
+    let body: DecideBody = object_body(body, "{\"decision\": \"approve\"|\"deny\"}")?;
     let state = match body.decision.as_str() {
         "approve" => ApprovalState::Approved,
         "deny" => ApprovalState::Denied,
@@ -160,6 +156,20 @@ async fn decide(
     Ok(Json(answer))
 }
 
+/// A JSON object body read as `T`. Only an object: serde would otherwise read an array such
+/// as `["approve"]` as the struct's fields in order.
+fn object_body<T: serde::de::DeserializeOwned>(
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    shape: &str,
+) -> Result<T, ApiError> {
+    let bad = |e: String| ApiError::BadRequest(format!("body must be {shape}: {e}"));
+    let Json(v) = body.map_err(|e| bad(e.to_string()))?;
+    if !v.is_object() {
+        return Err(bad("it is not a JSON object".into()));
+    }
+    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
@@ -171,14 +181,10 @@ struct StartBody {
 async fn start_run(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<StartBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let who = authorize(&s, &headers, Role::Operator, "start runs")?;
-    let Json(body) = body.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "body must be {{\"sop\": NAME, \"params\": {{NAME: VALUE}}}}: {e}"
-        ))
-    })?;
+    let body: StartBody = object_body(body, "{\"sop\": NAME, \"params\": {NAME: VALUE}}")?;
     // Who asked, and for what: identical requests join one run, different ones do not.
     let by = format!(
         "{}: {} {}",

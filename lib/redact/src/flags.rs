@@ -19,10 +19,22 @@ static QUOTED: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Whether `flag` (`--db-password`) names a credential.
-fn names_credential(flag: &str) -> bool {
-    let name = flag.trim_start_matches('-');
-    flag.starts_with('-') && !name.is_empty() && !name.contains('=') && is_credential_name(name)
+/// Whether `flag` is a command-line flag (`-p`, `--db-password`: one or two dashes, then a
+/// letter or digit, then letters, digits, `_`, `.`, `-`) that names a credential.
+pub(crate) fn names_credential(flag: &str) -> bool {
+    let name = flag
+        .strip_prefix("--")
+        .or_else(|| flag.strip_prefix('-'))
+        .unwrap_or("");
+    let shaped = name.len() <= 64
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    shaped && is_credential_name(name)
 }
 
 /// A line holding only a flag (optionally as a YAML list item): the flag.

@@ -64,10 +64,9 @@ pub(crate) fn redact_json_text(text: &str) -> Option<Cow<'_, str>> {
 fn flag_values(items: &mut [Value]) -> bool {
     let mut changed = false;
     for i in 1..items.len() {
-        let names_credential = items[i - 1].as_str().is_some_and(|f| {
-            let name = f.trim_start_matches('-');
-            f.starts_with('-') && !f.contains('=') && !name.is_empty() && is_credential_name(name)
-        });
+        let names_credential = items[i - 1]
+            .as_str()
+            .is_some_and(crate::flags::names_credential);
         if names_credential && items[i].as_str().is_some_and(|v| !v.starts_with('-')) {
             changed |= mask(&mut items[i]);
         }

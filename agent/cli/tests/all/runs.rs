@@ -355,14 +355,21 @@ async fn tools_not_offered_to_the_sop_are_refused_even_if_they_exist() {
 
 /// kill -9 while an approval is pending: after a restart the approval is still pending and
 /// the run is marked interrupted.
-#[tokio::test]
-async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
-    let sim = sim().await;
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("s.yaml");
+/// `sopilot run` whose model asks to raise the HPA's max to 100 (escalated), with the approval
+/// prompted on a piped stdin; returns the child, the store's file and the pending approval
+/// once it is recorded.
+async fn run_waiting_for_approval(
+    sim: &RunningSim,
+    dir: &Path,
+) -> (
+    tokio::process::Child,
+    PathBuf,
+    sopilot_runtime::ApprovalRecord,
+) {
+    let script = dir.join("s.yaml");
     std::fs::write(&script, "turns:\n  - calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 100}\n").unwrap();
-    let db = dir.path().join("db");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+    let db = dir.join("db");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
         .current_dir(repo())
         .env("KUBECONFIG", sim.kubeconfig())
         .args([
@@ -381,26 +388,40 @@ async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
         .arg(format!("scripted:{}", script.display()))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    // Wait for the approval to be recorded (the terminal prompt waits on stdin).
-    let mut pending = Vec::new();
+    // The terminal prompt waits on stdin; the approval is in the store by then.
     for _ in 0..200 {
         if db.exists()
             && let Ok(store) = Store::open(&db)
-        {
-            pending = store
+            && let Some(p) = store
                 .approvals(Some(ApprovalState::Pending))
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                break;
-            }
+                .unwrap_or_default()
+                .pop()
+        {
+            return (child, db, p);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(pending.len(), 1, "no pending approval appeared");
+    panic!("no pending approval appeared")
+}
+
+fn hpa_max(sim: &RunningSim) -> Option<Value> {
+    sim.get(
+        "HorizontalPodAutoscaler",
+        Some("payment"),
+        "payment-service-hpa",
+    )
+    .and_then(|h| h.pointer("/spec/maxReplicas").cloned())
+}
+
+#[tokio::test]
+async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, db, _) = run_waiting_for_approval(&sim, dir.path()).await;
     // kill -9: no chance to clean up.
     let pid = child.id().unwrap();
     std::process::Command::new("kill")
@@ -424,16 +445,7 @@ async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
         "{}",
         runs[0].reason
     );
-    assert_eq!(
-        sim.get(
-            "HorizontalPodAutoscaler",
-            Some("payment"),
-            "payment-service-hpa"
-        )
-        .unwrap()
-        .pointer("/spec/maxReplicas"),
-        Some(&json!(10))
-    );
+    assert_eq!(hpa_max(&sim), Some(json!(10)));
 }
 
 /// Ctrl-C while an approval is pending: the user stopped the run, so its approval expires
@@ -442,47 +454,7 @@ async fn a_crash_keeps_the_pending_approval_and_marks_the_run_interrupted() {
 async fn ctrl_c_expires_the_runs_pending_approvals() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("s.yaml");
-    std::fs::write(&script, "turns:\n  - calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 100}\n").unwrap();
-    let db = dir.path().join("db");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
-        .current_dir(repo())
-        .env("KUBECONFIG", sim.kubeconfig())
-        .args([
-            "run",
-            "pod-crashloop",
-            "-p",
-            "namespace=payment",
-            "-p",
-            "pod=payment-service-7d8f9c6b5-x2k9p",
-            "--on-escalate",
-            "prompt",
-            "--store",
-        ])
-        .arg(&db)
-        .arg("--model")
-        .arg(format!("scripted:{}", script.display()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut pending = Vec::new();
-    for _ in 0..200 {
-        if db.exists()
-            && let Ok(store) = Store::open(&db)
-        {
-            pending = store
-                .approvals(Some(ApprovalState::Pending))
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(pending.len(), 1, "no pending approval appeared");
+    let (mut child, db, pending) = run_waiting_for_approval(&sim, dir.path()).await;
     // The prompt keeps reading a terminal that stays open: hold stdin until the end.
     let stdin = child.stdin.take();
     let pid = child.id().unwrap();
@@ -498,7 +470,7 @@ async fn ctrl_c_expires_the_runs_pending_approvals() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let store = Store::open(&db).unwrap();
-    let r = store.approval(&pending[0].id).unwrap().unwrap();
+    let r = store.approval(&pending.id).unwrap().unwrap();
     assert_eq!(r.state, ApprovalState::Expired, "{stderr}");
     assert_eq!(r.decided_by.as_deref(), Some("the user (Ctrl-C)"));
     let (row, _, _) = store.run(&r.run_id).unwrap();
@@ -508,16 +480,7 @@ async fn ctrl_c_expires_the_runs_pending_approvals() {
         .decide_approval(&r.id, ApprovalState::Approved, "alice", "api")
         .unwrap();
     assert!(!changed && after.state == ApprovalState::Expired);
-    assert_eq!(
-        sim.get(
-            "HorizontalPodAutoscaler",
-            Some("payment"),
-            "payment-service-hpa"
-        )
-        .unwrap()
-        .pointer("/spec/maxReplicas"),
-        Some(&json!(10))
-    );
+    assert_eq!(hpa_max(&sim), Some(json!(10)));
 }
 
 #[test]

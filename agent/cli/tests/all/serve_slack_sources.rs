@@ -55,7 +55,8 @@ async fn a_kubernetes_event_runs_through_slack_to_the_report() {
     let server = start_server_with(
         &env,
         dir.path(),
-        "  kubernetes_events: {namespaces: [payment]}\n",
+        // Only BackOff: the scenario's FailedScheduling event would start pod-pending besides.
+        "  kubernetes_events: {namespaces: [payment], reasons: [BackOff]}\n",
     )
     .await;
     // The scenario's recent kubelet BackOff event for the crash-looping pod starts the run.

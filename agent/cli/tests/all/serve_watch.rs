@@ -58,13 +58,15 @@ async fn warning_events_start_runs_once_and_the_watch_survives_a_restart() {
     let server = start_server(
         &sim,
         dir.path(),
-        "  kubernetes_events: {namespaces: [payment], dedup_window: 10m}\n",
+        // The reasons this test is about: the scenario's FailedScheduling event would start
+        // the pod-pending SOP besides.
+        "  kubernetes_events: {namespaces: [payment], reasons: [BackOff, OOMKilled], dedup_window: 10m}\n",
     )
     .await;
     let http = http();
     wait_watching(&sim).await;
     // The scenario's kubelet BackOff event for the crash-looping pod is recent: the initial
-    // list starts pod-crashloop for it (and the FailedScheduling event matches no SOP).
+    // list starts pod-crashloop for it.
     let started = wait_for(&http, &format!("{}/api/runs", server.url), "a run", |v| {
         !v["runs"].as_array().unwrap().is_empty()
     })

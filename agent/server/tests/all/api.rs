@@ -104,6 +104,8 @@ async fn bad_decisions_and_queries_are_refused_and_change_nothing() {
             json!({"decision": "approve", "force": true}),
             "force",
         ),
+        // serde would read an array as the fields in order: an approval by ["approve"].
+        ("an array", json!(["approve"]), "not a JSON object"),
     ] {
         let (code, answer) = send(&s, "POST", &path, Some(APPROVER), Some(body)).await;
         assert_eq!(code, 400, "{what}: {answer}");

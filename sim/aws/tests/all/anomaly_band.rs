@@ -26,7 +26,7 @@ fn state() -> AwsState {
          "history": "2h",
          "series": {"baseline": 20}}
     ]});
-    AwsState::from_sections(Some(&cw), None, None).unwrap()
+    AwsState::from_sections_at(Some(&cw), None, None, common::test_now()).unwrap()
 }
 
 fn metric_query(id: &str, zone: &str) -> MetricDataQuery {
@@ -68,7 +68,7 @@ fn band_query(expression: &str) -> MetricDataQuery {
 }
 
 fn window(minutes: i64) -> (DateTime, DateTime) {
-    let now = chrono::Utc::now().timestamp();
+    let now = common::test_now().timestamp();
     (
         DateTime::from_secs(now - minutes * 60),
         DateTime::from_secs(now),
@@ -116,7 +116,7 @@ async fn the_band_contains_normal_points_and_not_the_spike() {
             outside.push(metric.timestamps()[i].secs());
         }
     }
-    let spike_start = chrono::Utc::now().timestamp() - 20 * 60;
+    let spike_start = common::test_now().timestamp() - 20 * 60;
     // The minute the spike starts in is partly raised.
     let in_spike = outside.iter().filter(|t| **t >= spike_start - 120).count();
     assert!(

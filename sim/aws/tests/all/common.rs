@@ -10,6 +10,15 @@ use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 use sopilot_sim_aws::AwsState;
 
+/// The instant time-of-day-sensitive tests pin the simulated clock at: `SOPILOT_TEST_NOW`
+/// (RFC 3339) when set, so CI can run them at several times of day, else 20:19 UTC.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    let text = std::env::var("SOPILOT_TEST_NOW").unwrap_or_else(|_| "2026-03-10T20:19:00Z".into());
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .unwrap_or_else(|e| panic!("SOPILOT_TEST_NOW={text:?}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
