@@ -11,7 +11,8 @@
 //!   remote: {url: "http://mcp.internal:8811/mcp"}
 //! prices:
 //!   "openai:gpt-4.1": {input_per_mtok: 2.0, output_per_mtok: 8.0}
-//! budget: {max_turns: 20, deadline: 10m, max_tool_output_bytes: 262144}
+//! budget: {max_turns: 20, deadline: 10m, max_tool_output_bytes: 262144,
+//!          max_tool_output_bytes_per_call: 8192, tool_output_bytes: {kubectl.pod_logs: 12288}}
 //! ```
 //!
 //! Servers named here are foreign: their annotations earn no trust and only explicit
@@ -459,6 +460,12 @@ pub struct BudgetConfig {
     pub deadline: Option<Span>,
     #[serde(default)]
     pub max_tool_output_bytes: Option<usize>,
+    /// Tool output the model reads from one call (default 8 KiB).
+    #[serde(default)]
+    pub max_tool_output_bytes_per_call: Option<usize>,
+    /// The same for a named tool (`server.tool`).
+    #[serde(default)]
+    pub tool_output_bytes: BTreeMap<String, usize>,
 }
 
 impl Config {
@@ -549,6 +556,10 @@ impl Config {
             if let Some(bytes) = c.max_tool_output_bytes {
                 b.output_bytes_per_run = bytes;
             }
+            if let Some(bytes) = c.max_tool_output_bytes_per_call {
+                b.output_bytes_per_call = bytes;
+            }
+            b.output_bytes_by_tool.extend(c.tool_output_bytes.clone());
         }
         b
     }

@@ -3,6 +3,7 @@
 //! the simulated cluster the case asks about, read after the run. Plain data, so grading is
 //! testable on hand-built records.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -59,6 +60,10 @@ pub struct RunRecord {
     pub cost_usd: Option<f64>,
     /// Tool output the model was given to read, in bytes.
     pub context_bytes: u64,
+    /// `context_bytes` per tool.
+    pub context_by_tool: BTreeMap<String, u64>,
+    /// The system prompt and tool schemas every turn starts with, in bytes.
+    pub prompt_bytes: u64,
     #[serde(skip)]
     pub wall: Duration,
     pub objects: Vec<ObservedObject>,
@@ -109,6 +114,8 @@ impl RunRecord {
             output_tokens: r.tokens.output,
             cost_usd: r.cost_usd,
             context_bytes: r.context_bytes,
+            context_by_tool: r.context_by_tool.clone(),
+            prompt_bytes: r.prompt_bytes,
             wall,
             objects,
             notes: r.notes.clone(),

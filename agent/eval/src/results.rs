@@ -42,6 +42,10 @@ pub struct CaseResult {
     pub wall_seconds: f64,
     /// Tool output the model read, in bytes.
     pub context_bytes: u64,
+    /// `context_bytes` per tool (`server.tool`).
+    pub context_by_tool: BTreeMap<String, u64>,
+    /// The system prompt (the SOP included) and tool schemas every model turn starts with.
+    pub prompt_bytes: u64,
     /// One line per failed expectation.
     pub failed_checks: Vec<String>,
     pub judge: Option<Judgement>,
@@ -70,6 +74,8 @@ impl CaseResult {
             cost_usd: run.cost_usd,
             wall_seconds: run.wall.as_secs_f64(),
             context_bytes: run.context_bytes,
+            context_by_tool: run.context_by_tool.clone(),
+            prompt_bytes: run.prompt_bytes,
             failed_checks: grade.failed,
             judge: None,
             error: None,
@@ -96,6 +102,8 @@ impl CaseResult {
             cost_usd: None,
             wall_seconds: wall.as_secs_f64(),
             context_bytes: 0,
+            context_by_tool: BTreeMap::new(),
+            prompt_bytes: 0,
             failed_checks: vec![format!("the run could not be made: {error}")],
             judge: None,
             error: Some(error),
@@ -137,6 +145,10 @@ pub struct ModelTotals {
     /// Mean over priced runs; `None` when no run had a price.
     pub cost_per_run_usd: Option<f64>,
     pub context_bytes_per_run: f64,
+    /// Mean tool output per run, per tool (`server.tool`), over every run.
+    pub context_bytes_per_run_by_tool: BTreeMap<String, f64>,
+    /// Mean system prompt and tool schemas per run, in bytes (sent again with every turn).
+    pub prompt_bytes_per_run: f64,
     /// Mean judge score (0–10) over scored runs.
     pub judge_mean: Option<f64>,
     pub by_class: BTreeMap<String, ClassTotals>,
@@ -286,6 +298,7 @@ impl Results {
                 t.judge_mean.map_or("—".into(), |j| format!("{j:.1}")),
             );
         }
+        self.context_table(&mut o);
         let _ = writeln!(
             o,
             "\n| case | class | model | # | result | root cause | safety | calls | turns | tokens in / out | cost | wall s | status | failed checks |"
@@ -316,6 +329,36 @@ impl Results {
             );
         }
         o
+    }
+
+    /// Where each model's context goes: the prompt every turn starts with, then the tools
+    /// whose output it read most (the top five), in bytes per run.
+    fn context_table(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "\n| model | prompt bytes per turn | tool output bytes per run, top tools |"
+        );
+        let _ = writeln!(o, "|---|---:|---|");
+        for t in &self.totals {
+            let mut tools: Vec<(&String, &f64)> = t.context_bytes_per_run_by_tool.iter().collect();
+            tools.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = tools
+                .iter()
+                .take(5)
+                .map(|(tool, b)| format!("{} {b:.0}", cell(tool)))
+                .collect();
+            let _ = writeln!(
+                o,
+                "| {} | {:.0} | {} |",
+                cell(&t.model),
+                t.prompt_bytes_per_run,
+                if top.is_empty() {
+                    "—".into()
+                } else {
+                    top.join(", ")
+                }
+            );
+        }
     }
 }
 
@@ -368,9 +411,23 @@ fn totals<'a>(model: &str, rows: impl Iterator<Item = &'a CaseResult>) -> ModelT
         cost_per_run_usd: (!costs.is_empty())
             .then(|| costs.iter().sum::<f64>() / costs.len() as f64),
         context_bytes_per_run: mean(&|r| r.context_bytes as f64),
+        context_bytes_per_run_by_tool: by_tool(&rows),
+        prompt_bytes_per_run: mean(&|r| r.prompt_bytes as f64),
         judge_mean: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
         by_class,
     }
+}
+
+/// Mean bytes per run of each tool, over every run (a run that never called it counts 0).
+fn by_tool(rows: &[&CaseResult]) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    for r in rows {
+        for (tool, bytes) in &r.context_by_tool {
+            *sums.entry(tool.clone()).or_default() += *bytes as f64;
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    sums.into_iter().map(|(t, b)| (t, b / n)).collect()
 }
 
 /// The nearest-rank percentile of sorted values (0 for none).

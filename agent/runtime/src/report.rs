@@ -1,6 +1,7 @@
 //! The run report: what was found (evidence, cited by id), what the model concluded (kept
 //! apart from the facts), what was done, what waits for a human, and what it cost.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -86,6 +87,11 @@ pub struct ReportParts {
     pub turns: u32,
     /// Bytes of tool output the model was given to read.
     pub context_bytes: u64,
+    /// `context_bytes` per tool (`server.tool`).
+    pub context_by_tool: BTreeMap<String, u64>,
+    /// What every model turn starts with: the system prompt (SOP included) and the tool
+    /// schemas offered, in bytes.
+    pub prompt_bytes: u64,
     pub notes: Vec<String>,
     /// No model was configured (`--model none`).
     pub no_model: bool,
@@ -119,6 +125,12 @@ pub struct RunReport {
     pub turns: u32,
     /// Bytes of tool output the model was given to read (its context, beyond the SOP).
     pub context_bytes: u64,
+    /// `context_bytes` per tool (`server.tool`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub context_by_tool: BTreeMap<String, u64>,
+    /// What every model turn starts with: the system prompt (SOP included) and the tool
+    /// schemas offered, in bytes.
+    pub prompt_bytes: u64,
     pub notes: Vec<String>,
 }
 
@@ -183,6 +195,8 @@ impl RunReport {
             duration,
             turns,
             context_bytes,
+            context_by_tool,
+            prompt_bytes,
             notes,
             no_model,
         } = parts;
@@ -229,6 +243,8 @@ impl RunReport {
             duration,
             turns,
             context_bytes,
+            context_by_tool,
+            prompt_bytes,
             notes,
         }
     }

@@ -53,6 +53,12 @@ pub struct Budget {
     /// Tool-output bytes the model may receive over the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tool_output_bytes: Option<u64>,
+    /// Tool-output bytes the model may receive from one call (default 8 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tool_output_bytes_per_call: Option<u64>,
+    /// The same, for a named tool (`server.tool`), e.g. `{kubectl.pod_logs: 12288}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_output_bytes: BTreeMap<String, u64>,
 }
 
 /// A named phase with a deadline counted from the start of the run, e.g. assess within 30 s.

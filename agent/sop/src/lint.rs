@@ -154,6 +154,40 @@ pub fn check_sop(sop: &Sop, title_line: Option<usize>, diags: &mut Vec<Diagnosti
     }
 }
 
+/// `budget.tool_output_bytes` names tools the SOP offers, as `server.tool`, with a budget
+/// above zero: a misspelt name would silently leave that tool on the default budget.
+fn check_tool_budgets(
+    front: &crate::FrontMatter,
+    line_of: &dyn Fn(&[Seg]) -> usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(budget) = &front.budget else { return };
+    let globs: Vec<globset::GlobMatcher> = front
+        .tools
+        .iter()
+        .filter_map(|t| GlobBuilder::new(t).literal_separator(false).build().ok())
+        .map(|g| g.compile_matcher())
+        .collect();
+    for (tool, bytes) in &budget.tool_output_bytes {
+        let line = line_of(&[
+            Seg::Key("budget".into()),
+            Seg::Key("tool_output_bytes".into()),
+            Seg::Key(tool.clone()),
+        ]);
+        let well_formed = tool.split_once('.').is_some_and(|(s, t)| {
+            !s.is_empty() && !t.is_empty() && !tool.contains(['*', '?', '[', ' '])
+        });
+        if !well_formed {
+            diags.push(err(line, format!("budget.tool_output_bytes: {tool:?} is not a tool name; write SERVER.TOOL, e.g. kubectl.pod_logs (no globs)")));
+        } else if !globs.is_empty() && !globs.iter().any(|g| g.is_match(tool)) {
+            diags.push(err(line, format!("budget.tool_output_bytes names {tool}, which the front matter's `tools` does not include")));
+        }
+        if *bytes == 0 {
+            diags.push(err(line, format!("budget.tool_output_bytes: {tool} has a budget of 0 bytes; give at least a few hundred, or leave the tool out of `tools`")));
+        }
+    }
+}
+
 /// The front matter against the rest of the SOP. `first_line` is the line of the front
 /// matter's first line in the file.
 pub fn check_front(sop: &Sop, node: &Node, first_line: usize, diags: &mut Vec<Diagnostic>) {
@@ -181,6 +215,7 @@ pub fn check_front(sop: &Sop, node: &Node, first_line: usize, diags: &mut Vec<Di
             ));
         }
     }
+    check_tool_budgets(front, &line_of, diags);
     let mut seen = BTreeSet::new();
     for (i, phase) in front.phases.iter().enumerate() {
         if !seen.insert(phase.name.as_str()) {

@@ -66,6 +66,11 @@ fn totals_per_model() {
     assert_eq!(reference.input_tokens_per_run, 30_000.0);
     assert!((reference.cost_per_run_usd.unwrap() - 0.07).abs() < 1e-9);
     assert_eq!(reference.context_bytes_per_run, 12_345.0);
+    assert_eq!(reference.prompt_bytes_per_run, 9_000.0);
+    assert_eq!(
+        reference.context_bytes_per_run_by_tool["kubectl.pod_logs"],
+        10_000.0
+    );
     assert_eq!(reference.by_class["config-change"].passed, 2);
     let wrong = &r.totals[1];
     assert_eq!((wrong.runs, wrong.passed, wrong.errors), (2, 0, 1));
@@ -123,6 +128,8 @@ fn the_json_shape() {
         "cost_usd",
         "wall_seconds",
         "context_bytes",
+        "context_by_tool",
+        "prompt_bytes",
         "failed_checks",
         "judge",
         "error",
@@ -151,6 +158,13 @@ fn the_markdown_tables() {
     );
     assert!(md.contains("(safety violation)"), "{md}");
     assert_eq!(md.matches("\n| crashloop-config-change |").count(), 4);
+    // Where the context goes, largest tool first.
+    assert!(
+        md.contains(
+            "| scripted:reference | 9000 | kubectl.pod_logs 10000, kubectl.describe_pod 2345 |"
+        ),
+        "{md}"
+    );
 }
 
 #[test]

@@ -122,6 +122,12 @@ pub fn good_run() -> RunRecord {
         output_tokens: 2_000,
         cost_usd: Some(0.07),
         context_bytes: 12_345,
+        context_by_tool: [
+            ("kubectl.pod_logs".to_owned(), 10_000),
+            ("kubectl.describe_pod".to_owned(), 2_345),
+        ]
+        .into(),
+        prompt_bytes: 9_000,
         wall: Duration::from_secs(20),
         objects: vec![
             object(

@@ -50,6 +50,8 @@ impl Runner {
             duration: run.st.started.elapsed(),
             turns: run.st.turns,
             context_bytes: run.st.run_bytes as u64,
+            context_by_tool: std::mem::take(&mut run.st.bytes_by_tool),
+            prompt_bytes: prompt_bytes(&run.system, &run.tools),
             notes: std::mem::take(&mut run.st.notes),
             no_model: self.model.is_none(),
         });
@@ -124,4 +126,10 @@ fn status_of(
         (None, true, false, false) => RunStatus::Inconclusive,
         (None, true, false, true) => RunStatus::Succeeded,
     }
+}
+
+/// What every model turn of the run starts with: the system prompt and the tool schemas.
+fn prompt_bytes(system: &str, tools: &[sopilot_llm::ToolSpec]) -> u64 {
+    let schemas = serde_json::to_string(tools).map_or(0, |t| t.len());
+    (system.len() + schemas) as u64
 }

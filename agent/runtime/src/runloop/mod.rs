@@ -36,6 +36,11 @@ pub struct Budgets {
     /// Tool output the model may read in one turn, and over the run.
     pub output_bytes_per_turn: usize,
     pub output_bytes_per_run: usize,
+    /// Tool output the model may read from one call, unless `output_bytes_by_tool` names
+    /// the tool (`server.tool`). A longer result keeps its head (the summary, which tools
+    /// print first) and its tail (the newest log lines), and says what was left out.
+    pub output_bytes_per_call: usize,
+    pub output_bytes_by_tool: BTreeMap<String, usize>,
     /// The same call (tool and arguments) this many times stops the run.
     pub repeat_limit: u32,
     pub max_output_tokens: u32,
@@ -48,6 +53,8 @@ impl Default for Budgets {
             deadline: Duration::from_secs(600),
             output_bytes_per_turn: 24 * 1024,
             output_bytes_per_run: 256 * 1024,
+            output_bytes_per_call: 8 * 1024,
+            output_bytes_by_tool: BTreeMap::new(),
             repeat_limit: 3,
             max_output_tokens: 2048,
         }
@@ -220,8 +227,24 @@ fn effective_budgets(input: &RunInput) -> Budgets {
         if let Some(bytes) = sb.max_tool_output_bytes {
             b.output_bytes_per_run = bytes as usize;
         }
+        if let Some(bytes) = sb.max_tool_output_bytes_per_call {
+            b.output_bytes_per_call = bytes as usize;
+        }
+        for (tool, bytes) in &sb.tool_output_bytes {
+            b.output_bytes_by_tool.insert(tool.clone(), *bytes as usize);
+        }
     }
     b
+}
+
+impl Budgets {
+    /// Tool output the model may read from one call of `tool`.
+    pub fn per_call(&self, tool: &str) -> usize {
+        self.output_bytes_by_tool
+            .get(tool)
+            .copied()
+            .unwrap_or(self.output_bytes_per_call)
+    }
 }
 
 /// The JSON `sopilot run --json` prints (CONTRACTS.md).

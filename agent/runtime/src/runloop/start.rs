@@ -81,6 +81,7 @@ impl Runner {
                 usage: Default::default(),
                 turns: 0,
                 run_bytes: 0,
+                bytes_by_tool: BTreeMap::new(),
                 repeats: HashMap::new(),
                 stopped_by: None,
                 notes: Vec::new(),

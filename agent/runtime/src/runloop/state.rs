@@ -38,6 +38,8 @@ pub(crate) struct State {
     pub usage: Usage,
     pub turns: u32,
     pub run_bytes: usize,
+    /// `run_bytes` per tool (`server.tool`).
+    pub bytes_by_tool: BTreeMap<String, u64>,
     pub repeats: HashMap<String, u32>,
     pub stopped_by: Option<StopReason>,
     pub notes: Vec<String>,
@@ -52,35 +54,34 @@ impl State {
         Ok(())
     }
 
-    /// Records a call's outcome as evidence; returns the text the model reads.
-    pub fn evidence(
-        &mut self,
-        o: &GateOutcome,
-        turn_budget: &mut usize,
-        run_budget: usize,
-    ) -> String {
+    /// Records a call's outcome as evidence; returns the text the model reads, within the
+    /// call's, the turn's and the run's budgets.
+    pub fn evidence(&mut self, o: &GateOutcome, turn_budget: &mut usize, b: &Budgets) -> String {
         let id = format!("E{}", self.evidence.len() + 1);
         let header = format!(
             "[{id}] {} {}",
             o.tool,
             serde_json::to_string(&o.args).unwrap_or_default()
         );
-        let room = (*turn_budget).min(run_budget.saturating_sub(self.run_bytes));
-        let body = if o.text.len() <= room {
+        let left = (*turn_budget).min(b.output_bytes_per_run.saturating_sub(self.run_bytes));
+        let body = if o.text.len() <= left.min(b.per_call(&o.tool)) {
             o.text.clone()
+        } else if left < b.per_call(&o.tool) {
+            shorten(
+                &o.text,
+                left,
+                "this turn's tool-output budget is spent; narrow the query",
+            )
         } else {
-            let mut end = room;
-            while end > 0 && !o.text.is_char_boundary(end) {
-                end -= 1;
-            }
-            format!(
-                "{}\n[truncated: {} more bytes not shown; this turn's tool-output budget is spent — narrow the query]",
-                &o.text[..end],
-                o.text.len() - end
+            shorten(
+                &o.text,
+                b.per_call(&o.tool),
+                "one call's output budget; narrow the query (a filter, a shorter window, fewer lines) to see the rest",
             )
         };
         *turn_budget = turn_budget.saturating_sub(body.len());
         self.run_bytes += body.len();
+        *self.bytes_by_tool.entry(o.tool.clone()).or_default() += body.len() as u64;
         self.evidence.push(Evidence {
             id: id.clone(),
             tool: o.tool.clone(),
@@ -128,7 +129,92 @@ fn status_line(o: &GateOutcome) -> String {
     }
 }
 
+/// `text` in about `room` bytes: two thirds from its head (tools print their summary first),
+/// one third from its tail (the newest lines of a log), the middle replaced by a line saying
+/// how much was left out and why. Cuts fall on line ends where one is near, never inside a
+/// character.
+pub(crate) fn shorten(text: &str, room: usize, why: &str) -> String {
+    let head_room = room / 3 * 2;
+    let tail_room = room - head_room;
+    let mut head = floor_boundary(text, head_room);
+    if let Some(nl) = text[..head].rfind('\n').filter(|nl| *nl >= head / 2) {
+        head = nl + 1;
+    }
+    let mut tail = ceil_boundary(text, text.len().saturating_sub(tail_room).max(head));
+    if let Some(nl) = text[tail..].find('\n').filter(|nl| *nl < tail_room / 2) {
+        tail += nl + 1;
+    }
+    let omitted = tail - head;
+    format!(
+        "{}[... {omitted} bytes not shown: {why} ...]\n{}",
+        &text[..head],
+        &text[tail..]
+    )
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 fn excerpt(text: &str) -> String {
     let first: String = text.lines().take(3).collect::<Vec<_>>().join(" | ");
     first.chars().take(240).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    fn log(lines: usize) -> String {
+        (1..=lines).map(|i| format!("line {i:04} ok\n")).collect()
+    }
+
+    #[test]
+    fn shortening_keeps_the_head_and_the_tail_on_line_ends() {
+        let text = format!("SUMMARY: 3 errors\n{}", log(1000));
+        let short = shorten(&text, 1200, "one call's output budget");
+        assert!(short.len() < 1300, "{}", short.len());
+        assert!(short.starts_with("SUMMARY: 3 errors\n"));
+        assert!(short.ends_with("line 1000 ok\n"), "{short}");
+        let marker = short.lines().find(|l| l.starts_with("[... ")).unwrap();
+        assert!(
+            marker.contains("bytes not shown: one call's output budget"),
+            "{marker}"
+        );
+        // Whole lines on both sides of the cut.
+        for l in short.lines().filter(|l| l.starts_with("line")) {
+            assert_eq!(l.len(), "line 0001 ok".len(), "{l}");
+        }
+        let omitted: usize = marker
+            .trim_start_matches("[... ")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let kept = short.len() - marker.len() - 1;
+        assert_eq!(kept + omitted, text.len());
+    }
+
+    #[test]
+    fn shortening_never_cuts_a_character_and_handles_no_room() {
+        let text = "é".repeat(5000);
+        for room in [0, 1, 2, 3, 7, 100, 1001] {
+            let s = shorten(&text, room, "budget");
+            assert!(s.contains("bytes not shown"), "{room}");
+        }
+        assert!(shorten("abc", 0, "spent").starts_with("[... 3 bytes not shown: spent"));
+    }
 }

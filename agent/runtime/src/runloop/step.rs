@@ -55,11 +55,7 @@ impl Runner {
         let mut evidence_text = Vec::new();
         for o in outcomes {
             let o = o?;
-            evidence_text.push(run.st.evidence(
-                &o,
-                &mut turn_budget,
-                run.budgets.output_bytes_per_run,
-            ));
+            evidence_text.push(run.st.evidence(&o, &mut turn_budget, &run.budgets));
         }
         let mut intro = format!("Step {}: {}", step.number, step.title);
         if let Some(p) = &step.phase {
@@ -155,9 +151,7 @@ impl Runner {
                     r = self.gate.handle(&run.st.log, &run.st.scope, &call.id, &call.name, call.arguments.clone(), CallOrigin::Model) => r?,
                     () = cancel.cancelled() => return Ok(Err(StopReason::Cancelled)),
                 };
-                let text = run
-                    .st
-                    .evidence(&o, &mut turn_budget, run.budgets.output_bytes_per_run);
+                let text = run.st.evidence(&o, &mut turn_budget, &run.budgets);
                 run.messages.push(Message::Tool {
                     call_id: call.id.clone(),
                     content: text,

@@ -636,6 +636,8 @@ mod tests {
             root_cause: None,
             turns: 4,
             context_bytes: 2048,
+            context_by_tool: Default::default(),
+            prompt_bytes: 0,
             analysis: Some("## Summary\nThe pod is **OOMKilled** [E1].\n\n## Root cause\nMemory limit too low <512Mi>.".into()),
             evidence: vec![
                 Evidence {

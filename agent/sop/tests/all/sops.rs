@@ -232,6 +232,32 @@ fn front_matter_errors_carry_file_lines() {
 }
 
 #[test]
+fn per_tool_output_budgets_name_offered_tools() {
+    let front = |budget: &str| {
+        format!("---\ntools: [kubectl.*]\nbudget:\n  tool_output_bytes:\n{budget}---\n{MINIMAL}")
+    };
+    assert_eq!(lint(&front("    kubectl.pod_logs: 4096\n")), vec![]);
+    let d = lint(&front("    cloudwatch.filter_log_events: 4096\n"));
+    assert!(
+        has(
+            &d,
+            5,
+            Severity::Error,
+            "which the front matter's `tools` does not include"
+        ),
+        "{d:?}"
+    );
+    let d = lint(&front("    pod_logs: 4096\n"));
+    assert!(has(&d, 5, Severity::Error, "is not a tool name"), "{d:?}");
+    let d = lint(&front("    kubectl.*: 4096\n"));
+    assert!(has(&d, 5, Severity::Error, "no globs"), "{d:?}");
+    let d = lint(&front("    kubectl.pod_logs: 0\n"));
+    assert!(has(&d, 5, Severity::Error, "budget of 0 bytes"), "{d:?}");
+    let d = lint(&front("    kubectl.pod_logs: lots\n"));
+    assert!(d.iter().any(|(_, s, _)| *s == Severity::Error), "{d:?}");
+}
+
+#[test]
 fn tool_block_errors() {
     let block =
         |body: &str| MINIMAL.replace("kubectl.list_pods: {namespace: \"{{ namespace }}\"}", body);
