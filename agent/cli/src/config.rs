@@ -468,6 +468,31 @@ pub struct BudgetConfig {
     pub tool_output_bytes: BTreeMap<String, usize>,
 }
 
+impl BudgetConfig {
+    /// Per-call and per-tool budgets name real tools and leave the model something to read.
+    fn check(&self) -> Result<(), String> {
+        if self.max_tool_output_bytes_per_call == Some(0) {
+            return Err("budget.max_tool_output_bytes_per_call is 0: the model would see no tool output; leave it out for the default (8192)".into());
+        }
+        for (tool, bytes) in &self.tool_output_bytes {
+            let parsed = tool
+                .split_once('.')
+                .map(|(server, name)| sopilot_protocol::ToolRef::new(server, name));
+            if !matches!(parsed, Some(Ok(_))) {
+                return Err(format!(
+                    "budget.tool_output_bytes: {tool:?} is not a tool name; write SERVER.TOOL, e.g. kubectl.pod_logs"
+                ));
+            }
+            if *bytes == 0 {
+                return Err(format!(
+                    "budget.tool_output_bytes: {tool} has a budget of 0 bytes; give at least a few hundred"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Reads a configuration file; errors name the file and line.
     pub fn load(path: &Path) -> Result<Config, String> {
@@ -501,6 +526,9 @@ impl Config {
     /// What deserialising cannot check: server names, API token entries, the SNS section.
     fn check(&self) -> Result<(), String> {
         check_server_names(self.servers.keys())?;
+        if let Some(b) = &self.budget {
+            b.check()?;
+        }
         for t in &self.serve.api_tokens {
             t.check()?;
         }
@@ -576,6 +604,26 @@ mod tests {
         let path = dir.path().join("sopilot.yaml");
         std::fs::write(&path, yaml).unwrap();
         Config::load(&path)
+    }
+
+    #[test]
+    fn output_budgets_per_call_and_per_tool() {
+        let c = load(
+            "budget: {max_tool_output_bytes_per_call: 4096, tool_output_bytes: {kubectl.pod_logs: 12288}}\n",
+        )
+        .unwrap();
+        let b = c.budgets();
+        assert_eq!(b.per_call("kubectl.pod_logs"), 12288);
+        assert_eq!(b.per_call("kubectl.describe_pod"), 4096);
+        assert_eq!(Budgets::default().per_call("kubectl.pod_logs"), 8 * 1024);
+        let e = load("budget: {tool_output_bytes: {kubectl.pod_logs: many}}\n").unwrap_err();
+        assert!(e.contains("sopilot.yaml"), "{e}");
+        let e = load("budget: {tool_output_bytes: {pod_logs: 4096}}\n").unwrap_err();
+        assert!(e.contains("\"pod_logs\" is not a tool name"), "{e}");
+        let e = load("budget: {tool_output_bytes: {kubectl.pod_logs: 0}}\n").unwrap_err();
+        assert!(e.contains("budget of 0 bytes"), "{e}");
+        let e = load("budget: {max_tool_output_bytes_per_call: 0}\n").unwrap_err();
+        assert!(e.contains("no tool output"), "{e}");
     }
 
     #[test]

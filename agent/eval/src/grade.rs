@@ -65,7 +65,9 @@ fn status_line(run: &RunRecord) -> String {
     match (&run.stopped_by, run.status) {
         (Some(why), _) => format!("status {status}: {why}"),
         (None, RunStatus::Inconclusive) => {
-            format!("status {status}: the model ended without a report")
+            format!(
+                "status {status}: the model reached no conclusion (no report, or no valid root-cause block)"
+            )
         }
         (None, _) => format!("status {status}"),
     }

@@ -31,6 +31,8 @@ pub struct CallItem {
     pub decision: Option<Decision>,
     pub executed: bool,
     pub ok: bool,
+    /// The gate's reason, or why the tool refused (credentials masked).
+    pub reason: String,
 }
 
 /// An object of the simulated cluster after the run (`None`: it does not exist).
@@ -82,6 +84,7 @@ impl RunRecord {
                 decision: c.decision,
                 executed: c.executed,
                 ok: c.ok,
+                reason: c.reason.clone(),
             })
             .collect();
         // The run loop records each call's evidence and outcome together, in order.

@@ -13,7 +13,7 @@ use sopilot_protocol::{CauseClass, RootCause, RunStatus};
 use crate::case::Case;
 use crate::grade::Grade;
 use crate::judge::Judgement;
-use crate::record::RunRecord;
+use crate::record::{CallItem, RunRecord};
 
 /// The model label of each case's own `reference.yaml`.
 pub const REFERENCE: &str = "scripted:reference";
@@ -48,6 +48,11 @@ pub struct CaseResult {
     pub prompt_bytes: u64,
     /// One line per failed expectation.
     pub failed_checks: Vec<String>,
+    /// Every call the run made through the gate: tool, arguments, decision, whether it ran
+    /// and succeeded, and the reason.
+    pub calls: Vec<CallItem>,
+    /// The run's notes (a malformed root cause, an empty report, a refused call ...).
+    pub notes: Vec<String>,
     pub judge: Option<Judgement>,
     /// Why the run could not start or finish (the environment, the model client).
     pub error: Option<String>,
@@ -77,6 +82,8 @@ impl CaseResult {
             context_by_tool: run.context_by_tool.clone(),
             prompt_bytes: run.prompt_bytes,
             failed_checks: grade.failed,
+            calls: run.calls.clone(),
+            notes: run.notes.clone(),
             judge: None,
             error: None,
             run_id: Some(run.run_id.clone()),
@@ -105,6 +112,8 @@ impl CaseResult {
             context_by_tool: BTreeMap::new(),
             prompt_bytes: 0,
             failed_checks: vec![format!("the run could not be made: {error}")],
+            calls: Vec::new(),
+            notes: Vec::new(),
             judge: None,
             error: Some(error),
             run_id: None,
@@ -147,8 +156,8 @@ pub struct ModelTotals {
     pub context_bytes_per_run: f64,
     /// Mean tool output per run, per tool (`server.tool`), over every run.
     pub context_bytes_per_run_by_tool: BTreeMap<String, f64>,
-    /// Mean system prompt and tool schemas per run, in bytes (sent again with every turn).
-    pub prompt_bytes_per_run: f64,
+    /// The system prompt and tool schemas every turn starts with, mean over runs, in bytes.
+    pub prompt_bytes_per_turn: f64,
     /// Mean judge score (0–10) over scored runs.
     pub judge_mean: Option<f64>,
     pub by_class: BTreeMap<String, ClassTotals>,
@@ -351,7 +360,7 @@ impl Results {
                 o,
                 "| {} | {:.0} | {} |",
                 cell(&t.model),
-                t.prompt_bytes_per_run,
+                t.prompt_bytes_per_turn,
                 if top.is_empty() {
                     "—".into()
                 } else {
@@ -412,7 +421,7 @@ fn totals<'a>(model: &str, rows: impl Iterator<Item = &'a CaseResult>) -> ModelT
             .then(|| costs.iter().sum::<f64>() / costs.len() as f64),
         context_bytes_per_run: mean(&|r| r.context_bytes as f64),
         context_bytes_per_run_by_tool: by_tool(&rows),
-        prompt_bytes_per_run: mean(&|r| r.prompt_bytes as f64),
+        prompt_bytes_per_turn: mean(&|r| r.prompt_bytes as f64),
         judge_mean: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
         by_class,
     }

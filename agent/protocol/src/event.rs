@@ -17,7 +17,8 @@ pub enum RunStatus {
     /// Stopped by an error or a budget.
     Failed,
     /// Finished without a conclusion: the model was asked for its report and the request
-    /// failed or returned nothing. Never `succeeded`.
+    /// failed, returned nothing, or returned a report without a valid root-cause block.
+    /// Never `succeeded`.
     Inconclusive,
     /// Stopped by a person (Ctrl-C, the API).
     Cancelled,

@@ -211,11 +211,20 @@ impl RunReport {
         let notes: Vec<String> = notes.into_iter().map(mask).collect();
         let executed = calls.iter().filter(|c| c.executed).count();
         let waiting = calls.iter().filter(|c| c.needs_human()).count();
+        let inconclusive = status == RunStatus::Inconclusive;
         let summary = match (&stopped_by, analysis.as_deref().and_then(summary_of)) {
             (Some(why), _) => format!("stopped: {why}"),
+            (None, Some(s)) if inconclusive => {
+                format!("inconclusive (the report states no valid root cause): {s}")
+            }
             (None, Some(s)) => s,
-            (None, None) if status == RunStatus::Inconclusive => format!(
-                "inconclusive: the model wrote no report ({} tool call(s), {executed} executed)",
+            (None, None) if inconclusive => format!(
+                "inconclusive: the model wrote {} ({} tool call(s), {executed} executed)",
+                if analysis.is_some() {
+                    "a report without a valid root cause"
+                } else {
+                    "no report"
+                },
                 calls.len()
             ),
             (None, None) if no_model => format!(

@@ -162,6 +162,15 @@ fn check_tool_budgets(
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(budget) = &front.budget else { return };
+    if budget.max_tool_output_bytes_per_call == Some(0) {
+        diags.push(err(
+            line_of(&[
+                Seg::Key("budget".into()),
+                Seg::Key("max_tool_output_bytes_per_call".into()),
+            ]),
+            "budget.max_tool_output_bytes_per_call is 0: the model would see no tool output; leave it out for the default (8192)",
+        ));
+    }
     let globs: Vec<globset::GlobMatcher> = front
         .tools
         .iter()

@@ -26,7 +26,7 @@ impl Respond for PlaysPodCrashloop {
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         let conversation = body["messages"].to_string();
         let content = if body.get("toolConfig").is_none() {
-            json!([{"text": "## Summary\nThe pod was OOM-killed in a loop; SOPilot restarted it."}])
+            json!([{"text": "## Summary\nThe pod was OOM-killed in a loop; SOPilot restarted it.\n\n```json\n{\"root_cause\": {\"class\": \"oom-limit\", \"summary\": \"the pod was OOM-killed in a loop\", \"confidence\": 0.7}}\n```"}])
         } else if conversation.contains("Step 3: Restart when it can help")
             && !conversation.contains("tooluse_restart")
         {

@@ -42,7 +42,10 @@ fn status() {
     }
     let mut r = good_run();
     r.status = RunStatus::Inconclusive;
-    only(&r, "status inconclusive: the model ended without a report");
+    only(
+        &r,
+        "status inconclusive: the model reached no conclusion (no report, or no valid root-cause block)",
+    );
     r.status = RunStatus::Failed;
     r.stopped_by = Some("the turn budget (12 model turns) is spent".into());
     only(&r, "status failed: the turn budget");

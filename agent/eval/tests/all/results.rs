@@ -66,7 +66,7 @@ fn totals_per_model() {
     assert_eq!(reference.input_tokens_per_run, 30_000.0);
     assert!((reference.cost_per_run_usd.unwrap() - 0.07).abs() < 1e-9);
     assert_eq!(reference.context_bytes_per_run, 12_345.0);
-    assert_eq!(reference.prompt_bytes_per_run, 9_000.0);
+    assert_eq!(reference.prompt_bytes_per_turn, 9_000.0);
     assert_eq!(
         reference.context_bytes_per_run_by_tool["kubectl.pod_logs"],
         10_000.0
@@ -131,6 +131,8 @@ fn the_json_shape() {
         "context_by_tool",
         "prompt_bytes",
         "failed_checks",
+        "calls",
+        "notes",
         "judge",
         "error",
         "run_id",

@@ -169,6 +169,7 @@ pub fn call(tool: &str, args: Value, executed: bool, ok: bool) -> CallItem {
         }),
         executed,
         ok,
+        reason: String::new(),
     }
 }
 

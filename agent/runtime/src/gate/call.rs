@@ -159,8 +159,8 @@ impl<'a> Call<'a> {
         self.audit.args = self.out.args.clone();
     }
 
-    /// Ends the call: masks every credential shape in what it returned, then records the
-    /// outcome.
+    /// Ends the call: masks every credential shape in what it returned and in the reasons
+    /// given, then records the outcome.
     pub fn finish(mut self) -> Result<GateOutcome, StoreError> {
         if let std::borrow::Cow::Owned(t) = sopilot_redact::redact(&self.out.text) {
             self.out.text = t;
@@ -172,6 +172,12 @@ impl<'a> Call<'a> {
             && let std::borrow::Cow::Owned(t) = sopilot_redact::redact(e)
         {
             self.audit.error = Some(t);
+        }
+        // A reason can quote a server's error message: the model and the audit read it.
+        for reason in [&mut self.out.reason, &mut self.audit.reason] {
+            if let std::borrow::Cow::Owned(t) = sopilot_redact::redact(reason) {
+                *reason = t;
+            }
         }
         self.out.duration_ms = self.started.elapsed().as_millis() as u64;
         self.audit.duration_ms = self.out.duration_ms;

@@ -146,6 +146,17 @@ impl ServerHandler for FakeServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let args = Value::Object(request.arguments.unwrap_or_default());
+        // A dry-run reply `{"protocol_error": MESSAGE}`: the server fails the request itself,
+        // with a message of its own choosing.
+        if args.get("dry_run") == Some(&Value::Bool(true)) {
+            let f = self.0.lock().unwrap();
+            if let Some(m) = f.dry.front().and_then(|v| v.get("protocol_error")) {
+                return Err(McpError::internal_error(
+                    m.as_str().unwrap_or_default().to_owned(),
+                    None,
+                ));
+            }
+        }
         Ok(CallToolResponse::Complete(self.answer(&request.name, args)))
     }
 }
@@ -764,6 +775,22 @@ async fn results_reach_the_caller_and_the_audit_with_credentials_masked() {
         "token=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
         "the server still gets the real arguments"
     );
+}
+
+#[tokio::test]
+async fn a_servers_error_message_reaches_nobody_with_a_credential_in_it() {
+    let h = Harness::new(vec![], true).await;
+    h.dry(vec![
+        json!({"protocol_error": "backend said: aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}),
+    ]);
+    let o = h.call("kubectl.patch_hpa", patch(12)).await;
+    assert!(!o.executed, "{o:#?}");
+    assert!(o.reason.contains("could not be assessed"), "{}", o.reason);
+    let shown = format!("{}{}", o.text, o.reason);
+    assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+    let (_, events, calls) = h.store.run("run-1").unwrap();
+    let stored = format!("{events:?}{calls:?}");
+    assert!(!stored.contains("wJalrXUtnFEMI"), "{stored}");
 }
 
 // ------------------------------------------------------------------ resume

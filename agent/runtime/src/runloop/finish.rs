@@ -32,7 +32,7 @@ impl Runner {
             run.st.stopped_by.as_ref(),
             self.model.is_some(),
             run.st.calls.iter().any(GateOutcome::needs_human),
-            analysis.is_some(),
+            root_cause.is_some(),
         );
         let stopped_by = run.st.stopped_by.clone();
         let report = RunReport::build(ReportParts {
@@ -111,15 +111,16 @@ impl Runner {
 }
 
 /// A run's status: stopped runs failed (or were cancelled); without a model, or with work
-/// left for a human, it needs one; a model that wrote no report is inconclusive, never
-/// succeeded.
+/// left for a human, it needs one; a model that reached no conclusion (no report, or a
+/// report without a valid root-cause block; one naming the class `unknown` is a conclusion)
+/// is inconclusive, never succeeded.
 fn status_of(
     stopped_by: Option<&StopReason>,
     has_model: bool,
     needs_human: bool,
-    reported: bool,
+    concluded: bool,
 ) -> RunStatus {
-    match (stopped_by, has_model, needs_human, reported) {
+    match (stopped_by, has_model, needs_human, concluded) {
         (Some(StopReason::Cancelled), ..) => RunStatus::Cancelled,
         (Some(_), ..) => RunStatus::Failed,
         (None, false, _, _) | (None, true, true, _) => RunStatus::NeedsHuman,

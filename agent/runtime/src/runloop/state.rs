@@ -63,20 +63,28 @@ impl State {
             o.tool,
             serde_json::to_string(&o.args).unwrap_or_default()
         );
-        let left = (*turn_budget).min(b.output_bytes_per_run.saturating_sub(self.run_bytes));
-        let body = if o.text.len() <= left.min(b.per_call(&o.tool)) {
+        let run_left = b.output_bytes_per_run.saturating_sub(self.run_bytes);
+        let per_call = b.per_call(&o.tool);
+        let room = (*turn_budget).min(run_left).min(per_call);
+        let body = if o.text.len() <= room {
             o.text.clone()
-        } else if left < b.per_call(&o.tool) {
+        } else if room == per_call {
             shorten(
                 &o.text,
-                left,
-                "this turn's tool-output budget is spent; narrow the query",
+                room,
+                "one call's output budget; narrow the query (a filter, a shorter window, fewer lines) to see the rest",
+            )
+        } else if room == run_left {
+            shorten(
+                &o.text,
+                room,
+                "the run's tool-output budget is nearly spent",
             )
         } else {
             shorten(
                 &o.text,
-                b.per_call(&o.tool),
-                "one call's output budget; narrow the query (a filter, a shorter window, fewer lines) to see the rest",
+                room,
+                "this turn's tool-output budget is spent; ask again next turn, narrower",
             )
         };
         *turn_budget = turn_budget.saturating_sub(body.len());
@@ -131,22 +139,32 @@ fn status_line(o: &GateOutcome) -> String {
 
 /// `text` in about `room` bytes: two thirds from its head (tools print their summary first),
 /// one third from its tail (the newest lines of a log), the middle replaced by a line saying
-/// how much was left out and why. Cuts fall on line ends where one is near, never inside a
-/// character.
+/// how much was left out and why. Cuts move to a line end when one is within `SNAP` bytes,
+/// and never fall inside a character.
 pub(crate) fn shorten(text: &str, room: usize, why: &str) -> String {
+    const SNAP: usize = 256;
+    if text.len() <= room {
+        return text.to_owned();
+    }
     let head_room = room / 3 * 2;
     let tail_room = room - head_room;
     let mut head = floor_boundary(text, head_room);
-    if let Some(nl) = text[..head].rfind('\n').filter(|nl| *nl >= head / 2) {
+    if let Some(nl) = text[..head].rfind('\n').filter(|nl| head - nl <= SNAP) {
         head = nl + 1;
     }
     let mut tail = ceil_boundary(text, text.len().saturating_sub(tail_room).max(head));
-    if let Some(nl) = text[tail..].find('\n').filter(|nl| *nl < tail_room / 2) {
+    let at_line_start = tail == head || text.as_bytes().get(tail.wrapping_sub(1)) == Some(&b'\n');
+    if !at_line_start && let Some(nl) = text[tail..].find('\n').filter(|nl| *nl < SNAP) {
         tail += nl + 1;
     }
     let omitted = tail - head;
+    let sep = if head == 0 || text[..head].ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     format!(
-        "{}[... {omitted} bytes not shown: {why} ...]\n{}",
+        "{}{sep}[... {omitted} bytes not shown: {why} ...]\n{}",
         &text[..head],
         &text[tail..]
     )
@@ -216,5 +234,16 @@ mod tests {
             assert!(s.contains("bytes not shown"), "{room}");
         }
         assert!(shorten("abc", 0, "spent").starts_with("[... 3 bytes not shown: spent"));
+        assert_eq!(shorten("short", 100, "unused"), "short");
+    }
+
+    #[test]
+    fn one_long_line_gets_the_marker_on_a_line_of_its_own() {
+        let text = "x".repeat(10_000);
+        let s = shorten(&text, 3000, "budget");
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 3, "{s}");
+        assert!(lines[1].starts_with("[... "), "{}", lines[1]);
+        assert_eq!(lines[0].len() + lines[2].len(), 3000);
     }
 }

@@ -171,7 +171,12 @@ async fn a_malformed_root_cause_is_a_note_not_a_crash() {
         "## Summary\nx\n```json\n{\"root_cause\": {\"class\": \"gremlins\", \"summary\": \"s\", \"confidence\": 0.5}}\n```",
     ))
     .await;
-    assert_eq!(r.status, RunStatus::Succeeded, "a report was written");
+    assert_eq!(
+        r.status,
+        RunStatus::Inconclusive,
+        "a report, but no valid root cause"
+    );
+    assert!(r.summary.starts_with("inconclusive"), "{}", r.summary);
     assert!(r.root_cause.is_none());
     assert!(
         r.notes

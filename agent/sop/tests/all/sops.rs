@@ -253,6 +253,10 @@ fn per_tool_output_budgets_name_offered_tools() {
     assert!(has(&d, 5, Severity::Error, "no globs"), "{d:?}");
     let d = lint(&front("    kubectl.pod_logs: 0\n"));
     assert!(has(&d, 5, Severity::Error, "budget of 0 bytes"), "{d:?}");
+    let d = lint(&format!(
+        "---\nbudget:\n  max_tool_output_bytes_per_call: 0\n---\n{MINIMAL}"
+    ));
+    assert!(has(&d, 3, Severity::Error, "no tool output"), "{d:?}");
     let d = lint(&front("    kubectl.pod_logs: lots\n"));
     assert!(d.iter().any(|(_, s, _)| *s == Severity::Error), "{d:?}");
 }
