@@ -24,4 +24,6 @@ pub use grade::{Grade, grade};
 pub use lint::{Planned, lint, route_case};
 pub use record::{CallItem, EvidenceItem, ObservedObject, RunRecord};
 pub use results::{CaseResult, ModelTotals, REFERENCE, Results, WRONG};
-pub use runner::{Executor, Job, ModelChoice, Named, Plan, Progress, progress_line, run};
+pub use runner::{
+    Executor, Job, ModelChoice, Named, Plan, Progress, heartbeat_line, progress_line, run,
+};

@@ -4,7 +4,7 @@
 //! finishes, and gathered into [`Results`].
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use sopilot_llm::{LlmError, ModelClient, ModelRequest, ModelResponse};
@@ -99,6 +99,42 @@ pub fn progress_line(p: &Progress<'_>) -> String {
         "[{}/{}] {} {}{repeat} {verdict} {:.1} s",
         p.done, p.total, r.case, r.model, r.wall_seconds
     )
+}
+
+/// A line for the wait between finished runs (a real model can take minutes per case):
+/// `... 2 running; 3/7 done (1 passed); 6m05s elapsed, about 8m07s left`. The estimate
+/// (wall time so far per finished run, times the runs left) appears once a run has finished.
+pub fn heartbeat_line(
+    done: usize,
+    passed: usize,
+    total: usize,
+    running: usize,
+    elapsed: Duration,
+) -> String {
+    let left = total.saturating_sub(done);
+    let eta = (done > 0 && left > 0).then(|| {
+        let per_run = elapsed.as_secs_f64() / done as f64;
+        let secs = per_run * left as f64;
+        format!(
+            ", about {} left",
+            clock(Duration::from_secs_f64(secs.max(0.0)))
+        )
+    });
+    format!(
+        "... {running} running; {done}/{total} done ({passed} passed); {} elapsed{}",
+        clock(elapsed),
+        eta.unwrap_or_default()
+    )
+}
+
+/// `45s`, `6m05s`, `1h02m`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// What to evaluate.

@@ -130,11 +130,85 @@ async fn eval_async(args: &EvalArgs) -> Result<Outcome, String> {
         judge,
         scenarios: args.scenarios.display().to_string(),
     };
-    let progress = |p: sopilot_eval::Progress<'_>| eprintln!("{}", sopilot_eval::progress_line(&p));
+    let ticker = Ticker::new(
+        plan.cases.len() * plan.models.len() * plan.repeat.max(1) as usize,
+        plan.concurrency.max(1),
+    );
+    let heartbeat = tokio::spawn(ticker.clone().beat(HEARTBEAT));
+    let progress = |p: sopilot_eval::Progress<'_>| {
+        ticker.finished(p.result.pass);
+        eprintln!("{}", sopilot_eval::progress_line(&p));
+    };
     let results = sopilot_eval::run(plan, &executor, &progress).await;
+    heartbeat.abort();
     watcher.abort();
     write_outputs(args, &results)
         .map(|stdout| finish(args, &results, stdout, cancel.is_cancelled()))
+}
+
+/// How long the evaluation may be silent before a heartbeat line says it is still working.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// Counts finished runs, and says on stderr how far along the evaluation is whenever it has
+/// been quiet for a while (a real model can take minutes per case).
+#[derive(Clone)]
+struct Ticker(Arc<std::sync::Mutex<TickerState>>);
+
+struct TickerState {
+    started: Instant,
+    last_line: Instant,
+    done: usize,
+    passed: usize,
+    total: usize,
+    concurrency: usize,
+}
+
+impl Ticker {
+    fn new(total: usize, concurrency: usize) -> Self {
+        let now = Instant::now();
+        Ticker(Arc::new(std::sync::Mutex::new(TickerState {
+            started: now,
+            last_line: now,
+            done: 0,
+            passed: 0,
+            total,
+            concurrency,
+        })))
+    }
+
+    fn finished(&self, pass: bool) {
+        let mut t = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.done += 1;
+        t.passed += usize::from(pass);
+        t.last_line = Instant::now();
+    }
+
+    async fn beat(self, every: Duration) {
+        loop {
+            tokio::time::sleep(every / 3).await;
+            let mut t = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if t.last_line.elapsed() >= every && t.done < t.total {
+                let running = t.concurrency.min(t.total - t.done);
+                eprintln!(
+                    "{}",
+                    sopilot_eval::heartbeat_line(
+                        t.done,
+                        t.passed,
+                        t.total,
+                        running,
+                        t.started.elapsed()
+                    )
+                );
+                t.last_line = Instant::now();
+            }
+        }
+    }
 }
 
 /// Exit 1 with every problem, one a line.

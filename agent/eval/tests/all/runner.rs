@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sopilot_eval::judge::Judgement;
-use sopilot_eval::{Executor, Job, ModelChoice, Plan, RunRecord, progress_line, run};
+use sopilot_eval::{
+    Executor, Job, ModelChoice, Plan, RunRecord, heartbeat_line, progress_line, run,
+};
 use sopilot_llm::{Script, ScriptedModel};
 
 use crate::support::{case, good_run};
@@ -139,4 +141,18 @@ async fn the_judge_scores_cases_with_a_rubric_and_never_decides() {
     );
     assert_eq!(results.judge.as_deref(), Some("scripted:judge"));
     assert_eq!(results.totals[0].judge_mean, Some(8.0));
+}
+
+#[test]
+fn the_heartbeat_says_what_is_running_and_what_is_left() {
+    use std::time::Duration;
+    assert_eq!(
+        heartbeat_line(0, 0, 7, 1, Duration::from_secs(45)),
+        "... 1 running; 0/7 done (0 passed); 45s elapsed"
+    );
+    assert_eq!(
+        heartbeat_line(3, 1, 7, 2, Duration::from_secs(365)),
+        "... 2 running; 3/7 done (1 passed); 6m05s elapsed, about 8m06s left"
+    );
+    assert!(heartbeat_line(7, 7, 7, 0, Duration::from_secs(3720)).ends_with("1h02m elapsed"));
 }
