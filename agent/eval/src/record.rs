@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use sopilot_protocol::{Decision, RootCause, RunStatus};
+use sopilot_protocol::{CallOrigin, Decision, RootCause, RunStatus};
 use sopilot_runtime::RunReport;
 
 /// One evidence item of a report, cited as `[E3]`.
@@ -26,6 +26,8 @@ pub struct EvidenceItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallItem {
     pub tool: String,
+    /// `model` or `tool_block` (the SOP's own deterministic calls).
+    pub origin: CallOrigin,
     /// The arguments as executed (pinned by the gate: `kind` fully qualified).
     pub args: Value,
     pub decision: Option<Decision>,
@@ -80,6 +82,7 @@ impl RunRecord {
             .iter()
             .map(|c| CallItem {
                 tool: c.tool.clone(),
+                origin: c.origin,
                 args: c.args.clone(),
                 decision: c.decision,
                 executed: c.executed,

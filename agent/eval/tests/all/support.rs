@@ -161,6 +161,7 @@ pub fn evidence(id: &str, tool: &str, args: Value, ran: bool) -> EvidenceItem {
 pub fn call(tool: &str, args: Value, executed: bool, ok: bool) -> CallItem {
     CallItem {
         tool: tool.into(),
+        origin: sopilot_protocol::CallOrigin::Model,
         args,
         decision: Some(if executed {
             Decision::Allow

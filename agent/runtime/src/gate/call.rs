@@ -72,6 +72,7 @@ impl<'a> Call<'a> {
             out: GateOutcome {
                 call_id: call_id.to_owned(),
                 tool: tool_text.clone(),
+                origin,
                 args: masked.clone(),
                 decision: None,
                 rules: Vec::new(),

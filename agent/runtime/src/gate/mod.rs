@@ -82,6 +82,8 @@ pub struct CallScope {
 pub struct GateOutcome {
     pub call_id: String,
     pub tool: String,
+    /// Who proposed the call: the model, an SOP's tool block, an IDE, the API.
+    pub origin: CallOrigin,
     /// The arguments as executed (after pinning), credentials masked.
     pub args: Value,
     pub decision: Option<Decision>,
@@ -192,7 +194,7 @@ impl Gate {
 /// The structured summary of an outcome for reports and `--json`.
 pub fn outcome_json(o: &GateOutcome) -> Value {
     json!({
-        "tool": o.tool, "args": o.args,
+        "tool": o.tool, "origin": o.origin, "args": o.args,
         "decision": o.decision.map(|d| d.as_str()),
         "rules": o.rules,
         "approval": o.approval.as_ref().map(|(id, state, by)| json!({"id": id, "state": state, "by": by})),

@@ -606,6 +606,7 @@ mod tests {
         approval: Option<(&str, ApprovalState, &str)>,
     ) -> GateOutcome {
         GateOutcome {
+            origin: sopilot_protocol::CallOrigin::Model,
             call_id: "c".into(),
             tool: tool.into(),
             args: json!({"namespace": "payment", "name": "payment-service-hpa"}),
