@@ -13,7 +13,9 @@
 //! Each request is answered by the first unused turn whose `when` holds for the
 //! conversation so far. When none does, the model answers with nothing more to do. Calls are
 //! written `SERVER.TOOL: {args}` like SOP tool blocks; a name that is not a valid tool is
-//! passed through as written, so scripts can play a model that invents tools.
+//! passed through as written, so scripts can play a model that invents tools, and arguments
+//! written as a string (`kubectl.list_pods: "{namespace: pay"`) are sent as that raw text by
+//! the model endpoints, so scripts can play a model that emits broken JSON.
 //!
 //! Pure (serde and `sopilot-yaml`, no I/O but [`Script::from_file`]): the format ([`Script`])
 //! and the player ([`Player`]) that `sopilot-llm`'s scripted model and the simulated model

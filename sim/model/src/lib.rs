@@ -149,7 +149,14 @@ async fn completions(
     let tool_calls: Vec<Value> = r
         .calls
         .iter()
-        .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
+        .map(|c| {
+            // A string is sent as the raw `arguments` text: a model emitting broken JSON.
+            let raw = match &c.arguments {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": raw}})
+        })
         .collect();
     let mut message = json!({"role": "assistant", "content": r.text});
     if !tool_calls.is_empty() {

@@ -180,8 +180,13 @@ async fn completions(State(s): State<ModelServer>, Json(body): Json<Value>) -> J
                 .lock()
                 .unwrap()
                 .push((c.name.clone(), args.clone()));
+            // A string is sent as the raw `arguments` text: a model emitting broken JSON.
+            let raw = match &args {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
             json!({"id": c.id, "type": "function",
-                   "function": {"name": c.name, "arguments": args.to_string()}})
+                   "function": {"name": c.name, "arguments": raw}})
         })
         .collect();
     let mut message = json!({"role": "assistant", "content": r.text});
