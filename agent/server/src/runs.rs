@@ -63,43 +63,70 @@ pub enum StartError {
     QueueFull(usize),
 }
 
-/// The SOP a request runs: the one it names, or the first whose front-matter `triggers`
-/// match its trigger. The one router: `serve`, the MCP gateway and `sopilot eval` use it.
-pub fn route(sops: &[Sop], req: &StartRequest) -> Result<Sop, StartError> {
+/// The SOPs a request may run, best first: the one it names; else every SOP with a
+/// front-matter trigger rule matching its trigger, the most specific match first
+/// ([`sopilot_sop::TriggerRule::specificity`]), ties in library order.
+pub fn route(sops: &[Sop], req: &StartRequest) -> Result<Vec<Sop>, StartError> {
     match &req.sop {
         Some(name) => sops
             .iter()
             .find(|s| &s.name == name)
-            .cloned()
+            .map(|s| vec![s.clone()])
             .ok_or_else(|| {
                 let names: Vec<&str> = sops.iter().map(|s| s.name.as_str()).collect();
                 StartError::BadRequest(format!("no SOP {name:?}; available: {}", names.join(", ")))
             }),
-        None => sops
-            .iter()
-            .find(|s| s.front.triggers.iter().any(|r| r.matches(&req.trigger)))
-            .cloned()
-            .ok_or_else(|| StartError::NoSop(req.trigger.dedup_key())),
+        None => {
+            let mut scored: Vec<(u32, usize, &Sop)> = sops
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let best = s
+                        .front
+                        .triggers
+                        .iter()
+                        .filter_map(|r| r.specificity(&req.trigger))
+                        .max()?;
+                    Some((best, i, s))
+                })
+                .collect();
+            if scored.is_empty() {
+                return Err(StartError::NoSop(req.trigger.dedup_key()));
+            }
+            scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            Ok(scored.into_iter().map(|(_, _, s)| s.clone()).collect())
+        }
     }
 }
 
-/// The SOP a request would run ([`route`]) and its parameters (from the trigger through the
-/// SOP's trigger rule, then the request's), checked against the SOP; starts nothing.
+/// The SOP a request runs and its parameters (from the trigger through the SOP's trigger
+/// rule, then the request's), checked against the SOP; starts nothing. Of the SOPs [`route`]
+/// offers, the first whose parameters render and resolve: a route that cannot take the
+/// trigger falls through to the next, and when none can, the error names why for each.
 pub fn plan(
     sops: &[Sop],
     req: &StartRequest,
 ) -> Result<(Sop, BTreeMap<String, String>), StartError> {
-    let sop = route(sops, req)?;
-    let mut params = match sopilot_sop::trigger_params(&sop, &req.trigger) {
+    let mut why = Vec::new();
+    for sop in route(sops, req)? {
+        match params_for(&sop, req) {
+            Ok(params) => return Ok((sop, params)),
+            Err(e) => why.push(e),
+        }
+    }
+    Err(StartError::BadRequest(why.join("; ")))
+}
+
+/// The parameters of `req` for `sop`, or why it cannot take them.
+fn params_for(sop: &Sop, req: &StartRequest) -> Result<BTreeMap<String, String>, String> {
+    let mut params = match sopilot_sop::trigger_params(sop, &req.trigger) {
         Some(Ok(p)) => p,
-        Some(Err(e)) => return Err(StartError::BadRequest(e.to_string())),
+        Some(Err(e)) => return Err(format!("SOP {}: {e}", sop.name)),
         None => BTreeMap::new(),
     };
     params.extend(req.params.clone());
-    if let Err(e) = sopilot_sop::resolve_params(&sop, &params) {
-        return Err(StartError::BadRequest(format!("SOP {}: {e}", sop.name)));
-    }
-    Ok((sop, params))
+    sopilot_sop::resolve_params(sop, &params).map_err(|e| format!("SOP {}: {e}", sop.name))?;
+    Ok(params)
 }
 
 /// Something that wants to watch runs as they start (the Slack thread, metrics).

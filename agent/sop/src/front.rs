@@ -212,7 +212,45 @@ fn glob_match(pattern: &str, text: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a pattern is a glob rather than one literal value.
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
+}
+
 impl TriggerRule {
+    /// How specifically this rule matches `trigger` (`None`: it does not). A router prefers
+    /// the highest: a name given exactly (an `alertname`, an alarm name without wildcards, a
+    /// schedule) counts 8, a glob name 2, each label, kind or namespace constraint 2 when
+    /// literal and 1 when a glob, an explicit alarm state 1; a Slack keyword or an event
+    /// reason alone counts 1. So `{alertname: KubePodCrashLooping}` wins over
+    /// `{labels: {severity: critical}}` for a critical crash-loop alert.
+    pub fn specificity(&self, trigger: &Trigger) -> Option<u32> {
+        if !self.matches(trigger) {
+            return None;
+        }
+        let constraint = |p: &str| if is_glob(p) { 1 } else { 2 };
+        let score = match trigger {
+            Trigger::CloudwatchAlarm { .. } => self.cloudwatch_alarm.as_ref().map_or(0, |m| {
+                (if is_glob(&m.name) { 2 } else { 8 }) + u32::from(m.state.is_some())
+            }),
+            Trigger::Alertmanager { .. } => self.alertmanager.as_ref().map_or(0, |m| {
+                8 * u32::from(m.alertname.is_some())
+                    + m.labels.values().map(|v| constraint(v)).sum::<u32>()
+            }),
+            Trigger::KubernetesEvent { .. } => self.kubernetes_event.as_ref().map_or(0, |m| {
+                1 + 2 * u32::from(!m.kinds.is_empty())
+                    + m.namespaces
+                        .iter()
+                        .map(|n| constraint(n))
+                        .max()
+                        .unwrap_or(0)
+            }),
+            Trigger::Slack { .. } | Trigger::Manual { .. } => 1,
+            Trigger::Schedule { .. } => 8,
+        };
+        Some(score)
+    }
+
     /// How many match kinds are set (valid rules have exactly one).
     pub fn kinds_set(&self) -> usize {
         [

@@ -111,7 +111,15 @@ pub fn trigger_params(
     sop: &Sop,
     trigger: &Trigger,
 ) -> Option<Result<BTreeMap<String, String>, RenderError>> {
-    let rule = sop.front.triggers.iter().find(|r| r.matches(trigger))?;
+    // The SOP's most specific matching rule (the first of equals), as the router ranks it.
+    let rule = sop
+        .front
+        .triggers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.specificity(trigger).map(|s| (s, std::cmp::Reverse(i), r)))
+        .max_by_key(|(s, i, _)| (*s, *i))
+        .map(|(_, _, r)| r)?;
     let env = template::environment();
     let ctx = minijinja::context! { trigger => JValue::from(minijinja::value::Serde(trigger)) };
     let mut out = BTreeMap::new();

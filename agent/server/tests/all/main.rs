@@ -20,4 +20,5 @@ mod api;
 mod hooks;
 mod mcp;
 mod probes;
+mod routing;
 mod slack_requests;
