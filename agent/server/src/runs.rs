@@ -291,6 +291,16 @@ impl RunManager {
                 Ok(p) => p,
                 Err(e) => {
                     m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+                    // Counted and said: a trigger no SOP can take is never lost silently.
+                    match &e {
+                        StartError::NoSop(_) => {
+                            tracing::info!(trigger = %key, "no SOP matches this trigger");
+                        }
+                        StartError::BadRequest(why) => {
+                            tracing::warn!(trigger = %key, "no matching SOP can take this trigger: {why}");
+                        }
+                        StartError::QueueFull(_) => {}
+                    }
                     return Err(e);
                 }
             };
