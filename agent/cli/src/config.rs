@@ -37,7 +37,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sopilot_llm::PriceTable;
 use sopilot_runtime::{Budgets, ServerSource, ServerSpec};
-use sopilot_sop::Duration as Span;
+use sopilot_sop::{Budget, Duration as Span};
 
 /// The file.
 #[derive(Debug, Default, Deserialize)]
@@ -471,25 +471,17 @@ pub struct BudgetConfig {
 impl BudgetConfig {
     /// Per-call and per-tool budgets name real tools and leave the model something to read.
     fn check(&self) -> Result<(), String> {
-        if self.max_tool_output_bytes_per_call == Some(0) {
-            return Err("budget.max_tool_output_bytes_per_call is 0: the model would see no tool output; leave it out for the default (8192)".into());
+        let per_call = self
+            .max_tool_output_bytes_per_call
+            .and_then(|b| Budget::per_call_problem(b as u64));
+        let per_tool = self
+            .tool_output_bytes
+            .iter()
+            .flat_map(|(tool, bytes)| Budget::tool_budget_problems(tool, *bytes as u64));
+        match per_call.into_iter().chain(per_tool).next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
         }
-        for (tool, bytes) in &self.tool_output_bytes {
-            let parsed = tool
-                .split_once('.')
-                .map(|(server, name)| sopilot_protocol::ToolRef::new(server, name));
-            if !matches!(parsed, Some(Ok(_))) {
-                return Err(format!(
-                    "budget.tool_output_bytes: {tool:?} is not a tool name; write SERVER.TOOL, e.g. kubectl.pod_logs"
-                ));
-            }
-            if *bytes == 0 {
-                return Err(format!(
-                    "budget.tool_output_bytes: {tool} has a budget of 0 bytes; give at least a few hundred"
-                ));
-            }
-        }
-        Ok(())
     }
 }
 

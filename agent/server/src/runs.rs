@@ -80,15 +80,7 @@ pub fn route(sops: &[Sop], req: &StartRequest) -> Result<Vec<Sop>, StartError> {
             let mut scored: Vec<(u32, usize, &Sop)> = sops
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| {
-                    let best = s
-                        .front
-                        .triggers
-                        .iter()
-                        .filter_map(|r| r.specificity(&req.trigger))
-                        .max()?;
-                    Some((best, i, s))
-                })
+                .filter_map(|(i, s)| Some((s.front.best_trigger(&req.trigger)?.0, i, s)))
                 .collect();
             if scored.is_empty() {
                 return Err(StartError::NoSop(req.trigger.dedup_key()));

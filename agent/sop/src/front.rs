@@ -61,6 +61,29 @@ pub struct Budget {
     pub tool_output_bytes: BTreeMap<String, u64>,
 }
 
+impl Budget {
+    /// Why `max_tool_output_bytes_per_call` cannot be meant as written, if it cannot. Shared
+    /// by the SOP lint and the configuration file.
+    pub fn per_call_problem(bytes: u64) -> Option<String> {
+        (bytes == 0).then(|| {
+            "budget.max_tool_output_bytes_per_call is 0: the model would see no tool output; leave it out for the default (8192)".to_owned()
+        })
+    }
+
+    /// Why one `tool_output_bytes` entry cannot be meant as written: the name is not
+    /// `SERVER.TOOL` (globs included), or the budget is 0.
+    pub fn tool_budget_problems(tool: &str, bytes: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        if tool.parse::<sopilot_protocol::ToolRef>().is_err() {
+            out.push(format!("budget.tool_output_bytes: {tool:?} is not a tool name; write SERVER.TOOL, e.g. kubectl.pod_logs (no globs)"));
+        }
+        if bytes == 0 {
+            out.push(format!("budget.tool_output_bytes: {tool} has a budget of 0 bytes; give at least a few hundred, or leave the tool out of `tools`"));
+        }
+        out
+    }
+}
+
 /// A named phase with a deadline counted from the start of the run, e.g. assess within 30 s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,6 +238,19 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 /// Whether a pattern is a glob rather than one literal value.
 fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '[', '{'])
+}
+
+impl FrontMatter {
+    /// The rule that matches `trigger` most specifically, with its score
+    /// ([`TriggerRule::specificity`]); the first of equals.
+    pub fn best_trigger(&self, trigger: &Trigger) -> Option<(u32, &TriggerRule)> {
+        self.triggers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.specificity(trigger).map(|s| (s, std::cmp::Reverse(i), r)))
+            .max_by_key(|(s, i, _)| (*s, *i))
+            .map(|(s, _, r)| (s, r))
+    }
 }
 
 impl TriggerRule {

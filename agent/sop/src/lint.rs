@@ -103,13 +103,7 @@ pub fn check_sop(sop: &Sop, title_line: Option<usize>, diags: &mut Vec<Diagnosti
     let phases: Vec<&str> = sop.front.phases.iter().map(|p| p.name.as_str()).collect();
     let params = parameter_names(sop);
     let env = template::environment();
-    let tool_globs: Vec<globset::GlobMatcher> = sop
-        .front
-        .tools
-        .iter()
-        .filter_map(|t| GlobBuilder::new(t).literal_separator(false).build().ok())
-        .map(|g| g.compile_matcher())
-        .collect();
+    let tool_globs = tool_matchers(&sop.front.tools);
     for step in &sop.steps {
         check_constraints(&step.constraints, diags);
         if let Some(phase) = &step.phase
@@ -162,39 +156,35 @@ fn check_tool_budgets(
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(budget) = &front.budget else { return };
-    if budget.max_tool_output_bytes_per_call == Some(0) {
+    let key = |k: &str| Seg::Key(k.into());
+    if let Some(msg) = budget
+        .max_tool_output_bytes_per_call
+        .and_then(crate::Budget::per_call_problem)
+    {
         diags.push(err(
-            line_of(&[
-                Seg::Key("budget".into()),
-                Seg::Key("max_tool_output_bytes_per_call".into()),
-            ]),
-            "budget.max_tool_output_bytes_per_call is 0: the model would see no tool output; leave it out for the default (8192)",
+            line_of(&[key("budget"), key("max_tool_output_bytes_per_call")]),
+            msg,
         ));
     }
-    let globs: Vec<globset::GlobMatcher> = front
-        .tools
+    let globs = tool_matchers(&front.tools);
+    for (tool, bytes) in &budget.tool_output_bytes {
+        let line = line_of(&[key("budget"), key("tool_output_bytes"), key(tool)]);
+        let problems = crate::Budget::tool_budget_problems(tool, *bytes);
+        let named = tool.parse::<sopilot_protocol::ToolRef>().is_ok();
+        if named && !globs.is_empty() && !globs.iter().any(|g| g.is_match(tool)) {
+            diags.push(err(line, format!("budget.tool_output_bytes names {tool}, which the front matter's `tools` does not include")));
+        }
+        diags.extend(problems.into_iter().map(|m| err(line, m)));
+    }
+}
+
+/// The front matter's `tools` globs, compiled as the runtime matches them (`*` crosses `.`).
+fn tool_matchers(tools: &[String]) -> Vec<globset::GlobMatcher> {
+    tools
         .iter()
         .filter_map(|t| GlobBuilder::new(t).literal_separator(false).build().ok())
         .map(|g| g.compile_matcher())
-        .collect();
-    for (tool, bytes) in &budget.tool_output_bytes {
-        let line = line_of(&[
-            Seg::Key("budget".into()),
-            Seg::Key("tool_output_bytes".into()),
-            Seg::Key(tool.clone()),
-        ]);
-        let well_formed = tool.split_once('.').is_some_and(|(s, t)| {
-            !s.is_empty() && !t.is_empty() && !tool.contains(['*', '?', '[', ' '])
-        });
-        if !well_formed {
-            diags.push(err(line, format!("budget.tool_output_bytes: {tool:?} is not a tool name; write SERVER.TOOL, e.g. kubectl.pod_logs (no globs)")));
-        } else if !globs.is_empty() && !globs.iter().any(|g| g.is_match(tool)) {
-            diags.push(err(line, format!("budget.tool_output_bytes names {tool}, which the front matter's `tools` does not include")));
-        }
-        if *bytes == 0 {
-            diags.push(err(line, format!("budget.tool_output_bytes: {tool} has a budget of 0 bytes; give at least a few hundred, or leave the tool out of `tools`")));
-        }
-    }
+        .collect()
 }
 
 /// The front matter against the rest of the SOP. `first_line` is the line of the front

@@ -111,15 +111,8 @@ pub fn trigger_params(
     sop: &Sop,
     trigger: &Trigger,
 ) -> Option<Result<BTreeMap<String, String>, RenderError>> {
-    // The SOP's most specific matching rule (the first of equals), as the router ranks it.
-    let rule = sop
-        .front
-        .triggers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.specificity(trigger).map(|s| (s, std::cmp::Reverse(i), r)))
-        .max_by_key(|(s, i, _)| (*s, *i))
-        .map(|(_, _, r)| r)?;
+    // The SOP's most specific matching rule, as the router ranks it.
+    let (_, rule) = sop.front.best_trigger(trigger)?;
     let env = template::environment();
     let ctx = minijinja::context! { trigger => JValue::from(minijinja::value::Serde(trigger)) };
     let mut out = BTreeMap::new();

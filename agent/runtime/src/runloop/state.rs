@@ -148,11 +148,11 @@ pub(crate) fn shorten(text: &str, room: usize, why: &str) -> String {
     }
     let head_room = room / 3 * 2;
     let tail_room = room - head_room;
-    let mut head = floor_boundary(text, head_room);
+    let mut head = text.floor_char_boundary(head_room);
     if let Some(nl) = text[..head].rfind('\n').filter(|nl| head - nl <= SNAP) {
         head = nl + 1;
     }
-    let mut tail = ceil_boundary(text, text.len().saturating_sub(tail_room).max(head));
+    let mut tail = text.ceil_char_boundary(text.len().saturating_sub(tail_room).max(head));
     let at_line_start = tail == head || text.as_bytes().get(tail.wrapping_sub(1)) == Some(&b'\n');
     if !at_line_start && let Some(nl) = text[tail..].find('\n').filter(|nl| *nl < SNAP) {
         tail += nl + 1;
@@ -168,22 +168,6 @@ pub(crate) fn shorten(text: &str, room: usize, why: &str) -> String {
         &text[..head],
         &text[tail..]
     )
-}
-
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while i < s.len() && !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 fn excerpt(text: &str) -> String {
