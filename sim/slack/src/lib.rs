@@ -2,10 +2,13 @@
 //!
 //! Serves `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
 //! `conversations.history`, `conversations.replies`, `conversations.list`,
-//! `conversations.info`, `reactions.add` and `users.info` under `/api/` with Slack's shapes:
+//! `conversations.info`, `reactions.add`, `users.info`, `usergroups.users.list` and
+//! `apps.connections.open` under `/api/` with Slack's shapes:
 //! `Authorization: Bearer` tokens, JSON bodies for write methods and query or form arguments
 //! for all, `ok: false` errors with HTTP 200, HTTP 429 with `Retry-After` when throttled,
-//! cursor pagination, unique ordered message timestamps, and threads.
+//! cursor pagination, unique ordered message timestamps, and threads. Socket Mode too: the
+//! WebSocket at `/link/` that `apps.connections.open` points to, carrying events, slash
+//! commands and interactions as envelopes (see `SlackState::socket_*`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +28,7 @@ mod methods;
 mod model;
 mod router;
 mod section;
+mod socket;
 mod state;
 mod ts;
 
@@ -32,5 +36,6 @@ pub use error::SlackSimError;
 pub use methods::Method;
 pub use model::{AuthOutcome, Ephemeral, Message, RateLimit, RecordedRequest};
 pub use router::router;
-pub use section::DEFAULT_TOKEN;
+pub use section::{DEFAULT_APP_TOKEN, DEFAULT_TOKEN};
+pub use socket::{ACK_TIMEOUT, Delivery, Kind as EnvelopeKind, MAX_RETRIES, SocketAck};
 pub use state::{RawRequest, Reply, SlackState};

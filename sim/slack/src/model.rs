@@ -101,6 +101,9 @@ pub enum AuthOutcome {
     Invalid,
     /// Not checked (the method does not exist).
     Unchecked,
+    /// A known token of the wrong kind: an app-level token for a bot method, or a bot token
+    /// for `apps.connections.open` (Slack's `not_allowed_token_type`).
+    WrongTokenType,
 }
 
 /// One request to the simulated Web API, as received. The token itself is not kept.
@@ -146,6 +149,8 @@ pub(crate) struct World {
     pub team: Team,
     pub bot: Bot,
     pub tokens: Vec<String>,
+    /// App-level tokens (`xapp-…`): only `apps.connections.open` takes them.
+    pub app_tokens: Vec<String>,
     pub users: Vec<User>,
     /// User groups (`S…`) and their members.
     pub usergroups: Vec<Usergroup>,

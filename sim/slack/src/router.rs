@@ -1,11 +1,12 @@
-//! The axum front: `/api/{method}` on any HTTP method, answered by [`SlackState::handle`].
+//! The axum front: `/api/{method}` on any HTTP method, answered by [`SlackState::handle`],
+//! and Socket Mode's WebSocket at `/link/`.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 
 use crate::state::{RawRequest, SlackState};
 
@@ -13,6 +14,7 @@ use crate::state::{RawRequest, SlackState};
 pub fn router(state: SlackState) -> Router {
     Router::new()
         .route("/api/{method}", any(answer))
+        .route("/link/", get(crate::socket::ws::upgrade))
         .with_state(state)
 }
 
@@ -37,6 +39,7 @@ async fn answer(
         content_type: text(header::CONTENT_TYPE),
         authorization: text(header::AUTHORIZATION),
         body: &body,
+        host: text(header::HOST),
     });
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(reply.body)).into_response();

@@ -15,11 +15,13 @@ use crate::ts::{Clock, Ts, parse_when};
 
 /// The token a workspace accepts when the section names none.
 pub const DEFAULT_TOKEN: &str = "xoxb-sopilot-sim-token";
+/// The app-level token (Socket Mode) a workspace accepts when the section names none.
+pub const DEFAULT_APP_TOKEN: &str = "xapp-1-A0SOPILOT-1-sopilot-sim-app-token";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with team, bot, tokens, users, usergroups, channels, rate_limit, max_page_size"
+    expecting = "a mapping with team, bot, tokens, app_tokens, users, usergroups, channels, rate_limit, max_page_size"
 )]
 struct Section {
     #[serde(default)]
@@ -27,6 +29,7 @@ struct Section {
     #[serde(default)]
     bot: BotSpec,
     tokens: Option<Vec<String>>,
+    app_tokens: Option<Vec<String>>,
     #[serde(default)]
     users: Vec<UserSpec>,
     #[serde(default)]
@@ -185,26 +188,8 @@ pub(crate) fn world(section: Option<&Value>, now: DateTime<Utc>) -> Result<World
         app_id: b.id(&spec.bot.app_id, "bot.app_id")?,
         name: nonempty(&spec.bot.name, "bot.name")?,
     };
-    let tokens = match spec.tokens {
-        None => vec![DEFAULT_TOKEN.to_owned()],
-        Some(t) if t.is_empty() => {
-            return Err(SlackSimError::field(
-                "tokens",
-                "give at least one token, e.g. [xoxb-sopilot-sim-token]",
-            ));
-        }
-        Some(t) => {
-            for (i, tok) in t.iter().enumerate() {
-                if tok.trim().is_empty() || tok.chars().any(char::is_whitespace) {
-                    return Err(SlackSimError::field(
-                        format!("tokens[{i}]"),
-                        "a token is one word without spaces",
-                    ));
-                }
-            }
-            t
-        }
-    };
+    let tokens = token_list(spec.tokens, "tokens", DEFAULT_TOKEN)?;
+    let app_tokens = token_list(spec.app_tokens, "app_tokens", DEFAULT_APP_TOKEN)?;
     let mut users = vec![User {
         id: bot.user_id.clone(),
         name: bot.name.clone(),
@@ -337,6 +322,7 @@ pub(crate) fn world(section: Option<&Value>, now: DateTime<Utc>) -> Result<World
         team,
         bot,
         tokens,
+        app_tokens,
         users,
         usergroups,
         channels,
@@ -507,4 +493,31 @@ fn channel_name(name: &str, at: &str) -> Result<String, SlackSimError> {
             ),
         ))
     }
+}
+
+/// The tokens a section lists under `field` (`default` alone when it lists none): at least
+/// one, each one word.
+fn token_list(
+    listed: Option<Vec<String>>,
+    field: &str,
+    default: &str,
+) -> Result<Vec<String>, SlackSimError> {
+    let Some(t) = listed else {
+        return Ok(vec![default.to_owned()]);
+    };
+    if t.is_empty() {
+        return Err(SlackSimError::field(
+            field,
+            format!("give at least one token, e.g. [{default}]"),
+        ));
+    }
+    for (i, tok) in t.iter().enumerate() {
+        if tok.trim().is_empty() || tok.chars().any(char::is_whitespace) {
+            return Err(SlackSimError::field(
+                format!("{field}[{i}]"),
+                "a token is one word without spaces",
+            ));
+        }
+    }
+    Ok(t)
 }

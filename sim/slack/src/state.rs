@@ -12,6 +12,7 @@ use crate::model::{
     AuthOutcome, Ephemeral, MAX_RECORDED, Message, RateLimit, RecordedRequest, StoredMessage, World,
 };
 use crate::section;
+use crate::socket::{Delivery, Hub, Kind, SocketAck};
 
 /// The most body bytes kept in a recorded request.
 const MAX_RECORDED_BODY: usize = 64 * 1024;
@@ -20,6 +21,7 @@ const MAX_RECORDED_BODY: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct SlackState {
     world: Arc<Mutex<World>>,
+    hub: Arc<Hub>,
 }
 
 /// An HTTP request as the router received it.
@@ -34,6 +36,8 @@ pub struct RawRequest<'a> {
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a str>,
     pub body: &'a [u8],
+    /// The `Host` header: where `apps.connections.open` points the socket.
+    pub host: Option<&'a str>,
 }
 
 /// What the simulator answers: HTTP status, `Retry-After` seconds on a 429, JSON body.
@@ -58,6 +62,7 @@ impl SlackState {
     ) -> Result<SlackState, SlackSimError> {
         Ok(SlackState {
             world: Arc::new(Mutex::new(section::world(section, now)?)),
+            hub: Arc::default(),
         })
     }
 
@@ -84,16 +89,25 @@ impl SlackState {
                 Err(ApiError::new("unknown_method")),
             ),
             Some(m) => {
-                let auth = check_auth(&world, req.authorization);
+                let auth = check_auth(&world, req.authorization, m);
                 match auth {
                     AuthOutcome::Missing => (auth, 200, None, Err(ApiError::new("not_authed"))),
+                    AuthOutcome::WrongTokenType => (
+                        auth,
+                        200,
+                        None,
+                        Err(ApiError::new("not_allowed_token_type")),
+                    ),
                     AuthOutcome::Invalid | AuthOutcome::Unchecked => {
                         (auth, 200, None, Err(ApiError::new("invalid_auth")))
                     }
                     AuthOutcome::Valid => match take_rate_limit(&mut world, m) {
                         Some(wait) => (auth, 429, Some(wait), Err(ApiError::new("ratelimited"))),
                         None => {
-                            let answer = parsed.and_then(|p| methods::call(&mut world, m, &p, now));
+                            let answer = parsed.and_then(|p| match m {
+                                Method::AppsConnectionsOpen => self.open_socket(&world, req.host),
+                                _ => methods::call(&mut world, m, &p, now),
+                            });
                             (auth, 200, None, answer)
                         }
                     },
@@ -261,15 +275,178 @@ impl SlackState {
     }
 }
 
-fn check_auth(world: &World, header: Option<&str>) -> AuthOutcome {
+/// Whether `header` carries a token `method` takes: `apps.connections.open` only an
+/// app-level token, every other method only a bot token.
+impl SlackState {
+    pub(crate) fn hub(&self) -> Arc<Hub> {
+        Arc::clone(&self.hub)
+    }
+
+    pub(crate) fn app_id(&self) -> String {
+        self.lock().bot.app_id.clone()
+    }
+
+    /// `apps.connections.open`: a one-time socket URL on the host the call came to.
+    fn open_socket(&self, world: &World, host: Option<&str>) -> methods::Answer {
+        let host = host.ok_or_else(|| ApiError::new("invalid_request"))?;
+        let ticket = self.hub.issue_ticket();
+        let mut out = Map::new();
+        out.insert(
+            "url".into(),
+            json!(format!(
+                "ws://{host}/link/?ticket={ticket}&app_id={}",
+                world.bot.app_id
+            )),
+        );
+        Ok(out)
+    }
+
+    /// An app-level token (`xapp-…`) the workspace accepts, for `apps.connections.open`.
+    pub fn app_token(&self) -> String {
+        self.lock().app_tokens.first().cloned().unwrap_or_default()
+    }
+
+    /// How many Socket Mode sockets are open now.
+    pub fn socket_connections(&self) -> usize {
+        self.hub.connections()
+    }
+
+    /// How many Socket Mode sockets were ever opened.
+    pub fn socket_connects(&self) -> u64 {
+        self.hub.opened()
+    }
+
+    /// Delivers an Events API `event` (wrapped in an `event_callback` with a new `event_id`)
+    /// over Socket Mode; the envelope id.
+    pub fn socket_event(&self, event: Value) -> String {
+        let (team, app, bot_user, n) = {
+            let mut w = self.lock();
+            w.next_seq = w.next_seq.saturating_add(1);
+            (
+                w.team.id.clone(),
+                w.bot.app_id.clone(),
+                w.bot.user_id.clone(),
+                w.next_seq,
+            )
+        };
+        let payload = json!({
+            "token": "sim-verification-token", "team_id": team, "api_app_id": app,
+            "event": event, "type": "event_callback",
+            "event_id": format!("Ev0SIM{n:06}"), "event_time": Utc::now().timestamp(),
+            "authorizations": [{"team_id": team, "user_id": bot_user, "is_bot": true}],
+            "is_ext_shared_channel": false,
+        });
+        self.hub.enqueue(Kind::EventsApi, payload)
+    }
+
+    /// `user` mentions the bot in `channel` (posting the message, in a thread when
+    /// `thread_ts` is set) and Slack delivers the `app_mention` over Socket Mode: the
+    /// envelope id and the message's ts; `None` when the channel or user is unknown.
+    pub fn socket_mention(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> Option<(String, String)> {
+        let ts = self.post_as(channel, user, text, thread_ts)?;
+        let channel_id = self.channel_id(channel)?;
+        let mut event = json!({"type": "app_mention", "user": user, "text": text, "ts": ts,
+                               "channel": channel_id, "event_ts": ts});
+        if let Some(t) = thread_ts {
+            event["thread_ts"] = json!(t);
+        }
+        Some((self.socket_event(event), ts))
+    }
+
+    /// `/sopilot TEXT` typed by `user` in `channel_id`, delivered over Socket Mode; the
+    /// envelope id (its acknowledgement carries the immediate answer).
+    pub fn socket_command(
+        &self,
+        channel_id: &str,
+        user: &str,
+        command: &str,
+        text: &str,
+    ) -> String {
+        let (team, app) = {
+            let w = self.lock();
+            (w.team.id.clone(), w.bot.app_id.clone())
+        };
+        let payload = json!({
+            "token": "sim-verification-token", "team_id": team, "team_domain": "sopilot",
+            "channel_id": channel_id, "channel_name": channel_id, "user_id": user,
+            "user_name": user, "command": command, "text": text, "api_app_id": app,
+            "is_enterprise_install": "false",
+            "response_url": "https://hooks.slack.com/commands/T0SIM/1/sim",
+            "trigger_id": "1.1.sim",
+        });
+        self.hub.enqueue(Kind::SlashCommands, payload)
+    }
+
+    /// An interactivity `payload` (e.g. `block_actions`) over Socket Mode; the envelope id.
+    pub fn socket_interaction(&self, payload: Value) -> String {
+        self.hub.enqueue(Kind::Interactive, payload)
+    }
+
+    /// The first acknowledgement of `envelope_id` Slack saw, waiting up to `timeout`.
+    pub async fn socket_ack(
+        &self,
+        envelope_id: &str,
+        timeout: std::time::Duration,
+    ) -> Option<SocketAck> {
+        self.hub.ack_of(envelope_id, timeout).await
+    }
+
+    /// Every acknowledgement received, lost ones included, oldest first.
+    pub fn socket_acks(&self) -> Vec<SocketAck> {
+        self.hub.acks()
+    }
+
+    /// Every envelope delivery, retries included, oldest first.
+    pub fn socket_deliveries(&self) -> Vec<Delivery> {
+        self.hub.deliveries()
+    }
+
+    /// Sends `disconnect` with `refresh_requested` to every open socket, closing each
+    /// `grace` later (Slack gives about 10 s).
+    pub fn socket_refresh(&self, grace: std::time::Duration) {
+        self.hub.disconnect_all("refresh_requested", grace);
+    }
+
+    /// Drops every open socket without a closing handshake, as a network failure would.
+    pub fn socket_drop(&self) {
+        self.hub.drop_all();
+    }
+
+    /// Ignores the next `n` acknowledgements, as if they were lost on the way: their events
+    /// are delivered again.
+    pub fn socket_lose_acks(&self, n: u32) {
+        self.hub.lose_acks(n);
+    }
+
+    /// How long an event waits for its acknowledgement before a retry (default 3 s).
+    pub fn set_socket_ack_timeout(&self, timeout: std::time::Duration) {
+        self.hub.set_ack_timeout(timeout);
+    }
+}
+
+fn check_auth(world: &World, header: Option<&str>, method: Method) -> AuthOutcome {
     let Some(header) = header else {
         return AuthOutcome::Missing;
     };
     let mut parts = header.trim().splitn(2, ' ');
     let scheme = parts.next().unwrap_or_default();
     let token = parts.next().unwrap_or_default().trim();
-    if scheme.eq_ignore_ascii_case("bearer") && world.tokens.iter().any(|t| t == token) {
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return AuthOutcome::Invalid;
+    }
+    let bot = world.tokens.iter().any(|t| t == token);
+    let app = world.app_tokens.iter().any(|t| t == token);
+    let wants_app = method == Method::AppsConnectionsOpen;
+    if (wants_app && app) || (!wants_app && bot) {
         AuthOutcome::Valid
+    } else if bot || app {
+        AuthOutcome::WrongTokenType
     } else {
         AuthOutcome::Invalid
     }

@@ -34,6 +34,7 @@ pub fn post_json(s: &SlackState, method: &str, body: Value) -> Reply {
         content_type: Some("application/json; charset=utf-8"),
         authorization: Some(&auth),
         body: body.as_bytes(),
+        host: None,
     })
 }
 
@@ -52,6 +53,7 @@ pub fn post_form(s: &SlackState, method: &str, pairs: &[(&str, &str)]) -> Reply 
         content_type: Some("application/x-www-form-urlencoded"),
         authorization: Some(&auth),
         body: body.as_bytes(),
+        host: None,
     })
 }
 
@@ -70,6 +72,7 @@ pub fn get(s: &SlackState, method: &str, pairs: &[(&str, &str)]) -> Reply {
         content_type: None,
         authorization: Some(&auth),
         body: b"",
+        host: None,
     })
 }
 

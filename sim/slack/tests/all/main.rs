@@ -7,3 +7,4 @@ mod common;
 mod api;
 mod router;
 mod section;
+mod socket;
