@@ -1,6 +1,6 @@
 //! The Web API methods with a fixed shape, typed: posting, editing and ephemeral messages
 //! (text kept within Slack's limit, link previews off), user-group members, user names, the
-//! token's identity. Other methods (paged reads, reactions, bodies a caller shapes itself)
+//! token's identity, Socket Mode's connection URL. Other methods (paged reads, reactions, bodies a caller shapes itself)
 //! go through [`SlackClient::call`].
 
 use serde_json::{Value, json};
@@ -125,6 +125,21 @@ impl SlackClient {
         Ok(v.pointer("/user/name")
             .and_then(Value::as_str)
             .map(str::to_owned))
+    }
+
+    /// `apps.connections.open` (Socket Mode; the client's token must be an app-level token,
+    /// `xapp-…`, with `connections:write`): a one-time WebSocket URL (`wss://…`).
+    pub async fn apps_connections_open(&self) -> Result<String, Error> {
+        let v = self
+            .call("apps.connections.open", Args::Json(json!({})))
+            .await?;
+        match v.get("url").and_then(Value::as_str) {
+            Some(url) if !url.is_empty() => Ok(url.to_owned()),
+            _ => Err(Error::Transport {
+                method: "apps.connections.open",
+                message: "Slack answered ok without a url".into(),
+            }),
+        }
     }
 
     /// `auth.test`: who the token is.

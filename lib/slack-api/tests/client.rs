@@ -467,3 +467,28 @@ fn bad_configuration_is_refused_up_front() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn apps_connections_open_posts_with_the_token_and_returns_the_url() {
+    let server = Server::start(vec![
+        ok(json!({"ok": true, "url": "wss://wss-primary.slack.com/link/?ticket=t1&app_id=A1"})),
+        ok(json!({"ok": false, "error": "not_allowed_token_type"})),
+        ok(json!({"ok": true})),
+    ])
+    .await;
+    let client = SlackClient::new(&server.base, "xapp-1-A1-1-secret").unwrap();
+    let url = client.apps_connections_open().await.unwrap();
+    assert_eq!(url, "wss://wss-primary.slack.com/link/?ticket=t1&app_id=A1");
+    let e = client.apps_connections_open().await.unwrap_err();
+    assert_eq!(e.code(), Some(&SlackCode::NotAllowedTokenType));
+    assert!(
+        client.apps_connections_open().await.is_err(),
+        "ok without a url is an error"
+    );
+    let seen = server.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/api/apps.connections.open")
+    );
+    assert_eq!(seen[0].auth.as_deref(), Some("Bearer xapp-1-A1-1-secret"));
+}
