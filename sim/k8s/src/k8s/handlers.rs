@@ -4,12 +4,13 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::discovery;
+use super::fields::{self, Mode};
 use super::logs::{self, LogOptions};
 use super::patch::PatchKind;
 use super::path::{self, ApiPath, Target};
@@ -105,6 +106,11 @@ impl Call {
             ))),
             None => Ok(!values.is_empty()),
         }
+    }
+
+    /// The `fieldValidation` directive (`Warn` when absent).
+    fn field_validation(&self) -> Result<Mode, ApiStatus> {
+        Mode::from_query(self.param("fieldValidation"))
     }
 
     /// The dry-run flag for a collection delete (query or body).
@@ -270,8 +276,12 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
         (&Method::POST, None, None) => {
             let body = call.json_body()?;
             let dry = call.dry_run(None)?;
+            let warnings = fields::enforce(call.field_validation()?, rt, &body, &[])?;
             let created = state.write(dry, |s| write::create(s, rt, ns, body))?;
-            Ok(json_response(StatusCode::CREATED, &created))
+            Ok(warn(
+                json_response(StatusCode::CREATED, &created),
+                &warnings,
+            ))
         }
         (&Method::POST, Some(name), Some("eviction")) => {
             let body = call.json_body()?;
@@ -288,9 +298,9 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             } else {
                 Part::Main
             };
-            Ok(ok(&state.write(dry, |s| {
-                write::update(s, rt, ns, name, body, part)
-            })?))
+            let warnings = fields::enforce(call.field_validation()?, rt, &body, &[])?;
+            let answer = state.write(dry, |s| write::update(s, rt, ns, name, body, part))?;
+            Ok(warn(ok(&answer), &warnings))
         }
         (&Method::PUT, Some(name), Some("scale")) => {
             let body = call.json_body()?;
@@ -312,17 +322,31 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
                 )
             })?;
             let dry = call.dry_run(None)?;
-            let answer = state.write(dry, |s| match sub {
+            let mode = call.field_validation()?;
+            let (answer, warnings) = state.write(dry, |s| match sub {
                 Some("scale") => {
                     let scale = subresources::get_scale(s, rt, ns, name)?;
                     let patched = super::patch::apply(kind, &scale, &call.body)
                         .map_err(ApiStatus::bad_request)?;
-                    subresources::write_scale(s, rt, ns, name, &patched)
+                    Ok((
+                        subresources::write_scale(s, rt, ns, name, &patched)?,
+                        Vec::new(),
+                    ))
                 }
-                Some("status") => write::patch(s, rt, ns, name, kind, &call.body, Part::Status),
-                _ => write::patch(s, rt, ns, name, kind, &call.body, Part::Main),
+                _ => {
+                    let part = if sub == Some("status") {
+                        Part::Status
+                    } else {
+                        Part::Main
+                    };
+                    let warnings = patched_fields(s, target, name, kind, &call.body, mode)?;
+                    Ok((
+                        write::patch(s, rt, ns, name, kind, &call.body, part)?,
+                        warnings,
+                    ))
+                }
             })?;
-            Ok(ok(&answer))
+            Ok(warn(ok(&answer), &warnings))
         }
         (&Method::DELETE, Some(name), None) => {
             let body = if call.body.iter().all(u8::is_ascii_whitespace) {
@@ -351,4 +375,38 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             call.method, rt.plural
         ))),
     }
+}
+
+/// The field validation of a patch: the fields the patched object has that its kind does not
+/// declare, besides those the stored object already had. A patch that does not apply is left
+/// to [`write::patch`] to refuse.
+fn patched_fields(
+    store: &super::store::Store,
+    target: &Target,
+    name: &str,
+    kind: PatchKind,
+    body: &[u8],
+    mode: Mode,
+) -> Result<Vec<String>, ApiStatus> {
+    let rt = target.rt;
+    let Ok(current) = write::get(store, rt, target.namespace(), name) else {
+        return Ok(Vec::new());
+    };
+    let Ok(already) = fields::unknown_fields(rt, &current) else {
+        return Ok(Vec::new());
+    };
+    match super::patch::apply(kind, &current, body) {
+        Ok(patched) => fields::enforce(mode, rt, &patched, &already),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// `response` with one `Warning` header per warning (kubectl prints them as `Warning: ...`).
+fn warn(mut response: Response, warnings: &[String]) -> Response {
+    for text in warnings {
+        if let Ok(value) = HeaderValue::from_str(&fields::warning_header(text)) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }

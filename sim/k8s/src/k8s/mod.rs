@@ -9,6 +9,7 @@ pub(crate) mod convert;
 pub(crate) mod defaults;
 pub(crate) mod discovery;
 pub(crate) mod events;
+pub(crate) mod fields;
 pub(crate) mod handlers;
 pub(crate) mod load;
 pub(crate) mod logs;

@@ -1,7 +1,9 @@
 //! The little OpenAPI v3 kubectl needs: before `create -f` or `apply -f` it checks that
 //! the server validates fields itself (the `fieldValidation` parameter on each kind's
 //! PATCH operation). With that answer it sends `fieldValidation=Strict` and needs no
-//! schemas. No schemas are served: `kubectl explain` does not work.
+//! schemas; the simulator then does validate them ([`super::fields`]: unknown fields and
+//! wrong types, against upstream's types). No schemas are served: `kubectl explain` does
+//! not work.
 
 use serde_json::{Map, Value, json};
 

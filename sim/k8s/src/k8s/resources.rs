@@ -409,6 +409,18 @@ pub static RESOURCES: &[ResourceType] = &[
         NONE,
         &[],
     ),
+    // The Prometheus operator's custom resource, as if its CRD were installed.
+    rt(
+        "monitoring.coreos.com",
+        "v1",
+        "servicemonitors",
+        "servicemonitor",
+        "ServiceMonitor",
+        true,
+        &["smon"],
+        &["prometheus-operator"],
+        &[],
+    ),
     ResourceType {
         storage: Storage::Converted("events", View::EventsV1),
         ..rt(

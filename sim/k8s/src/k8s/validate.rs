@@ -1,5 +1,6 @@
 //! The checks the API makes on writes, for the kinds where the simulator's behaviour
-//! depends on them (pods, workloads, HPAs, PDBs).
+//! depends on them (pods, workloads, HPAs, PDBs), and the required fields of the simulated
+//! custom resources (ServiceMonitors).
 
 use serde_json::Value;
 
@@ -8,6 +9,18 @@ use super::obj;
 use super::resources::ResourceType;
 use super::selectors::LabelSelector;
 use super::status::ApiStatus;
+
+/// The JSON type name of a value, as the API's schema errors write it.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
 
 /// The checks the API makes that matter for the simulated kinds. `old` is the stored
 /// object on updates.
@@ -97,6 +110,26 @@ pub fn validate(rt: &ResourceType, object: &Value, old: Option<&Value>) -> Resul
                 return invalid(format!(
                     "spec.maxReplicas: Invalid value: {max}: must be greater than or equal to `minReplicas`"
                 ));
+            }
+        }
+        "ServiceMonitor" => {
+            for (field, is_type, type_name) in [
+                ("selector", Value::is_object as fn(&Value) -> bool, "object"),
+                ("endpoints", Value::is_array, "array"),
+            ] {
+                match object.pointer(&format!("/spec/{field}")) {
+                    None | Some(Value::Null) => {
+                        return invalid(format!("spec.{field}: Required value"));
+                    }
+                    Some(v) if !is_type(v) => {
+                        return invalid(format!(
+                            "spec.{field}: Invalid value: \"{}\": spec.{field} in body must be of type {type_name}: \"{}\"",
+                            json_type(v),
+                            json_type(v)
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
         }
         "PodDisruptionBudget"

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod field_validation;
 mod kube_client;
 mod kubectl_read;
 mod kubectl_write;
