@@ -19,6 +19,9 @@ ROOTS = [
     "autoscaling.v2.HorizontalPodAutoscaler", "autoscaling.v1.HorizontalPodAutoscaler",
     "autoscaling.v1.Scale",
     "networking.v1.NetworkPolicy", "meta.v1.DeleteOptions",
+    # kubectl create token, kubectl auth can-i.
+    "authentication.v1.TokenRequest", "authorization.v1.SelfSubjectAccessReview",
+    "rbac.v1.Role", "rbac.v1.ClusterRole", "rbac.v1.RoleBinding", "rbac.v1.ClusterRoleBinding",
 ]
 SCALARS = {"string": "s", "bytes": "b", "bool": "u", "int32": "i", "int64": "i",
            "uint32": "i", "uint64": "i", "double": "d", "float": "f"}

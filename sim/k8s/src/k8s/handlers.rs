@@ -36,6 +36,10 @@ pub fn kube_router(state: KubeState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
         .fallback(dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::rbac::guard,
+        ))
         .with_state(state)
 }
 

@@ -21,6 +21,7 @@ pub(crate) mod path;
 pub(crate) mod pods;
 pub(crate) mod printers;
 pub(crate) mod protobuf;
+pub(crate) mod rbac;
 pub(crate) mod read;
 pub(crate) mod resources;
 pub(crate) mod scheduler;

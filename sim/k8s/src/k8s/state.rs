@@ -54,6 +54,7 @@ struct Inner {
     stop: watch::Sender<bool>,
     limits: Limits,
     started: DateTime<Utc>,
+    tokens: super::rbac::Tokens,
 }
 
 #[derive(Debug)]
@@ -92,6 +93,7 @@ impl KubeState {
                 stop,
                 limits,
                 started: now,
+                tokens: super::rbac::Tokens::default(),
             }),
         })
     }
@@ -226,6 +228,11 @@ impl KubeState {
     /// When this state was loaded (the "now" relative scenario times were resolved to).
     pub fn started_at(&self) -> DateTime<Utc> {
         self.inner.started
+    }
+
+    /// The ServiceAccount tokens issued by the TokenRequest API.
+    pub(crate) fn tokens(&self) -> &super::rbac::Tokens {
+        &self.inner.tokens
     }
 
     pub(crate) fn limits(&self) -> Limits {

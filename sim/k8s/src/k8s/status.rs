@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     BadRequest,
+    Unauthorized,
+    Forbidden,
     NotFound,
     AlreadyExists,
     Conflict,
@@ -24,6 +26,8 @@ impl Reason {
     pub fn code(self) -> u16 {
         match self {
             Reason::BadRequest => 400,
+            Reason::Unauthorized => 401,
+            Reason::Forbidden => 403,
             Reason::NotFound => 404,
             Reason::MethodNotAllowed => 405,
             Reason::AlreadyExists | Reason::Conflict => 409,
@@ -39,6 +43,8 @@ impl Reason {
     fn name(self) -> &'static str {
         match self {
             Reason::BadRequest => "BadRequest",
+            Reason::Unauthorized => "Unauthorized",
+            Reason::Forbidden => "Forbidden",
             Reason::NotFound => "NotFound",
             Reason::AlreadyExists => "AlreadyExists",
             Reason::Conflict => "Conflict",

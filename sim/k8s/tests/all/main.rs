@@ -9,4 +9,5 @@ mod field_validation;
 mod kube_client;
 mod kubectl_read;
 mod kubectl_write;
+mod rbac;
 mod router;

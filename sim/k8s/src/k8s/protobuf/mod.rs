@@ -115,7 +115,11 @@ fn message_for(api_version: &str, kind: &str) -> String {
     }
     let package = match api_version {
         "v1" => "core.v1".to_owned(),
-        other => other.replace(".k8s.io", "").replace('/', "."),
+        // rbac.authorization.k8s.io/v1 is package rbac.v1, authorization.k8s.io/v1 authorization.v1.
+        other => other
+            .replace(".authorization.k8s.io", "")
+            .replace(".k8s.io", "")
+            .replace('/', "."),
     };
     format!("{package}.{kind}")
 }
