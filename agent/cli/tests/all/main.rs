@@ -12,6 +12,7 @@ mod bedrock;
 mod cli;
 mod deploy;
 mod eval;
+mod helm;
 mod mcp_conformance;
 mod mcp_gateway;
 mod predictive;
