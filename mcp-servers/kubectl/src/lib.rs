@@ -25,6 +25,7 @@ mod names;
 mod netpol;
 mod nodes;
 mod pods;
+pub mod rbac;
 mod resolve;
 mod resource;
 mod selector;
