@@ -13,6 +13,7 @@ mod model;
 mod outcome;
 mod progress;
 mod session;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +56,15 @@ Exit codes: 0 success, 1 failure (bad input, infrastructure error), 2 work waiti
 #[derive(Debug, Parser)]
 #[command(name = "sopilot", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
 pub struct Cli {
+    /// Log lines on stderr as text, or as one JSON object per line for log pipelines.
+    #[arg(
+        long,
+        global = true,
+        value_name = "text|json",
+        env = "SOPILOT_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: sopilot_mcp_common::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -518,8 +528,26 @@ pub fn run(cli: Cli) -> Outcome {
 
 /// The whole command line, as `main` runs it.
 pub fn main_entry(cli: Cli) -> ExitCode {
-    match cli.command {
+    let Cli {
+        log_format,
+        command,
+    } = cli;
+    match command {
         Command::McpServer { name, args } => cmd::mcp_server::serve(&name, &args),
-        command => run(Cli { command }).emit(),
+        command => {
+            // Servers log what they do; a command run by hand only what goes wrong.
+            let filter = match command {
+                Command::Serve(_) | Command::Mcp(_) => sopilot_mcp_common::DEFAULT_FILTER,
+                _ => "warn",
+            };
+            let telemetry = telemetry::init(log_format, filter);
+            let outcome = run(Cli {
+                log_format,
+                command,
+            });
+            // A short run's trace is sent before the process ends.
+            telemetry.shutdown();
+            outcome.emit()
+        }
     }
 }

@@ -4,20 +4,25 @@
 //!
 //! The gateway executes; it never decides. Every call reaches it through the gate.
 
+mod traced_http;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::model::{CallToolRequestParams, CallToolResult, RequestParamsMeta};
 use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use sopilot_policy::{ServerTrust, ToolAnnotations};
 use sopilot_protocol::ToolRef;
 use tokio::io::AsyncBufReadExt;
+
+pub use traced_http::set_traceparent_source;
 
 /// How long a server may take to start and list its tools.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -72,6 +77,18 @@ pub enum GatewayError {
     },
     #[error("{tool} did not answer within {seconds} s")]
     Timeout { tool: String, seconds: u64 },
+}
+
+impl GatewayError {
+    /// A short name of the failure, for traces (`error.type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GatewayError::Start { .. } => "server_start",
+            GatewayError::UnknownServer(_) => "unknown_server",
+            GatewayError::Call { .. } => "call_failed",
+            GatewayError::Timeout { .. } => "timeout",
+        }
+    }
 }
 
 fn stderr_tail(lines: &[String]) -> String {
@@ -221,6 +238,15 @@ impl Server {
                         }
                     });
                 }
+                tokio::time::timeout(START_TIMEOUT, ().serve(transport)).await
+            }
+            ServerSource::Http { url } if traced_http::enabled() => {
+                let client = traced_http::TracedHttp::new()
+                    .map_err(|e| fail(format!("cannot build the HTTP client: {e}"), Vec::new()))?;
+                let transport = StreamableHttpClientTransport::with_client(
+                    client,
+                    StreamableHttpClientTransportConfig::with_uri(url.clone()),
+                );
                 tokio::time::timeout(START_TIMEOUT, ().serve(transport)).await
             }
             ServerSource::Http { url } => {
@@ -399,8 +425,13 @@ impl Gateway {
                 None => return Err(GatewayError::UnknownServer(tool.server().to_owned())),
             }
         };
-        let params = CallToolRequestParams::new(tool.tool().to_owned())
+        let mut params = CallToolRequestParams::new(tool.tool().to_owned())
             .with_arguments(args.as_object().cloned().unwrap_or_default());
+        // The tool call's span, for the server's own traces (MCP SEP-414; over HTTP also as
+        // the `traceparent` header).
+        if let Some(tp) = traced_http::current() {
+            params.set_traceparent(&tp);
+        }
         match tokio::time::timeout(timeout, peer.call_tool(params)).await {
             Ok(Ok(r)) => Ok(ToolOutput::from(r)),
             Ok(Err(e)) => Err(GatewayError::Call {

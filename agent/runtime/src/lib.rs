@@ -22,7 +22,9 @@ pub use gate::{
     CALL_TIMEOUT, CallScope, Gate, GateOutcome, HISTORY_WINDOW, IMPACT_UNKNOWN,
     MAX_APPROVAL_ROUNDS, NOT_OFFERED, outcome_json, resolve_name,
 };
-pub use gateway::{Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput};
+pub use gateway::{
+    Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput, set_traceparent_source,
+};
 pub use report::{Evidence, ReportParts, RunReport, StopReason};
 pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
 pub use store::{ApprovalRef, CallAudit, PastChange, RunRow, Store, StoreError};

@@ -9,6 +9,8 @@ use sopilot_protocol::{RunEventKind, Trigger};
 use sopilot_runtime::{Budgets, CancellationToken, Observer, RunInput, Runner, new_run_id};
 use sopilot_sop::Sop;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::approvals::{ApprovalHub, HubApprover};
 use crate::metrics::Metrics;
@@ -250,8 +252,16 @@ impl RunManager {
     }
 
     /// Accepts a request without waiting for the run: a repeat joins its run, a new one is
-    /// queued. Never blocks on the run itself.
+    /// queued. Never blocks on the run itself. Traced as a `sopilot.trigger` span, the parent
+    /// of the run's span.
     pub fn submit(&self, req: StartRequest) -> Result<Started, StartError> {
+        let span = trigger_span(&req);
+        let result = span.in_scope(|| self.route(req));
+        trigger_routed(&span, &result);
+        result
+    }
+
+    fn route(&self, req: StartRequest) -> Result<Started, StartError> {
         let m = &self.inner.metrics;
         m.triggers_received.fetch_add(1, Ordering::Relaxed);
         let key = req.trigger.dedup_key();
@@ -316,7 +326,8 @@ impl RunManager {
                 sop: sop.name.clone(),
             };
             let this = self.clone();
-            tokio::spawn(async move { this.execute(run_id, key, sop, params, req).await });
+            let run = async move { this.execute(run_id, key, sop, params, req).await };
+            tokio::spawn(run.instrument(tracing::Span::current()));
             Ok(started)
         }
     }
@@ -370,6 +381,51 @@ impl RunManager {
         }
         if let Some(e) = lock(&self.inner.dedup).get_mut(&key) {
             e.done_at = Some(Instant::now());
+        }
+    }
+}
+
+/// The span of a trigger's intake (received, then routed; a new run is its child). Names,
+/// never the payload.
+fn trigger_span(req: &StartRequest) -> tracing::Span {
+    let origin = match &req.origin {
+        Origin::Webhook(name) => name.as_str(),
+        Origin::Slack { .. } => "slack",
+        Origin::Api => "api",
+        Origin::Schedule(_) => "schedule",
+        Origin::Watcher => "kubernetes_watcher",
+    };
+    tracing::debug_span!(
+        "sopilot.trigger",
+        otel.kind = "server",
+        sopilot.trigger.kind = req.trigger.kind(),
+        sopilot.trigger.source = origin,
+        sopilot.sop = req.sop.as_deref(),
+        sopilot.outcome = Empty,
+        sopilot.run_id = Empty,
+    )
+}
+
+/// What became of the trigger, on its span.
+fn trigger_routed(span: &tracing::Span, result: &Result<Started, StartError>) {
+    match result {
+        Ok(Started::New { run_id, sop }) => {
+            span.record("sopilot.outcome", "started");
+            span.record("sopilot.run_id", run_id.as_str());
+            span.record("sopilot.sop", sop.as_str());
+        }
+        Ok(Started::Joined { run_id }) => {
+            span.record("sopilot.outcome", "joined");
+            span.record("sopilot.run_id", run_id.as_str());
+        }
+        Err(StartError::NoSop(_)) => {
+            span.record("sopilot.outcome", "unrouted");
+        }
+        Err(StartError::BadRequest(_)) => {
+            span.record("sopilot.outcome", "refused");
+        }
+        Err(StartError::QueueFull(_)) => {
+            span.record("sopilot.outcome", "queue_full");
         }
     }
 }

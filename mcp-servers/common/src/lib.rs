@@ -14,7 +14,7 @@ mod serve;
 mod shape;
 mod tool;
 
-pub use logging::init_logging;
+pub use logging::{DEFAULT_FILTER, LOG_FORMAT_ENV, LogFormat, init_logging, log_layer};
 pub use result::{ok, ok_json, tool_error};
 pub use serve::{ServeError, Transport, serve, serve_main};
 pub use tool::{Failure, redacted, run};

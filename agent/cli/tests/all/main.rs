@@ -15,6 +15,7 @@ mod eval;
 mod helm;
 mod mcp_conformance;
 mod mcp_gateway;
+mod otel;
 mod predictive;
 mod runs;
 mod serve;

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::Value;
 use sopilot_policy::Verdict;
 use sopilot_protocol::{ApprovalState, Decision, RunEventKind};
+use tracing::Instrument;
 
 use super::assess::Assessed;
 use super::call::{Call, Step, Stop};
@@ -183,10 +184,14 @@ impl Gate {
             call_id: call.call_id().to_owned(),
             approval_id: record.id.clone(),
         })?;
+        let wait = super::span::approval_wait(&record.id, &tool);
+        let asked = std::time::Instant::now();
         let answer = tokio::time::timeout(self.approval_timeout, self.approver.ask(&record))
+            .instrument(wait.clone())
             .await
             .ok()
             .flatten();
+        call.approval_wait = Some(call.approval_wait.unwrap_or_default() + asked.elapsed());
         let (state, by, channel) = match answer {
             Some(a) => (a.state, a.by, a.channel),
             None => (
@@ -208,6 +213,7 @@ impl Gate {
             by: Some(by.clone()),
             channel: stored.channel.clone().unwrap_or(channel),
         })?;
+        super::span::approval_answered(&wait, state, &by, stored.channel.as_deref().unwrap_or(""));
         call.out.approval = Some((record.id.clone(), state, by.clone()));
         let bound = stored.digest == digest(&tool, &call.args);
         call.out.text = match (state, bound) {

@@ -2,7 +2,7 @@
 //! records ([`CallAudit`]), kept together so that every stage writes both, and the stages'
 //! way of stopping early ([`Stop`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sopilot_protocol::{CallOrigin, Decision, RunEventKind};
@@ -48,6 +48,10 @@ pub(super) struct Call<'a> {
     pub args: Value,
     pub out: GateOutcome,
     pub audit: CallAudit,
+    /// Time spent waiting for humans' decisions (traces).
+    pub approval_wait: Option<Duration>,
+    /// The kind of a failure to execute (`timeout`, `tool_error`...), for traces.
+    pub error_type: Option<&'static str>,
 }
 
 impl<'a> Call<'a> {
@@ -93,6 +97,8 @@ impl<'a> Call<'a> {
                 ..CallAudit::default()
             },
             args,
+            approval_wait: None,
+            error_type: None,
         };
         match tool {
             Some(t) => log.emit(RunEventKind::ToolCallProposed {

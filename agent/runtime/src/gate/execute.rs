@@ -59,10 +59,14 @@ impl Gate {
         match result {
             Ok(o) => {
                 call.out.ok = !o.is_error;
+                if o.is_error {
+                    call.error_type = Some("tool_error");
+                }
                 call.out.text = o.text;
                 call.out.structured = o.structured;
             }
             Err(e) => {
+                call.error_type = Some(e.kind());
                 call.out.ok = false;
                 call.out.text = e.to_string();
                 call.audit.error = Some(e.to_string());

@@ -30,6 +30,7 @@ mod decide;
 mod execute;
 mod resolve;
 mod resume;
+mod span;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +41,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sopilot_policy::Policy;
 use sopilot_protocol::{ApprovalState, CallOrigin, Decision, Impact, ToolRef, Trigger};
+use tracing::Instrument;
 
 use crate::approval::Approver;
 use crate::events::EventLog;
@@ -142,12 +144,20 @@ impl Gate {
         args: Value,
         origin: CallOrigin,
     ) -> Result<GateOutcome, StoreError> {
+        let span = span::tool_call(call_id, name, origin);
         let mut call = Call::begin(log, call_id, name, args, origin)?;
-        match self.stages(&mut call, scope, origin).await {
+        match self
+            .stages(&mut call, scope, origin)
+            .instrument(span.clone())
+            .await
+        {
             Ok(()) | Err(Stop::Halted) => {}
             Err(Stop::Store(e)) => return Err(e),
         }
-        call.finish()
+        let (wait, error_type) = (call.approval_wait, call.error_type);
+        let outcome = call.finish()?;
+        span::finished(&span, &outcome, wait, error_type);
+        Ok(outcome)
     }
 
     async fn stages(&self, call: &mut Call<'_>, scope: &CallScope, origin: CallOrigin) -> Step<()> {

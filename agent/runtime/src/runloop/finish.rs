@@ -3,6 +3,7 @@
 
 use sopilot_llm::{Message, ModelClient, ModelRequest};
 use sopilot_protocol::{RootCause, RunEventKind, RunStatus};
+use tracing::Instrument;
 
 use super::state::Run;
 use super::{RunError, RunInput, Runner, StopReason, report_request};
@@ -85,7 +86,10 @@ impl Runner {
             tools: Vec::new(),
             max_output_tokens: run.budgets.max_output_tokens * 2,
         };
-        match model.complete(&request).await {
+        let span = super::spans::model_turn(&run.model_name, run.st.turns + 1, &request);
+        let answer = model.complete(&request).instrument(span.clone()).await;
+        super::spans::model_answered(&span, answer.as_ref());
+        match answer {
             Ok(a) => {
                 run.st.turns += 1;
                 run.st.usage += a.usage;

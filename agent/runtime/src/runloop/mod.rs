@@ -5,6 +5,7 @@
 //! the report and records the end.
 
 mod finish;
+mod spans;
 mod start;
 mod state;
 mod step;
@@ -19,6 +20,7 @@ use sopilot_policy::Policy;
 use sopilot_protocol::Trigger;
 use sopilot_sop::Sop;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::events::Observer;
 use crate::gate::Gate;
@@ -154,7 +156,8 @@ pub(crate) type Flow = Result<(), StopReason>;
 
 impl Runner {
     /// Runs one SOP to its end (or a budget, or cancellation) and reports: [`Runner::start`],
-    /// then per step its tool blocks and the model's turns, then [`Runner::finish`].
+    /// then per step its tool blocks and the model's turns, then [`Runner::finish`]; all of
+    /// it in a `sopilot.run` span (the current span's child).
     pub async fn run(
         &self,
         mut input: RunInput,
@@ -168,12 +171,27 @@ impl Runner {
                 *v = m;
             }
         }
+        let span = spans::run(&input);
+        let result = self.stages(input, cancel).instrument(span.clone()).await;
+        spans::run_finished(&span, &result);
+        result
+    }
+
+    async fn stages(
+        &self,
+        input: RunInput,
+        cancel: CancellationToken,
+    ) -> Result<RunReport, RunError> {
         let mut run = self.start(&input)?;
         let steps = run.rendered.steps.clone();
         for step in &steps {
             let flow = match cancel.is_cancelled() {
                 true => Err(StopReason::Cancelled),
-                false => self.step(&mut run, step, &cancel).await?,
+                false => {
+                    self.step(&mut run, step, &cancel)
+                        .instrument(spans::phase(step))
+                        .await?
+                }
             };
             if let Err(reason) = flow {
                 run.st.stopped_by = Some(reason);

@@ -18,6 +18,7 @@ impl Runner {
     pub(crate) fn start(&self, input: &RunInput) -> Result<Run, RunError> {
         let rendered = sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
         let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
+        tracing::Span::current().record("sopilot.run_id", run_id.as_str());
         let model_name = self
             .model
             .as_ref()

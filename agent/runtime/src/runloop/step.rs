@@ -8,6 +8,7 @@ use sopilot_llm::{Message, ModelRequest};
 use sopilot_protocol::{CallOrigin, RunEventKind};
 use sopilot_sop::RenderedStep;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::state::Run;
 use super::{Flow, RunError, Runner, StopReason};
@@ -109,10 +110,13 @@ impl Runner {
                 tools: run.tools.clone(),
                 max_output_tokens: run.budgets.max_output_tokens,
             };
+            let span = super::spans::model_turn(&run.model_name, run.st.turns + 1, &request);
             let answer = tokio::select! {
-                r = model.complete(&request) => r,
+                r = model.complete(&request).instrument(span.clone()) => r,
                 () = cancel.cancelled() => return Ok(Err(StopReason::Cancelled)),
             };
+            super::spans::model_answered(&span, answer.as_ref());
+            drop(span);
             run.st.turns += 1;
             let answer = match answer {
                 Ok(a) => a,
