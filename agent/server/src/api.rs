@@ -80,6 +80,17 @@ async fn get_run(
     ))
 }
 
+/// `GET /api/triggers/unrouted`: triggers no SOP could take, newest first, with why.
+async fn list_unrouted(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&s, &headers, Role::Viewer, "read unrouted triggers")?;
+    let triggers = s.runs.store().unrouted(q.limit.unwrap_or(50).min(500))?;
+    Ok(Json(json!({"triggers": triggers})))
+}
+
 fn parse_state(s: &str) -> Result<ApprovalState, ApiError> {
     serde_json::from_value(Value::String(s.to_owned())).map_err(|_| {
         ApiError::BadRequest(format!(
@@ -208,6 +219,7 @@ pub fn routes() -> Router<crate::AppState> {
         .route("/api/runs/{id}", get(get_run))
         .route("/api/approvals", get(list_approvals))
         .route("/api/approvals/{id}", post(decide))
+        .route("/api/triggers/unrouted", get(list_unrouted))
 }
 
 #[cfg(test)]
@@ -233,7 +245,7 @@ mod tests {
         );
 
         // A viewer reads runs and approvals, and may neither start runs nor decide.
-        for get in ["/api/runs", "/api/approvals"] {
+        for get in ["/api/runs", "/api/approvals", "/api/triggers/unrouted"] {
             assert_eq!(
                 send(&s, "GET", get, Some(VIEWER), None).await.0,
                 200,

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub triggers_received: AtomicU64,
     pub triggers_joined: AtomicU64,
     pub triggers_rejected: AtomicU64,
+    /// Triggers no SOP could take (recorded; see `GET /api/triggers/unrouted`).
+    pub triggers_unrouted: AtomicU64,
     pub runs_started: AtomicU64,
     pub runs_succeeded: AtomicU64,
     pub runs_needs_human: AtomicU64,
@@ -66,6 +68,11 @@ impl Metrics {
             "sopilot_triggers_rejected_total",
             "Triggers that started nothing (no SOP, bad parameters, queue full).",
             &self.triggers_rejected,
+        );
+        counter(
+            "sopilot_triggers_unrouted_total",
+            "Triggers no SOP could take (no match, or no matching SOP's parameters could be filled); listed by GET /api/triggers/unrouted.",
+            &self.triggers_unrouted,
         );
         counter(
             "sopilot_requests_refused_total",

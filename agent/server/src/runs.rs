@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sopilot_protocol::{RunEventKind, Trigger};
-use sopilot_runtime::{Budgets, CancellationToken, Observer, RunInput, Runner, new_run_id};
+use sopilot_runtime::{
+    Budgets, CancellationToken, Observer, RunInput, Runner, UnroutedTrigger, new_run_id,
+};
 use sopilot_sop::Sop;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -131,6 +133,21 @@ pub trait RunListener: Send + Sync {
     /// The run ended: its report, or `None` when it could not start (the Slack thread
     /// posts the report).
     fn finished(&self, _run_id: &str, _report: Option<&sopilot_runtime::RunReport>) {}
+
+    /// A trigger no SOP could take (already recorded in the store); the Slack bot says so
+    /// in the incident channel.
+    fn unrouted(&self, _trigger: &UnroutedTrigger, _origin: &Origin) {}
+}
+
+/// How an origin is named in records and messages.
+pub fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::Webhook(name) => format!("webhook {name}"),
+        Origin::Slack { user, .. } => format!("Slack user {user}"),
+        Origin::Api => "the API".into(),
+        Origin::Schedule(name) => format!("schedule {name}"),
+        Origin::Watcher => "the Kubernetes event watcher".into(),
+    }
 }
 
 /// Limits of the run manager.
@@ -293,16 +310,8 @@ impl RunManager {
                 Ok(p) => p,
                 Err(e) => {
                     m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
-                    // Counted and said: a trigger no SOP can take is never lost silently.
-                    match &e {
-                        StartError::NoSop(_) => {
-                            tracing::info!(trigger = %key, "no SOP matches this trigger");
-                        }
-                        StartError::BadRequest(why) => {
-                            tracing::warn!(trigger = %key, "no matching SOP can take this trigger: {why}");
-                        }
-                        StartError::QueueFull(_) => {}
-                    }
+                    drop(dedup);
+                    self.unrouted(&req, &key, &e);
                     return Err(e);
                 }
             };
@@ -329,6 +338,45 @@ impl RunManager {
             let run = async move { this.execute(run_id, key, sop, params, req).await };
             tokio::spawn(run.instrument(tracing::Span::current()));
             Ok(started)
+        }
+    }
+
+    /// Counts, logs, records and tells the listeners about a trigger no SOP could take: an
+    /// alert SOPilot did nothing about is never lost silently. Requests naming an SOP (API,
+    /// Slack) get their error back instead and are not recorded.
+    fn unrouted(&self, req: &StartRequest, key: &str, e: &StartError) {
+        let reason = match e {
+            StartError::NoSop(_) => {
+                tracing::info!(trigger = %key, "no SOP matches this trigger");
+                "no SOP's trigger rules match it".to_owned()
+            }
+            StartError::BadRequest(why) => {
+                tracing::warn!(trigger = %key, "no matching SOP can take this trigger: {why}");
+                why.clone()
+            }
+            StartError::QueueFull(_) => return,
+        };
+        if req.sop.is_some() {
+            return;
+        }
+        self.inner
+            .metrics
+            .triggers_unrouted
+            .fetch_add(1, Ordering::Relaxed);
+        let record = UnroutedTrigger {
+            at: chrono::Utc::now(),
+            kind: req.trigger.kind().to_owned(),
+            dedup_key: key.to_owned(),
+            origin: origin_text(&req.origin),
+            reason,
+            trigger: serde_json::to_value(&req.trigger).unwrap_or_default(),
+        }
+        .redacted();
+        if let Err(e) = self.inner.runner.store.record_unrouted(&record) {
+            tracing::error!(trigger = %key, "cannot record the unrouted trigger: {e}");
+        }
+        for l in &self.inner.listeners {
+            l.unrouted(&record, &req.origin);
         }
     }
 

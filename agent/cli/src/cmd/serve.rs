@@ -16,11 +16,22 @@ use crate::{Outcome, ServeArgs, assets, progress};
 
 /// Every SOP under `paths` (files or folders), then the shipped ones not overridden.
 pub fn load_library(paths: &[PathBuf]) -> Result<Vec<Sop>, String> {
+    load_library_linted(paths).map(|(sops, _)| sops)
+}
+
+/// [`load_library`], and the lint warnings of the SOPs loaded (`ORIGIN:LINE: message`).
+pub fn load_library_linted(paths: &[PathBuf]) -> Result<(Vec<Sop>, Vec<String>), String> {
     let mut sops: Vec<Sop> = Vec::new();
+    let mut warnings = Vec::new();
     let mut add = |name: String, text: &str, origin: &str| -> Result<(), String> {
-        let (sop, _) = sopilot_sop::load(&name, text).map_err(|e| format!("{origin}: {e}"))?;
+        let (sop, diags) = sopilot_sop::load(&name, text).map_err(|e| format!("{origin}: {e}"))?;
         if !sops.iter().any(|s| s.name == sop.name) {
             sops.push(sop);
+            warnings.extend(
+                diags
+                    .iter()
+                    .map(|d| format!("{origin}:{}: {}", d.line, d.message)),
+            );
         }
         Ok(())
     };
@@ -56,9 +67,9 @@ pub fn load_library(paths: &[PathBuf]) -> Result<Vec<Sop>, String> {
         }
     }
     for (name, text) in assets::SOPS {
-        add(name.to_owned(), text, "shipped SOP")?;
+        add(name.to_owned(), text, &format!("shipped SOP {name}"))?;
     }
-    Ok(sops)
+    Ok((sops, warnings))
 }
 
 /// `sopilot serve [--config FILE] [--listen ADDR]`
@@ -263,7 +274,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
 
 /// Starts the simulated environment of `--simulate`. A simulation never reaches a real
 /// system: configured MCP servers (which would) are refused.
-async fn simulate(path: &Path, config: &Config) -> Result<RunningSim, String> {
+pub(crate) async fn simulate(path: &Path, config: &Config) -> Result<RunningSim, String> {
     let real: Vec<String> = config.servers().into_iter().map(|s| s.name).collect();
     if !real.is_empty() {
         return Err(format!(
@@ -281,7 +292,7 @@ async fn simulate(path: &Path, config: &Config) -> Result<RunningSim, String> {
 }
 
 /// A Kubernetes client for one kubeconfig file (the simulator's).
-async fn kube_client_for(path: &Path) -> Result<kube::Client, String> {
+pub(crate) async fn kube_client_for(path: &Path) -> Result<kube::Client, String> {
     let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| e.to_string())?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await

@@ -10,8 +10,10 @@
 //! reason, and leaves their pending approvals pending.
 
 mod inbox;
+mod unrouted;
 use std::path::Path;
 use std::sync::Mutex;
+pub use unrouted::UnroutedTrigger;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -215,6 +217,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
         conn.execute_batch(inbox::SCHEMA)?;
+        conn.execute_batch(unrouted::SCHEMA)?;
         let store = Store {
             conn: Mutex::new(conn),
             changes: std::sync::Arc::new(tokio::sync::Mutex::new(())),

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind};
-use sopilot_runtime::{ApprovalRecord, CancellationToken, Observer, RunReport};
+use sopilot_runtime::{ApprovalRecord, CancellationToken, Observer, RunReport, UnroutedTrigger};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -187,6 +187,37 @@ impl RunListener for SlackBot {
     fn finished(&self, run_id: &str, report: Option<&RunReport>) {
         self.send(run_id, Update::Finished(report.cloned().map(Box::new)));
     }
+
+    /// An unattended trigger no SOP could take is said in the incident channel (Slack
+    /// requests get their own answer; API requests their HTTP error).
+    fn unrouted(&self, trigger: &UnroutedTrigger, origin: &Origin) {
+        if matches!(origin, Origin::Slack { .. } | Origin::Api) {
+            return;
+        }
+        let (Some(client), Some(channel)) = (self.client.clone(), self.settings.channel.clone())
+        else {
+            return;
+        };
+        let text = unrouted_text(trigger);
+        tokio::spawn(async move {
+            if let Err(e) = client.post_message(&channel, &text, None, None).await {
+                tracing::warn!("cannot say in Slack that a trigger was not taken: {e}");
+            }
+        });
+    }
+}
+
+/// The incident channel's note about a trigger no SOP could take. The key and reason come
+/// from the trigger's sender: escaped, so they cannot mention or link.
+pub(crate) fn unrouted_text(t: &UnroutedTrigger) -> String {
+    use sopilot_slack_api::text::escape;
+    format!(
+        ":warning: No SOP took a {kind} trigger from {origin}: `{key}`\n{reason}\nIt is recorded (`GET /api/triggers/unrouted`); add or widen an SOP's `triggers:` to handle it.",
+        kind = t.kind.replace('_', " "),
+        origin = escape(&t.origin),
+        key = escape(&t.dedup_key).replace('`', "'"),
+        reason = escape(&t.reason),
+    )
 }
 
 #[async_trait::async_trait]
@@ -419,5 +450,34 @@ impl Thread {
             Ok(None) => {}
             Err(e) => tracing::warn!(approval = %approval_id, "cannot read the approval: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unrouted_note_names_the_trigger_and_the_fix_and_cannot_mention() {
+        let t = UnroutedTrigger {
+            at: chrono::Utc::now(),
+            kind: "cloudwatch_alarm".into(),
+            dedup_key: "alarm:<!channel> `x`:".into(),
+            origin: "webhook sns".into(),
+            reason: "pod-crashloop: parameter pod has no value <@U123>".into(),
+            trigger: serde_json::Value::Null,
+        };
+        let text = unrouted_text(&t);
+        assert!(
+            text.contains("cloudwatch alarm trigger from webhook sns"),
+            "{text}"
+        );
+        assert!(text.contains("parameter pod has no value"), "{text}");
+        assert!(text.contains("triggers:"), "{text}");
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<@U123>"),
+            "{text}"
+        );
+        assert!(text.contains("&lt;!channel&gt; 'x'"), "{text}");
     }
 }

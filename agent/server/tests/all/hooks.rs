@@ -297,3 +297,38 @@ async fn bodies_over_the_limit_are_refused() {
     .await;
     assert_eq!(code, 413);
 }
+
+#[tokio::test]
+async fn a_trigger_no_sop_takes_is_recorded_redacted_and_counted() {
+    let s = open_doors().await;
+    let mut alert = alertmanager_alert("firing");
+    alert["commonAnnotations"] =
+        json!({"description": "db password=Sup3rS3cretPassw0rd in the pool config"});
+    let bearer = format!("Bearer {AM_TOKEN}");
+    let (code, body) = post(&s, "/hooks/alertmanager", Some(&bearer), &alert.to_string()).await;
+    assert_eq!((code, &body["status"]), (200, &json!("ignored")), "{body}");
+
+    assert_eq!(s.metrics.triggers_unrouted.load(Ordering::Relaxed), 1);
+    assert!(
+        s.metrics
+            .render()
+            .contains("sopilot_triggers_unrouted_total 1")
+    );
+    let recorded = s.runs.store().unrouted(10).unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let t = &recorded[0];
+    assert_eq!(
+        (t.kind.as_str(), t.origin.as_str()),
+        ("alertmanager", "webhook alertmanager")
+    );
+    assert!(t.dedup_key.contains("KubePodCrashLooping"), "{t:?}");
+    assert!(t.reason.contains("no SOP"), "{t:?}");
+    let stored = t.trigger.to_string();
+    assert!(stored.contains("pool config"), "{stored}");
+    assert!(!stored.contains("Sup3rS3cretPassw0rd"), "{stored}");
+
+    // A resolved group is not an alert to handle: nothing more is recorded.
+    let resolved = alertmanager_alert("resolved").to_string();
+    post(&s, "/hooks/alertmanager", Some(&bearer), &resolved).await;
+    assert_eq!(s.runs.store().unrouted(10).unwrap().len(), 1);
+}
