@@ -92,6 +92,8 @@ pub enum Command {
     Mcp(McpArgs),
     /// Read recorded runs.
     Runs(RunsArgs),
+    /// Check a configuration before an incident needs it: each check OK or FAIL with the fix.
+    Doctor(DoctorArgs),
     /// The simulated environment.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -291,6 +293,34 @@ pub struct ServeArgs {
     /// systems. The policy and approvals are the same as in production.
     #[arg(long, value_name = "SCENARIO")]
     pub simulate: Option<PathBuf>,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot doctor --config /etc/sopilot/sopilot.yaml
+  sopilot doctor --simulate scenarios/demo.yaml     # the same checks against the simulator
+  sopilot doctor --json | jq '.checks[] | select(.status == \"FAIL\")'
+
+Checks, in order: the configuration parses; the policy compiles and its examples hold; the
+SOPs lint; the store is writable; the Kubernetes API answers and allows every verb the
+kubectl tools need (SelfSubjectAccessReview; `sopilot rbac` prints the role); each MCP server
+starts and lists its tools; CloudWatch answers with the AWS credentials and region; the Slack
+token works, its channels can be read and the bot is in the incident channel; the model
+answers and calls a tool when asked. Only reads: nothing is posted or changed. Every check
+runs even after a failure. Exit code 1 when any check fails.")]
+pub struct DoctorArgs {
+    /// Configuration file (as `sopilot serve --config` takes it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check against the embedded simulator seeded from this scenario instead of the real
+    /// systems (what `sopilot serve --simulate` would use).
+    #[arg(long, value_name = "SCENARIO")]
+    pub simulate: Option<PathBuf>,
+    /// The checks as JSON (`{"ok": bool, "checks": [{area, status, detail, fix}]}`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `mcp`.
@@ -519,6 +549,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Serve(args) => cmd::serve::serve(&args),
         Command::Mcp(args) => cmd::mcp::mcp(&args),
         Command::Runs(args) => cmd::runs::runs(&args),
+        Command::Doctor(args) => cmd::doctor::doctor(&args),
         Command::Sim(SimCommand::Serve(args)) => cmd::sim::serve(&args),
         Command::McpServer { name, .. } => {
             Outcome::fail(format!("mcp-server {name} must be started through main()"))

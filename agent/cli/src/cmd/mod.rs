@@ -1,4 +1,5 @@
 pub mod demo;
+pub mod doctor;
 pub mod eval;
 pub mod mcp;
 pub mod mcp_server;

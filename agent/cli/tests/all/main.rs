@@ -11,6 +11,7 @@ mod attacks;
 mod bedrock;
 mod cli;
 mod deploy;
+mod doctor;
 mod eval;
 mod helm;
 mod mcp_conformance;
