@@ -92,6 +92,8 @@ pub enum Command {
     Mcp(McpArgs),
     /// Read recorded runs.
     Runs(RunsArgs),
+    /// The Kubernetes RBAC (ServiceAccount, ClusterRole, binding) the enabled tools need.
+    Rbac(RbacArgs),
     /// Check a configuration before an incident needs it: each check OK or FAIL with the fix.
     Doctor(DoctorArgs),
     /// The simulated environment.
@@ -363,6 +365,34 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
+/// Arguments of `rbac`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot rbac | kubectl apply -f -
+  sopilot rbac --config sopilot.yaml --namespace ops --name sopilot-agent
+  sopilot rbac --format helm-values > rbac-values.yaml    # the Helm chart's rbac.clusterRules
+
+The rules are exactly what the enabled Kubernetes tools call (the kubectl server, unless the
+configuration's `builtin` leaves it out), merged per API group and verbs, each with a comment
+naming the tools that need it: subresources such as pods/log, pods/eviction and
+deployments/scale are their own rules, and Secrets are never granted. A tool whose rule is
+missing fails with a Forbidden error that names the permission.")]
+pub struct RbacArgs {
+    /// Configuration file (which builtin servers run, as `sopilot serve` reads it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Namespace of the ServiceAccount.
+    #[arg(long, value_name = "NS", default_value = "sopilot")]
+    pub namespace: String,
+    /// Name of the ServiceAccount, ClusterRole and ClusterRoleBinding.
+    #[arg(long, value_name = "NAME", default_value = "sopilot")]
+    pub name: String,
+    /// manifests (YAML for kubectl apply) or helm-values (the chart's rbac.clusterRules).
+    #[arg(long, value_enum, default_value = "manifests")]
+    pub format: cmd::rbac::Format,
+}
+
 /// Arguments of `runs`.
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -551,6 +581,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Runs(args) => cmd::runs::runs(&args),
         Command::Doctor(args) => cmd::doctor::doctor(&args),
         Command::Sim(SimCommand::Serve(args)) => cmd::sim::serve(&args),
+        Command::Rbac(args) => cmd::rbac::rbac(&args),
         Command::McpServer { name, .. } => {
             Outcome::fail(format!("mcp-server {name} must be started through main()"))
         }

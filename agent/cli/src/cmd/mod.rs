@@ -4,6 +4,7 @@ pub mod eval;
 pub mod mcp;
 pub mod mcp_server;
 pub mod policy;
+pub mod rbac;
 pub mod run;
 pub mod runs;
 pub mod serve;
