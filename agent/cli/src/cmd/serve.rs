@@ -158,8 +158,10 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let slack = slack_bot(
         sc.slack.as_ref(),
         &store,
-        sim.as_ref()
-            .map(|env| (env.slack_url(), env.slack().token())),
+        sim.as_ref().map(|env| {
+            let slack = env.slack();
+            (env.slack_url(), slack.token(), slack.app_token())
+        }),
     )?;
     let api_tokens = sc.api_tokens(env("SOPILOT_API_TOKEN"))?;
     for t in &api_tokens {
@@ -226,6 +228,14 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let stop = sopilot_runtime::CancellationToken::new();
     if let Some(bot) = &slack {
         tokio::spawn(bot.clone().keep_approval_messages_current(stop.clone()));
+        if bot.uses_socket_mode() {
+            let timing = sopilot_server::slack::socket::Timing::default();
+            tokio::spawn(sopilot_server::slack::socket::run(
+                state.clone(),
+                timing,
+                stop.clone(),
+            ));
+        }
     }
     for c in &sc.schedules {
         let schedule = c.schedule()?;
@@ -300,32 +310,41 @@ pub(crate) async fn kube_client_for(path: &Path) -> Result<kube::Client, String>
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
-/// The Slack bot, when `SLACK_SIGNING_SECRET` is set; it posts only with `SLACK_BOT_TOKEN`
-/// (Web API at `SLACK_API_URL`, default Slack's). `simulated` (Web API URL, token) replaces
-/// both under `--simulate`, so a simulation never posts to the real Slack.
+/// The Slack bot: in Socket Mode with the app-level token `SLACK_APP_TOKEN` (when it is set,
+/// or `serve.slack.socket_mode: true` demands it), else over HTTP when `SLACK_SIGNING_SECRET`
+/// is set. It posts only with `SLACK_BOT_TOKEN` (Web API at `SLACK_API_URL`, default
+/// Slack's). `simulated` (Web API URL, bot token, app token) replaces them under
+/// `--simulate`, so a simulation never talks to the real Slack.
 fn slack_bot(
     settings: Option<&sopilot_server::slack::SlackSettings>,
     store: &Arc<Store>,
-    simulated: Option<(String, String)>,
+    simulated: Option<(String, String, String)>,
 ) -> Result<Option<sopilot_server::slack::SlackBot>, String> {
+    use sopilot_server::slack::socket::{APP_TOKEN_ENV, app_client};
     use sopilot_server::slack::{SlackBot, SlackClient, client::DEFAULT_API_URL};
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let Some(secret) = env("SLACK_SIGNING_SECRET") else {
+    let socket_mode = settings
+        .and_then(|s| s.socket_mode)
+        .unwrap_or_else(|| env(APP_TOKEN_ENV).is_some());
+    let secret = env("SLACK_SIGNING_SECRET");
+    if !socket_mode && secret.is_none() {
         if settings.is_some() {
             tracing::warn!(
-                "serve.slack is configured but SLACK_SIGNING_SECRET is not set: the Slack bot is off"
+                "serve.slack is configured but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP) is set: the Slack bot is off"
             );
         }
         return Ok(None);
+    }
+    let (base, bot_token, app_token) = match simulated {
+        Some((base, bot, app)) => (base, Some(bot), Some(app)),
+        None => (
+            env("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
+            env("SLACK_BOT_TOKEN"),
+            env(APP_TOKEN_ENV),
+        ),
     };
-    let api = simulated.or_else(|| {
-        env("SLACK_BOT_TOKEN").map(|token| {
-            let base = env("SLACK_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-            (base, token)
-        })
-    });
-    let client = match api {
-        Some((base, token)) => {
+    let client = match bot_token {
+        Some(token) => {
             Some(SlackClient::new(&base, &token).map_err(|e| format!("Slack client: {e}"))?)
         }
         None => {
@@ -337,9 +356,22 @@ fn slack_bot(
     if settings.approvers.is_empty() {
         tracing::warn!("serve.slack.approvers is empty: nobody can approve from Slack");
     }
-    Ok(Some(SlackBot::new(
+    if !socket_mode {
+        let secret = secret.unwrap_or_default();
+        return Ok(Some(SlackBot::new(
+            settings,
+            &secret,
+            client,
+            store.clone(),
+        )));
+    }
+    let token = app_token.ok_or(
+        "serve.slack.socket_mode is true but SLACK_APP_TOKEN is not set: create an app-level token with the connections:write scope (the Slack app's Basic Information > App-Level Tokens) and set SLACK_APP_TOKEN to it, or set socket_mode: false to receive Slack over HTTP",
+    )?;
+    let app = app_client(&base, &token).map_err(|e| e.to_string())?;
+    Ok(Some(SlackBot::socket_mode(
         settings,
-        &secret,
+        app,
         client,
         store.clone(),
     )))

@@ -23,6 +23,7 @@ mod runs;
 mod serve;
 mod serve_schedule;
 mod serve_slack;
+mod serve_slack_socket;
 mod serve_slack_sources;
 mod serve_sns;
 mod serve_watch;

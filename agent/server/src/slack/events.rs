@@ -2,7 +2,9 @@
 //! `app_mention` starts or answers a request, replying in the mention's thread. Slack wants
 //! an answer within 3 s, so replies are posted after answering; redeliveries (the
 //! `X-Slack-Retry-Num` header, or an event id already seen) and the bot's own messages are
-//! acknowledged and ignored.
+//! acknowledged and ignored. Socket Mode hands its `events_api` payloads to [`receive`]
+//! too; there a retry counts only by its event id (the bot acknowledges before acting, so a
+//! retry may carry an event that never arrived).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -28,6 +30,19 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
+/// What came of an Events API payload.
+#[derive(Debug)]
+pub(super) enum Received {
+    /// Acknowledged, nothing done; why.
+    Ignored(String),
+    /// Acted on; what the HTTP answer says.
+    Answered(Value),
+}
+
+fn skip(reason: &str) -> Received {
+    Received::Ignored(reason.to_owned())
+}
+
 pub(crate) async fn handle(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -36,15 +51,29 @@ pub(crate) async fn handle(
     let bot = authenticate(&s, &headers, &body)?;
     let payload: Value = serde_json::from_slice(&body)
         .map_err(|e| Refusal::BadRequest(format!("body is not JSON: {e}")))?;
-    match text(&payload, "type") {
-        Some("url_verification") => {
-            let challenge = text(&payload, "challenge").ok_or_else(|| {
-                Refusal::BadRequest("url_verification without a challenge".into())
-            })?;
-            Ok(Json(json!({"challenge": challenge})).into_response())
-        }
-        Some("event_callback") => callback(&s, &bot, &headers, &payload).await,
-        Some(other) => Ok(ignored(&format!("event type {other} is not handled"))),
+    if text(&payload, "type") == Some("url_verification") {
+        let challenge = text(&payload, "challenge")
+            .ok_or_else(|| Refusal::BadRequest("url_verification without a challenge".into()))?;
+        return Ok(Json(json!({"challenge": challenge})).into_response());
+    }
+    let redelivery = headers.contains_key("x-slack-retry-num");
+    Ok(match receive(&s, &bot, &payload, redelivery).await? {
+        Received::Ignored(reason) => ignored(&reason),
+        Received::Answered(v) => Json(v).into_response(),
+    })
+}
+
+/// Acts on an authenticated Events API payload (HTTP or Socket Mode); `redelivery` drops
+/// it whatever its event id.
+pub(super) async fn receive(
+    s: &AppState,
+    bot: &SlackBot,
+    payload: &Value,
+    redelivery: bool,
+) -> Result<Received, Refusal> {
+    match text(payload, "type") {
+        Some("event_callback") => callback(s, bot, payload, redelivery).await,
+        Some(other) => Ok(skip(&format!("event type {other} is not handled"))),
         None => Err(Refusal::BadRequest(
             "expected an Events API payload with a `type`".into(),
         )),
@@ -54,23 +83,23 @@ pub(crate) async fn handle(
 async fn callback(
     s: &AppState,
     bot: &SlackBot,
-    headers: &HeaderMap,
     payload: &Value,
-) -> Result<Response, Refusal> {
+    redelivery: bool,
+) -> Result<Received, Refusal> {
     let event = payload
         .get("event")
         .filter(|e| e.is_object())
         .ok_or_else(|| Refusal::BadRequest("event_callback without an `event`".into()))?;
-    if headers.contains_key("x-slack-retry-num") {
-        return Ok(ignored("a redelivery"));
+    if redelivery {
+        return Ok(skip("a redelivery"));
     }
     if let Some(id) = text(payload, "event_id")
         && !bot.first_sight(id)
     {
-        return Ok(ignored("already received"));
+        return Ok(skip("already received"));
     }
     if text(event, "type") != Some("app_mention") {
-        return Ok(ignored("only app_mention is handled"));
+        return Ok(skip("only app_mention is handled"));
     }
     let own = payload
         .pointer("/authorizations/0/user_id")
@@ -79,7 +108,7 @@ async fn callback(
         || text(event, "subtype") == Some("bot_message")
         || own.is_some_and(|me| text(event, "user") == Some(me))
     {
-        return Ok(ignored("a bot's own message"));
+        return Ok(skip("a bot's own message"));
     }
     let (Some(channel), Some(user), Some(ts)) = (
         text(event, "channel"),
@@ -123,7 +152,7 @@ async fn callback(
             }
         });
     }
-    Ok(Json(match outcome {
+    Ok(Received::Answered(match outcome {
         Outcome::Started { run_id, sop } => {
             json!({"status": "started", "run_id": run_id, "sop": sop})
         }
@@ -131,6 +160,5 @@ async fn callback(
         Outcome::Said(text) => json!({"status": "answered", "text": text}),
         Outcome::Limited(text) => json!({"status": "limited", "text": text}),
         Outcome::Routing => json!({"status": "routing"}),
-    })
-    .into_response())
+    }))
 }

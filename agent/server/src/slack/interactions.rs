@@ -9,7 +9,8 @@
 //!   Slack tool, a colleague's message — decides nothing, whatever its text says; no
 //!   recorded message, no decision.
 //!
-//! Otherwise the record is unchanged. The decision goes through the approval hub, where the
+//! Otherwise the record is unchanged, whether the press came over HTTP or Socket Mode (both
+//! call [`on_payload`]). The decision goes through the approval hub, where the
 //! first decision wins; a later one is told so. Slack wants an answer within 3 s, so the
 //! decision is carried out after answering (after a restart it may execute the approved
 //! call).
@@ -89,10 +90,18 @@ pub(crate) async fn handle(
         .ok_or_else(|| Refusal::BadRequest("expected a form with a `payload` field".into()))?;
     let payload: Value = serde_json::from_str(raw)
         .map_err(|e| Refusal::BadRequest(format!("payload is not JSON: {e}")))?;
-    let Some(p) = press(&payload)? else {
-        return Ok(Json(
-            json!({"status": "ignored", "reason": "not a SOPilot button"}),
-        ));
+    on_payload(&s, bot, &payload).await.map(Json)
+}
+
+/// Acts on an authenticated interaction payload (HTTP or Socket Mode's `interactive`):
+/// the same checks of presser and message either way.
+pub(super) async fn on_payload(
+    s: &AppState,
+    bot: SlackBot,
+    payload: &Value,
+) -> Result<Value, Refusal> {
+    let Some(p) = press(payload)? else {
+        return Ok(json!({"status": "ignored", "reason": "not a SOPilot button"}));
     };
     let record = s.approvals.store().approval(&p.approval).map_err(|e| {
         tracing::error!("cannot read approval {}: {e}", p.approval);
@@ -117,7 +126,7 @@ pub(crate) async fn handle(
         .ok()
         .and_then(Result::ok)
         .unwrap_or("pending");
-    Ok(Json(json!({"status": status})))
+    Ok(json!({"status": status}))
 }
 
 /// How long the handler waits for the decision's first word before answering Slack.

@@ -1,15 +1,17 @@
 //! The Slack bot: `POST /slack/events` (mentions), `/slack/commands` (`/sopilot`) and
-//! `/slack/interactions` (Approve/Deny buttons), each verified with the signing secret; and
-//! the threads runs report to — one status message edited as the run goes, the escalations
-//! as buttons, the report as Block Kit.
+//! `/slack/interactions` (Approve/Deny buttons), each verified with the signing secret — or,
+//! in Socket Mode ([`socket`]), the same payloads over a WebSocket the bot opens, with no
+//! inbound endpoint; and the threads runs report to — one status message edited as the run
+//! goes, the escalations as buttons, the report as Block Kit.
 //!
 //! A Slack message is a view of a record: decisions go through the approval hub (first one
 //! wins), and Slack being slow or down never blocks or fails a run. A button decides only on
 //! the approval message SOPilot posted (its channel and ts are recorded in the store when
 //! posted), and only for an approver. Approval ids are shown on that message and to
 //! approvers, nowhere else. Each user may start at most
-//! `max_runs_per_user_per_hour` runs from Slack. Socket Mode is not implemented; Slack must
-//! reach the server over HTTPS.
+//! `max_runs_per_user_per_hour` runs from Slack. Both transports call the same handlers once
+//! a payload is authenticated (by its signature over HTTP, by the connection in Socket Mode);
+//! in Socket Mode the `/slack/*` routes answer 404.
 
 pub mod blocks;
 mod channel;
@@ -21,6 +23,7 @@ mod interactions;
 pub mod progress;
 mod requests;
 pub mod route_by_model;
+pub mod socket;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -41,7 +44,7 @@ use crate::AppState;
 use sopilot_runtime::Store;
 
 /// The `serve.slack` section of the configuration file. Secrets come from the environment
-/// (`SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`), never from here.
+/// (`SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`), never from here.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackSettings {
@@ -59,6 +62,12 @@ pub struct SlackSettings {
     /// (default 10; 0: nobody starts runs from Slack).
     #[serde(default)]
     pub max_runs_per_user_per_hour: Option<u32>,
+    /// Socket Mode: receive Slack's events, commands and button presses over a WebSocket
+    /// the bot opens with the app-level token `SLACK_APP_TOKEN` (no inbound endpoint, no
+    /// signing secret). Default: on exactly when `SLACK_APP_TOKEN` is set; `true` without it
+    /// is an error, `false` keeps HTTP even with it.
+    #[serde(default)]
+    pub socket_mode: Option<bool>,
 }
 
 /// Runs one Slack user may start per hour unless configured.
@@ -74,7 +83,10 @@ const EVENT_TTL: Duration = Duration::from_secs(15 * 60);
 /// The bot's shared state: verifier, Web API client, the threads it follows.
 pub struct Inner {
     settings: SlackSettings,
-    verifier: Verifier,
+    /// HTTP mode's signature check; `None` in Socket Mode (the `/slack/*` routes are off).
+    verifier: Option<Verifier>,
+    /// Socket Mode's client, with the app-level token (`apps.connections.open`).
+    app: Option<SlackClient>,
     client: Option<SlackClient>,
     pub(crate) store: Arc<Store>,
     interval: Duration,
@@ -124,11 +136,39 @@ impl SlackBot {
         client: Option<SlackClient>,
         store: Arc<Store>,
     ) -> SlackBot {
+        SlackBot::build(
+            settings,
+            Some(Verifier::new(signing_secret)),
+            None,
+            client,
+            store,
+        )
+    }
+
+    /// A bot in Socket Mode: Slack's payloads come over the WebSocket opened with `app` (a
+    /// client holding the app-level token; see [`socket::run`]), and `/slack/*` is off.
+    pub fn socket_mode(
+        settings: SlackSettings,
+        app: SlackClient,
+        client: Option<SlackClient>,
+        store: Arc<Store>,
+    ) -> SlackBot {
+        SlackBot::build(settings, None, Some(app), client, store)
+    }
+
+    fn build(
+        settings: SlackSettings,
+        verifier: Option<Verifier>,
+        app: Option<SlackClient>,
+        client: Option<SlackClient>,
+        store: Arc<Store>,
+    ) -> SlackBot {
         let interval = settings
             .status_interval
             .map_or(Duration::from_secs(2), |d| Duration::from_secs(d.seconds()));
         SlackBot(Arc::new(Inner {
-            verifier: Verifier::new(signing_secret),
+            verifier,
+            app,
             client,
             store,
             interval,
@@ -138,6 +178,11 @@ impl SlackBot {
             groups: Mutex::new(HashMap::new()),
             settings,
         }))
+    }
+
+    /// Whether Slack's payloads come over Socket Mode (else over HTTP).
+    pub fn uses_socket_mode(&self) -> bool {
+        self.app.is_some()
     }
 
     /// Whether the bot can show escalations to someone who may decide them.
@@ -239,6 +284,8 @@ impl SlackBot {
 #[derive(Debug)]
 pub(crate) enum Refusal {
     Disabled,
+    /// The bot runs in Socket Mode: nothing comes over HTTP.
+    SocketMode,
     Unverified(VerifyError),
     BadRequest(String),
     NotFound(String),
@@ -251,11 +298,26 @@ impl IntoResponse for Refusal {
                 StatusCode::FORBIDDEN,
                 "Slack is disabled: set SLACK_SIGNING_SECRET".to_owned(),
             ),
+            Refusal::SocketMode => (
+                StatusCode::NOT_FOUND,
+                "the Slack bot runs in Socket Mode: Slack's requests come over its WebSocket, not to /slack/*".to_owned(),
+            ),
             Refusal::Unverified(e) => (StatusCode::UNAUTHORIZED, format!("slack signature: {e}")),
             Refusal::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             Refusal::NotFound(m) => (StatusCode::NOT_FOUND, m),
         };
         (status, axum::Json(json!({"error": error}))).into_response()
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Disabled => f.write_str("Slack is disabled"),
+            Refusal::SocketMode => f.write_str("Slack runs in Socket Mode"),
+            Refusal::Unverified(e) => write!(f, "slack signature: {e}"),
+            Refusal::BadRequest(m) | Refusal::NotFound(m) => f.write_str(m),
+        }
     }
 }
 
@@ -268,8 +330,11 @@ pub(crate) fn authenticate(
     let Some(bot) = &s.options.slack else {
         return Err(Refusal::Disabled);
     };
+    let Some(verifier) = &bot.verifier else {
+        return Err(Refusal::SocketMode);
+    };
     let now = chrono::Utc::now().timestamp();
-    if let Err(e) = bot.verifier.verify(headers, body, now) {
+    if let Err(e) = verifier.verify(headers, body, now) {
         s.metrics
             .requests_refused
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
