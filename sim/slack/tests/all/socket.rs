@@ -1,6 +1,7 @@
 //! Socket Mode on the simulated Slack, through a real WebSocket client: which tokens open a
 //! socket, one-time tickets, `hello`, envelopes and their acknowledgements, retries of
-//! unacknowledged events, `refresh_requested` disconnects and abrupt drops.
+//! unacknowledged events, `refresh_requested` disconnects and abrupt drops; and slack_sdk's
+//! own Socket Mode client, which takes the simulator for Slack.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -237,4 +238,97 @@ async fn refresh_warns_then_closes_and_a_drop_is_abrupt() {
         other => panic!("expected the socket to break with no close frame, got {other:?}"),
     }
     assert_eq!(state.socket_connects(), 2);
+}
+
+/// slack_sdk's own Socket Mode client (an independent implementation, installed by
+/// `scripts/test`): prints each request it gets as a JSON line, acknowledging slash
+/// commands with an answer.
+const SLACK_SDK_CLIENT: &str = r#"
+import json, sys, time
+from slack_sdk.web import WebClient
+from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+def on_request(client, req):
+    payload = {"text": "answered by slack_sdk"} if req.type == "slash_commands" else None
+    client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id, payload=payload))
+    print(json.dumps({"type": req.type, "envelope_id": req.envelope_id,
+                      "retry_attempt": req.retry_attempt, "payload": req.payload}), flush=True)
+
+client = SocketModeClient(app_token=sys.argv[2], web_client=WebClient(base_url=sys.argv[1]))
+client.socket_mode_request_listeners.append(on_request)
+client.connect()
+print(json.dumps({"type": "connected"}), flush=True)
+time.sleep(30)
+"#;
+
+#[tokio::test]
+async fn slack_sdks_socket_mode_client_speaks_to_the_simulator() {
+    use tokio::io::AsyncBufReadExt;
+    let (state, api) = serve().await;
+    let mut child = tokio::process::Command::new("python3")
+        .args(["-c", SLACK_SDK_CLIENT, &api, &state.app_token()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(15), lines.next_line())
+            .await
+            .expect("slack_sdk answers within 15 s")
+            .unwrap()
+            .expect(
+                "slack_sdk's client ended early (is `pip install slack_sdk` done? scripts/test does it)",
+            );
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(next().await["type"], "connected");
+
+    let cmd = state.socket_command("C0INCIDENTS", "U0ALICE", "/sopilot", "help");
+    let got = next().await;
+    assert_eq!(
+        (&got["type"], &got["envelope_id"], &got["payload"]["text"]),
+        (&json!("slash_commands"), &json!(cmd), &json!("help"))
+    );
+    let ack = state
+        .socket_ack(&cmd, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ack.payload, Some(json!({"text": "answered by slack_sdk"})));
+
+    let event = state.socket_event(json!({"type": "app_mention", "text": "hi"}));
+    let got = next().await;
+    assert_eq!(
+        (&got["type"], &got["retry_attempt"]),
+        (&json!("events_api"), &json!(0))
+    );
+    assert_eq!(got["payload"]["event"]["text"], "hi");
+    assert!(
+        state
+            .socket_ack(&event, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+
+    // slack_sdk reads the simulator's `disconnect` as Slack's, and opens a new socket.
+    state.socket_refresh(Duration::from_secs(5));
+    for _ in 0..100 {
+        if state.socket_connects() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        state.socket_connects(),
+        2,
+        "slack_sdk reconnected on refresh_requested"
+    );
+    let interaction = state.socket_interaction(json!({"type": "block_actions", "actions": []}));
+    let got = next().await;
+    assert_eq!(
+        (&got["type"], &got["envelope_id"]),
+        (&json!("interactive"), &json!(interaction))
+    );
 }
