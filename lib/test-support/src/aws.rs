@@ -13,9 +13,11 @@ pub fn scenario() -> Value {
     sopilot_yaml::parse(&text).unwrap().to_json()
 }
 
-/// The simulated AWS of a scenario's `cloudwatch`, `logs` and `cost` sections.
+/// The simulated AWS of a scenario's `cloudwatch`, `logs`, `cost` and `xray` sections.
 pub fn state_from(s: &Value) -> AwsState {
-    AwsState::from_sections(s.get("cloudwatch"), s.get("logs"), s.get("cost")).unwrap()
+    AwsState::from_sections(s.get("cloudwatch"), s.get("logs"), s.get("cost"))
+        .and_then(|state| state.with_xray(s.get("xray")))
+        .unwrap()
 }
 
 /// The simulated AWS of the repository's scenario.

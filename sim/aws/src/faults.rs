@@ -86,5 +86,10 @@ fn error(service: Service, kind: FaultKind) -> ApiError {
             "InternalFailure",
             "Internal failure (injected by the scenario)",
         ),
+        (FaultKind::Throttle, Service::XRay) => crate::xray::throttled(),
+        (FaultKind::ServerError, Service::XRay) => ApiError::server(
+            "InternalFailure",
+            "Internal failure (injected by the scenario)",
+        ),
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face: one router for the three services. CloudWatch is routed by path
 //! (`/service/GraniteServiceVersion20100801/operation/<Op>`, CBOR), Logs and Cost Explorer by
-//! `POST /` and `X-Amz-Target` (JSON 1.1). A SigV4 `authorization` header is required but not
+//! `POST /` and `X-Amz-Target` (JSON 1.1), X-Ray by path (`POST /ServiceGraph`,
+//! `POST /TraceSummaries`, REST-JSON). A SigV4 `authorization` header is required but not
 //! verified.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,8 @@ pub fn router(state: AwsState) -> Router {
     Router::new()
         .route(CBOR_PATH, post(cloudwatch))
         .route("/", post(json_rpc))
+        .route("/ServiceGraph", post(xray_service_graph))
+        .route("/TraceSummaries", post(xray_trace_summaries))
         .fallback(unknown_path)
         .with_state(state)
 }
@@ -160,11 +163,66 @@ fn json_response(result: &Result<Value, ApiError>) -> Response {
     response
 }
 
+async fn xray_service_graph(state: State<AwsState>, headers: HeaderMap, body: Bytes) -> Response {
+    xray(state, "GetServiceGraph", &headers, &body)
+}
+
+async fn xray_trace_summaries(state: State<AwsState>, headers: HeaderMap, body: Bytes) -> Response {
+    xray(state, "GetTraceSummaries", &headers, &body)
+}
+
+/// X-Ray's REST-JSON: the operation is the path, errors name their code in
+/// `x-amzn-errortype`.
+fn xray(
+    State(state): State<AwsState>,
+    operation: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let result = if !signed(headers) {
+        state.record_refused(
+            Service::XRay,
+            operation,
+            403,
+            "MissingAuthenticationTokenException",
+        );
+        Err(missing_token_json())
+    } else {
+        match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
+            Ok(request) if request.is_object() => state.handle(Service::XRay, operation, request),
+            _ => {
+                state.record_refused(Service::XRay, operation, 400, "SerializationException");
+                Err(ApiError::client(
+                    "SerializationException",
+                    "body must be a JSON object",
+                ))
+            }
+        }
+    };
+    let (status, body) = match &result {
+        Ok(v) => (StatusCode::OK, v.clone()),
+        Err(e) => (status_of(e), json!({"message": e.message})),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert("x-amzn-requestid", request_id());
+    if let Err(e) = &result
+        && let Ok(v) = HeaderValue::from_str(&e.code)
+    {
+        h.insert("x-amzn-errortype", v);
+    }
+    response
+}
+
 async fn unknown_path() -> Response {
     let e = ApiError {
         status: 404,
         code: "UnknownOperationException".into(),
-        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch) and POST / with X-Amz-Target (Logs, Cost Explorer)".into(),
+        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch), POST / with X-Amz-Target (Logs, Cost Explorer), POST /ServiceGraph and POST /TraceSummaries (X-Ray)".into(),
     };
     json_response(&Err(e))
 }

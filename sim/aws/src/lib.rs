@@ -1,6 +1,7 @@
 //! Simulated AWS for SOPilot: CloudWatch (Smithy RPC v2 CBOR), CloudWatch Logs and Cost
-//! Explorer (AWS JSON 1.1) on one listener, seeded from a scenario's `cloudwatch`, `logs` and
-//! `cost` sections and driven by the real AWS SDKs through `endpoint_url`.
+//! Explorer (AWS JSON 1.1) and X-Ray (REST-JSON) on one listener, seeded from a scenario's
+//! `cloudwatch`, `logs`, `cost` and `xray` sections ([`AwsState::with_xray`]) and driven by the
+//! real AWS SDKs through `endpoint_url`.
 //!
 //! Scenario times are relative to when the state is built (`-30m`), and metric series are
 //! generated (baseline, seasonality, trend, seeded noise, steps and spikes), so scenarios
@@ -25,13 +26,14 @@ mod logs;
 mod req;
 mod state;
 mod time;
+mod xray;
 
 pub use error::{ApiError, AwsSimError};
 pub use faults::{Fault, FaultKind};
 pub use http::router;
 pub use state::{AwsState, RecordedRequest};
 
-/// The three simulated services.
+/// The simulated services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     /// CloudWatch metrics and alarms (Smithy RPC v2 CBOR).
@@ -40,6 +42,8 @@ pub enum Service {
     Logs,
     /// Cost Explorer (AWS JSON 1.1, `AWSInsightsIndexService`).
     CostExplorer,
+    /// X-Ray (REST-JSON: `POST /ServiceGraph`, `POST /TraceSummaries`).
+    XRay,
 }
 
 impl Service {
@@ -49,6 +53,7 @@ impl Service {
             Service::CloudWatch => "cloudwatch",
             Service::Logs => "logs",
             Service::CostExplorer => "cost",
+            Service::XRay => "xray",
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::cost::Cost;
 use crate::error::{ApiResult, AwsSimError};
 use crate::faults::{Fault, Faults};
 use crate::logs::Logs;
+use crate::xray::XRay;
 
 /// One request the simulator answered, for assertions.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,7 @@ struct Inner {
     cloudwatch: CloudWatch,
     logs: Logs,
     cost: Cost,
+    xray: XRay,
     faults: Faults,
     requests: Vec<RecordedRequest>,
     /// Requests kept for assertions; older ones are dropped first.
@@ -103,11 +105,27 @@ impl AwsState {
                 cloudwatch,
                 logs,
                 cost,
+                xray: XRay::default(),
                 faults,
                 requests: Vec::new(),
                 request_cap: 10_000,
             })),
         })
+    }
+
+    /// Adds X-Ray, from a scenario's `xray` section (services and the edges between them;
+    /// absent means an empty service graph). Times are relative to [`AwsState::start`]; the
+    /// section's `faults` are added to the others.
+    pub fn with_xray(self, section: Option<&Value>) -> Result<Self, AwsSimError> {
+        {
+            let mut inner = self.lock();
+            let (xray, faults) = XRay::from_section(section, inner.start)?;
+            inner.xray = xray;
+            for fault in faults {
+                inner.faults.add(Service::XRay, fault);
+            }
+        }
+        Ok(self)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -139,6 +157,7 @@ impl AwsState {
                 Service::CloudWatch => inner.cloudwatch.handle(operation, &body, clock),
                 Service::Logs => inner.logs.handle(operation, &body, clock),
                 Service::CostExplorer => inner.cost.handle(operation, &body, clock),
+                Service::XRay => inner.xray.handle(operation, &body, clock),
             },
         };
         let (status, error) = match &result {

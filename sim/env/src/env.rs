@@ -76,7 +76,8 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         scenario.cloudwatch.as_ref(),
         scenario.logs.as_ref(),
         scenario.cost.as_ref(),
-    )?;
+    )?
+    .with_xray(scenario.xray.as_ref())?;
     let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
     let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
     let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;
@@ -123,7 +124,7 @@ impl RunningSim {
         &self.scenario
     }
 
-    /// The simulated AWS endpoint (`AWS_ENDPOINT_URL`): CloudWatch, Logs, Cost Explorer.
+    /// The simulated AWS endpoint (`AWS_ENDPOINT_URL`): CloudWatch, Logs, Cost Explorer, X-Ray.
     pub fn aws_url(&self) -> String {
         format!("http://{}", self.aws_service.addr)
     }

@@ -1,7 +1,7 @@
 //! The scenario file: what the simulated world contains when it starts.
 //!
 //! Sections are all optional. `kubernetes` is read by `sopilot-sim-k8s`; `cloudwatch`,
-//! `logs`, `cost`, `slack` and `model` are kept as opaque JSON for the simulators that read
+//! `logs`, `cost`, `xray`, `slack` and `model` are kept as opaque JSON for the simulators that read
 //! them when the environment starts. Errors name the line of the offending key or value.
 
 use std::path::Path;
@@ -25,6 +25,8 @@ pub struct Scenario {
     pub logs: Option<Value>,
     /// Cost Explorer (`sopilot-sim-aws`); kept as written.
     pub cost: Option<Value>,
+    /// X-Ray's service graph and traces (`sopilot-sim-aws`); kept as written.
+    pub xray: Option<Value>,
     /// The Slack workspace (`sopilot-sim-slack`); kept as written.
     pub slack: Option<Value>,
     /// The scripted model (`sopilot-sim-model`); kept as written.
@@ -37,6 +39,7 @@ const TOP_LEVEL: &[&str] = &[
     "cloudwatch",
     "logs",
     "cost",
+    "xray",
     "slack",
     "model",
 ];
@@ -81,6 +84,7 @@ impl Scenario {
                 "cloudwatch" => scenario.cloudwatch = opaque(),
                 "logs" => scenario.logs = opaque(),
                 "cost" => scenario.cost = opaque(),
+                "xray" => scenario.xray = opaque(),
                 "slack" => scenario.slack = opaque(),
                 "model" => scenario.model = opaque(),
                 other => {

@@ -35,7 +35,9 @@ pub fn scenario() -> Value {
 
 pub fn state() -> AwsState {
     let s = scenario();
-    AwsState::from_sections(s.get("cloudwatch"), s.get("logs"), s.get("cost")).unwrap()
+    AwsState::from_sections(s.get("cloudwatch"), s.get("logs"), s.get("cost"))
+        .and_then(|state| state.with_xray(s.get("xray")))
+        .unwrap()
 }
 
 pub struct Sim {
@@ -91,6 +93,17 @@ impl Sim {
             .retry_config(retry(3))
             .build();
         aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
+
+    pub fn xray(&self, attempts: u32) -> aws_sdk_xray::Client {
+        let conf = aws_sdk_xray::Config::builder()
+            .behavior_version(aws_sdk_xray::config::BehaviorVersion::latest())
+            .region(aws_sdk_xray::config::Region::new("us-east-1"))
+            .credentials_provider(creds())
+            .endpoint_url(&self.url)
+            .retry_config(retry(attempts))
+            .build();
+        aws_sdk_xray::Client::from_conf(conf)
     }
 
     pub fn cost(&self, attempts: u32) -> aws_sdk_costexplorer::Client {

@@ -10,3 +10,4 @@ mod cloudwatch;
 mod cost;
 mod logs;
 mod router;
+mod xray;
