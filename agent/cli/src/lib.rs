@@ -597,12 +597,11 @@ pub fn main_entry(cli: Cli) -> ExitCode {
     match command {
         Command::McpServer { name, args } => cmd::mcp_server::serve(&name, &args),
         command => {
-            // Servers log what they do; a command run by hand only what goes wrong.
-            let filter = match command {
-                Command::Serve(_) | Command::Mcp(_) => sopilot_mcp_common::DEFAULT_FILTER,
-                _ => "warn",
+            let process = match command {
+                Command::Serve(_) | Command::Mcp(_) => telemetry::Process::Server,
+                _ => telemetry::Process::Command,
             };
-            let telemetry = telemetry::init(log_format, filter);
+            let telemetry = telemetry::init(log_format, process);
             let outcome = run(Cli {
                 log_format,
                 command,

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use sopilot_mcp_common::{LogFormat, log_layer};
@@ -28,25 +28,57 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// How long one export may take unless `OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT` says: short,
-/// so that an unreachable collector delays a command's exit by at most this.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
+/// What kind of process logs and traces: a server (`serve`, `mcp`) that runs for days, or a
+/// command that ends with its run (`demo`, `run`, `rehearse`, `eval`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    Server,
+    Command,
+}
 
-/// How long the exit waits for the last spans to be sent.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+impl Process {
+    /// The log filter without `RUST_LOG`: a server says what it does, a command only what
+    /// goes wrong.
+    fn default_filter(self) -> &'static str {
+        match self {
+            Process::Server => sopilot_mcp_common::DEFAULT_FILTER,
+            Process::Command => "warn",
+        }
+    }
+
+    /// How long one export may take unless `OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT` says, and
+    /// whether a failed one is retried: a server exports in the background and retries as
+    /// OpenTelemetry recommends; a command's last export happens at its exit, so it is tried
+    /// once, briefly.
+    fn export(self) -> (Duration, RetryPolicy) {
+        match self {
+            Process::Server => (Duration::from_secs(10), RetryPolicy::recommended()),
+            Process::Command => (Duration::from_secs(2), RetryPolicy::disabled()),
+        }
+    }
+
+    /// How long the exit waits for the last spans to be sent.
+    fn shutdown_timeout(self) -> Duration {
+        match self {
+            Process::Server => Duration::from_secs(5),
+            Process::Command => Duration::from_secs(2),
+        }
+    }
+}
 
 /// The installed telemetry; [`Telemetry::shutdown`] sends what is left.
 #[derive(Debug, Default)]
 pub struct Telemetry {
-    provider: Option<SdkTracerProvider>,
+    provider: Option<(SdkTracerProvider, Duration)>,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The collector's traces URL, or `None` when the variables do not ask for traces.
-fn traces_endpoint() -> Option<String> {
+/// The collector's traces URL, or `None` when the variables do not ask for traces;
+/// `warnings` gets what is ignored.
+fn traces_endpoint(warnings: &mut Vec<String>) -> Option<String> {
     if env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return None;
     }
@@ -55,9 +87,9 @@ fn traces_endpoint() -> Option<String> {
         None | Some("otlp") => {}
         Some("none") => return None,
         Some(other) => {
-            tracing::warn!(
+            warnings.push(format!(
                 "OTEL_TRACES_EXPORTER={other} is not supported (only otlp or none); traces are off"
-            );
+            ));
             return None;
         }
     }
@@ -72,20 +104,18 @@ fn traces_endpoint() -> Option<String> {
     Some(format!("{}/v1/traces", base.trim_end_matches('/')))
 }
 
-/// Installs the stderr logger (`format`, `RUST_LOG` else `default_filter`) and, when the
-/// OpenTelemetry variables ask for it, the trace exporter. Safe to call twice (the first
-/// installation stays).
-pub fn init(format: LogFormat, default_filter: &str) -> Telemetry {
-    let endpoint = traces_endpoint();
-    let provider = endpoint.as_deref().and_then(|url| match provider(url) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            // The logger is not installed yet: say it on stderr directly.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("warning: traces are off: cannot export to {url}: {e}");
+/// Installs the stderr logger (`format`; `RUST_LOG`, else the process's default filter)
+/// and, when the OpenTelemetry variables ask for it, the trace exporter. Safe to call twice
+/// (the first installation stays).
+pub fn init(format: LogFormat, process: Process) -> Telemetry {
+    let mut warnings = Vec::new();
+    let provider = traces_endpoint(&mut warnings).and_then(|url| {
+        match provider(&url, process, &mut warnings) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warnings.push(format!("traces are off: cannot export to {url}: {e}"));
+                None
             }
-            None
         }
     });
     let otel = provider.as_ref().map(|p| {
@@ -99,22 +129,27 @@ pub fn init(format: LogFormat, default_filter: &str) -> Telemetry {
             }))
     });
     let installed = tracing_subscriber::registry()
-        .with(log_layer(format, default_filter))
+        .with(log_layer(format, process.default_filter()))
         .with(otel)
         .try_init()
         .is_ok();
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
     if installed && provider.is_some() {
         sopilot_runtime::set_traceparent_source(current_traceparent);
     }
-    Telemetry { provider }
+    Telemetry {
+        provider: provider.map(|p| (p, process.shutdown_timeout())),
+    }
 }
 
 impl Telemetry {
-    /// Sends the spans not yet exported (waiting [`SHUTDOWN_TIMEOUT`] at most) and stops the
+    /// Sends the spans not yet exported (waiting a few seconds at most) and stops the
     /// exporter. Every command's exit goes through here.
     pub fn shutdown(self) {
-        if let Some(p) = self.provider
-            && let Err(e) = p.shutdown_with_timeout(SHUTDOWN_TIMEOUT)
+        if let Some((p, timeout)) = self.provider
+            && let Err(e) = p.shutdown_with_timeout(timeout)
         {
             tracing::warn!("the last traces may not have been sent: {e}");
         }
@@ -122,20 +157,28 @@ impl Telemetry {
 }
 
 /// The tracer provider: OTLP over HTTP/protobuf to `url`, batched.
-fn provider(url: &str) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+fn provider(
+    url: &str,
+    process: Process,
+    warnings: &mut Vec<String>,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
     if let Some(p) =
         env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"))
         && p.trim() != "http/protobuf"
     {
-        tracing::warn!("OTLP protocol {p} is not built in; sending http/protobuf to {url}");
+        warnings.push(format!(
+            "OTLP protocol {p} is not built in; sending http/protobuf to {url}"
+        ));
     }
+    let (timeout, retry) = process.export();
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_protocol(Protocol::HttpBinary);
+        .with_protocol(Protocol::HttpBinary)
+        .with_retry_policy(retry);
     if env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT").is_none()
         && env("OTEL_EXPORTER_OTLP_TIMEOUT").is_none()
     {
-        builder = builder.with_timeout(EXPORT_TIMEOUT);
+        builder = builder.with_timeout(timeout);
     }
     let exporter = Warned {
         inner: builder.build()?,
