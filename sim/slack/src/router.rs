@@ -32,15 +32,17 @@ async fn answer(
             // A header that is not visible ASCII reads as empty: wrong, but never a panic.
             .map(|v| v.to_str().unwrap_or_default())
     };
-    let reply = state.handle(&RawRequest {
-        http_method: http_method.as_str(),
-        method: &method,
-        query: uri.query(),
-        content_type: text(header::CONTENT_TYPE),
-        authorization: text(header::AUTHORIZATION),
-        body: &body,
-        host: text(header::HOST),
-    });
+    let reply = state.handle_at(
+        &RawRequest {
+            http_method: http_method.as_str(),
+            method: &method,
+            query: uri.query(),
+            content_type: text(header::CONTENT_TYPE),
+            authorization: text(header::AUTHORIZATION),
+            body: &body,
+        },
+        text(header::HOST),
+    );
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(reply.body)).into_response();
     if let Some(wait) = reply.retry_after {

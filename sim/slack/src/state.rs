@@ -36,8 +36,6 @@ pub struct RawRequest<'a> {
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a str>,
     pub body: &'a [u8],
-    /// The `Host` header: where `apps.connections.open` points the socket.
-    pub host: Option<&'a str>,
 }
 
 /// What the simulator answers: HTTP status, `Retry-After` seconds on a 429, JSON body.
@@ -76,6 +74,12 @@ impl SlackState {
 
     /// Answers one request as Slack would, and records it.
     pub fn handle(&self, req: &RawRequest<'_>) -> Reply {
+        self.handle_at(req, None)
+    }
+
+    /// [`SlackState::handle`] for a request that came to `host` (its `Host` header), where
+    /// `apps.connections.open` points the socket (without one, that method fails).
+    pub fn handle_at(&self, req: &RawRequest<'_>, host: Option<&str>) -> Reply {
         let now = Utc::now();
         let mut world = self.lock();
         let method = Method::parse(req.method);
@@ -105,7 +109,7 @@ impl SlackState {
                         Some(wait) => (auth, 429, Some(wait), Err(ApiError::new("ratelimited"))),
                         None => {
                             let answer = parsed.and_then(|p| match m {
-                                Method::AppsConnectionsOpen => self.open_socket(&world, req.host),
+                                Method::AppsConnectionsOpen => self.open_socket(&world, host),
                                 _ => methods::call(&mut world, m, &p, now),
                             });
                             (auth, 200, None, answer)

@@ -34,7 +34,6 @@ pub fn post_json(s: &SlackState, method: &str, body: Value) -> Reply {
         content_type: Some("application/json; charset=utf-8"),
         authorization: Some(&auth),
         body: body.as_bytes(),
-        host: None,
     })
 }
 
@@ -53,7 +52,6 @@ pub fn post_form(s: &SlackState, method: &str, pairs: &[(&str, &str)]) -> Reply 
         content_type: Some("application/x-www-form-urlencoded"),
         authorization: Some(&auth),
         body: body.as_bytes(),
-        host: None,
     })
 }
 
@@ -72,7 +70,6 @@ pub fn get(s: &SlackState, method: &str, pairs: &[(&str, &str)]) -> Reply {
         content_type: None,
         authorization: Some(&auth),
         body: b"",
-        host: None,
     })
 }
 

@@ -178,7 +178,6 @@ proptest! {
             content_type,
             authorization: auth,
             body: &body,
-            host: None,
         });
         prop_assert!([200, 404, 429].contains(&reply.status), "{:?}", reply);
         prop_assert!(reply.body["ok"].is_boolean(), "{}", reply.body);
