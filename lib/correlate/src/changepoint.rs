@@ -109,7 +109,7 @@ pub(crate) fn median(xs: &mut [f64]) -> Option<f64> {
     }
     xs.sort_unstable_by(f64::total_cmp);
     let m = xs.len() / 2;
-    Some(if xs.len() % 2 == 0 {
+    Some(if xs.len().is_multiple_of(2) {
         (xs[m - 1] + xs[m]) / 2.0
     } else {
         xs[m]

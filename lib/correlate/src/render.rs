@@ -115,12 +115,13 @@ pub(crate) fn duration(seconds: i64) -> String {
     parts.join(" ")
 }
 
-/// A value with at most 3 significant decimals, no trailing zeros.
+/// A value rounded for reading: no decimals from 100, one from 10, else three; no trailing
+/// zeros.
 fn number(v: f64) -> String {
-    let s = if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
+    let s = match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.3}"),
     };
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -141,5 +142,6 @@ mod tests {
         assert_eq!(number(20.0), "20");
         assert_eq!(number(0.125), "0.125");
         assert_eq!(number(1234.56), "1235");
+        assert_eq!(number(28.538), "28.5");
     }
 }
