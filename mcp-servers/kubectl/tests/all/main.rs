@@ -9,4 +9,5 @@ mod diagnosis;
 mod mutations;
 mod no_leaks;
 mod python_client;
+mod rbac;
 mod surface;
