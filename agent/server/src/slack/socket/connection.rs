@@ -169,3 +169,88 @@ async fn serve(conn: u64, ws: &mut Ws, ctx: &Ctx) -> Result<(), ConnError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// A WebSocket server that upgrades, says hello if asked, then neither reads nor writes
+    /// (so it answers no ping): a half-open connection.
+    async fn mute_server(hello: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            if hello {
+                let frame = r#"{"type":"hello","num_connections":1}"#;
+                ws.send(Message::Text(frame.into())).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        format!("ws://{addr}/link/")
+    }
+
+    async fn ctx(notices: mpsc::UnboundedSender<Notice>) -> Ctx {
+        let app = super::super::app_client("http://127.0.0.1:9/api/", "xapp-1-A1-1-x").unwrap();
+        let store = Arc::new(sopilot_runtime::Store::in_memory().unwrap());
+        let bot = SlackBot::socket_mode(Default::default(), app, None, store);
+        Ctx {
+            state: crate::testing::state(Vec::new(), Some(bot.clone())).await,
+            bot,
+            notices,
+            timing: Timing {
+                hello: Duration::from_millis(300),
+                ping_every: Duration::from_millis(100),
+                read_timeout: Duration::from_millis(400),
+                ..Timing::default()
+            },
+            stop: CancellationToken::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_socket_without_hello_or_gone_silent_ends_in_an_error() {
+        for hello in [false, true] {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let (ws, _) = tokio_tungstenite::connect_async(mute_server(hello).await)
+                .await
+                .unwrap();
+            let started = std::time::Instant::now();
+            tokio::time::timeout(Duration::from_secs(5), run(7, ws, ctx(tx).await))
+                .await
+                .expect("the read deadline ends it");
+            let mut notices = Vec::new();
+            while let Ok(n) = rx.try_recv() {
+                notices.push(n);
+            }
+            match (hello, notices.as_slice()) {
+                (
+                    false,
+                    [
+                        Notice::Ended {
+                            conn: 7,
+                            error: Some(ConnError::NoHello(_)),
+                        },
+                    ],
+                ) => {}
+                (
+                    true,
+                    [
+                        Notice::Hello { conn: 7 },
+                        Notice::Ended {
+                            conn: 7,
+                            error: Some(ConnError::Silent(_)),
+                        },
+                    ],
+                ) => {
+                    // Pings went out, but no pong came: dead after the read timeout.
+                    assert!(started.elapsed() >= Duration::from_millis(400));
+                }
+                other => panic!("unexpected: {other:?}"),
+            }
+        }
+    }
+}
