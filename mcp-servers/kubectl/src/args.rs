@@ -174,6 +174,20 @@ pub struct CheckNetworkPolicy {
     pub port: Option<String>,
 }
 
+/// Arguments of `recent_changes`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecentChanges {
+    /// Namespace to look at, e.g. "payment".
+    pub namespace: String,
+    /// Only this workload: "NAME" (a Deployment), "KIND/NAME" ("deploy/payment-service",
+    /// "sts/postgres", "ds/fluent-bit") or "pod/NAME" (the pod's owning workload). Omit for
+    /// every workload, HPA and ConfigMap of the namespace.
+    pub workload: Option<String>,
+    /// How far back to look, in minutes (default 120, at most 10080 = 7 days).
+    pub since_minutes: Option<i64>,
+}
+
 /// Arguments of `delete_pod`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -11,6 +11,10 @@
 //! [`sopilot_mcp_common::run`]), and nothing shells out to kubectl.
 
 mod args;
+mod changes;
+mod changes_cluster;
+mod changes_diff;
+mod changes_workloads;
 pub mod cli;
 mod client;
 mod discovery;
@@ -167,6 +171,25 @@ impl KubeTools {
         Parameters(a): Parameters<args::Named>,
     ) -> Result<CallToolResult, McpError> {
         run(TOOL_TIMEOUT, workloads::rollout_history(&self.client, a)).await
+    }
+
+    #[tool(
+        description = "What changed recently, as one timeline (oldest first, newest last, each line with its time and object): rollouts with the difference between consecutive revisions (image, env vars by name - values are never shown, a changed value reads 'changed' -, resources, probes, command/args), replica and HPA changes, ConfigMap updates (which keys, by whom), nodes joining, leaving, tainted or unhealthy, and warning events. For a namespace or one workload, over the last since_minutes (default 120). Call it early: a change just before an alarm is the first suspect.",
+        annotations(
+            title = "Recent changes",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn recent_changes(
+        &self,
+        Parameters(a): Parameters<args::RecentChanges>,
+    ) -> Result<CallToolResult, McpError> {
+        run(
+            TOOL_TIMEOUT,
+            changes::recent_changes(&self.client, &self.resolver, a),
+        )
+        .await
     }
 
     #[tool(

@@ -175,6 +175,26 @@ pub static TOOLS: &[ToolAccess] = &[
             NAMESPACES,
         ],
     ),
+    read(
+        "recent_changes",
+        &[
+            NAMESPACES,
+            apps("deployments", GET_LIST),
+            apps("statefulsets", GET_LIST),
+            apps("daemonsets", GET_LIST),
+            apps("replicasets", GET_LIST),
+            apps("controllerrevisions", LIST),
+            core("pods", GET_LIST),
+            core("configmaps", LIST),
+            core("events", LIST),
+            core("nodes", LIST),
+            Access {
+                group: "autoscaling",
+                resource: "horizontalpodautoscalers",
+                verbs: LIST,
+            },
+        ],
+    ),
     read("list_nodes", &[core("nodes", LIST), NODE_METRICS]),
     read(
         "describe_node",

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod changes;
 mod diagnosis;
 mod mutations;
 mod no_leaks;

@@ -77,6 +77,23 @@ impl Call {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Who is writing, for `managedFields`: the `fieldManager` parameter, else the user
+    /// agent's product name; `sub` is the subresource written (`status`, `scale`).
+    fn writer(&self, sub: Option<&str>) -> super::managed::Writer {
+        let agent = self
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        super::managed::Writer {
+            manager: super::managed::Writer::of_request(self.param("fieldManager"), agent),
+            subresource: match sub {
+                Some("status") => Some("status"),
+                Some("scale") => Some("scale"),
+                _ => None,
+            },
+        }
+    }
+
     /// Whether the client asked for server-side printing.
     pub fn wants_table(&self) -> bool {
         self.accept().contains("as=Table")
@@ -281,7 +298,11 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             let body = call.json_body()?;
             let dry = call.dry_run(None)?;
             let warnings = fields::enforce(call.field_validation()?, rt, &body, &[])?;
-            let created = state.write(dry, |s| write::create(s, rt, ns, body))?;
+            let writer = call.writer(None);
+            let created = state.write(dry, |s| {
+                s.writer = Some(writer);
+                write::create(s, rt, ns, body)
+            })?;
             Ok(warn(
                 json_response(StatusCode::CREATED, &created),
                 &warnings,
@@ -303,13 +324,19 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
                 Part::Main
             };
             let warnings = fields::enforce(call.field_validation()?, rt, &body, &[])?;
-            let answer = state.write(dry, |s| write::update(s, rt, ns, name, body, part))?;
+            let writer = call.writer(sub);
+            let answer = state.write(dry, |s| {
+                s.writer = Some(writer);
+                write::update(s, rt, ns, name, body, part)
+            })?;
             Ok(warn(ok(&answer), &warnings))
         }
         (&Method::PUT, Some(name), Some("scale")) => {
             let body = call.json_body()?;
             let dry = call.dry_run(None)?;
+            let writer = call.writer(sub);
             Ok(ok(&state.write(dry, |s| {
+                s.writer = Some(writer);
                 subresources::write_scale(s, rt, ns, name, &body)
             })?))
         }
@@ -327,27 +354,31 @@ fn route(state: &KubeState, target: &Target, call: &Call) -> Result<Response, Ap
             })?;
             let dry = call.dry_run(None)?;
             let mode = call.field_validation()?;
-            let (answer, warnings) = state.write(dry, |s| match sub {
-                Some("scale") => {
-                    let scale = subresources::get_scale(s, rt, ns, name)?;
-                    let patched = super::patch::apply(kind, &scale, &call.body)
-                        .map_err(ApiStatus::bad_request)?;
-                    Ok((
-                        subresources::write_scale(s, rt, ns, name, &patched)?,
-                        Vec::new(),
-                    ))
-                }
-                _ => {
-                    let part = if sub == Some("status") {
-                        Part::Status
-                    } else {
-                        Part::Main
-                    };
-                    let warnings = patched_fields(s, target, name, kind, &call.body, mode)?;
-                    Ok((
-                        write::patch(s, rt, ns, name, kind, &call.body, part)?,
-                        warnings,
-                    ))
+            let writer = call.writer(sub);
+            let (answer, warnings) = state.write(dry, |s| {
+                s.writer = Some(writer);
+                match sub {
+                    Some("scale") => {
+                        let scale = subresources::get_scale(s, rt, ns, name)?;
+                        let patched = super::patch::apply(kind, &scale, &call.body)
+                            .map_err(ApiStatus::bad_request)?;
+                        Ok((
+                            subresources::write_scale(s, rt, ns, name, &patched)?,
+                            Vec::new(),
+                        ))
+                    }
+                    _ => {
+                        let part = if sub == Some("status") {
+                            Part::Status
+                        } else {
+                            Part::Main
+                        };
+                        let warnings = patched_fields(s, target, name, kind, &call.body, mode)?;
+                        Ok((
+                            write::patch(s, rt, ns, name, kind, &call.body, part)?,
+                            warnings,
+                        ))
+                    }
                 }
             })?;
             Ok(warn(ok(&answer), &warnings))

@@ -13,6 +13,7 @@ pub(crate) mod fields;
 pub(crate) mod handlers;
 pub(crate) mod load;
 pub(crate) mod logs;
+pub(crate) mod managed;
 pub(crate) mod metrics;
 pub(crate) mod obj;
 pub(crate) mod openapi;

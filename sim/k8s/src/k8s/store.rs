@@ -58,6 +58,9 @@ pub struct Store {
     pub unscheduled: std::collections::BTreeSet<String>,
     pub logs: Arc<LogBook>,
     pub metrics: Arc<Metrics>,
+    /// Who makes the API write under way (set by the handler, taken by the write that
+    /// records it in `managedFields`); controllers' own writes have none.
+    pub writer: Option<super::managed::Writer>,
 }
 
 impl Store {
@@ -72,6 +75,7 @@ impl Store {
             unscheduled: std::collections::BTreeSet::new(),
             logs: Arc::new(logs),
             metrics: Arc::new(metrics),
+            writer: None,
         }
     }
 

@@ -74,7 +74,9 @@ pub fn write_scale(
     let Some(mut object) = store.get(key, namespace, name).cloned() else {
         return Err(ApiStatus::not_found(rt.group, rt.plural, name));
     };
+    let before = object.clone();
     obj::set(&mut object, &["spec", "replicas"], json!(replicas));
+    super::write::note_writer(store, Some(&before), &mut object);
     store.replace(key, object);
     let mut answer = get_scale(store, rt, namespace, name)?;
     answer["spec"]["replicas"] = json!(replicas);

@@ -160,6 +160,8 @@ pub fn create(
     }
     super::validate::validate(rt, &object, None)?;
     default(store, rt, &mut object);
+    obj::remove(&mut object, &["metadata", "managedFields"]);
+    note_writer(store, None, &mut object);
     if rt.kind == "Pod" {
         let uid = store.uid();
         obj::set(&mut object, &["metadata", "uid"], json!(uid));
@@ -292,8 +294,19 @@ fn write_over(
     if rt.kind == "Node" {
         note_schedulability(store, old, &new);
     }
+    let mut new = new;
+    note_writer(store, Some(old), &mut new);
     let stored = store.replace(key, new);
     Ok(to_api(rt, stored))
+}
+
+/// Records in `managedFields` what the request's writer changed (nothing for the
+/// simulator's own writes, which have no writer).
+pub fn note_writer(store: &mut Store, old: Option<&Value>, new: &mut Value) {
+    if let Some(writer) = store.writer.take() {
+        let now = store.now_string();
+        super::managed::record(old, new, &writer, &now);
+    }
 }
 
 /// Records the kubelet's NodeNotSchedulable/NodeSchedulable event on a cordon change.

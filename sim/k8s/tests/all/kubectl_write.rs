@@ -54,6 +54,7 @@ mod create;
 mod delete;
 mod drain;
 mod dry_run;
+mod history;
 mod patch;
 mod rollout;
 mod scale;
