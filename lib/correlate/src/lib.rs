@@ -48,14 +48,16 @@
 //! - **First anomaly** ([`first_anomaly`]): the baseline is the finite
 //!   points in the first [`Options::baseline_fraction`] of the grid (at
 //!   least [`Options::min_baseline_points`], else no verdict). With its
-//!   median `m` and scale `s = 1.4826·MAD` (or `1.2533·mean absolute
-//!   deviation` when the MAD is 0), the robust z-score is `(x − m)/s`; the
-//!   first finite point after the baseline with `|z|` above
-//!   [`Options::z_threshold`] (3.5 by default) is the first anomaly. A
-//!   constant baseline (`s` = 0) flags the first point that differs from
-//!   it at all, without a score. `anomaly_lead_seconds` is the symptom's
-//!   first anomaly minus the candidate's: positive when the candidate's
-//!   came first.
+//!   median `m` and scale `s = max(1.4826·MAD, 1.2533·mean absolute
+//!   deviation)` (deviations from `m`; the MAD alone collapses on counts
+//!   that are mostly 0), the robust z-score is `(x − m)/s`. A point after
+//!   the baseline is anomalous when `|z|` exceeds [`Options::z_threshold`]
+//!   (3.5 by default); a constant baseline (`s` = 0) makes any departure
+//!   from it anomalous, without a score. The first anomaly is the first
+//!   point of the first run of [`Options::min_run`] (3) consecutive finite
+//!   anomalous points on the same side of `m`: a lone spike is not one.
+//!   `anomaly_lead_seconds` is the symptom's first anomaly minus the
+//!   candidate's: positive when the candidate's came first.
 //! - **Ranking**: candidates with status `ok` first; then by strength
 //!   class; within a class those that lead (negative best lag) first; then
 //!   by larger |r|; then by longer lead; then by name.

@@ -30,6 +30,8 @@ pub struct Options {
     pub min_baseline_points: usize,
     /// Robust z-score above which a point is anomalous.
     pub z_threshold: f64,
+    /// Consecutive anomalous points (on one side) that make the first anomaly.
+    pub min_run: usize,
     /// Most change points reported per series.
     pub max_change_points: usize,
     /// Fewest points in a segment between change points.
@@ -45,6 +47,7 @@ impl Default for Options {
             baseline_fraction: 0.25,
             min_baseline_points: 5,
             z_threshold: 3.5,
+            min_run: 3,
             max_change_points: 3,
             min_segment: 3,
         }
@@ -297,11 +300,17 @@ fn facts(values: &[f64], grid: &Grid, baseline_slots: usize, o: &Options) -> Ser
             change,
         })
         .collect();
-    let first_anomaly = first_anomaly(values, baseline_slots, o.min_baseline_points, o.z_threshold)
-        .map(|anomaly| TimedAnomaly {
-            at: grid.at(anomaly.index),
-            anomaly,
-        });
+    let first_anomaly = first_anomaly(
+        values,
+        baseline_slots,
+        o.min_baseline_points,
+        o.z_threshold,
+        o.min_run,
+    )
+    .map(|anomaly| TimedAnomaly {
+        at: grid.at(anomaly.index),
+        anomaly,
+    });
     SeriesFacts {
         points,
         change_points,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::rank::{Finding, Ranking, SeriesFacts, Status};
+use crate::rank::{Finding, Ranking, SeriesFacts, Status, Strength};
 
 impl Ranking {
     /// A line for the symptom, then one per finding in rank order.
@@ -34,6 +34,17 @@ impl Finding {
     pub fn line(&self, symptom_name: &str) -> String {
         let name = &self.name;
         let mut s = match (self.status, self.best_lag) {
+            (Status::Ok, Some(lag)) if self.strength == Strength::Weak => {
+                let at = match lag.steps {
+                    0 => "at lag 0".to_owned(),
+                    n if n < 0 => format!("with it {} ahead", duration(-lag.seconds)),
+                    _ => format!("with it {} behind", duration(lag.seconds)),
+                };
+                format!(
+                    "{name}: weak correlation with {symptom_name} (best r={:.2}, {at})",
+                    lag.r
+                )
+            }
             (Status::Ok, Some(lag)) => {
                 let rel = match lag.steps {
                     0 => format!("moved with {symptom_name} (no lead)"),

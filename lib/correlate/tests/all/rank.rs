@@ -30,7 +30,7 @@ fn incident() -> (Series, Vec<(String, Series)>) {
     let candidates = vec![
         (
             "CPUUtilization".to_owned(),
-            minutes(|m| 40.0 + 10.0 * (m as f64 / 9.0).sin()),
+            minutes(|m| 40.0 + 10.0 * (m as f64 / 2.0).sin()),
         ),
         (
             "TargetResponseTime".to_owned(),
@@ -105,6 +105,11 @@ fn each_finding_reads_as_one_line() -> Result<(), CorrelateError> {
         lines[2].starts_with("TargetResponseTime moved with HTTPCode_Target_5XX (no lead), r=1.00"),
         "{}",
         lines[2]
+    );
+    assert!(
+        lines[3].starts_with("CPUUtilization: weak correlation with HTTPCode_Target_5XX (best r="),
+        "{}",
+        lines[3]
     );
     assert_eq!(lines[4], "Constant is flat over the window: no correlation");
     Ok(())
