@@ -285,3 +285,178 @@ async fn the_chart_lints_renders_and_applies_to_the_simulator() {
         run.stderr
     );
 }
+
+/// `sopilot` (the binary under test) with `args`, `KUBECONFIG` set and the machine's other
+/// pointers at real systems removed.
+async fn sopilot(args: &[&str], kubeconfig: &Path) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("sopilot");
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.current_dir(repo())
+        .args(args)
+        .env("KUBECONFIG", kubeconfig);
+    for k in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "SLACK_BOT_TOKEN",
+    ] {
+        cmd.env_remove(k);
+    }
+    tokio::time::timeout(Duration::from_secs(240), cmd.kill_on_drop(true).output())
+        .await
+        .expect("sopilot timed out")
+        .expect("sopilot runs")
+}
+
+/// The chart's default rules are exactly what `sopilot rbac` prints for the default
+/// configuration; under the role the chart renders, every permission the kubectl tools need
+/// is allowed (`sopilot doctor` asks the API for each) and an SOP runs with no call refused.
+/// Without the role, doctor names what is denied.
+#[tokio::test]
+async fn the_bot_runs_under_the_role_the_chart_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let rbac = sopilot(&["rbac", "--format", "helm-values"], dir.path()).await;
+    assert!(
+        rbac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rbac.stderr)
+    );
+    let generated: Value = sopilot_yaml::from_str(&String::from_utf8_lossy(&rbac.stdout)).unwrap();
+    let values = std::fs::read_to_string(repo().join("deploy/helm/sopilot/values.yaml")).unwrap();
+    let values: Value = sopilot_yaml::from_str(&values).unwrap();
+    assert_eq!(
+        values["rbac"]["clusterRules"], generated["rbac"]["clusterRules"],
+        "values.yaml's rbac.clusterRules differ from `sopilot rbac --format helm-values`: run \
+         `python3 deploy/helm/sync-rbac.py target/debug/sopilot`"
+    );
+
+    let report = helm_checks(dir.path()).await;
+    let rendered = objects(report["sets"]["default"]["manifests"].as_str().unwrap());
+    let sim = sim().await;
+    let admin = sim.kubeconfig();
+    kubectl(admin, &["create", "namespace", NAMESPACE]).await;
+    // kubectl reads a folder of JSON files as one apply.
+    let only = |kinds: &[&str]| -> String {
+        let folder = dir.path().join(kinds.join("-"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for (i, o) in rendered
+            .iter()
+            .filter(|o| kinds.contains(&o["kind"].as_str().unwrap_or("")))
+            .enumerate()
+        {
+            std::fs::write(folder.join(format!("{i}.json")), o.to_string()).unwrap();
+        }
+        folder.display().to_string()
+    };
+    let account = only(&["ServiceAccount"]);
+    let run = kubectl(admin, &["apply", "-f", &account]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let name = find(&rendered, "ServiceAccount")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = kubectl(admin, &["create", "token", &name, "-n", NAMESPACE]).await;
+    assert!(token.ok, "kubectl create token: {}", token.stderr);
+    let server = sim.kubernetes_url();
+    let kubeconfig = dir.path().join("sopilot-sa.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: sim, cluster: {{server: '{server}'}}}}]\n\
+             contexts: [{{name: sa, context: {{cluster: sim, user: sa, namespace: payment}}}}]\n\
+             current-context: sa\nusers: [{{name: sa, user: {{token: '{}'}}}}]\n",
+            token.stdout.trim()
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "store: {}/sopilot.db\nbuiltin: [kubectl]\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let doctor = |kc: &Path| {
+        let kc = kc.to_owned();
+        let config = config.clone();
+        async move {
+            let o = sopilot(&["doctor", "--config", &config, "--json"], &kc).await;
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["area"] == "kubernetes")
+                .cloned()
+                .collect::<Vec<Value>>()
+        }
+    };
+
+    // The ServiceAccount alone may do nothing the tools need: doctor names it.
+    let before = doctor(&kubeconfig).await;
+    let denied = before
+        .iter()
+        .find(|c| c["status"] == "FAIL")
+        .unwrap_or_else(|| panic!("{before:?}"));
+    assert!(
+        denied["detail"].as_str().unwrap().contains("get pods/log"),
+        "{denied}"
+    );
+
+    // With the chart's ClusterRole and binding, everything is allowed.
+    let role = only(&["ClusterRole", "ClusterRoleBinding"]);
+    let run = kubectl(admin, &["apply", "-f", &role]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let after = doctor(&kubeconfig).await;
+    assert!(
+        after.iter().all(|c| c["status"] == "OK")
+            && after
+                .iter()
+                .any(|c| c["detail"].as_str().unwrap().contains("permissions the")),
+        "{after:?}"
+    );
+
+    // An SOP's tool blocks run under the role with no call refused by the API.
+    let pods = kubectl(admin, &["get", "pods", "-n", "payment", "-o", "name"]).await;
+    let pod = pods
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("pod/")
+        .to_owned();
+    let store = format!("{}/run.db", dir.path().display());
+    let o = sopilot(
+        &[
+            "run",
+            "pod-crashloop",
+            "-p",
+            "namespace=payment",
+            "-p",
+            &format!("pod={pod}"),
+            "--model",
+            "none",
+            "--on-escalate",
+            "deny",
+            "--store",
+            &store,
+            "--json",
+        ],
+        &kubeconfig,
+    )
+    .await;
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(matches!(o.status.code(), Some(0 | 2)), "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert!(
+        !out.to_lowercase().contains("forbidden"),
+        "a call was refused by the API under the chart's role:\n{out}"
+    );
+    assert!(report.to_string().contains("kubectl."), "{out}");
+}

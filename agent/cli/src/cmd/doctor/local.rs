@@ -48,7 +48,7 @@ pub fn policy(config: &Config) -> Line {
                 "{rules} rules compile; all {} examples hold",
                 p.examples_checked()
             );
-            let line = if warnings.is_empty() {
+            if warnings.is_empty() {
                 Line::ok("policy", detail)
             } else {
                 let said: Vec<String> = warnings.iter().map(ToString::to_string).collect();
@@ -57,8 +57,7 @@ pub fn policy(config: &Config) -> Line {
                     format!("{detail}; {}", said.join("; ")),
                     "see `sopilot policy test` for each warning",
                 )
-            };
-            line
+            }
         }
         Err(e) => Line::fail(
             "policy",

@@ -97,10 +97,10 @@ pub(crate) struct Target<'a> {
 impl Target<'_> {
     /// A variable of the environment SOPilot's servers would get (the simulator's first).
     pub fn var(&self, key: &str) -> Option<String> {
-        if let Some(sim) = self.sim {
-            if let Some((_, v)) = sim.server_env().into_iter().find(|(k, _)| k == key) {
-                return Some(v);
-            }
+        if let Some(sim) = self.sim
+            && let Some((_, v)) = sim.server_env().into_iter().find(|(k, _)| k == key)
+        {
+            return Some(v);
         }
         std::env::var(key).ok().filter(|v| !v.is_empty())
     }
