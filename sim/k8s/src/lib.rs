@@ -20,6 +20,7 @@ mod quantity;
 mod scenario;
 mod server;
 mod time;
+mod tls;
 
 pub use error::K8sSimError;
 pub use k8s::{KubeState, Limits, kube_router};
@@ -27,7 +28,7 @@ pub use kubeconfig::CONTEXT as KUBECONFIG_CONTEXT;
 pub use scenario::{
     KubernetesScenario, LogSource, Metrics, PodMetricsSource, ScenarioObject, Usage,
 };
-pub use server::{KubeOptions, RunningKube, start};
+pub use server::{KubeOptions, RunningKube, start, start_tls};
 
 /// The annotation that makes the pods of a template fail; see `docs/scenarios.md`.
 pub const CRASH_ANNOTATION: &str = k8s::pods::CRASH_ANNOTATION;

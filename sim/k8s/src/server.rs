@@ -45,6 +45,8 @@ impl Default for KubeOptions {
 pub struct RunningKube {
     kube: KubeState,
     kube_addr: SocketAddr,
+    /// `http`, or `https` for [`start_tls`].
+    scheme: &'static str,
     kubeconfig: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -56,6 +58,23 @@ pub struct RunningKube {
 pub async fn start(
     kubernetes: &KubernetesScenario,
     options: KubeOptions,
+) -> Result<RunningKube, K8sSimError> {
+    start_with(kubernetes, options, false).await
+}
+
+/// [`start`] over HTTPS, with a fixed test certificate the kubeconfig trusts: what the real
+/// kubectl needs to send a ServiceAccount's token (it sends none over plain HTTP).
+pub async fn start_tls(
+    kubernetes: &KubernetesScenario,
+    options: KubeOptions,
+) -> Result<RunningKube, K8sSimError> {
+    start_with(kubernetes, options, true).await
+}
+
+async fn start_with(
+    kubernetes: &KubernetesScenario,
+    options: KubeOptions,
+    tls: bool,
 ) -> Result<RunningKube, K8sSimError> {
     let kube = KubeState::new(kubernetes, options.seed, options.limits)?;
     let listener = TcpListener::bind(options.addr)
@@ -82,12 +101,34 @@ pub async fn start(
             (Some(dir), path)
         }
     };
-    kubeconfig::write(&kubeconfig_path, &format!("http://{kube_addr}"))?;
-    let (stop, task) = serve(listener, kube_router(kube.clone()));
+    let scheme = if tls { "https" } else { "http" };
+    let ca = tls.then_some(crate::tls::CA_PEM);
+    kubeconfig::write(&kubeconfig_path, &format!("{scheme}://{kube_addr}"), ca)?;
+    let router = kube_router(kube.clone());
+    let (stop, task) = if tls {
+        let acceptor = crate::tls::acceptor().map_err(|e| K8sSimError::Bind {
+            addr: kube_addr,
+            source: std::io::Error::other(e),
+        })?;
+        serve(
+            crate::tls::TlsListener {
+                tcp: listener,
+                acceptor,
+            },
+            router,
+        )
+    } else {
+        // Without TCP_NODELAY, small responses of some clients wait ~200 ms for delayed ACKs.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        serve(listener, router)
+    };
     tracing::info!(kubernetes = %kube_addr, kubeconfig = %kubeconfig_path.display(), "simulated Kubernetes API started");
     Ok(RunningKube {
         kube,
         kube_addr,
+        scheme,
         kubeconfig: kubeconfig_path,
         stop: Some(stop),
         task: Some(task),
@@ -96,13 +137,13 @@ pub async fn start(
 }
 
 /// Serves `router` on `listener` until the returned sender fires (or is dropped).
-fn serve(listener: TcpListener, router: axum::Router) -> (oneshot::Sender<()>, JoinHandle<()>) {
+fn serve<L>(listener: L, router: axum::Router) -> (oneshot::Sender<()>, JoinHandle<()>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        // Without TCP_NODELAY, small responses of some clients wait ~200 ms for delayed ACKs.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 // A dropped sender also means stop.
@@ -117,9 +158,9 @@ fn serve(listener: TcpListener, router: axum::Router) -> (oneshot::Sender<()>, J
 }
 
 impl RunningKube {
-    /// The Kubernetes API's base URL (`http://127.0.0.1:PORT`).
+    /// The Kubernetes API's base URL (`http://127.0.0.1:PORT`, `https://` for [`start_tls`]).
     pub fn kubernetes_url(&self) -> String {
-        format!("http://{}", self.kube_addr)
+        format!("{}://{}", self.scheme, self.kube_addr)
     }
 
     /// The Kubernetes API's address.

@@ -7,6 +7,7 @@ mod common;
 
 mod field_validation;
 mod kube_client;
+mod kubectl_rbac;
 mod kubectl_read;
 mod kubectl_write;
 mod rbac;
