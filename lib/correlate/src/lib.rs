@@ -69,6 +69,7 @@ mod rank;
 mod render;
 mod series;
 mod stats;
+pub mod synthetic;
 
 pub use anomaly::{FirstAnomaly, first_anomaly};
 pub use changepoint::{ChangePoint, change_points};
