@@ -186,3 +186,33 @@ pub struct AnomalyBand {
     /// Width of the band in standard deviations (default 2; 3 flags only stark anomalies).
     pub band_width: Option<f64>,
 }
+
+/// Arguments of `service_graph`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceGraph {
+    /// How far back, in minutes (default 30, at most 1440). Compare with a window before the
+    /// incident to see what changed.
+    pub minutes: Option<i64>,
+    /// Only this service with its callers and callees, e.g. "payment-service".
+    pub service: Option<String>,
+    /// An X-Ray group name, to see only its traces' graph (default: every trace).
+    pub group: Option<String>,
+    /// At most this many services and this many edges are listed, unhealthy first (default
+    /// 15, at most 50).
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `trace_summaries`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSummaries {
+    /// An X-Ray filter expression (default "fault = true"), e.g. "error = true",
+    /// "service(\"payment-service\") { fault = true }", "edge(\"payment-service\",
+    /// \"payments-db\")", "responsetime > 5", "http.status = 503", combined with AND, OR, NOT.
+    pub filter: Option<String>,
+    /// How far back, in minutes (default 30, at most 1440: X-Ray searches 24 hours at most).
+    pub minutes: Option<i64>,
+    /// At most this many root causes and entry points are listed (default 10, at most 50).
+    pub limit: Option<usize>,
+}

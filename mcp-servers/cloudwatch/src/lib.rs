@@ -11,7 +11,9 @@
 //! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool
 //! is read-only; every call has a timeout and throttling is retried with backoff before it is
 //! reported; every result passes the shared redaction once more on its way out
-//! (`sopilot_mcp_common::run`).
+//! (`sopilot_mcp_common::run`). `service_graph` and `trace_summaries` read X-Ray: the services
+//! and edges with their fault, error and throttle rates and latency, where faults originate, and
+//! the failing traces grouped by root cause ([`xray`]).
 
 mod alarms;
 mod anomaly;
@@ -26,6 +28,7 @@ mod logs;
 mod metric_data;
 mod metrics;
 mod summary;
+mod xray;
 
 use std::time::Duration;
 
@@ -46,16 +49,18 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct Clients {
     cw: aws_sdk_cloudwatch::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
+    xray: aws_sdk_xray::Client,
     /// Attempts per call (for messages).
     attempts: u32,
 }
 
 impl Clients {
-    /// Clients for CloudWatch and CloudWatch Logs from one configuration.
+    /// Clients for CloudWatch, CloudWatch Logs and X-Ray from one configuration.
     pub fn new(config: &aws_config::SdkConfig, attempts: u32) -> Self {
         Clients {
             cw: aws_sdk_cloudwatch::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            xray: aws_sdk_xray::Client::new(config),
             attempts,
         }
     }
@@ -80,7 +85,7 @@ impl CloudWatchTools {
     pub fn new(clients: Clients) -> Self {
         CloudWatchTools {
             clients,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::xray_router(),
         }
     }
 
@@ -216,5 +221,38 @@ impl CloudWatchTools {
     }
 }
 
-#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod. For what comes next, forecast_metric forecasts a metric and when it crosses a threshold; anomaly_band says whether recent points are unusual for the time of day.")]
+#[tool_router(router = xray_router)]
+impl CloudWatchTools {
+    #[tool(
+        description = "X-Ray service map over the last minutes (default 30): one line per service and per edge (caller → callee, as the caller saw it) with requests, fault (5xx), error (4xx) and throttle (429) rates, average and p50/p99 latency (estimated from X-Ray's histograms), the unhealthy first, and where faults originate (the deepest service reached by faulting calls none of whose own calls fault, with the path to it). Use it when a service's errors or latency may come from a dependency: follow the failure to its origin before acting on the service that alarmed. service focuses on one service's callers and callees.",
+        annotations(
+            title = "X-Ray service graph",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn service_graph(
+        &self,
+        Parameters(a): Parameters<args::ServiceGraph>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, xray::service_graph(&self.clients, a)).await
+    }
+
+    #[tool(
+        description = "X-Ray traces matching a filter expression (default \"fault = true\") over the last minutes (default 30, at most 24 h), grouped: by root cause (the deepest service that faulted or erred, the failing call into it and its exception, as X-Ray's root-cause analysis found it) with counts, average and worst duration and the worst trace's id; by entry point (service, method, URL) with HTTP statuses; and the services the traces touched. Reads at most 1000 traces and says when more match. Use it after service_graph to confirm which dependency the failing requests die in.",
+        annotations(
+            title = "X-Ray trace summaries",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn trace_summaries(
+        &self,
+        Parameters(a): Parameters<args::TraceSummaries>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, xray::trace_summaries(&self.clients, a)).await
+    }
+}
+
+#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod. For what comes next, forecast_metric forecasts a metric and when it crosses a threshold; anomaly_band says whether recent points are unusual for the time of day. When the trigger is a service symptom (errors, latency), service_graph shows the service's dependencies with their fault rates and where faults originate, and trace_summaries the failing traces by root cause.")]
 impl ServerHandler for CloudWatchTools {}

@@ -12,3 +12,4 @@ mod predict;
 mod python_client;
 mod surface;
 mod tools;
+mod xray;
