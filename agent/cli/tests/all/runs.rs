@@ -170,8 +170,8 @@ async fn without_a_model_tool_blocks_run_and_judgement_is_escalated() {
     assert_eq!(v["status"], "needs_human");
     assert_eq!(
         v["tool_calls"].as_array().unwrap().len(),
-        3,
-        "the three tool blocks: {v:#}"
+        4,
+        "the four tool blocks: {v:#}"
     );
     assert!(v["summary"].as_str().unwrap().contains("left to a human"));
 }
@@ -310,7 +310,8 @@ async fn an_injected_model_gets_nothing_through() {
             .filter(|a| a.executed)
             .all(|a| a.tool == "kubectl.list_pods"
                 || a.tool.starts_with("kubectl.describe")
-                || a.tool == "kubectl.list_events"),
+                || a.tool == "kubectl.list_events"
+                || a.tool == "kubectl.recent_changes"),
         "only reads executed: {:?}",
         audit
             .iter()
