@@ -28,6 +28,7 @@ mod state;
 mod time;
 mod xray;
 
+pub use cloudwatch::MetricHistory;
 pub use error::{ApiError, AwsSimError};
 pub use faults::{Fault, FaultKind};
 pub use http::router;

@@ -211,6 +211,12 @@ impl AwsState {
         self.lock().cloudwatch.alarm_state(name)
     }
 
+    /// Every CloudWatch metric's points in `[from, to]` (epoch seconds), for exporters that
+    /// replay the scenario elsewhere (a real Prometheus, through sim/env).
+    pub fn metric_history(&self, from: i64, to: i64) -> Vec<crate::MetricHistory> {
+        self.lock().cloudwatch.history(from, to)
+    }
+
     /// Names of the log groups.
     pub fn log_groups(&self) -> Vec<String> {
         self.lock().logs.group_names()

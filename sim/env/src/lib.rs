@@ -17,6 +17,7 @@
 
 mod env;
 mod error;
+pub mod openmetrics;
 mod scenario;
 
 pub use env::{RunningSim, SIM_REGION, SimOptions, start};

@@ -27,6 +27,8 @@ pub struct Scenario {
     pub cost: Option<Value>,
     /// X-Ray's service graph and traces (`sopilot-sim-aws`); kept as written.
     pub xray: Option<Value>,
+    /// Series and rules only a Prometheus has (`openmetrics`); kept as written.
+    pub prometheus: Option<Value>,
     /// The Slack workspace (`sopilot-sim-slack`); kept as written.
     pub slack: Option<Value>,
     /// The scripted model (`sopilot-sim-model`); kept as written.
@@ -40,6 +42,7 @@ const TOP_LEVEL: &[&str] = &[
     "logs",
     "cost",
     "xray",
+    "prometheus",
     "slack",
     "model",
 ];
@@ -85,6 +88,7 @@ impl Scenario {
                 "logs" => scenario.logs = opaque(),
                 "cost" => scenario.cost = opaque(),
                 "xray" => scenario.xray = opaque(),
+                "prometheus" => scenario.prometheus = opaque(),
                 "slack" => scenario.slack = opaque(),
                 "model" => scenario.model = opaque(),
                 other => {

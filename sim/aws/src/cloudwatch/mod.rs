@@ -3,6 +3,7 @@
 
 mod alarms;
 mod expression;
+mod history;
 mod metrics;
 pub(crate) mod series;
 pub(crate) mod stats;
@@ -18,6 +19,7 @@ use crate::time::Span;
 
 pub(crate) use alarms::Alarm;
 use alarms::AlarmSpec;
+pub use history::MetricHistory;
 use series::{Series, SeriesSpec};
 
 const SECTION: &str = "cloudwatch";
