@@ -8,6 +8,8 @@
 //! apart or test it for a secret's text are refused ([`guard`]), and query rows are redacted
 //! with their whole line as context ([`context`]). `forecast_metric` forecasts a metric with a
 //! prediction band (MSTL + ETS, `sopilot-forecast`) and says when it will cross a threshold;
+//! `correlate` ranks candidate metrics against a symptom by which moved first and how strongly
+//! they correlate (`sopilot-correlate`, [`correlate`]);
 //! `anomaly_band` reports the points outside CloudWatch's `ANOMALY_DETECTION_BAND`. Every tool
 //! is read-only; every call has a timeout and throttling is retried with backoff before it is
 //! reported; every result passes the shared redaction once more on its way out
@@ -21,6 +23,7 @@ mod args;
 pub mod cli;
 mod clock;
 mod context;
+mod correlate;
 mod error;
 mod forecast;
 mod guard;
@@ -85,7 +88,7 @@ impl CloudWatchTools {
     pub fn new(clients: Clients) -> Self {
         CloudWatchTools {
             clients,
-            tool_router: Self::tool_router() + Self::xray_router(),
+            tool_router: Self::tool_router() + Self::xray_router() + Self::correlate_router(),
         }
     }
 
@@ -254,5 +257,5 @@ impl CloudWatchTools {
     }
 }
 
-#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod. For what comes next, forecast_metric forecasts a metric and when it crosses a threshold; anomaly_band says whether recent points are unusual for the time of day. When the trigger is a service symptom (errors, latency), service_graph shows the service's dependencies with their fault rates and where faults originate, and trace_summaries the failing traces by root cause.")]
+#[tool_handler(router = self.tool_router, name = "mcp-cloudwatch", instructions = "CloudWatch for incident response (read-only). Start with describe_alarms {state: ALARM}, then container_insights for node or pod CPU and memory, get_metric_data for any other metric (list_metrics finds its exact dimensions), filter_log_events for error patterns and their counts, and logs_insights_query for aggregations such as errors per pod. For what comes next, forecast_metric forecasts a metric and when it crosses a threshold; anomaly_band says whether recent points are unusual for the time of day. To see which signal moved first, correlate ranks candidate metrics (a dependency's connections, throttles or latency; the service's own CPU) against the symptom by lead and correlation. When the trigger is a service symptom (errors, latency), service_graph shows the service's dependencies with their fault rates and where faults originate, and trace_summaries the failing traces by root cause.")]
 impl ServerHandler for CloudWatchTools {}

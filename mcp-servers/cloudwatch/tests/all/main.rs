@@ -5,6 +5,7 @@
 
 mod common;
 
+mod correlate;
 mod errors;
 mod log_secrets;
 mod moto;
