@@ -144,11 +144,12 @@ async fn one_workload(
                 {
                     Box::pin(one_workload(client, ns, &o.kind, &o.name)).await?
                 }
-                _ => {
-                    return Err(ToolFailure::BadArgument(format!(
-                        "pod {ns}/{name} belongs to no Deployment, StatefulSet or DaemonSet; omit workload to see the whole namespace"
-                    )));
-                }
+                // A pod no workload owns: its own events, and the nodes.
+                _ => Workload {
+                    kind: "Pod",
+                    name: name.to_owned(),
+                    object: None,
+                },
             }
         }
         other => {

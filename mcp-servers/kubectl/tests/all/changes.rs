@@ -226,6 +226,21 @@ async fn config_maps_statefulsets_and_new_nodes_from_their_history() {
         focused.text
     );
     assert!(r.text.contains("ConfigMap/unused"), "{}", r.text);
+    // A pod no workload owns is its own scope: its warnings, and the nodes.
+    let bare = h
+        .ok(
+            "recent_changes",
+            json!({"namespace": "shop", "workload": "pod/debug-shell"}),
+        )
+        .await;
+    println!("{}", bare.text);
+    assert_eq!(bare.structured["workloads"], json!(["Pod/debug-shell"]));
+    assert!(bare.text.contains("Warning BackOff x4"), "{}", bare.text);
+    assert!(
+        !bare.text.contains("ConfigMap/") && !bare.text.contains("StatefulSet/"),
+        "{}",
+        bare.text
+    );
 }
 
 #[tokio::test]

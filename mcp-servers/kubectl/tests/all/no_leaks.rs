@@ -172,6 +172,14 @@ async fn no_read_tool_returns_a_credential() {
             json!({"namespace": "vault", "name": "api"}),
         ),
         ("list_events", json!({"namespace": "vault"})),
+        (
+            "recent_changes",
+            json!({"namespace": "vault", "since_minutes": 10080}),
+        ),
+        (
+            "recent_changes",
+            json!({"namespace": "vault", "workload": "pod/worker", "since_minutes": 10080}),
+        ),
         ("oom_killed_pods", json!({"namespace": "vault"})),
         ("pod_logs", json!({"namespace": "vault", "name": "worker"})),
         (
