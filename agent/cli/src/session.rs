@@ -17,7 +17,7 @@ use sopilot_sop::Sop;
 use crate::assets;
 
 /// The builtin servers this binary can start (`sopilot mcp-server NAME`).
-pub const BUILTIN: [&str; 4] = ["kubectl", "slack", "cloudwatch", "cost"];
+pub const BUILTIN: [&str; 5] = ["kubectl", "slack", "cloudwatch", "cost", "prometheus"];
 
 /// The Slack channels SOPilot may post to (`SOPILOT_SLACK_CHANNELS`, default `#incidents`).
 fn slack_channels() -> String {
@@ -28,7 +28,7 @@ fn slack_channels() -> String {
 /// in front of them. `env` is added to each server's environment. Slack is started only
 /// when a bot token is available, CloudWatch and Cost Explorer only when an AWS region is
 /// configured (in `env` or the environment: `AWS_REGION`, `AWS_DEFAULT_REGION` or a
-/// profile named by `AWS_PROFILE`).
+/// profile named by `AWS_PROFILE`), Prometheus only when `PROMETHEUS_URL` is set.
 pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the sopilot binary to start the MCP servers: {e}"))?;
@@ -52,6 +52,11 @@ pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, Stri
     if has("AWS_REGION") || has("AWS_DEFAULT_REGION") || has("AWS_PROFILE") {
         servers.push(spec("cloudwatch", Vec::new()));
         servers.push(spec("cost", Vec::new()));
+    }
+    // Prometheus or Amazon Managed Prometheus, when its URL is configured (auth from the
+    // PROMETHEUS_* variables and, for SigV4, the AWS chain).
+    if has("PROMETHEUS_URL") {
+        servers.push(spec("prometheus", Vec::new()));
     }
     Ok(servers)
 }

@@ -5,7 +5,8 @@
 //! (min, max and when, average, last, trend) then a bounded number of points, with a step
 //! chosen so every series fits the output. `alerts` lists firing and pending alerts with
 //! the rule behind each, `rules` the rule groups and their health, `series` and
-//! `label_values` what exists, `targets` the scrape health. Authentication: none, a bearer
+//! `label_values` what exists, `targets` the scrape health, and `correlate` ranks candidate
+//! series against a symptom by which moved first (`sopilot-correlate`). Authentication: none, a bearer
 //! token, basic auth, or SigV4 (service `aps`) with the AWS credential chain for Amazon
 //! Managed Prometheus. Every tool is read-only; every request has a timeout; bad PromQL, an
 //! unreachable server and timeouts are tool errors naming the query and the fix; every
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod cli;
 mod client;
 mod clock;
+mod correlate;
 mod discovery;
 mod error;
 mod query;
@@ -57,7 +59,7 @@ impl PrometheusTools {
     pub fn new(prom: Prom) -> Self {
         PrometheusTools {
             prom,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::correlate_router(),
         }
     }
 
@@ -166,5 +168,5 @@ impl PrometheusTools {
     }
 }
 
-#[tool_handler(router = self.tool_router, name = "mcp-prometheus", instructions = "Prometheus for incident response (read-only). Start with alerts (what fires, and the rule behind it), then query_range on the alert's expression or on the symptom (rate(...[5m]) for counters, histogram_quantile for latency) around the incident's time; query for one instant. series and label_values find metric and label names; targets says whether scrapes fail (stale data is not zero).")]
+#[tool_handler(router = self.tool_router, name = "mcp-prometheus", instructions = "Prometheus for incident response (read-only). Start with alerts (what fires, and the rule behind it), then query_range on the alert's expression or on the symptom (rate(...[5m]) for counters, histogram_quantile for latency) around the incident's time; query for one instant. series and label_values find metric and label names; targets says whether scrapes fail (stale data is not zero). To see which signal moved first, correlate ranks candidate queries (a dependency's saturation or errors, the service's CPU) against the symptom by lead and correlation.")]
 impl ServerHandler for PrometheusTools {}

@@ -41,6 +41,7 @@ pub fn serve(name: &str, args: &[String]) -> ExitCode {
         "slack" => parsed(&rt, "mcp-slack", args, mcp_slack::cli::run),
         "cloudwatch" => parsed(&rt, "mcp-cloudwatch", args, mcp_cloudwatch::cli::run),
         "cost" => parsed(&rt, "mcp-cost", args, mcp_cost::cli::run),
+        "prometheus" => parsed(&rt, "mcp-prometheus", args, mcp_prometheus::cli::run),
         other => {
             eprintln!(
                 "error: no builtin MCP server {other:?}; builtin: {}",

@@ -7,7 +7,12 @@
 //! Both binaries come from Debian's `prometheus` package (`.ci/run` installs it). Without
 //! them a test is skipped with a message, except in CI (`CI=true`), where it fails.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

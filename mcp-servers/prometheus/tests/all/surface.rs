@@ -25,6 +25,7 @@ async fn tools_list_is_snapshotted_and_read_only() {
         names,
         [
             "alerts",
+            "correlate",
             "label_values",
             "query",
             "query_range",

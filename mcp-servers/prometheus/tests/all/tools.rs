@@ -117,6 +117,51 @@ async fn every_tool_against_a_real_prometheus() {
         r.text
     );
 
+    // Which signal moved first: the database pool filled 5 minutes before the errors.
+    let r = c
+        .ok(
+            "correlate",
+            json!({
+                "symptom": "sum(rate(http_requests_total{service=\"payment-service\",code=\"500\"}[5m]))",
+                "candidates": [
+                    format!("sum(rate(container_cpu_usage_seconds_total{{pod=\"{CRASHING}\"}}[5m]))"),
+                    "max by (pool) (db_connections_in_use)",
+                    "sum by (code) (rate(http_requests_total{code=\"200\"}[5m]))",
+                ],
+                "minutes": 60,
+            }),
+        )
+        .await;
+    let first = r
+        .text
+        .lines()
+        .find(|l| l.starts_with("1. "))
+        .unwrap_or_default();
+    assert!(
+        first.starts_with("1. max by (pool) (db_connections_in_use) led "),
+        "{}",
+        r.text
+    );
+    let lead = r.structured["ranking"]["findings"][0]["best_lag"]["seconds"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        (-480..=-240).contains(&lead),
+        "a lead of about 5 min: {lead} s\n{}",
+        r.text
+    );
+    assert!(r.text.contains("flat"), "the CPU is flat: {}", r.text);
+    let e = c
+        .fails(
+            "correlate",
+            json!({"symptom": "http_requests_total", "candidates": ["up"]}),
+        )
+        .await;
+    assert!(
+        e.contains("returned 2 series in the window; it must return one"),
+        "{e}"
+    );
+
     // Alerts evaluated by the server: firing first, with the rule behind each.
     let r = c.ok("alerts", json!({})).await;
     assert!(
