@@ -18,6 +18,7 @@ mod mcp_conformance;
 mod mcp_gateway;
 mod otel;
 mod predictive;
+mod prometheus;
 mod rbac;
 mod runs;
 mod serve;
