@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::prometheus::RunningPrometheus;
 use crate::{Scenario, SimError};
 
 /// The region the simulated AWS answers for.
@@ -33,6 +34,9 @@ pub struct SimOptions {
     pub seed: u64,
     /// Request, watch and history bounds of the Kubernetes API.
     pub limits: Limits,
+    /// Start a real Prometheus on the scenario's history when it has a `prometheus` section
+    /// (default); `false` for callers that export the history themselves.
+    pub prometheus: bool,
 }
 
 impl Default for SimOptions {
@@ -43,6 +47,7 @@ impl Default for SimOptions {
             kubeconfig_path: kube.kubeconfig_path,
             seed: kube.seed,
             limits: kube.limits,
+            prometheus: true,
         }
     }
 }
@@ -59,10 +64,13 @@ pub struct RunningSim {
     aws_service: Service,
     slack_service: Service,
     model_service: Service,
+    prometheus: Option<RunningPrometheus>,
 }
 
-/// Loads every section of the scenario, starts every simulator and writes the kubeconfig.
+/// Loads every section of the scenario, starts every simulator and writes the kubeconfig;
+/// with a `prometheus` section (and [`SimOptions::prometheus`]), a real Prometheus too.
 pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim, SimError> {
+    let with_prometheus = options.prometheus && scenario.prometheus.is_some();
     let model = ModelState::from_section(scenario.model.as_ref())?;
     let kube_options = KubeOptions {
         addr: options.kubernetes_addr,
@@ -81,7 +89,7 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
     let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
     let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
     let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;
-    Ok(RunningSim {
+    let mut sim = RunningSim {
         scenario,
         kube,
         aws,
@@ -90,7 +98,12 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         aws_service,
         slack_service,
         model_service,
-    })
+        prometheus: None,
+    };
+    if with_prometheus {
+        sim.prometheus = Some(crate::prometheus::start(&sim).await?);
+    }
+    Ok(sim)
 }
 
 impl RunningSim {
@@ -154,9 +167,16 @@ impl RunningSim {
         &self.model
     }
 
-    /// The environment the MCP servers need to talk to the simulators.
+    /// The real Prometheus serving the scenario's history, when it has a `prometheus` section.
+    pub fn prometheus(&self) -> Option<&RunningPrometheus> {
+        self.prometheus.as_ref()
+    }
+
+    /// The environment the MCP servers need to talk to the simulators; with a Prometheus,
+    /// its URL and the scenario's now as `SOPILOT_NOW` (the end of its history, so queries
+    /// and windows do not depend on when the run happens).
     pub fn server_env(&self) -> Vec<(String, String)> {
-        vec![
+        let mut env = vec![
             ("KUBECONFIG".into(), self.kubeconfig().display().to_string()),
             ("AWS_ENDPOINT_URL".into(), self.aws_url()),
             ("AWS_REGION".into(), SIM_REGION.into()),
@@ -165,18 +185,27 @@ impl RunningSim {
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
             ("SLACK_API_URL".into(), self.slack_url()),
             ("SLACK_BOT_TOKEN".into(), self.slack.token()),
-        ]
+        ];
+        if let Some(p) = &self.prometheus {
+            env.push(("PROMETHEUS_URL".into(), p.url().to_owned()));
+            env.push(("SOPILOT_NOW".into(), p.now().to_rfc3339()));
+        }
+        env
     }
 
     /// Every URL, as the first line `sopilot sim serve` prints (the design's CONTRACTS.md).
     pub fn urls(&self) -> Value {
-        json!({
+        let mut urls = json!({
             "kubernetes": self.kubernetes_url(),
             "kubeconfig": self.kubeconfig(),
             "aws": self.aws_url(),
             "slack": self.slack_url(),
             "model": self.model_url(),
-        })
+        });
+        if let Some(p) = &self.prometheus {
+            urls["prometheus"] = json!(p.url());
+        }
+        urls
     }
 
     /// Stops accepting connections on every listener, ends open Kubernetes watches and
@@ -187,8 +216,12 @@ impl RunningSim {
             mut aws_service,
             mut slack_service,
             mut model_service,
+            prometheus,
             ..
         } = self;
+        if let Some(p) = prometheus {
+            p.shutdown().await;
+        }
         for service in [&mut aws_service, &mut slack_service, &mut model_service] {
             service.signal();
         }

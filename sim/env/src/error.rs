@@ -68,6 +68,21 @@ pub enum SimError {
     /// A `cloudwatch`, `logs` or `cost` section cannot seed the simulated AWS.
     #[error("scenario: {0}")]
     Aws(#[from] AwsSimError),
+    /// The scenario has a `prometheus` section but a binary of Debian's `prometheus` package
+    /// is not on the PATH.
+    #[error(
+        "the scenario's `prometheus` section needs a real Prometheus, but `{0}` is not on the \
+         PATH: apt-get install -y --no-install-recommends prometheus (it has prometheus and promtool)"
+    )]
+    PrometheusMissing(&'static str),
+    /// The real Prometheus for the scenario's `prometheus` section could not be started.
+    #[error("the scenario's Prometheus: {step} failed: {message}")]
+    Prometheus {
+        /// What was being done (`promtool tsdb create-blocks-from`, `starting prometheus`).
+        step: &'static str,
+        /// Why it failed (the tool's output, the server's last log lines).
+        message: String,
+    },
 }
 
 impl SimError {

@@ -3,7 +3,8 @@
 //! [`start`], which starts every simulator on loopback from its section — the Kubernetes
 //! API (`sopilot-sim-k8s`, with a kubeconfig), AWS (`sopilot-sim-aws`), Slack
 //! (`sopilot-sim-slack`) and the scripted model (`sopilot-sim-model`) — and stops them all
-//! gracefully with [`RunningSim::shutdown`].
+//! gracefully with [`RunningSim::shutdown`]. A scenario with a `prometheus` section also gets
+//! a real Prometheus serving its metric history ([`prometheus`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sopilot_sim_env::SimError> {
@@ -18,6 +19,7 @@
 mod env;
 mod error;
 pub mod openmetrics;
+pub mod prometheus;
 mod scenario;
 
 pub use env::{RunningSim, SIM_REGION, SimOptions, start};

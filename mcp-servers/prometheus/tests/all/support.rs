@@ -118,9 +118,12 @@ impl RealProm {
     /// when Prometheus is not installed (outside CI).
     pub async fn start() -> Option<RealProm> {
         let (prometheus, promtool) = (binary("prometheus")?, binary("promtool")?);
-        let sim = sopilot_sim_env::start(scenario(), SimOptions::default())
-            .await
-            .unwrap();
+        // This test starts its own server (with a dead scrape target), so not sim/env's.
+        let options = SimOptions {
+            prometheus: false,
+            ..SimOptions::default()
+        };
+        let sim = sopilot_sim_env::start(scenario(), options).await.unwrap();
         let window = Window::before_now(&sim, 3);
         let export = openmetrics::export(&sim, window).unwrap();
         let rules = openmetrics::rules_file(sim.scenario().prometheus.as_ref()).unwrap();

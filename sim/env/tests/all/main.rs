@@ -6,4 +6,5 @@
 mod common;
 
 mod env;
+mod prometheus;
 mod scenarios;
