@@ -1,0 +1,8 @@
+//! The simulated Jira's integration tests (the REST API, the router, sections), in one test
+//! binary (`cargo nextest run -p sopilot-sim-jira MODULE::` runs one file's tests).
+
+mod common;
+
+mod api;
+mod router;
+mod section;
