@@ -113,7 +113,8 @@ pub fn init(format: LogFormat, process: Process) -> Telemetry {
         match provider(&url, process, &mut warnings) {
             Ok(p) => Some(p),
             Err(e) => {
-                warnings.push(format!("traces are off: cannot export to {url}: {e}"));
+                let shown = sopilot_mcp_common::redact(&url);
+                warnings.push(format!("traces are off: cannot export to {shown}: {e}"));
                 None
             }
         }
@@ -231,7 +232,7 @@ impl<E: SpanExporter> SpanExporter for Warned<E> {
         {
             tracing::warn!(
                 "traces are not reaching the OTLP collector at {}: {e}; runs go on, their spans are dropped (check OTEL_EXPORTER_OTLP_ENDPOINT)",
-                self.url
+                sopilot_mcp_common::redact(&self.url)
             );
         }
         result

@@ -198,6 +198,10 @@ fn window(since_minutes: Option<i64>, now: i64) -> ToolResult<Window> {
 /// oldest first within a kind. Returns the timeline and how many lines were left out.
 pub fn bound(mut changes: Vec<Change>) -> (Vec<Change>, usize) {
     for c in &mut changes {
+        // Redacted before the cut: a cut credential no longer has a shape to recognise.
+        if let std::borrow::Cow::Owned(r) = sopilot_mcp_common::redact(&c.summary) {
+            c.summary = r;
+        }
         if c.summary.len() > MAX_LINE {
             let mut end = MAX_LINE;
             while !c.summary.is_char_boundary(end) {
@@ -320,6 +324,17 @@ mod tests {
 
     fn change(at: i64, kind: ChangeKind, summary: &str) -> Change {
         Change::new(at, kind, "Deployment/x", summary.to_owned())
+    }
+
+    #[test]
+    fn a_credential_across_the_line_cut_is_redacted_before_cutting() {
+        let token = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+        let summary = format!(
+            "{} change-cause: deploy with token {token}",
+            "x".repeat(MAX_LINE - 40)
+        );
+        let (kept, _) = bound(vec![change(1, ChangeKind::Rollout, &summary)]);
+        assert!(!kept[0].summary.contains("ghp_a1B2"), "{}", kept[0].summary);
     }
 
     #[test]

@@ -140,20 +140,23 @@ pub async fn build(cli: &Cli) -> Result<crate::PrometheusTools, String> {
     let url = reqwest::Url::parse(cli.url.trim()).map_err(|e| {
         format!(
             "PROMETHEUS_URL {:?} is not a URL ({e}); e.g. http://prometheus.monitoring:9090",
-            cli.url
+            sopilot_mcp_common::redact(&cli.url)
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "PROMETHEUS_URL {:?} must be http:// or https://",
-            cli.url
+            sopilot_mcp_common::redact(&cli.url)
         ));
     }
     if cli.timeout_seconds == 0 {
         return Err("--timeout-seconds must be at least 1".into());
     }
     let auth = auth(cli, &url).await?;
-    tracing::info!(url = %url, auth = auth.mode(), "mcp-prometheus configured");
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    tracing::info!(url = %shown, auth = auth.mode(), "mcp-prometheus configured");
     let prom = Prom::new(url, auth, Duration::from_secs(cli.timeout_seconds))?;
     Ok(crate::PrometheusTools::new(prom))
 }

@@ -52,6 +52,8 @@ impl Prom {
                 "sopilot-mcp-prometheus/",
                 env!("CARGO_PKG_VERSION")
             ))
+            // A redirect elsewhere would carry SigV4 headers to another host: not followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Prom {
@@ -105,15 +107,36 @@ impl Prom {
     ) -> ToolResult<Answer> {
         let mut req = req.map_err(|e| self.transport(&e, call))?;
         self.auth.apply(&mut req).await?;
-        tracing::debug!(url = %req.url(), "prometheus request");
+        tracing::debug!(path = %req.url().path(), "prometheus request");
         let resp = self
             .http
             .execute(req)
             .await
             .map_err(|e| self.transport(&e, call))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| self.transport(&e, call))?;
+        let body = self.read_bounded(resp, call).await?;
         self.envelope(status, &body, call)
+    }
+
+    /// The body, refused past [`MAX_BODY`]: a query matching every raw sample of a week
+    /// must not exhaust this process's memory before the output cap applies.
+    async fn read_bounded(
+        &self,
+        mut resp: reqwest::Response,
+        call: Call<'_>,
+    ) -> ToolResult<Vec<u8>> {
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e, call))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(ToolFailure::BadArgument(format!(
+                    "Prometheus's answer for {} is larger than {} MiB: ask for less (a shorter range, a larger step, label matchers, or aggregate with sum by (...))",
+                    call.query.unwrap_or(call.what),
+                    MAX_BODY >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport(&self, e: &reqwest::Error, call: Call<'_>) -> ToolFailure {
@@ -215,8 +238,12 @@ fn message_of(v: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The largest answer read from Prometheus.
+const MAX_BODY: usize = 32 << 20;
+
 fn quote(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Redacted before the cut: a cut credential no longer has a shape to recognise.
+    let text = sopilot_mcp_common::redact(&String::from_utf8_lossy(body)).into_owned();
     let text = text.trim();
     match text.char_indices().nth(QUOTE) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -260,6 +287,14 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_error_body_is_redacted_before_the_cut() {
+        let token = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+        let body = format!("{} upstream said: token {token}", "x".repeat(QUOTE - 30));
+        let q = quote(body.as_bytes());
+        assert!(!q.contains("ghp_a1B2"), "{q}");
+    }
 
     #[test]
     fn parameters_are_percent_encoded_never_plus() {

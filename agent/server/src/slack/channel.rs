@@ -198,6 +198,9 @@ impl RunListener for SlackBot {
         else {
             return;
         };
+        if !self.first_note_in_a_while(&trigger.dedup_key) {
+            return;
+        }
         let text = unrouted_text(trigger);
         tokio::spawn(async move {
             if let Err(e) = client.post_message(&channel, &text, None, None).await {
@@ -207,16 +210,36 @@ impl RunListener for SlackBot {
     }
 }
 
+/// At most one unrouted-trigger note per trigger key in this time: a sender repeating an
+/// alert no SOP takes must not flood the incident channel.
+pub(crate) const UNROUTED_NOTE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl SlackBot {
+    /// True when no note about `key` was posted within [`UNROUTED_NOTE_EVERY`] (and notes it).
+    fn first_note_in_a_while(&self, key: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut notes = super::lock(&self.unrouted_notes);
+        notes.retain(|_, at| now.duration_since(*at) < UNROUTED_NOTE_EVERY);
+        if notes.contains_key(key) {
+            return false;
+        }
+        notes.insert(key.to_owned(), now);
+        true
+    }
+}
+
 /// The incident channel's note about a trigger no SOP could take. The key and reason come
-/// from the trigger's sender: escaped, so they cannot mention or link.
+/// from the trigger's sender: escaped and kept on one line, so they cannot mention, link or
+/// break out of their formatting.
 pub(crate) fn unrouted_text(t: &UnroutedTrigger) -> String {
     use sopilot_slack_api::text::escape;
+    let one_line = |s: &str| escape(s).replace(['\n', '\r'], " ");
     format!(
         ":warning: No SOP took a {kind} trigger from {origin}: `{key}`\n{reason}\nIt is recorded (`GET /api/triggers/unrouted`); add or widen an SOP's `triggers:` to handle it.",
         kind = t.kind.replace('_', " "),
-        origin = escape(&t.origin),
-        key = escape(&t.dedup_key).replace('`', "'"),
-        reason = escape(&t.reason),
+        origin = one_line(&t.origin),
+        key = one_line(&t.dedup_key).replace('`', "'"),
+        reason = one_line(&t.reason),
     )
 }
 
@@ -462,7 +485,7 @@ mod tests {
         let t = UnroutedTrigger {
             at: chrono::Utc::now(),
             kind: "cloudwatch_alarm".into(),
-            dedup_key: "alarm:<!channel> `x`:".into(),
+            dedup_key: "alarm:<!channel> `x`:\nhttps://evil.example/".into(),
             origin: "webhook sns".into(),
             reason: "pod-crashloop: parameter pod has no value <@U123>".into(),
             trigger: serde_json::Value::Null,
@@ -478,6 +501,10 @@ mod tests {
             !text.contains("<!channel>") && !text.contains("<@U123>"),
             "{text}"
         );
-        assert!(text.contains("&lt;!channel&gt; 'x'"), "{text}");
+        assert!(
+            text.contains("&lt;!channel&gt; 'x': https://evil.example/`"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 3, "{text}");
     }
 }

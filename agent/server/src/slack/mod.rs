@@ -98,6 +98,9 @@ pub struct Inner {
     events: Mutex<HashMap<String, Instant>>,
     /// User-group members, fetched at.
     groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    /// Unrouted-trigger notes posted lately, by trigger key (at most one per key per
+    /// [`channel::UNROUTED_NOTE_EVERY`]; every trigger is still recorded in the store).
+    unrouted_notes: Mutex<HashMap<String, Instant>>,
 }
 
 /// The Slack front end; cheap to clone.
@@ -176,6 +179,7 @@ impl SlackBot {
             starts: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            unrouted_notes: Mutex::new(HashMap::new()),
             settings,
         }))
     }

@@ -35,7 +35,10 @@ struct Cause {
     exception: String,
 }
 
+/// The message redacted, then cut to [`MAX_MESSAGE`] characters: redacting after the cut
+/// would miss a credential the cut shortened below its recognisable shape.
 fn clip(s: &str) -> String {
+    let s = &*sopilot_redact::redact(s);
     if s.chars().count() <= MAX_MESSAGE {
         s.to_owned()
     } else {
@@ -367,6 +370,18 @@ pub async fn trace_summaries(c: &Clients, a: TraceSummaries) -> ToolResult<CallT
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_across_the_cut_is_redacted_before_cutting() {
+        let token = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+        let message = format!(
+            "{} Authorization header was: token {token}",
+            "x".repeat(110)
+        );
+        let clipped = clip(&message);
+        assert!(!clipped.contains("ghp_a1B2"), "{clipped}");
+        assert!(clipped.chars().count() <= MAX_MESSAGE + 1, "{clipped}");
+    }
 
     #[test]
     fn a_cause_names_the_failing_call_and_the_deepest_exception() {

@@ -159,6 +159,14 @@ async fn check_all(args: &DoctorArgs) -> Vec<Line> {
     if let Some(env) = sim {
         env.shutdown().await;
     }
+    // Error texts of other systems (a model provider, a kube client) may quote a credential.
+    for l in &mut lines {
+        l.detail = sopilot_mcp_common::redact(&l.detail).into_owned();
+        l.fix = l
+            .fix
+            .take()
+            .map(|f| sopilot_mcp_common::redact(&f).into_owned());
+    }
     lines
 }
 
