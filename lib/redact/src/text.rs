@@ -68,6 +68,11 @@ const TOKEN_PATTERNS: &[(&str, Validator)] = &[
         r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{10,}",
         any,
     ),
+    // OpenAI and Anthropic API keys (`sk-…`, `sk-proj-…`, `sk-ant-api03-…`), GitLab tokens.
+    (
+        r"(?-u:\b)sk-(?:proj-|ant-[a-z]+[0-9]*-)?[A-Za-z0-9_-]{20,}|(?-u:\b)glpat-[A-Za-z0-9_-]{20,}",
+        any,
+    ),
     // JWTs (and JWEs): base64url JSON header, payload, signature.
     (
         r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}",

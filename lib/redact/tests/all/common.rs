@@ -2,6 +2,7 @@
 
 /// Log and describe lines that hold no credential.
 pub const EVIDENCE: &[&str] = &[
+    "task-scheduler-deployment-abcdefghijk rolled out (disk-space-alerts-0123456789abcdefgh ok)",
     "LOG_LEVEL=debug",
     "DB_HOST=db.payment.svc",
     "DB_POOL_SIZE=10",

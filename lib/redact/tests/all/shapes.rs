@@ -44,6 +44,19 @@ fn tokens_recognised_by_their_form() {
         ),
         ("rk_test_abcdefghij0123", "[REDACTED]"),
         (
+            "OPENAI_KEY sk-proj-AbCdEfGhIjKlMnOpQrStUvWx012345 set",
+            "OPENAI_KEY [REDACTED] set",
+        ),
+        ("key sk-abcdefghijklmnopqrstuvwxyz012345", "key [REDACTED]"),
+        (
+            "anthropic sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv_wx-0123",
+            "anthropic [REDACTED]",
+        ),
+        (
+            "clone with glpat-AbCdEfGhIjKlMnOpQrSt",
+            "clone with [REDACTED]",
+        ),
+        (
             "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk end",
             "jwt [REDACTED] end",
         ),
