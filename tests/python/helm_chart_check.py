@@ -105,6 +105,9 @@ def refused(chart_dir, values, how):
 
 
 SECRETS_RULE = {"apiGroups": [""], "resources": ["pods", "secrets"], "verbs": ["get"]}
+# Rules that reach Secrets another way: a ServiceAccount's token, a shell in a pod.
+TOKEN_RULE = {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}
+EXEC_RULE = {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}
 
 REFUSALS = {
     "misspelt_top_level_key": ({"replicaCountt": 2}, "schema"),
@@ -112,6 +115,8 @@ REFUSALS = {
     "wrong_type": ({"replicaCount": "two"}, "schema"),
     "secrets_rule_by_schema": ({"rbac": {"clusterRules": [SECRETS_RULE]}}, "schema"),
     "secrets_rule_by_template": ({"rbac": {"clusterRules": [SECRETS_RULE]}}, "template"),
+    "token_rule_by_schema": ({"rbac": {"clusterRules": [TOKEN_RULE]}}, "schema"),
+    "exec_rule_by_template": ({"rbac": {"clusterRules": [EXEC_RULE]}}, "template"),
     "writable_root_filesystem": (
         {"securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": False,
                              "runAsNonRoot": True}},

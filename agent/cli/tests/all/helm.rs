@@ -192,6 +192,8 @@ async fn the_chart_lints_renders_and_applies_to_the_simulator() {
         ("wrong_type", "got string, want integer"),
         ("secrets_rule_by_schema", "/rbac/clusterRules/0/resources/1"),
         ("secrets_rule_by_template", "SOPilot never needs Secrets"),
+        ("token_rule_by_schema", "/rbac/clusterRules/0/resources/0"),
+        ("exec_rule_by_template", "reaches Secrets another way"),
         (
             "writable_root_filesystem",
             "/securityContext/readOnlyRootFilesystem",

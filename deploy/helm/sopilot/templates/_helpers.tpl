@@ -86,6 +86,9 @@ with --skip-schema-validation).
 {{- if or (eq . "secrets") (eq . "*") (hasPrefix "secrets/" .) }}
 {{- fail (printf "rbac.clusterRules[%d] grants %q: SOPilot never needs Secrets; remove it (regenerate the rules with `sopilot rbac --format helm-values`)" $i .) }}
 {{- end }}
+{{- if has . (list "serviceaccounts/token" "pods/exec" "pods/attach" "pods/portforward" "nodes/proxy" "services/proxy") }}
+{{- fail (printf "rbac.clusterRules[%d] grants %q, which reaches Secrets another way: SOPilot never needs it; remove it (regenerate the rules with `sopilot rbac --format helm-values`)" $i .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
