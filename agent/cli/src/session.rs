@@ -17,7 +17,17 @@ use sopilot_sop::Sop;
 use crate::assets;
 
 /// The builtin servers this binary can start (`sopilot mcp-server NAME`).
-pub const BUILTIN: [&str; 5] = ["kubectl", "slack", "cloudwatch", "cost", "prometheus"];
+pub const BUILTIN: [&str; 6] = [
+    "kubectl",
+    "slack",
+    "cloudwatch",
+    "cost",
+    "prometheus",
+    "jira",
+];
+
+/// The Jira projects SOPilot's Jira tools may use (keys, comma-separated).
+const JIRA_PROJECTS: &str = "SOPILOT_JIRA_PROJECTS";
 
 /// The Slack channels SOPilot may post to (`SOPILOT_SLACK_CHANNELS`, default `#incidents`).
 fn slack_channels() -> String {
@@ -28,7 +38,8 @@ fn slack_channels() -> String {
 /// in front of them. `env` is added to each server's environment. Slack is started only
 /// when a bot token is available, CloudWatch and Cost Explorer only when an AWS region is
 /// configured (in `env` or the environment: `AWS_REGION`, `AWS_DEFAULT_REGION` or a
-/// profile named by `AWS_PROFILE`), Prometheus only when `PROMETHEUS_URL` is set.
+/// profile named by `AWS_PROFILE`), Prometheus only when `PROMETHEUS_URL` is set, Jira only
+/// when `JIRA_URL` is set (confined to the projects of `SOPILOT_JIRA_PROJECTS`).
 pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the sopilot binary to start the MCP servers: {e}"))?;
@@ -57,6 +68,18 @@ pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, Stri
     // PROMETHEUS_* variables and, for SigV4, the AWS chain).
     if has("PROMETHEUS_URL") {
         servers.push(spec("prometheus", Vec::new()));
+    }
+    if has("JIRA_URL") {
+        let projects = env
+            .iter()
+            .find(|(k, _)| k == JIRA_PROJECTS)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(JIRA_PROJECTS).ok())
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                format!("JIRA_URL is set but {JIRA_PROJECTS} is not: name the Jira projects SOPilot may use, e.g. {JIRA_PROJECTS}=OPS,PAY (or unset JIRA_URL)")
+            })?;
+        servers.push(spec("jira", vec!["--projects".into(), projects]));
     }
     Ok(servers)
 }

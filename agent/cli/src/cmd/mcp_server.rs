@@ -42,6 +42,7 @@ pub fn serve(name: &str, args: &[String]) -> ExitCode {
         "cloudwatch" => parsed(&rt, "mcp-cloudwatch", args, mcp_cloudwatch::cli::run),
         "cost" => parsed(&rt, "mcp-cost", args, mcp_cost::cli::run),
         "prometheus" => parsed(&rt, "mcp-prometheus", args, mcp_prometheus::cli::run),
+        "jira" => parsed(&rt, "mcp-jira", args, mcp_jira::cli::run),
         other => {
             eprintln!(
                 "error: no builtin MCP server {other:?}; builtin: {}",

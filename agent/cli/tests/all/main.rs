@@ -14,6 +14,7 @@ mod deploy;
 mod doctor;
 mod eval;
 mod helm;
+mod jira;
 mod mcp_conformance;
 mod mcp_gateway;
 mod otel;
