@@ -47,6 +47,14 @@ impl ChannelKey {
         })
     }
 
+    /// Whether this key names `c` (by id, or by its name).
+    pub fn names(&self, c: &ChannelInfo) -> bool {
+        match self {
+            ChannelKey::Id(id) => c.id == *id,
+            ChannelKey::Name(name) => c.name == *name,
+        }
+    }
+
     fn shown(&self) -> String {
         match self {
             ChannelKey::Id(id) => id.clone(),
@@ -231,10 +239,7 @@ impl Channels {
         max_age: Duration,
     ) -> Result<Option<ChannelInfo>, SlackError> {
         let list = self.list(api, max_age).await?;
-        Ok(list.into_iter().find(|c| match key {
-            ChannelKey::Id(id) => c.id == *id,
-            ChannelKey::Name(name) => c.name == *name,
-        }))
+        Ok(list.into_iter().find(|c| key.names(c)))
     }
 
     /// The allow-list for people: `#incidents (C0INCIDENTS)` where the list says.

@@ -40,6 +40,7 @@ use sopilot_mcp_common::run;
 use sopilot_slack_api::SlackClient;
 use tokio::sync::Mutex;
 
+pub use channels::{ChannelInfo, ChannelKey, Channels};
 pub use config::Config;
 pub use error::SlackError;
 pub use sopilot_slack_api::{ApiFailure, DEFAULT_API_URL, RetryPolicy, SlackCode, Token};

@@ -1,9 +1,9 @@
-//! Slack: the bot token works, the read scopes the bot and `mcp-slack` use are granted (each
-//! probed by one read call: Slack names a missing scope), and the incident channel exists
-//! with the bot in it. `chat:write` is not probed: posting is its only test.
+//! Slack: the bot token works, the channel list can be read (mcp-slack's own listing: Slack
+//! names a missing scope), and the incident channel exists, unarchived, with the bot in it.
+//! `chat:write` is not probed: posting is its only test.
 
-use serde_json::Value;
-use sopilot_slack_api::{Args, DEFAULT_API_URL, SlackClient};
+use mcp_slack::{ChannelInfo, ChannelKey};
+use sopilot_slack_api::{DEFAULT_API_URL, SlackClient};
 
 use super::{Line, Target};
 use crate::config::Config;
@@ -46,13 +46,13 @@ pub(super) async fn check(config: &Config, target: &Target<'_>) -> Vec<Line> {
             who.user, who.user_id, who.team_id
         ),
     )];
-    let channels = match list_channels(&client).await {
+    let channels = match mcp_slack::Channels::new(&[]).visible(&client).await {
         Ok(c) => c,
         Err(e) => {
             lines.push(Line::fail(
                 "slack",
                 format!("conversations.list: {e}"),
-                "add the channels:read scope to the app and reinstall it",
+                "add the scope Slack names (channels:read, groups:read: what mcp-slack lists channels with) to the app and reinstall it",
             ));
             return lines;
         }
@@ -61,35 +61,8 @@ pub(super) async fn check(config: &Config, target: &Target<'_>) -> Vec<Line> {
     lines
 }
 
-/// Every public channel the token can see (`conversations.list`, paged, bounded).
-async fn list_channels(client: &SlackClient) -> Result<Vec<Value>, sopilot_slack_api::Error> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..20 {
-        let mut q = vec![
-            ("limit", "200".to_owned()),
-            ("exclude_archived", "true".to_owned()),
-        ];
-        if let Some(c) = &cursor {
-            q.push(("cursor", c.clone()));
-        }
-        let page = client.call("conversations.list", Args::Query(q)).await?;
-        out.extend(
-            page.get("channels")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-        );
-        cursor = sopilot_slack_api::next_cursor(&page).map(str::to_owned);
-        if cursor.is_none() {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// The incident channel (`serve.slack.channel`) exists and the bot is a member.
-fn channel_line(config: &Config, channels: &[Value], bot: &str) -> Line {
+fn channel_line(config: &Config, channels: &[ChannelInfo], bot: &str) -> Line {
     let Some(wanted) = config.serve.slack.as_ref().and_then(|s| s.channel.clone()) else {
         return Line::skip(
             "slack",
@@ -99,25 +72,21 @@ fn channel_line(config: &Config, channels: &[Value], bot: &str) -> Line {
             ),
         );
     };
-    let bare = wanted.trim_start_matches('#');
-    let found = channels.iter().find(|c| {
-        c.get("id").and_then(Value::as_str) == Some(bare)
-            || c.get("name").and_then(Value::as_str) == Some(bare)
-    });
+    let found = ChannelKey::parse(&wanted).and_then(|key| channels.iter().find(|c| key.names(c)));
     match found {
-        None => Line::fail(
+        Some(c) if !c.is_archived && c.is_member => Line::ok(
             "slack",
-            format!("the incident channel {wanted} does not exist or is not visible to the bot"),
-            "create it, or set serve.slack.channel to an existing channel",
+            format!("the bot is in the incident channel {wanted}"),
         ),
-        Some(c) if c.get("is_member").and_then(Value::as_bool) != Some(true) => Line::fail(
+        Some(c) if !c.is_archived => Line::fail(
             "slack",
             format!("the bot is not a member of {wanted}"),
             format!("invite it: `/invite @{bot}` in {wanted}"),
         ),
-        Some(_) => Line::ok(
+        _ => Line::fail(
             "slack",
-            format!("the bot is in the incident channel {wanted}"),
+            format!("the incident channel {wanted} does not exist or is not visible to the bot"),
+            "create it, or set serve.slack.channel to an existing channel",
         ),
     }
 }
