@@ -10,9 +10,26 @@ use common::Harness;
 use serde_json::json;
 use sopilot_sim_aws::{Fault, FaultKind, Service};
 
+/// The repository's scenario with the simulator's and the server's clocks frozen at
+/// [`common::test_now`]: the simulated traces are drawn per minute, so an unpinned run found
+/// none of the gateway's rare errors in some half hours.
+async fn pinned() -> Harness {
+    let s = common::scenario();
+    let now = common::test_now();
+    let state = sopilot_sim_aws::AwsState::from_sections_at(
+        s.get("cloudwatch"),
+        s.get("logs"),
+        s.get("cost"),
+        now,
+    )
+    .and_then(|state| state.with_xray(s.get("xray")))
+    .unwrap();
+    Harness::pinned(state, now).await
+}
+
 #[tokio::test]
 async fn the_service_graph_puts_the_faulting_database_edge_first_and_names_the_origin() {
-    let h = Harness::start().await;
+    let h = pinned().await;
     let r = h.ok("service_graph", json!({"minutes": 30})).await;
     let s = &r.structured;
     assert_eq!(
@@ -95,7 +112,7 @@ async fn a_graph_before_the_incident_is_healthy() {
 
 #[tokio::test]
 async fn trace_summaries_group_the_faults_by_root_cause() {
-    let h = Harness::start().await;
+    let h = pinned().await;
     let r = h.ok("trace_summaries", json!({"minutes": 30})).await;
     let s = &r.structured;
     assert_eq!(s["filter"], "fault = true");
@@ -153,7 +170,7 @@ async fn trace_summaries_group_the_faults_by_root_cause() {
 
 #[tokio::test]
 async fn x_ray_throttling_is_retried_then_reported() {
-    let h = Harness::start().await;
+    let h = pinned().await;
     h.state.inject(
         Service::XRay,
         Fault {
