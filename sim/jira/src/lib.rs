@@ -1,4 +1,5 @@
-//! Simulated Jira Cloud REST API v3 for SOPilot, recording every request.
+//! Simulated Jira REST API for SOPilot — Cloud's v3 and Data Center's v2 — recording every
+//! request.
 //!
 //! Serves, under `/rest/api/3/`: `POST issue`, `GET issue/{key}`, `POST issue/{key}/comment`,
 //! `GET`/`POST issue/{key}/transitions` and `POST search/jql` (the enhanced JQL search with
@@ -7,8 +8,11 @@
 //! (`{"errorMessages": [...], "errors": {...}}`), 401 without valid credentials, 403 for a
 //! user without write permission, 404 for an issue the user may not see (as Jira hides it).
 //! Credentials: `Basic base64(email:api_token)` (Cloud) or `Bearer PAT` (Data Center's
-//! personal access tokens, accepted on the same v3 paths; the `/rest/api/2` paths are not
-//! served). JQL is a subset (see [`jql`]); anything else is refused with Jira's 400.
+//! personal access tokens), on either API. Under `/rest/api/2/` the same resources speak
+//! Data Center's REST v2: descriptions and comment bodies are strings (wiki markup; an ADF
+//! document is refused with Jira's "Operation value must be a string"), users carry `name`
+//! and `key`, and the search is `POST search` paged by `startAt` with a `total`. JQL is a
+//! subset (see [`jql`]); anything else is refused with Jira's 400.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,4 +41,4 @@ pub use error::JiraSimError;
 pub use model::{Comment, Issue, RecordedRequest};
 pub use router::router;
 pub use section::{DEFAULT_API_TOKEN, DEFAULT_EMAIL, DEFAULT_PAT};
-pub use state::{JiraState, RawRequest, Reply};
+pub use state::{JiraState, Login, RawRequest, Reply};

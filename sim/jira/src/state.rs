@@ -31,6 +31,22 @@ pub struct RawRequest<'a> {
     pub base: &'a str,
 }
 
+/// The credentials of a user of the site, for the clients under test.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Login {
+    pub email: String,
+    /// Jira Cloud's API token (Basic with `email`).
+    pub api_token: Option<String>,
+    /// Jira Data Center's personal access token (Bearer).
+    pub pat: Option<String>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Login({}, [REDACTED])", self.email)
+    }
+}
+
 /// What the simulator answers: HTTP status and JSON body (`None` for a 204).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -97,6 +113,20 @@ impl JiraState {
         world
             .issue_index(key)
             .and_then(|i| world.issues.get(i).cloned())
+    }
+
+    /// The keys of the site's projects, in the order the section lists them.
+    pub fn project_keys(&self) -> Vec<String> {
+        self.lock().projects.iter().map(|p| p.key.clone()).collect()
+    }
+
+    /// The credentials of the first user who may write (what SOPilot logs in as).
+    pub fn login(&self) -> Option<Login> {
+        self.lock().users.iter().find(|u| u.write).map(|u| Login {
+            email: u.email.clone(),
+            api_token: u.api_token.clone(),
+            pat: u.pat.clone(),
+        })
     }
 
     /// Every issue, in creation order.

@@ -1,4 +1,6 @@
-//! The REST v3 resources: routing a request to its handler, and Jira's error shape.
+//! The REST resources, v3 (Cloud: ADF bodies, the enhanced `search/jql`) and v2 (Data
+//! Center: plain-text bodies in wiki markup, `search` paged by `startAt`): routing a request
+//! to its handler, and Jira's error shape.
 
 mod search;
 mod view;
@@ -10,7 +12,31 @@ use serde_json::{Map, Value, json};
 use crate::model::World;
 use crate::state::{RawRequest, Reply};
 
-const PREFIX: &str = "/rest/api/3/";
+/// Which REST API a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// `/rest/api/2/`: bodies are strings (wiki markup).
+    V2,
+    /// `/rest/api/3/`: bodies are ADF documents.
+    V3,
+}
+
+impl Api {
+    /// The API of `path` and the rest of the path after its prefix.
+    fn of(path: &str) -> Option<(Api, &str)> {
+        path.strip_prefix("/rest/api/3/")
+            .map(|r| (Api::V3, r))
+            .or_else(|| path.strip_prefix("/rest/api/2/").map(|r| (Api::V2, r)))
+    }
+
+    /// `2` or `3`, for `self` links.
+    pub fn number(self) -> u8 {
+        match self {
+            Api::V2 => 2,
+            Api::V3 => 3,
+        }
+    }
+}
 
 /// What every handler gets.
 pub(crate) struct Call<'a> {
@@ -19,6 +45,7 @@ pub(crate) struct Call<'a> {
     pub user: usize,
     pub req: &'a RawRequest<'a>,
     pub now: DateTime<Utc>,
+    pub api: Api,
 }
 
 impl Call<'_> {
@@ -81,11 +108,11 @@ pub(crate) fn call(
     req: &RawRequest<'_>,
     now: DateTime<Utc>,
 ) -> Reply {
-    let Some(rest) = req.path.strip_prefix(PREFIX) else {
+    let Some((api, rest)) = Api::of(req.path) else {
         return error(
             404,
             &[&format!(
-                "No resource at {}: the simulated Jira serves /rest/api/3/ only",
+                "No resource at {}: the simulated Jira serves /rest/api/3/ and /rest/api/2/",
                 req.path
             )],
             &[],
@@ -97,6 +124,7 @@ pub(crate) fn call(
         user,
         req,
         now,
+        api,
     };
     let result = match (req.method, segments.as_slice()) {
         ("POST", ["issue"]) => write::create(&mut call),
@@ -104,11 +132,12 @@ pub(crate) fn call(
         ("POST", ["issue", key, "comment"]) => write::comment(&mut call, key),
         ("GET", ["issue", key, "transitions"]) => view::transitions(&call, key),
         ("POST", ["issue", key, "transitions"]) => write::transition(&mut call, key),
-        ("POST", ["search", "jql"]) => search::search(&call),
+        ("POST", ["search", "jql"]) if api == Api::V3 => search::search(&call),
+        ("POST", ["search"]) if api == Api::V2 => search::search(&call),
         (
             _,
             ["issue"] | ["issue", _] | ["issue", _, "comment" | "transitions"] | ["search", "jql"],
-        ) => Err(error(
+        ) if api == Api::V3 => Err(error(
             405,
             &[&format!(
                 "Method {} is not allowed on {}",
@@ -116,6 +145,18 @@ pub(crate) fn call(
             )],
             &[],
         )),
+        (_, ["issue"] | ["issue", _] | ["issue", _, "comment" | "transitions"] | ["search"])
+            if api == Api::V2 =>
+        {
+            Err(error(
+                405,
+                &[&format!(
+                    "Method {} is not allowed on {}",
+                    req.method, req.path
+                )],
+                &[],
+            ))
+        }
         _ => Err(error(404, &[&format!("No resource at {}", req.path)], &[])),
     };
     result.unwrap_or_else(|e| e)

@@ -1,8 +1,10 @@
-//! `POST /rest/api/3/search/jql`: the enhanced JQL search, paged by `nextPageToken`.
+//! `POST /rest/api/3/search/jql`, the enhanced JQL search paged by `nextPageToken`, and
+//! `POST /rest/api/2/search` (Data Center), paged by `startAt` with a `total`.
 
 use serde_json::{Value, json};
 
-use super::{Call, error};
+use super::view::At;
+use super::{Api, Call, error};
 use crate::jql::{self, Clause, Field, OrderField};
 use crate::model::{Issue, World};
 use crate::state::Reply;
@@ -68,8 +70,63 @@ pub(crate) fn search(call: &Call<'_>) -> Result<Reply, Reply> {
         Some(n) => usize::try_from(n).unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE),
         None => DEFAULT_PAGE,
     };
-    let start = match body["nextPageToken"].as_str() {
-        None => 0,
+    let start = match call.api {
+        Api::V2 => start_at(&body)?,
+        Api::V3 => page_token(&body)?,
+    };
+    let fields = wanted_fields(call.api, &body["fields"]);
+    let mut hits: Vec<&Issue> = call
+        .world
+        .issues
+        .iter()
+        .filter(|i| call.user().sees(&i.project))
+        .filter(|i| query.clauses.iter().all(|c| matches(call.world, i, c)))
+        .collect();
+    sort(
+        &mut hits,
+        query.order.unwrap_or((OrderField::Created, true)),
+    );
+    let end = (start + page).min(hits.len());
+    let at = At::of(call);
+    let issues: Vec<Value> = hits
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|i| super::view::issue_bean(call.world, &at, i, fields.as_deref()))
+        .collect();
+    let out = match call.api {
+        Api::V2 => {
+            json!({"expand": "schema,names", "startAt": start, "maxResults": page, "total": hits.len(), "issues": issues})
+        }
+        Api::V3 => {
+            let mut out = json!({"issues": issues, "isLast": end >= hits.len()});
+            if end < hits.len() {
+                out["nextPageToken"] = json!(format!("sim-page-{end}"));
+            }
+            out
+        }
+    };
+    Ok(Reply {
+        status: 200,
+        body: Some(out),
+    })
+}
+
+/// v2's `startAt` (default 0).
+fn start_at(body: &Value) -> Result<usize, Reply> {
+    match &body["startAt"] {
+        Value::Null => Ok(0),
+        v => v
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| error(400, &["startAt must be a non-negative number."], &[])),
+    }
+}
+
+/// v3's `nextPageToken` (none: the first page).
+fn page_token(body: &Value) -> Result<usize, Reply> {
+    match body["nextPageToken"].as_str() {
+        None => Ok(0),
         Some(t) => t
             .strip_prefix("sim-page-")
             .and_then(|n| n.parse().ok())
@@ -79,25 +136,25 @@ pub(crate) fn search(call: &Call<'_>) -> Result<Reply, Reply> {
                     &["The provided next page token is invalid or expired."],
                     &[],
                 )
-            })?,
-    };
-    let fields: Option<Vec<String>> = match &body["fields"] {
-        Value::Array(a) => Some(
+            }),
+    }
+}
+
+/// The fields asked for; without a list, v3's enhanced search returns ids only and v2's
+/// search every navigable field.
+fn wanted_fields(api: Api, fields: &Value) -> Option<Vec<String>> {
+    match (fields, api) {
+        (Value::Array(a), _) => Some(
             a.iter()
                 .filter_map(|f| f.as_str().map(str::to_owned))
                 .collect(),
         ),
-        // The enhanced search returns ids only unless fields are asked for.
-        _ => Some(vec!["id".to_owned()]),
-    };
-    let mut hits: Vec<&Issue> = call
-        .world
-        .issues
-        .iter()
-        .filter(|i| call.user().sees(&i.project))
-        .filter(|i| query.clauses.iter().all(|c| matches(call.world, i, c)))
-        .collect();
-    let (by, desc) = query.order.unwrap_or((OrderField::Created, true));
+        (_, Api::V3) => Some(vec!["id".to_owned()]),
+        (_, Api::V2) => None,
+    }
+}
+
+fn sort(hits: &mut [&Issue], (by, desc): (OrderField, bool)) {
     hits.sort_by(|a, b| {
         let o = match by {
             OrderField::Created => a.created.cmp(&b.created),
@@ -111,19 +168,4 @@ pub(crate) fn search(call: &Call<'_>) -> Result<Reply, Reply> {
         .then_with(|| a.id.cmp(&b.id));
         if desc { o.reverse() } else { o }
     });
-    let end = (start + page).min(hits.len());
-    let issues: Vec<Value> = hits
-        .get(start..end)
-        .unwrap_or_default()
-        .iter()
-        .map(|i| super::view::issue_bean(call.world, call.req.base, i, fields.as_deref()))
-        .collect();
-    let mut out = json!({"issues": issues, "isLast": end >= hits.len()});
-    if end < hits.len() {
-        out["nextPageToken"] = json!(format!("sim-page-{end}"));
-    }
-    Ok(Reply {
-        status: 200,
-        body: Some(out),
-    })
 }

@@ -2,10 +2,35 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Call;
+use super::{Api, Call};
+use crate::adf;
 use crate::model::{Comment, Issue, Project, Status, User, World};
 use crate::state::Reply;
 use crate::time::jira;
+
+/// Where links point and how bodies are written: the API a request spoke.
+pub(crate) struct At {
+    /// `http://HOST/rest/api/N`.
+    pub root: String,
+    pub api: Api,
+}
+
+impl At {
+    pub fn of(call: &Call<'_>) -> At {
+        At {
+            root: format!("{}/rest/api/{}", call.req.base, call.api.number()),
+            api: call.api,
+        }
+    }
+
+    /// A stored ADF body as this API writes it: the document (v3) or its text (v2).
+    pub fn body(&self, doc: &Value) -> Value {
+        match self.api {
+            Api::V3 => doc.clone(),
+            Api::V2 => Value::String(adf::to_text(doc)),
+        }
+    }
+}
 
 fn category(s: &Status) -> Value {
     let (id, name, color) = match s.category.as_str() {
@@ -16,21 +41,24 @@ fn category(s: &Status) -> Value {
     json!({"id": id, "key": s.category, "colorName": color, "name": name})
 }
 
-pub(crate) fn status(base: &str, s: &Status) -> Value {
-    json!({"self": format!("{base}/rest/api/3/status/{}", s.id), "description": "", "name": s.name, "id": s.id, "statusCategory": category(s)})
+pub(crate) fn status(at: &At, s: &Status) -> Value {
+    json!({"self": format!("{}/status/{}", at.root, s.id), "description": "", "name": s.name, "id": s.id, "statusCategory": category(s)})
 }
 
 fn user(world: &World, account_id: &str) -> Value {
     let u: Option<&User> = world.users.iter().find(|u| u.account_id == account_id);
-    json!({"accountId": account_id, "displayName": u.map_or(account_id, |u| u.display_name.as_str()), "active": true, "accountType": "atlassian"})
+    // Cloud names users by accountId; Data Center by name and key (both given: clients
+    // read the one they know).
+    let name = u.map_or(account_id, |u| u.email.as_str());
+    json!({"accountId": account_id, "name": name, "key": account_id, "displayName": u.map_or(account_id, |u| u.display_name.as_str()), "active": true, "accountType": "atlassian"})
 }
 
-pub(crate) fn comment(world: &World, base: &str, issue: &Issue, c: &Comment) -> Value {
+pub(crate) fn comment(world: &World, at: &At, issue: &Issue, c: &Comment) -> Value {
     json!({
-        "self": format!("{base}/rest/api/3/issue/{}/comment/{}", issue.id, c.id),
+        "self": format!("{}/issue/{}/comment/{}", at.root, issue.id, c.id),
         "id": c.id,
         "author": user(world, &c.author),
-        "body": c.body,
+        "body": at.body(&c.body),
         "updateAuthor": user(world, &c.author),
         "created": jira(c.created),
         "updated": jira(c.created),
@@ -39,7 +67,7 @@ pub(crate) fn comment(world: &World, base: &str, issue: &Issue, c: &Comment) -> 
 }
 
 /// Every field of `issue`, by its Jira id.
-fn all_fields(world: &World, base: &str, issue: &Issue, project: &Project) -> Map<String, Value> {
+fn all_fields(world: &World, at: &At, issue: &Issue, project: &Project) -> Map<String, Value> {
     let issue_type = project
         .issue_types
         .iter()
@@ -47,7 +75,7 @@ fn all_fields(world: &World, base: &str, issue: &Issue, project: &Project) -> Ma
     let comments: Vec<Value> = issue
         .comments
         .iter()
-        .map(|c| comment(world, base, issue, c))
+        .map(|c| comment(world, at, issue, c))
         .collect();
     let mut f = Map::new();
     f.insert("summary".into(), json!(issue.summary));
@@ -55,19 +83,22 @@ fn all_fields(world: &World, base: &str, issue: &Issue, project: &Project) -> Ma
         "status".into(),
         project
             .status(&issue.status)
-            .map_or(Value::Null, |s| status(base, s)),
+            .map_or(Value::Null, |s| status(at, s)),
     );
     f.insert(
         "issuetype".into(),
         json!({"id": issue_type.map(|t| t.0.clone()), "name": issue.issue_type, "subtask": false}),
     );
-    f.insert("project".into(), json!({"self": format!("{base}/rest/api/3/project/{}", project.id), "id": project.id, "key": project.key, "name": project.name}));
+    f.insert("project".into(), json!({"self": format!("{}/project/{}", at.root, project.id), "id": project.id, "key": project.key, "name": project.name}));
     f.insert("labels".into(), json!(issue.labels));
     f.insert("created".into(), json!(jira(issue.created)));
     f.insert("updated".into(), json!(jira(issue.updated)));
     f.insert(
         "description".into(),
-        issue.description.clone().unwrap_or(Value::Null),
+        issue
+            .description
+            .as_ref()
+            .map_or(Value::Null, |d| at.body(d)),
     );
     f.insert(
         "reporter".into(),
@@ -76,7 +107,7 @@ fn all_fields(world: &World, base: &str, issue: &Issue, project: &Project) -> Ma
             .as_deref()
             .map_or(Value::Null, |r| user(world, r)),
     );
-    f.insert("comment".into(), json!({"self": format!("{base}/rest/api/3/issue/{}/comment", issue.id), "comments": comments, "maxResults": comments.len(), "total": comments.len(), "startAt": 0}));
+    f.insert("comment".into(), json!({"self": format!("{}/issue/{}/comment", at.root, issue.id), "comments": comments, "maxResults": comments.len(), "total": comments.len(), "startAt": 0}));
     f
 }
 
@@ -84,15 +115,15 @@ fn all_fields(world: &World, base: &str, issue: &Issue, project: &Project) -> Ma
 /// `id` alone: none).
 pub(crate) fn issue_bean(
     world: &World,
-    base: &str,
+    at: &At,
     issue: &Issue,
     wanted: Option<&[String]>,
 ) -> Value {
-    let mut bean = json!({"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations", "id": issue.id, "self": format!("{base}/rest/api/3/issue/{}", issue.id), "key": issue.key});
+    let mut bean = json!({"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations", "id": issue.id, "self": format!("{}/issue/{}", at.root, issue.id), "key": issue.key});
     let Some(project) = world.project(&issue.project) else {
         return bean;
     };
-    let all = all_fields(world, base, issue, project);
+    let all = all_fields(world, at, issue, project);
     let fields: Map<String, Value> = match wanted {
         Some(w) if !w.iter().any(|f| f == "*all" || f == "*navigable") => all
             .into_iter()
@@ -119,7 +150,7 @@ pub(crate) fn get_issue(call: &Call<'_>, key: &str) -> Result<Reply, Reply> {
         status: 200,
         body: Some(issue_bean(
             call.world,
-            call.req.base,
+            &At::of(call),
             issue,
             wanted.as_deref(),
         )),
@@ -129,14 +160,14 @@ pub(crate) fn get_issue(call: &Call<'_>, key: &str) -> Result<Reply, Reply> {
 pub(crate) fn transitions(call: &Call<'_>, key: &str) -> Result<Reply, Reply> {
     let i = call.visible_issue(key)?;
     let issue = &call.world.issues[i];
-    let base = call.req.base;
+    let at = At::of(call);
     let list: Vec<Value> = call
         .world
         .project(&issue.project)
         .map(|p| {
             p.transitions_from(&issue.status)
                 .map(|t| {
-                    let to = p.status(&t.to).map_or(Value::Null, |s| status(base, s));
+                    let to = p.status(&t.to).map_or(Value::Null, |s| status(&at, s));
                     json!({"id": t.id, "name": t.name, "to": to, "hasScreen": false, "isGlobal": t.from.is_empty(), "isInitial": false, "isAvailable": true, "isConditional": false, "isLooped": false})
                 })
                 .collect()

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Call, error};
+use super::view::At;
+use super::{Api, Call, error};
 use crate::adf;
 use crate::model::{Comment, Issue};
 use crate::state::Reply;
@@ -19,7 +20,25 @@ fn needs_write(call: &Call<'_>, what: &str) -> Result<(), Reply> {
     }
 }
 
-/// `POST /rest/api/3/issue`: `{"fields": {project, issuetype, summary, description, labels}}`.
+/// A body as the request's API writes it: an ADF document (v3) or a string of wiki markup
+/// (v2), kept as ADF; `None` when it is neither.
+fn body_of(api: Api, v: &Value) -> Option<Value> {
+    match (api, v) {
+        (Api::V3, d) if adf::is_document(d) => Some(d.clone()),
+        (Api::V2, Value::String(text)) => Some(adf::from_text(text)),
+        _ => None,
+    }
+}
+
+/// What Jira says about a body of the wrong shape for the API.
+fn wrong_body(api: Api) -> &'static str {
+    match api {
+        Api::V3 => adf::NOT_A_DOCUMENT,
+        Api::V2 => "Operation value must be a string",
+    }
+}
+
+/// `POST /rest/api/N/issue`: `{"fields": {project, issuetype, summary, description, labels}}`.
 pub(crate) fn create(call: &mut Call<'_>) -> Result<Reply, Reply> {
     let body = call.json()?;
     let f = &body["fields"];
@@ -75,8 +94,10 @@ pub(crate) fn create(call: &mut Call<'_>) -> Result<Reply, Reply> {
     }
     let description = match &f["description"] {
         Value::Null => None,
-        d if adf::is_document(d) => Some(d.clone()),
-        _ => return Err(error(400, &[], &[("description", adf::NOT_A_DOCUMENT)])),
+        d => match body_of(call.api, d) {
+            Some(d) => Some(d),
+            None => return Err(error(400, &[], &[("description", wrong_body(call.api))])),
+        },
     };
     let labels = labels(&f["labels"])?;
     call.world.next_issue_id += 1;
@@ -98,7 +119,7 @@ pub(crate) fn create(call: &mut Call<'_>) -> Result<Reply, Reply> {
         reporter: Some(call.user().account_id.clone()),
         comments: Vec::new(),
     };
-    let reply = json!({"id": issue.id, "key": issue.key, "self": format!("{}/rest/api/3/issue/{}", call.req.base, issue.id)});
+    let reply = json!({"id": issue.id, "key": issue.key, "self": format!("{}/issue/{}", At::of(call).root, issue.id)});
     call.world.issues.push(issue);
     Ok(Reply {
         status: 201,
@@ -134,19 +155,19 @@ fn labels(v: &Value) -> Result<Vec<String>, Reply> {
     Ok(out)
 }
 
-/// `POST /rest/api/3/issue/{key}/comment`: `{"body": ADF}`.
+/// `POST /rest/api/N/issue/{key}/comment`: `{"body": ADF}` (v3) or `{"body": "text"}` (v2).
 pub(crate) fn comment(call: &mut Call<'_>, key: &str) -> Result<Reply, Reply> {
     let i = call.visible_issue(key)?;
     let body = call.json()?;
     needs_write(call, "comment on this issue")?;
-    if !adf::is_document(&body["body"]) {
-        return Err(error(400, &[], &[("comment", adf::NOT_A_DOCUMENT)]));
-    }
+    let Some(text) = body_of(call.api, &body["body"]) else {
+        return Err(error(400, &[], &[("comment", wrong_body(call.api))]));
+    };
     call.world.next_comment_id += 1;
     let c = Comment {
         id: call.world.next_comment_id.to_string(),
         author: call.user().account_id.clone(),
-        body: body["body"].clone(),
+        body: text,
         created: call.now,
     };
     let now = call.now;
@@ -154,14 +175,14 @@ pub(crate) fn comment(call: &mut Call<'_>, key: &str) -> Result<Reply, Reply> {
     issue.comments.push(c.clone());
     issue.updated = now;
     let issue = &call.world.issues[i];
-    let out = super::view::comment(call.world, call.req.base, issue, &c);
+    let out = super::view::comment(call.world, &At::of(call), issue, &c);
     Ok(Reply {
         status: 201,
         body: Some(out),
     })
 }
 
-/// `POST /rest/api/3/issue/{key}/transitions`: `{"transition": {"id": "21"}}`; 204.
+/// `POST /rest/api/N/issue/{key}/transitions`: `{"transition": {"id": "21"}}`; 204.
 pub(crate) fn transition(call: &mut Call<'_>, key: &str) -> Result<Reply, Reply> {
     let i = call.visible_issue(key)?;
     let body = call.json()?;

@@ -332,7 +332,7 @@ fn jql_outside_the_subset_is_jiras_400() {
 #[test]
 fn unknown_paths_and_methods() {
     let s = state();
-    assert_eq!(get(&s, "/rest/api/2/issue/OPS-1").status, 404);
+    assert_eq!(get(&s, "/rest/api/latest/issue/OPS-1").status, 404);
     assert_eq!(get(&s, "/rest/api/3/myself").status, 404);
     assert_eq!(
         send(&s, &bot(), "DELETE", "/rest/api/3/issue/OPS-1", None).status,

@@ -4,5 +4,6 @@
 mod common;
 
 mod api;
+mod api_v2;
 mod router;
 mod section;
