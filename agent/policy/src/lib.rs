@@ -11,6 +11,7 @@
 //! that targets Secret data is denied before any rule is read. The model's words never reach
 //! this crate: only the tool, its arguments, the measured impact and the run's facts do.
 
+mod check;
 mod error;
 mod examples;
 mod file;
@@ -20,6 +21,7 @@ mod guard;
 mod policy;
 mod request;
 
+pub use check::{HandCheck, check_by_hand};
 pub use error::{PolicyError, Problem};
 pub use fs::{load_paths, policy_files};
 pub use guard::{SECRET_GUARD, is_secret_kind};

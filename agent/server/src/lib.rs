@@ -10,6 +10,7 @@
 pub mod api;
 pub mod approvals;
 pub mod auth;
+pub mod console;
 mod error;
 pub mod hooks;
 pub mod mcp;
@@ -104,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .merge(mcp::routes(&state))
         .merge(slack::routes())
         .layer(DefaultBodyLimit::max(limit))
+        .merge(console::routes())
         .with_state(state)
 }
 

@@ -1,0 +1,199 @@
+//! `/sops`: the SOP catalogue with lint results, triggers, phases and tools; `/sops/{name}`
+//! renders one with the parameters given.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use sopilot_sop::{Severity, Sop};
+
+use super::html::{esc, json_inline, table, url_part};
+use super::page::{ConsoleError, Nav, layout, ok};
+use super::signed_in;
+use crate::AppState;
+
+/// The lint findings of a loaded SOP: it is parsed again from its front matter (as JSON,
+/// which is YAML) and body. Line numbers are not kept: they would not be the file's.
+pub fn lint(sop: &Sop) -> Vec<String> {
+    let front = serde_json::to_string(&sop.front).unwrap_or_default();
+    let text = format!("---\n{front}\n---\n{}", sop.body);
+    let (_, diags) = sopilot_sop::parse(&sop.name, &text);
+    diags
+        .iter()
+        .map(|d| {
+            let sev = if d.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            format!("{sev}: {}", d.message)
+        })
+        .collect()
+}
+
+fn triggers(sop: &Sop) -> String {
+    sop.front
+        .triggers
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                m.remove("params");
+            }
+            json_inline(&v)
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+fn tools(sop: &Sop) -> String {
+    let mut used: Vec<String> = sop.front.tools.clone();
+    for step in &sop.steps {
+        for b in &step.tool_blocks {
+            let t = b.tool.to_string();
+            if !used.contains(&t) {
+                used.push(t);
+            }
+        }
+    }
+    esc(&used.join(", "))
+}
+
+fn phases(sop: &Sop) -> String {
+    sop.front
+        .phases
+        .iter()
+        .map(|p| match p.deadline {
+            Some(d) => format!("{} ({} s)", esc(&p.name), d.seconds()),
+            None => esc(&p.name),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn lint_html(findings: &[String]) -> String {
+    if findings.is_empty() {
+        "<span class=\"badge good\">clean</span>".into()
+    } else {
+        format!(
+            "<ul class=\"lint\">{}</ul>",
+            findings
+                .iter()
+                .map(|f| format!("<li>{}</li>", esc(f)))
+                .collect::<String>()
+        )
+    }
+}
+
+/// `GET /sops`
+pub async fn list(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ConsoleError> {
+    let session = signed_in(&s, &headers)?;
+    let rows: Vec<Vec<String>> = s
+        .runs
+        .sops()
+        .iter()
+        .map(|sop| {
+            vec![
+                format!(
+                    "<a href=\"/sops/{}\">{}</a>",
+                    url_part(&sop.name),
+                    esc(&sop.name)
+                ),
+                esc(sop.front.description.as_deref().unwrap_or(&sop.title)),
+                lint_html(&lint(sop)),
+                triggers(sop),
+                phases(sop),
+                tools(sop),
+            ]
+        })
+        .collect();
+    let body = if rows.is_empty() {
+        "<p class=\"empty\">This server has no SOPs.</p>".to_owned()
+    } else {
+        table(
+            "sops",
+            &["SOP", "Description", "Lint", "Triggers", "Phases", "Tools"],
+            &rows,
+        )
+    };
+    Ok(ok(layout(
+        "SOPs",
+        Some(&session),
+        Nav::Sops,
+        None,
+        &format!("<h1>SOPs</h1>{body}"),
+    )))
+}
+
+/// `GET /sops/{name}?PARAM=VALUE...`
+pub async fn show(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(given): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let session = signed_in(&s, &headers)?;
+    let sop = s
+        .runs
+        .sops()
+        .iter()
+        .find(|x| x.name == name)
+        .ok_or_else(|| ConsoleError::NotFound(format!("no SOP {name}")))?;
+    let params: BTreeMap<String, String> = given
+        .into_iter()
+        .filter(|(k, v)| sop.parameter(k).is_some() && !v.is_empty())
+        .collect();
+    let mut fields = String::new();
+    for p in &sop.parameters {
+        let _ = write!(
+            fields,
+            "<label for=\"p-{n}\">{n}{}</label><input id=\"p-{n}\" name=\"{n}\" value=\"{}\" placeholder=\"{}\"><small>{}</small>",
+            if p.required { " (required)" } else { "" },
+            esc(params.get(&p.name).map(String::as_str).unwrap_or("")),
+            esc(p.default.as_deref().unwrap_or("")),
+            esc(&p.description),
+            n = esc(&p.name)
+        );
+    }
+    let rendered = match sopilot_sop::render(sop, &params, None) {
+        Ok(r) => {
+            let warnings: String = r
+                .warnings
+                .iter()
+                .map(|w| format!("<li>{}</li>", esc(w)))
+                .collect();
+            format!(
+                "<h2>Rendered</h2>{}<pre class=\"sop\">{}</pre>",
+                if warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("<ul class=\"lint\">{warnings}</ul>")
+                },
+                esc(&r.markdown)
+            )
+        }
+        Err(e) => format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            esc(&e.to_string())
+        ),
+    };
+    let main = format!(
+        "<p><a href=\"/sops\">← SOPs</a></p><h1>{}</h1><p>{}</p><dl class=\"facts\"><div><dt>Lint</dt><dd>{}</dd></div><div><dt>Triggers</dt><dd>{}</dd></div><div><dt>Phases</dt><dd>{}</dd></div><div><dt>Tools</dt><dd>{}</dd></div></dl><form class=\"render\" method=\"get\" action=\"/sops/{}\"><h2>Parameters</h2>{fields}<button type=\"submit\">Render</button></form>{rendered}",
+        esc(&sop.name),
+        esc(sop.front.description.as_deref().unwrap_or(&sop.title)),
+        lint_html(&lint(sop)),
+        triggers(sop),
+        phases(sop),
+        tools(sop),
+        url_part(&sop.name)
+    );
+    Ok(ok(layout(
+        &sop.name,
+        Some(&session),
+        Nav::Sops,
+        None,
+        &main,
+    )))
+}
