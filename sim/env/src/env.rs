@@ -1,6 +1,7 @@
 //! Starting and stopping the whole simulated environment: the Kubernetes API (with its
 //! kubeconfig), AWS, Slack and the model, each on its own loopback listener, built from its
-//! scenario section; one graceful shutdown for all of them.
+//! scenario section (and Jira, when the scenario has a `jira` section); one graceful
+//! shutdown for all of them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use axum::serve::ListenerExt;
 use serde_json::{Value, json};
 use sopilot_sim_aws::AwsState;
+use sopilot_sim_jira::JiraState;
 use sopilot_sim_k8s::{KubeOptions, KubeState, Limits, RunningKube};
 use sopilot_sim_model::ModelState;
 use sopilot_sim_slack::SlackState;
@@ -65,10 +67,12 @@ pub struct RunningSim {
     slack_service: Service,
     model_service: Service,
     prometheus: Option<RunningPrometheus>,
+    jira: Option<(JiraState, Service)>,
 }
 
 /// Loads every section of the scenario, starts every simulator and writes the kubeconfig;
-/// with a `prometheus` section (and [`SimOptions::prometheus`]), a real Prometheus too.
+/// with a `prometheus` section (and [`SimOptions::prometheus`]), a real Prometheus too; with
+/// a `jira` section, the simulated Jira.
 pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim, SimError> {
     let with_prometheus = options.prometheus && scenario.prometheus.is_some();
     let model = ModelState::from_section(scenario.model.as_ref())?;
@@ -89,6 +93,7 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
     let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
     let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
     let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;
+    let jira = start_jira(scenario.jira.as_ref()).await?;
     let mut sim = RunningSim {
         scenario,
         kube,
@@ -99,11 +104,23 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         slack_service,
         model_service,
         prometheus: None,
+        jira,
     };
     if with_prometheus {
         sim.prometheus = Some(crate::prometheus::start(&sim).await?);
     }
     Ok(sim)
+}
+
+/// The simulated Jira of a `jira` section (none without one, so scenarios that do not ask
+/// for Jira run without it, as most installations do).
+async fn start_jira(section: Option<&Value>) -> Result<Option<(JiraState, Service)>, SimError> {
+    let Some(section) = section else {
+        return Ok(None);
+    };
+    let state = JiraState::from_section(Some(section))?;
+    let service = Service::start("Jira", sopilot_sim_jira::router(state.clone())).await?;
+    Ok(Some((state, service)))
 }
 
 impl RunningSim {
@@ -167,6 +184,18 @@ impl RunningSim {
         &self.model
     }
 
+    /// The simulated Jira, when the scenario has a `jira` section: its issues and requests.
+    pub fn jira(&self) -> Option<&JiraState> {
+        self.jira.as_ref().map(|(state, _)| state)
+    }
+
+    /// The simulated Jira's site URL (`JIRA_URL`), when the scenario has a `jira` section.
+    pub fn jira_url(&self) -> Option<String> {
+        self.jira
+            .as_ref()
+            .map(|(_, service)| format!("http://{}", service.addr))
+    }
+
     /// The real Prometheus serving the scenario's history, when it has a `prometheus` section.
     pub fn prometheus(&self) -> Option<&RunningPrometheus> {
         self.prometheus.as_ref()
@@ -174,7 +203,9 @@ impl RunningSim {
 
     /// The environment the MCP servers need to talk to the simulators; with a Prometheus,
     /// its URL and the scenario's now as `SOPILOT_NOW` (the end of its history, so queries
-    /// and windows do not depend on when the run happens).
+    /// and windows do not depend on when the run happens); with a Jira, its URL, the
+    /// credentials of its first user who may write and every project as
+    /// `SOPILOT_JIRA_PROJECTS`.
     pub fn server_env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("KUBECONFIG".into(), self.kubeconfig().display().to_string()),
@@ -189,6 +220,9 @@ impl RunningSim {
         if let Some(p) = &self.prometheus {
             env.push(("PROMETHEUS_URL".into(), p.url().to_owned()));
             env.push(("SOPILOT_NOW".into(), p.now().to_rfc3339()));
+        }
+        if let (Some(url), Some(jira)) = (self.jira_url(), self.jira()) {
+            env.extend(jira_env(url, jira));
         }
         env
     }
@@ -205,6 +239,9 @@ impl RunningSim {
         if let Some(p) = &self.prometheus {
             urls["prometheus"] = json!(p.url());
         }
+        if let Some(url) = self.jira_url() {
+            urls["jira"] = json!(url);
+        }
         urls
     }
 
@@ -217,10 +254,14 @@ impl RunningSim {
             mut slack_service,
             mut model_service,
             prometheus,
+            jira,
             ..
         } = self;
         if let Some(p) = prometheus {
             p.shutdown().await;
+        }
+        if let Some((_, service)) = jira {
+            service.wait().await;
         }
         for service in [&mut aws_service, &mut slack_service, &mut model_service] {
             service.signal();
@@ -230,6 +271,33 @@ impl RunningSim {
             service.wait().await;
         }
     }
+}
+
+/// `JIRA_URL`, the login (an API token with its email, as Jira Cloud; a personal access
+/// token for a user who has only that) and `SOPILOT_JIRA_PROJECTS`.
+fn jira_env(url: String, jira: &JiraState) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("JIRA_URL".to_owned(), url),
+        (
+            "SOPILOT_JIRA_PROJECTS".to_owned(),
+            jira.project_keys().join(","),
+        ),
+    ];
+    match jira.login() {
+        Some(sopilot_sim_jira::Login {
+            email,
+            api_token: Some(token),
+            ..
+        }) => {
+            env.push(("JIRA_EMAIL".to_owned(), email));
+            env.push(("JIRA_API_TOKEN".to_owned(), token));
+        }
+        Some(sopilot_sim_jira::Login { pat: Some(pat), .. }) => {
+            env.push(("JIRA_PAT".to_owned(), pat));
+        }
+        _ => {}
+    }
+    env
 }
 
 /// One simulator's listener and the task serving it.

@@ -65,6 +65,9 @@ pub enum SimError {
     /// The `slack` section cannot seed the simulated Slack.
     #[error("scenario section `slack`: {0}")]
     Slack(#[from] SlackSimError),
+    /// The `jira` section cannot seed the simulated Jira.
+    #[error("scenario section `jira`: {0}")]
+    Jira(#[from] sopilot_sim_jira::JiraSimError),
     /// A `cloudwatch`, `logs` or `cost` section cannot seed the simulated AWS.
     #[error("scenario: {0}")]
     Aws(#[from] AwsSimError),

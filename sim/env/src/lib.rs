@@ -4,7 +4,9 @@
 //! API (`sopilot-sim-k8s`, with a kubeconfig), AWS (`sopilot-sim-aws`), Slack
 //! (`sopilot-sim-slack`) and the scripted model (`sopilot-sim-model`) — and stops them all
 //! gracefully with [`RunningSim::shutdown`]. A scenario with a `prometheus` section also gets
-//! a real Prometheus serving its metric history ([`prometheus`]).
+//! a real Prometheus serving its metric history ([`prometheus`]), and one with a `jira`
+//! section a simulated Jira (`sopilot-sim-jira`; `JIRA_URL`, its credentials and
+//! `SOPILOT_JIRA_PROJECTS` in [`RunningSim::server_env`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sopilot_sim_env::SimError> {
@@ -26,6 +28,7 @@ pub use env::{RunningSim, SIM_REGION, SimOptions, start};
 pub use error::SimError;
 pub use scenario::Scenario;
 pub use sopilot_sim_aws::AwsState;
+pub use sopilot_sim_jira::JiraState;
 pub use sopilot_sim_k8s::{
     CRASH_ANNOTATION, K8sSimError, KUBECONFIG_CONTEXT, KubeState, KubernetesScenario, Limits,
     LogSource, Metrics, PodMetricsSource, ScenarioObject, Usage,

@@ -33,6 +33,9 @@ pub struct Scenario {
     pub slack: Option<Value>,
     /// The scripted model (`sopilot-sim-model`); kept as written.
     pub model: Option<Value>,
+    /// The Jira site (`sopilot-sim-jira`); kept as written. A scenario with this section
+    /// (even empty: `jira: {}` is the default site, project OPS) gets a simulated Jira.
+    pub jira: Option<Value>,
 }
 
 const TOP_LEVEL: &[&str] = &[
@@ -45,6 +48,7 @@ const TOP_LEVEL: &[&str] = &[
     "prometheus",
     "slack",
     "model",
+    "jira",
 ];
 
 impl Scenario {
@@ -91,6 +95,8 @@ impl Scenario {
                 "prometheus" => scenario.prometheus = opaque(),
                 "slack" => scenario.slack = opaque(),
                 "model" => scenario.model = opaque(),
+                // Present even when empty: `jira: {}` asks for the default site.
+                "jira" => scenario.jira = Some(node.to_json()),
                 other => {
                     return Err(SimError::scenario(
                         key.line,

@@ -6,5 +6,6 @@
 mod common;
 
 mod env;
+mod jira;
 mod prometheus;
 mod scenarios;
