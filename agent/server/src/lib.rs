@@ -13,6 +13,7 @@ pub mod auth;
 pub mod console;
 mod error;
 pub mod hooks;
+pub mod leader;
 pub mod mcp;
 pub mod metrics;
 pub mod runs;

@@ -29,6 +29,12 @@ pub struct Metrics {
     pub presses_refused: AtomicU64,
     /// Slack requests to start a run refused by the per-user hourly limit.
     pub slack_runs_limited: AtomicU64,
+    /// 1 while this replica runs the schedules and the event watcher (leads, or no election).
+    pub leader: AtomicU64,
+    /// Terms of leadership this replica began.
+    pub leader_terms: AtomicU64,
+    /// The Lease's `leaseTransitions` as last read (changes of leader, cluster-wide).
+    pub lease_transitions: AtomicU64,
 }
 
 impl Metrics {
@@ -95,6 +101,29 @@ impl Metrics {
             &self.runs_started,
         );
         let mut o2 = o;
+        for (name, help, v) in [
+            (
+                "sopilot_leader",
+                "1 while this replica runs the schedules and the Kubernetes event watcher (it holds the leader Lease, or leader election is off).",
+                &self.leader,
+            ),
+            (
+                "sopilot_leader_lease_transitions",
+                "The leader Lease's leaseTransitions as last read: how many times leadership changed hands.",
+                &self.lease_transitions,
+            ),
+        ] {
+            let _ = writeln!(
+                o2,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o2,
+            "# HELP sopilot_leader_terms_total Terms of leadership this replica began.\n# TYPE sopilot_leader_terms_total counter\nsopilot_leader_terms_total {}",
+            self.leader_terms.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             o2,
             "# HELP sopilot_runs_finished_total Runs finished, by status.\n# TYPE sopilot_runs_finished_total counter"
