@@ -21,6 +21,7 @@ Environment (credentials are never taken from a flag):
   JIRA_EMAIL      with JIRA_API_TOKEN: Jira Cloud (REST v3, Basic)
   JIRA_API_TOKEN  an Atlassian API token of JIRA_EMAIL's account
   JIRA_PAT        instead: a Jira Data Center personal access token (Bearer)
+  JIRA_API_VERSION  3 (Cloud) or 2 (Data Center); default 3 with an API token, 2 with a PAT
   RUST_LOG        log filter for stderr (default info)"
 )]
 pub struct Cli {

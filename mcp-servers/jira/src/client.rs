@@ -1,12 +1,14 @@
-//! Jira's REST API v3: one request with the credentials and a timeout; an error status
-//! becomes a [`JiraError`] quoting Jira's `errorMessages` and `errors` and saying what to do.
+//! Jira's REST API (v3, or Data Center's v2): one request with the credentials and a
+//! timeout; an error status becomes a [`JiraError`] quoting Jira's `errorMessages` and
+//! `errors` and saying what to do. Bodies of text are written and read here in the form the
+//! API takes: ADF for v3, wiki markup for v2.
 
 use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::config::Credentials;
+use crate::config::{ApiVersion, Credentials};
 use crate::error::{JiraError, JiraResult, fix_for};
 
 /// The most bytes of an unexpected error body quoted in a message.
@@ -18,11 +20,17 @@ pub struct Jira {
     base: Url,
     http: reqwest::Client,
     credentials: Credentials,
+    api: ApiVersion,
     timeout: Duration,
 }
 
 impl Jira {
-    pub fn new(base: Url, credentials: Credentials, timeout: Duration) -> JiraResult<Jira> {
+    pub fn new(
+        base: Url,
+        credentials: Credentials,
+        api: ApiVersion,
+        timeout: Duration,
+    ) -> JiraResult<Jira> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5).min(timeout))
@@ -33,6 +41,7 @@ impl Jira {
             base,
             http,
             credentials,
+            api,
             timeout,
         })
     }
@@ -42,8 +51,30 @@ impl Jira {
         self.base.as_str().trim_end_matches('/')
     }
 
+    /// The REST API spoken.
+    pub fn api(&self) -> ApiVersion {
+        self.api
+    }
+
+    /// Markdown-ish text as this API takes a description or a comment body.
+    pub fn body(&self, markdown: &str) -> Value {
+        match self.api {
+            ApiVersion::V3 => crate::adf::from_markdown(markdown),
+            ApiVersion::V2 => Value::String(crate::wiki::from_markdown(markdown)),
+        }
+    }
+
+    /// A description or comment body as text, whichever form the site answered in.
+    pub fn text_of(body: &Value) -> Option<String> {
+        match body {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(_) => Some(crate::adf::to_text(body)),
+            _ => None,
+        }
+    }
+
     fn endpoint(&self, path: &str, query: &[(&str, &str)]) -> JiraResult<Url> {
-        let text = format!("{}/rest/api/3/{path}", self.url());
+        let text = format!("{}/rest/api/{}/{path}", self.url(), self.api.number());
         let mut url = Url::parse(&text)
             .map_err(|e| JiraError::BadArgument(format!("bad URL {text}: {e}")))?;
         if !query.is_empty() {
@@ -52,13 +83,13 @@ impl Jira {
         Ok(url)
     }
 
-    /// `GET /rest/api/3/PATH?query`; `what` says what for messages ("read OPS-1").
+    /// `GET /rest/api/N/PATH?query`; `what` says what for messages ("read OPS-1").
     pub async fn get(&self, path: &str, query: &[(&str, &str)], what: &str) -> JiraResult<Value> {
         let url = self.endpoint(path, query)?;
         self.send(self.http.request(Method::GET, url), what).await
     }
 
-    /// `POST /rest/api/3/PATH` with a JSON body; `Value::Null` for a 204.
+    /// `POST /rest/api/N/PATH` with a JSON body; `Value::Null` for a 204.
     pub async fn post(&self, path: &str, body: &Value, what: &str) -> JiraResult<Value> {
         let url = self.endpoint(path, &[])?;
         let req = self

@@ -1,6 +1,8 @@
 //! Configuration: the site from `JIRA_URL`, credentials from `JIRA_EMAIL` + `JIRA_API_TOKEN`
-//! (Cloud, Basic) or `JIRA_PAT` (Data Center, Bearer) only, never from a flag; the projects
-//! from `--projects`. Secrets never reach a log, an error or a result.
+//! (Cloud, Basic) or `JIRA_PAT` (Data Center, Bearer) only, never from a flag; the REST API
+//! version from `JIRA_API_VERSION` (`3` or `2`; by default 3 with an API token, 2 with a
+//! personal access token); the projects from `--projects`. Secrets never reach a log, an
+//! error or a result.
 
 use base64::Engine;
 use reqwest::Url;
@@ -11,6 +13,37 @@ pub const URL_ENV: &str = "JIRA_URL";
 pub const EMAIL_ENV: &str = "JIRA_EMAIL";
 pub const TOKEN_ENV: &str = "JIRA_API_TOKEN";
 pub const PAT_ENV: &str = "JIRA_PAT";
+pub const API_VERSION_ENV: &str = "JIRA_API_VERSION";
+
+/// Which REST API the site speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    /// Jira Data Center's REST v2: bodies in wiki markup, `search` paged by `startAt`.
+    V2,
+    /// Jira Cloud's REST v3: bodies in ADF, the enhanced `search/jql`.
+    V3,
+}
+
+impl ApiVersion {
+    /// `2` or `3`, as in `/rest/api/N/`.
+    pub fn number(self) -> u8 {
+        match self {
+            ApiVersion::V2 => 2,
+            ApiVersion::V3 => 3,
+        }
+    }
+
+    /// `JIRA_API_VERSION`'s value.
+    pub fn parse(text: &str) -> Result<ApiVersion, JiraError> {
+        match text.trim() {
+            "2" => Ok(ApiVersion::V2),
+            "3" => Ok(ApiVersion::V3),
+            other => Err(JiraError::Config(format!(
+                "{API_VERSION_ENV}={other:?}: use 3 (Jira Cloud) or 2 (Jira Data Center), or unset it to choose by the credentials"
+            ))),
+        }
+    }
+}
 
 /// An `Authorization` header value; its `Debug` shows none of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,6 +83,16 @@ impl Credentials {
     pub(crate) fn header(&self) -> &str {
         &self.header
     }
+
+    /// The API these credentials usually go with: v3 for a Cloud API token, v2 for a Data
+    /// Center personal access token.
+    pub fn default_api(&self) -> ApiVersion {
+        if self.header.starts_with("Bearer ") {
+            ApiVersion::V2
+        } else {
+            ApiVersion::V3
+        }
+    }
 }
 
 /// Everything the server needs.
@@ -58,6 +101,8 @@ pub struct Config {
     /// The site root, e.g. `https://example.atlassian.net`.
     pub url: Url,
     pub credentials: Credentials,
+    /// The REST API spoken (by default the credentials' usual one).
+    pub api: ApiVersion,
     /// Upper-case project keys.
     pub projects: Vec<String>,
 }
@@ -93,6 +138,7 @@ impl Config {
         }
         Ok(Config {
             url,
+            api: credentials.default_api(),
             credentials,
             projects,
         })
@@ -121,7 +167,11 @@ impl Config {
                 )));
             }
         };
-        Config::new(&url, credentials, projects)
+        let mut config = Config::new(&url, credentials, projects)?;
+        if let Some(v) = var(API_VERSION_ENV) {
+            config.api = ApiVersion::parse(&v)?;
+        }
+        Ok(config)
     }
 }
 
@@ -149,5 +199,20 @@ mod tests {
             .is_err()
         );
         assert!(Config::new("ftp://x", Credentials::data_center("p"), vec!["A".into()]).is_err());
+    }
+
+    #[test]
+    fn the_api_follows_the_credentials_unless_named() {
+        let cloud = Config::new(
+            "https://x",
+            Credentials::cloud("a@b.c", "t"),
+            vec!["A".into()],
+        );
+        assert_eq!(cloud.map(|c| c.api).ok(), Some(ApiVersion::V3));
+        let dc = Config::new("https://x", Credentials::data_center("p"), vec!["A".into()]);
+        assert_eq!(dc.map(|c| c.api).ok(), Some(ApiVersion::V2));
+        assert_eq!(ApiVersion::parse(" 3 ").ok(), Some(ApiVersion::V3));
+        let bad = ApiVersion::parse("latest").err().map(|e| e.to_string());
+        assert!(bad.is_some_and(|m| m.contains("JIRA_API_VERSION")));
     }
 }

@@ -1,13 +1,15 @@
 //! `mcp-jira`: Jira for incident response, as an MCP server.
 //!
-//! Jira Cloud (REST v3 with `JIRA_EMAIL` + `JIRA_API_TOKEN`, Basic) or Data Center (a
-//! personal access token in `JIRA_PAT`, Bearer; the same v3 paths), at `JIRA_URL`. Tools:
+//! Jira Cloud (REST v3 with `JIRA_EMAIL` + `JIRA_API_TOKEN`, Basic) or Data Center (REST v2
+//! with a personal access token in `JIRA_PAT`, Bearer; `JIRA_API_VERSION` overrides), at
+//! `JIRA_URL`. Tools:
 //! `get_issue` and `search` (JQL) read; `create_issue`, `add_comment` and `transition_issue`
 //! (by the transition's name) write, each with `dry_run`. Every tool is confined to the
 //! projects of `--projects`: an issue key or project outside them is refused before any
 //! request, naming the allowed projects, and a search's JQL is wrapped as
 //! `project in (ALLOWED) AND (JQL)` after checking it cannot break out of the parentheses.
-//! Text sent to Jira is Markdown-ish converted to ADF, credentials masked first; every result
+//! Text sent to Jira is Markdown-ish converted to ADF (v3) or wiki markup (v2), credentials
+//! masked first; every result
 //! is bounded and passes the shared redaction (`sopilot_mcp_common::run`); every request has
 //! a timeout. Credentials come from the environment only and never reach a log or a result.
 
@@ -19,6 +21,7 @@ mod config;
 mod error;
 mod read;
 mod scope;
+mod wiki;
 mod write;
 
 use std::sync::Arc;
@@ -30,7 +33,7 @@ use rmcp::model::CallToolResult;
 use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
 use sopilot_mcp_common::run;
 
-pub use config::{Config, Credentials};
+pub use config::{ApiVersion, Config, Credentials};
 pub use error::JiraError;
 
 /// The longest any tool may take (a transition makes three requests).
@@ -67,6 +70,7 @@ impl JiraTools {
                 jira: client::Jira::new(
                     config.url.clone(),
                     config.credentials.clone(),
+                    config.api,
                     REQUEST_TIMEOUT,
                 )?,
                 projects: scope::Projects::new(config.projects.clone()),

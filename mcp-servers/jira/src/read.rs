@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, cap, ok_json};
 
 use crate::Ctx;
-use crate::adf;
 use crate::args::{GetIssue, Search};
+use crate::client::Jira;
+use crate::config::ApiVersion;
 use crate::error::JiraResult;
 
 /// The most bytes of text a tool returns.
@@ -48,15 +49,13 @@ pub async fn get_issue(ctx: &Ctx, a: GetIssue) -> JiraResult<CallToolResult> {
         )
         .await?;
     let mut out = summary_of(&v);
-    let description = v["fields"]["description"]
-        .is_object()
-        .then(|| short(&adf::to_text(&v["fields"]["description"])));
+    let description = Jira::text_of(&v["fields"]["description"]).map(|t| short(&t));
     let comments: Vec<Value> = v["fields"]["comment"]["comments"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .map(|c| json!({"id": c["id"], "author": c["author"]["displayName"], "created": c["created"], "body": short(&adf::to_text(&c["body"]))}))
+        .map(|c| json!({"id": c["id"], "author": c["author"]["displayName"], "created": c["created"], "body": short(&Jira::text_of(&c["body"]).unwrap_or_default())}))
         .collect();
     out["description"] = json!(description);
     out["reporter"] = v["fields"]["reporter"]["displayName"].clone();
@@ -91,6 +90,17 @@ pub async fn get_issue(ctx: &Ctx, a: GetIssue) -> JiraResult<CallToolResult> {
     ))
 }
 
+/// Whether more issues match than the page holds: v3 says `isLast`, v2 gives a `total`.
+fn more_pages(v: &Value) -> bool {
+    match v["total"].as_u64() {
+        Some(total) => {
+            let shown = v["issues"].as_array().map_or(0, Vec::len) as u64;
+            total > v["startAt"].as_u64().unwrap_or(0) + shown
+        }
+        None => v["isLast"] == false,
+    }
+}
+
 fn labels(v: &Value) -> String {
     let l: Vec<&str> = v
         .as_array()
@@ -111,7 +121,12 @@ pub async fn search(ctx: &Ctx, a: Search) -> JiraResult<CallToolResult> {
         .clamp(1, MAX_RESULTS);
     let fields: Vec<&str> = SEARCH_FIELDS.split(',').collect();
     let body = json!({"jql": jql, "maxResults": max, "fields": fields});
-    let v = ctx.jira.post("search/jql", &body, "search").await?;
+    // Cloud's enhanced search, or Data Center's search paged by startAt.
+    let path = match ctx.jira.api() {
+        ApiVersion::V3 => "search/jql",
+        ApiVersion::V2 => "search",
+    };
+    let v = ctx.jira.post(path, &body, "search").await?;
     let all = v["issues"]
         .as_array()
         .map(Vec::as_slice)
@@ -133,7 +148,7 @@ pub async fn search(ctx: &Ctx, a: Search) -> JiraResult<CallToolResult> {
             "search returned issues outside the allowed projects; dropped"
         );
     }
-    let more = v["isLast"] == false;
+    let more = more_pages(&v);
     let mut t = Table::new(["KEY", "STATUS", "TYPE", "UPDATED", "LABELS", "SUMMARY"]);
     for i in &issues {
         t.row([

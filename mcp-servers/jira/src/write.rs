@@ -6,11 +6,12 @@ use serde_json::{Value, json};
 use sopilot_mcp_common::{ok_json, redact};
 
 use crate::Ctx;
-use crate::adf;
 use crate::args::{AddComment, CreateIssue, TransitionIssue};
 use crate::error::{JiraError, JiraResult};
 
-/// The answer to a dry run: nothing executed, the impact named.
+/// The answer to a dry run: nothing executed, the impact named as the gate reads it
+/// (`action`, and a `target` with `kind` and `name`: `JiraProject` for a new issue,
+/// `JiraIssue` for a comment or a transition).
 fn dry(text: String, impact: Value) -> CallToolResult {
     ok_json(
         text,
@@ -55,7 +56,7 @@ pub async fn create_issue(ctx: &Ctx, a: CreateIssue) -> JiraResult<CallToolResul
         .as_deref()
         .map(clean)
         .filter(|d| !d.trim().is_empty());
-    let impact = json!({"target": format!("project {project}"), "project": project, "action": "create issue", "issue_type": issue_type, "summary": summary, "labels": a.labels});
+    let impact = json!({"action": "create_issue", "target": {"kind": "JiraProject", "name": project}, "project": project, "issue_type": issue_type, "summary": summary, "labels": a.labels});
     if a.dry_run {
         return Ok(dry(
             format!("dry run: would create a {issue_type} in {project}: {summary}"),
@@ -64,7 +65,7 @@ pub async fn create_issue(ctx: &Ctx, a: CreateIssue) -> JiraResult<CallToolResul
     }
     let mut fields = json!({"project": {"key": project}, "issuetype": {"name": issue_type}, "summary": summary, "labels": a.labels});
     if let Some(d) = &description {
-        fields["description"] = adf::from_markdown(d);
+        fields["description"] = ctx.jira.body(d);
     }
     let v = ctx
         .jira
@@ -94,7 +95,7 @@ pub async fn add_comment(ctx: &Ctx, a: AddComment) -> JiraResult<CallToolResult>
         .rsplit_once('-')
         .map(|(p, _)| p.to_owned())
         .unwrap_or_default();
-    let impact = json!({"target": key, "project": project, "action": "comment", "chars": body.chars().count()});
+    let impact = json!({"action": "add_comment", "target": {"kind": "JiraIssue", "name": key}, "project": project, "chars": body.chars().count()});
     if a.dry_run {
         return Ok(dry(
             format!("dry run: would comment on {key}:\n{body}"),
@@ -105,7 +106,7 @@ pub async fn add_comment(ctx: &Ctx, a: AddComment) -> JiraResult<CallToolResult>
         .jira
         .post(
             &format!("issue/{key}/comment"),
-            &json!({"body": adf::from_markdown(&body)}),
+            &json!({"body": ctx.jira.body(&body)}),
             &format!("comment on {key}"),
         )
         .await?;
@@ -189,7 +190,7 @@ pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallT
         .rsplit_once('-')
         .map(|(p, _)| p.to_owned())
         .unwrap_or_default();
-    let impact = json!({"target": key, "project": project, "action": "transition", "transition": name, "from": from, "to": to});
+    let impact = json!({"action": "transition_issue", "target": {"kind": "JiraIssue", "name": key}, "project": project, "transition": name, "from": from, "to": to});
     if a.dry_run {
         return Ok(dry(
             format!("dry run: would move {key} from {from} to {to} ({name})"),

@@ -4,5 +4,6 @@
 mod common;
 
 mod confinement;
+mod data_center;
 mod surface;
 mod tools;

@@ -87,7 +87,11 @@ async fn create_issue_sends_adf_with_credentials_masked() {
     dry["dry_run"] = json!(true);
     let r = h.ok("create_issue", dry).await;
     assert_eq!(r.structured["executed"], false);
-    assert_eq!(r.structured["impact"]["target"], "project OPS");
+    assert_eq!(
+        r.structured["impact"]["target"],
+        json!({"kind": "JiraProject", "name": "OPS"})
+    );
+    assert_eq!(r.structured["impact"]["action"], "create_issue");
     assert!(h.sim.calls().is_empty(), "a dry run sends nothing");
     let r = h.ok("create_issue", args).await;
     assert_eq!(r.structured["key"], "OPS-3");
@@ -133,7 +137,10 @@ async fn add_comment_and_dry_run() {
             json!({"issue_key": "OPS-1", "body": "x", "dry_run": true}),
         )
         .await;
-    assert_eq!(r.structured["impact"]["target"], "OPS-1");
+    assert_eq!(
+        r.structured["impact"]["target"],
+        json!({"kind": "JiraIssue", "name": "OPS-1"})
+    );
     assert!(h.sim.calls().is_empty());
     h.ok(
         "add_comment",
