@@ -2,7 +2,7 @@
 //! start, the store, approval timeout, prices and budgets. Everything is optional.
 //!
 //! ```yaml
-//! store: /var/lib/sopilot/sopilot.db
+//! store: /var/lib/sopilot/sopilot.db   # or postgres://sopilot:PASSWORD@db:5432/sopilot
 //! approval_timeout: 15m
 //! model_timeout: 10m        # one model turn; default 600 s for a loopback endpoint, else 120 s
 //! builtin: [kubectl]
@@ -107,6 +107,61 @@ pub struct ServeConfig {
     /// Named tokens of the HTTP API and `/mcp`, each with a role.
     #[serde(default)]
     pub api_tokens: Vec<ApiTokenConfig>,
+    /// Run the schedules and the event watcher on one replica only (several replicas).
+    #[serde(default)]
+    pub leader_election: Option<LeaderElectionConfig>,
+}
+
+/// `serve.leader_election`: with several replicas, only the one holding a Kubernetes Lease
+/// runs the schedules and the event watcher (docs/leader-election.md). Off by default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderElectionConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// The Lease's namespace (default: the pod's own; out of a cluster, the kubeconfig
+    /// context's).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The Lease's name (default `sopilot-leader`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How long the others wait for a silent leader's lease to expire (default 15s).
+    #[serde(default)]
+    pub lease_duration: Option<Span>,
+    /// How long a leader that cannot renew keeps leading (default 10s; < lease_duration).
+    #[serde(default)]
+    pub renew_deadline: Option<Span>,
+    /// How often the leader renews and the others retry (default 2s).
+    #[serde(default)]
+    pub retry_period: Option<Span>,
+}
+
+impl LeaderElectionConfig {
+    /// The elector's options, `None` when disabled; `identity` is this replica's.
+    pub fn options(
+        &self,
+        identity: String,
+    ) -> Result<Option<sopilot_server::leader::LeaderOptions>, String> {
+        use sopilot_server::leader::{LeaderOptions, Timing};
+        if !self.enabled {
+            return Ok(None);
+        }
+        let d = Timing::default();
+        let secs = |s: Option<Span>, d: Duration| s.map_or(d, |s| Duration::from_secs(s.seconds()));
+        let timing = Timing {
+            lease_duration: secs(self.lease_duration, d.lease_duration),
+            renew_deadline: secs(self.renew_deadline, d.renew_deadline),
+            retry_period: secs(self.retry_period, d.retry_period),
+        };
+        timing.check()?;
+        Ok(Some(LeaderOptions {
+            namespace: self.namespace.clone(),
+            name: self.name.clone().unwrap_or_else(|| "sopilot-leader".into()),
+            timing,
+            identity,
+        }))
+    }
 }
 
 /// One `serve.api_tokens` entry: a name (recorded with every decision it makes), a role and
@@ -434,6 +489,7 @@ impl Default for ServeConfig {
             kubernetes_events: None,
             schedules: Vec::new(),
             api_tokens: Vec::new(),
+            leader_election: None,
         }
     }
 }
@@ -716,5 +772,38 @@ mod tests {
                 .unwrap_err()
                 .contains("SOPILOT_API_TOKEN")
         );
+    }
+
+    #[test]
+    fn leader_election_is_off_unless_enabled_and_refuses_unsafe_timings() {
+        let off = load("serve: {leader_election: {enabled: false, lease_duration: 3s}}\n").unwrap();
+        let le = off.serve.leader_election.as_ref().unwrap();
+        assert!(le.options("me".into()).unwrap().is_none());
+        assert!(Config::default().serve.leader_election.is_none());
+        let on = load("serve:\n  leader_election: {enabled: true, namespace: ops, lease_duration: 3s, renew_deadline: 2s, retry_period: 1s}\n").unwrap();
+        let o = on
+            .serve
+            .leader_election
+            .unwrap()
+            .options("me".into())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (o.namespace.as_deref(), o.name.as_str(), o.identity.as_str()),
+            (Some("ops"), "sopilot-leader", "me")
+        );
+        assert_eq!(o.timing.lease_duration, Duration::from_secs(3));
+        let bad = load("serve: {leader_election: {enabled: true, lease_duration: 10s}}\n").unwrap();
+        let e = bad
+            .serve
+            .leader_election
+            .unwrap()
+            .options("me".into())
+            .unwrap_err();
+        assert!(
+            e.contains("renew_deadline (10s) must be shorter than lease_duration (10s)"),
+            "{e}"
+        );
+        assert!(load("serve: {leader_election: {enable: true}}\n").is_err());
     }
 }

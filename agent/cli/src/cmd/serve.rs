@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sopilot_runtime::{DenyAll, Gate, Parts, Store};
+use sopilot_runtime::{CancellationToken, DenyAll, Gate, Parts, Store};
 use sopilot_server::hooks::sns::SnsHook;
 use sopilot_server::{AppState, ApprovalHub, Metrics, RunManager, RunManagerOptions, ServeOptions};
 use sopilot_sim_env::{RunningSim, SimOptions};
 use sopilot_sop::Sop;
 
-use crate::config::Config;
+use crate::config::{Config, ServeConfig};
 use crate::session::{builtin_servers, load_policy, store_path};
 use crate::{Outcome, ServeArgs, assets, progress};
 
@@ -237,36 +237,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
             ));
         }
     }
-    for c in &sc.schedules {
-        let schedule = c.schedule()?;
-        let (sop, _) = runs
-            .plan(&schedule.request(chrono::Utc::now()))
-            .map_err(|e| format!("schedule {:?}: {e}", c.name))?;
-        tracing::info!("schedule {} ({}) runs {}", c.name, c.cron, sop.name);
-        let submitter = runs.clone();
-        tokio::spawn(sopilot_server::schedule::run(
-            schedule,
-            Arc::new(sopilot_server::schedule::SystemClock),
-            move |req| submitter.submit(req),
-            stop.clone(),
-        ));
-    }
-    if let Some(w) = &sc.kubernetes_events {
-        let client = match &sim {
-            Some(env) => kube_client_for(env.kubeconfig()).await,
-            None => kube::Client::try_default().await.map_err(|e| e.to_string()),
-        }
-        .map_err(|e| {
-            format!("serve.kubernetes_events: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
-        })?;
-        tokio::spawn(sopilot_server::watch::run(
-            client,
-            runs.clone(),
-            state.metrics.clone(),
-            w.options(),
-            stop.clone(),
-        ));
-    }
+    let elector = start_run_once(sc, sim.as_ref(), &runs, &state.metrics, &stop).await?;
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -276,10 +247,96 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let served = sopilot_server::serve(state, shutdown)
         .await
         .map_err(|e| format!("serve: {e}"));
+    // The elector releases the lease on the way out (bounded: it expires anyway).
+    if let Some(task) = elector {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     if let Some(env) = sim {
         env.shutdown().await;
     }
     served
+}
+
+/// Starts what must run on one replica only, the schedules and the Kubernetes event
+/// watcher: under leader election when `serve.leader_election.enabled` (each term runs them,
+/// logged with its fencing token, until it ends), else at once until `stop`. Returns the
+/// elector's task, which releases the lease once `stop` is cancelled.
+async fn start_run_once(
+    sc: &ServeConfig,
+    sim: Option<&RunningSim>,
+    runs: &RunManager,
+    metrics: &Arc<Metrics>,
+    stop: &CancellationToken,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    use sopilot_server::leader::{Elector, Leadership, while_leading};
+    use sopilot_server::schedule::{SystemClock, TokioClock};
+    let mut schedules = Vec::new();
+    for c in &sc.schedules {
+        let schedule = c.schedule()?;
+        let (sop, _) = runs
+            .plan(&schedule.request(chrono::Utc::now()))
+            .map_err(|e| format!("schedule {:?}: {e}", c.name))?;
+        tracing::info!("schedule {} ({}) runs {}", c.name, c.cron, sop.name);
+        schedules.push(schedule);
+    }
+    let identity = sopilot_server::leader::identity();
+    let election = match &sc.leader_election {
+        Some(le) => le.options(identity.clone())?,
+        None => None,
+    };
+    let client = if sc.kubernetes_events.is_some() || election.is_some() {
+        Some(match sim {
+            Some(env) => kube_client_for(env.kubeconfig()).await,
+            None => kube::Client::try_default().await.map_err(|e| e.to_string()),
+        }
+        .map_err(|e| {
+            format!("serve.kubernetes_events and serve.leader_election: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
+        })?)
+    } else {
+        None
+    };
+    let (leadership, elector) = match (election, &client) {
+        (Some(options), Some(client)) => {
+            let clock = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
+            let (elector, leadership) =
+                Elector::new(client.clone(), &options, clock, metrics.clone());
+            (leadership, Some(tokio::spawn(elector.run(stop.clone()))))
+        }
+        _ => {
+            metrics
+                .leader
+                .store(1, std::sync::atomic::Ordering::Relaxed);
+            (Leadership::always(&identity, stop), None)
+        }
+    };
+    let watch = client.zip(sc.kubernetes_events.as_ref().map(|w| w.options()));
+    let (runs, metrics) = (runs.clone(), metrics.clone());
+    tokio::spawn(while_leading(leadership, stop.clone(), move |term| {
+        use tracing::Instrument;
+        let span = tracing::info_span!("leader_term", fencing = term.fencing);
+        for schedule in &schedules {
+            let submitter = runs.clone();
+            let task = sopilot_server::schedule::run(
+                schedule.clone(),
+                Arc::new(SystemClock),
+                move |req| submitter.submit(req),
+                term.stop(),
+            );
+            tokio::spawn(task.instrument(span.clone()));
+        }
+        if let Some((client, options)) = &watch {
+            let task = sopilot_server::watch::run(
+                client.clone(),
+                runs.clone(),
+                metrics.clone(),
+                options.clone(),
+                term.stop(),
+            );
+            tokio::spawn(task.instrument(span.clone()));
+        }
+        std::future::ready(())
+    }));
+    Ok(elector)
 }
 
 /// Starts the simulated environment of `--simulate`. A simulation never reaches a real

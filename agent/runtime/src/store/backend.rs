@@ -1,0 +1,315 @@
+//! What a store backend does (SQLite in `sqlite/`, PostgreSQL in `pg/`), and the rows it
+//! hands back before they are decoded, so both backends share one decoding.
+//!
+//! Backends store and fetch; the facade ([`super::Store`]) decides. Times come from the
+//! facade (one clock for both backends), JSON is passed and returned as text (stored byte for
+//! byte, so an approval's canonical arguments read back exactly as they were written).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sopilot_protocol::{ApprovalState, RunStatus};
+
+use super::{ApprovalMessage, CallAudit, PastChange, RunRow, StoreError, UnroutedTrigger};
+use crate::approval::ApprovalRecord;
+
+/// A new run, as written.
+#[derive(Debug)]
+pub(crate) struct NewRun<'a> {
+    pub id: &'a str,
+    pub sop: &'a str,
+    pub trigger: String,
+    pub params: String,
+    pub model: &'a str,
+    pub started_at: DateTime<Utc>,
+    pub pid: u32,
+    /// The host of the process that created it (with `pid`: who may mark it interrupted).
+    pub host: &'a str,
+}
+
+/// A decision written to a pending approval.
+#[derive(Debug)]
+pub(crate) struct Decided<'a> {
+    pub state: &'a str,
+    pub by: &'a str,
+    pub channel: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// The storage operations both backends implement with the same semantics: the same calls
+/// give the same answers (the shared suite in `store/tests` runs against both).
+pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
+    // Runs and their events.
+    fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError>;
+    fn finish_run(
+        &self,
+        id: &str,
+        status: &str,
+        at: DateTime<Utc>,
+        summary: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    /// Runs still `running` that a process of `host` started and nobody holds a lease on
+    /// at `now`: `(id, pid)`.
+    fn running_here(
+        &self,
+        host: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Marks a run that is still `running` as `interrupted`.
+    fn interrupt(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError>;
+    /// Appends an event numbered after the run's last; returns its number.
+    fn append_event(&self, run_id: &str, at: DateTime<Utc>, body: &str) -> Result<i64, StoreError>;
+    fn runs(&self, limit: usize) -> Result<Vec<RawRun>, StoreError>;
+    fn run(&self, id: &str) -> Result<Option<RawRun>, StoreError>;
+    fn events(&self, run_id: &str) -> Result<Vec<RawEvent>, StoreError>;
+
+    // The tool-call audit.
+    /// Inserts or updates a call's audit row; `durable`: committed so that not even a power
+    /// cut loses it before the call acts.
+    fn write_call(
+        &self,
+        run_id: &str,
+        seq: u64,
+        a: &CallAudit,
+        durable: bool,
+    ) -> Result<(), StoreError>;
+    fn calls(&self, run_id: &str) -> Result<Vec<RawCall>, StoreError>;
+    fn targets_changed_by(
+        &self,
+        tool: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
+    fn changes_since(
+        &self,
+        target: &str,
+        workload: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PastChange>, StoreError>;
+
+    // Approvals: every write durable.
+    fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError>;
+    /// Marks a pending approval `expired` by `sopilot` (channel `expiry`).
+    fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Decides an approval if it is still pending; returns whether it was.
+    fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError>;
+    fn expire_pending_of_run(
+        &self,
+        run_id: &str,
+        why: &str,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+    fn approval(&self, id: &str) -> Result<Option<RawApproval>, StoreError>;
+    fn approvals(&self, state: Option<&str>) -> Result<Vec<RawApproval>, StoreError>;
+    fn approval_decided_at(&self, id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    // Approval messages and seen messages (see `inbox.rs`).
+    fn set_approval_message(
+        &self,
+        m: &ApprovalMessage,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    fn approval_message(&self, approval_id: &str) -> Result<Option<ApprovalMessage>, StoreError>;
+    fn set_approval_message_shown(&self, approval_id: &str, shown: &str) -> Result<(), StoreError>;
+    fn stale_approval_messages(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+    fn remember_message(
+        &self,
+        source: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    fn forget_message(&self, source: &str, id: &str) -> Result<(), StoreError>;
+    fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError>;
+
+    // Unrouted triggers (stored redacted by the facade), the newest `keep` kept.
+    fn record_unrouted(&self, t: &UnroutedTrigger, keep: i64) -> Result<(), StoreError>;
+    fn unrouted(&self, limit: usize) -> Result<Vec<UnroutedTrigger>, StoreError>;
+
+    // Run ownership (see `lease.rs`).
+    /// Makes `owner` the run's owner until `until` if the run is running and unowned, owned
+    /// by `owner` already, or its lease ran out before `now`; returns whether it did.
+    fn claim(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Claims one running run whose lease ran out before `now`, skipping rows another
+    /// replica is claiming at the same moment; returns its id.
+    fn claim_expired(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
+    /// Extends the lease if `owner` still holds it; returns whether it does.
+    fn heartbeat(
+        &self,
+        run_id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives the run up (no owner) if `owner` holds it; returns whether it did.
+    fn release(&self, run_id: &str, owner: &str) -> Result<bool, StoreError>;
+    /// The run's owner and lease end, if it has one.
+    fn owner(&self, run_id: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
+}
+
+/// A run row as stored: JSON as text, times as RFC 3339 text.
+#[derive(Debug)]
+pub(crate) struct RawRun {
+    pub id: String,
+    pub sop: String,
+    pub status: String,
+    pub model: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub summary: String,
+    pub reason: String,
+    pub trigger: String,
+    pub params: String,
+}
+
+impl RawRun {
+    pub fn decode(self) -> Result<RunRow, StoreError> {
+        Ok(RunRow {
+            id: self.id,
+            sop: self.sop,
+            status: parse_text(&self.status).unwrap_or(RunStatus::Interrupted),
+            model: self.model,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            summary: self.summary,
+            reason: self.reason,
+            trigger: serde_json::from_str(&self.trigger)?,
+            params: serde_json::from_str(&self.params)?,
+        })
+    }
+}
+
+/// An event as stored.
+#[derive(Debug)]
+pub(crate) struct RawEvent {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub body: String,
+}
+
+/// An audit row as stored.
+#[derive(Debug)]
+pub(crate) struct RawCall {
+    pub call_id: String,
+    pub tool: String,
+    pub origin: String,
+    pub args: String,
+    pub impact: Option<String>,
+    pub decision: Option<String>,
+    pub rules: String,
+    pub reason: String,
+    pub approval: Option<String>,
+    pub executed: bool,
+    pub ok: Option<bool>,
+    pub result_bytes: i64,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    pub target: Option<String>,
+    pub workload: Option<String>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+impl RawCall {
+    pub fn decode(self) -> Result<CallAudit, StoreError> {
+        Ok(CallAudit {
+            call_id: self.call_id,
+            tool: self.tool,
+            origin: parse_text(&self.origin)?,
+            args: serde_json::from_str(&self.args)?,
+            impact: json_opt(self.impact.as_deref())?,
+            decision: self.decision.as_deref().map(parse_text).transpose()?,
+            rules: serde_json::from_str(&self.rules)?,
+            reason: self.reason,
+            approval: self.approval.map(super::ApprovalRef),
+            executed: self.executed,
+            ok: self.ok,
+            result_bytes: self.result_bytes.max(0) as u64,
+            duration_ms: self.duration_ms.max(0) as u64,
+            error: self.error,
+            target: self.target,
+            workload: self.workload,
+            executed_at: self.executed_at,
+        })
+    }
+}
+
+/// An approval row as stored.
+#[derive(Debug)]
+pub(crate) struct RawApproval {
+    pub id: String,
+    pub run_id: String,
+    pub call_id: String,
+    pub tool: String,
+    pub args: String,
+    pub digest: String,
+    pub impact: Option<String>,
+    pub rules: String,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub state: String,
+    pub decided_by: Option<String>,
+    pub channel: Option<String>,
+    pub impact_digest: Option<String>,
+    pub decision_path: String,
+}
+
+impl RawApproval {
+    pub fn decode(self) -> Result<ApprovalRecord, StoreError> {
+        Ok(ApprovalRecord {
+            id: self.id,
+            run_id: self.run_id,
+            call_id: self.call_id,
+            tool: self.tool,
+            args: serde_json::from_str(&self.args)?,
+            digest: self.digest,
+            impact: json_opt(self.impact.as_deref())?,
+            impact_digest: self.impact_digest,
+            decision_path: serde_json::from_str(&self.decision_path)?,
+            rules: serde_json::from_str(&self.rules)?,
+            reason: self.reason,
+            requested_at: self.requested_at,
+            expires_at: self.expires_at,
+            state: parse_text(&self.state)?,
+            decided_by: self.decided_by,
+            channel: self.channel,
+        })
+    }
+}
+
+fn json_opt(s: Option<&str>) -> Result<Option<Value>, serde_json::Error> {
+    s.map(serde_json::from_str).transpose()
+}
+
+/// A unit enum (run status, approval state, call origin, decision) as its snake_case name.
+pub(crate) fn enum_text<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A unit enum read back from its snake_case name.
+pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(Value::String(s.to_owned()))
+}
+
+/// An approval state read back; an unknown one counts as pending (shown as not yet decided).
+pub(crate) fn parse_state(s: &str) -> ApprovalState {
+    parse_text(s).unwrap_or(ApprovalState::Pending)
+}
+
+/// An RFC 3339 time read back.
+pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}

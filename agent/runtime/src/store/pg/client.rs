@@ -1,0 +1,155 @@
+//! The PostgreSQL connection, owned by a thread of its own.
+//!
+//! The store's API is synchronous and is called from async code; the synchronous `postgres`
+//! client runs its own small runtime and must not be driven from inside another one. So one
+//! OS thread owns the connection and runs the store's requests in order, and a caller blocks
+//! on the answer like it blocks on SQLite's lock and fsync.
+//!
+//! Every call is bounded: connecting by [`CONNECT_TIMEOUT`], each statement by the server's
+//! `statement_timeout` ([`STATEMENT_TIMEOUT`]), a caller's wait by [`REPLY_TIMEOUT`]. A broken
+//! connection fails the call it broke (naming the URL, never its password) and is replaced
+//! by a new one on the next call; a connection idle for [`IDLE_CHECK`] is checked first.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, Config, NoTls};
+
+use crate::store::StoreError;
+
+/// How long connecting may take.
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one statement may run on the server.
+pub(super) const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller waits for its answer (its turn, a reconnect and its statements).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection unused this long is checked before use, so a server restart in between
+/// costs a reconnect instead of a failed call.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// A handle on the connection thread. Dropping it ends the thread and closes the connection.
+#[derive(Debug)]
+pub(super) struct PgClient {
+    jobs: mpsc::Sender<Job>,
+    /// The URL with its password hidden.
+    shown: String,
+}
+
+struct Worker {
+    config: Config,
+    client: Option<Client>,
+    last_used: Instant,
+}
+
+impl PgClient {
+    /// Starts the thread and connects; fails when the first connection does.
+    pub fn connect(url: &str, shown: &str) -> Result<PgClient, StoreError> {
+        let mut config: Config = url.parse().map_err(|source| StoreError::Postgres {
+            url: shown.to_owned(),
+            source,
+        })?;
+        config
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_user_timeout(STATEMENT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30));
+        if config.get_application_name().is_none() {
+            config.application_name("sopilot");
+        }
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sopilot-store-pg".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    config,
+                    client: None,
+                    last_used: Instant::now(),
+                };
+                for job in inbox {
+                    job(&mut worker);
+                }
+            })
+            .map_err(|e| StoreError::Unavailable {
+                url: shown.to_owned(),
+                what: format!("cannot start the connection thread: {e}"),
+            })?;
+        let client = PgClient {
+            jobs,
+            shown: shown.to_owned(),
+        };
+        client.call(|_| Ok(()))?;
+        Ok(client)
+    }
+
+    /// Runs `f` on the connection (connecting first if needed) and returns its answer.
+    pub fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |w: &mut Worker| {
+            let result = w.client().and_then(f);
+            w.last_used = Instant::now();
+            let _ = tx.send(result);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| self.unavailable("the connection thread stopped"))?;
+        match rx.recv_timeout(REPLY_TIMEOUT) {
+            Ok(result) => result.map_err(|source| StoreError::Postgres {
+                url: self.shown.clone(),
+                source,
+            }),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.unavailable(&format!(
+                "no answer within {} s (the server or the network is stuck)",
+                REPLY_TIMEOUT.as_secs()
+            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(self.unavailable("the connection thread stopped"))
+            }
+        }
+    }
+
+    fn unavailable(&self, what: &str) -> StoreError {
+        StoreError::Unavailable {
+            url: self.shown.clone(),
+            what: what.to_owned(),
+        }
+    }
+}
+
+impl Worker {
+    /// The connection, replaced by a new one when it is closed (or idle and not answering).
+    fn client(&mut self) -> Result<&mut Client, postgres::Error> {
+        let idle = self.last_used.elapsed() > IDLE_CHECK;
+        let client = match self.client.take().filter(|c| !c.is_closed()) {
+            Some(mut c) if idle => match c.is_valid(CONNECT_TIMEOUT) {
+                Ok(()) => c,
+                Err(_) => connect(&self.config)?,
+            },
+            Some(c) => c,
+            None => connect(&self.config)?,
+        };
+        Ok(self.client.insert(client))
+    }
+}
+
+/// A new connection, set up.
+fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    set_up(&mut client)?;
+    Ok(client)
+}
+
+/// The session's settings: every commit durable (whatever the server's default), and every
+/// statement bounded.
+fn set_up(client: &mut Client) -> Result<(), postgres::Error> {
+    client.batch_execute(&format!(
+        "SET synchronous_commit = on; SET statement_timeout = {}; \
+         SET idle_in_transaction_session_timeout = {}",
+        STATEMENT_TIMEOUT.as_millis(),
+        2 * STATEMENT_TIMEOUT.as_millis()
+    ))
+}

@@ -1,0 +1,215 @@
+//! What only PostgreSQL has: a server to lose the connection to, another process's commits,
+//! and the same answers as SQLite for the same calls.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sopilot_protocol::{ApprovalState, RunEventKind, RunStatus};
+
+use super::Fixture;
+use super::fixture::admin;
+use crate::store::{CallAudit, Location, Store, StoreError};
+
+#[test]
+fn connection_errors_name_the_server_but_never_the_password() {
+    let err = Store::open(Path::new("postgres://sopilot:sekrit@127.0.0.1:1/sopilot")).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Postgres { .. }), "{text}");
+    assert!(
+        text.contains("postgres://sopilot:***@127.0.0.1:1/sopilot"),
+        "{text}"
+    );
+    assert!(!text.contains("sekrit"), "{text}");
+}
+
+#[test]
+fn a_broken_connection_is_replaced_on_the_next_call() {
+    let Some(f) = Fixture::postgres("a_broken_connection_is_replaced_on_the_next_call") else {
+        return;
+    };
+    let Fixture::Postgres(schema) = &f else {
+        unreachable!()
+    };
+    let s = f.open();
+    s.create_run("run-1", "sop", &json!({}), &json!({}), "m")
+        .unwrap();
+    admin(
+        &super::fixture::base_url().unwrap(),
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
+            schema.name
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    if let Err(e) = s.runs(1) {
+        let text = e.to_string();
+        assert!(
+            text.contains("127.0.0.1") || text.contains("localhost"),
+            "{text}"
+        );
+    }
+    assert_eq!(s.runs(1).unwrap()[0].id, "run-1", "reconnected");
+}
+
+/// Set in the child process of the kill -9 test: the store it writes to.
+const CHILD_URL: &str = "SOPILOT_TEST_KILL9_STORE";
+const WRITTEN: &str = "sopilot-kill9: written";
+
+fn before_acting() -> CallAudit {
+    CallAudit {
+        call_id: "c1".into(),
+        tool: "kubectl.rollout_restart".into(),
+        args: json!({"namespace": "payment", "name": "web"}),
+        decision: Some(sopilot_protocol::Decision::Allow),
+        target: Some("deployment/payment/web".into()),
+        workload: Some("payment/web".into()),
+        executed_at: Some(crate::store::now()),
+        ..CallAudit::default()
+    }
+}
+
+/// The child of the test below (does nothing in a normal test run): writes the audit row of
+/// a mutating call about to act, says so, and waits to be killed.
+#[test]
+#[allow(clippy::print_stdout)]
+fn kill9_child() {
+    let Ok(url) = std::env::var(CHILD_URL) else {
+        return;
+    };
+    let s = Store::open_at(&Location::Postgres(url)).unwrap();
+    s.create_run("run-k", "sop", &json!({}), &json!({}), "m")
+        .unwrap();
+    s.record_call_before_acting("run-k", 0, &before_acting())
+        .unwrap();
+    println!("{WRITTEN}");
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+#[test]
+fn the_audit_row_written_before_acting_survives_kill_9() {
+    let Some(f) = Fixture::postgres("the_audit_row_written_before_acting_survives_kill_9") else {
+        return;
+    };
+    let Location::Postgres(url) = f.location() else {
+        unreachable!()
+    };
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::postgres::kill9_child",
+            "--nocapture",
+        ])
+        .env(CHILD_URL, &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains(WRITTEN) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let said = rx.recv_timeout(Duration::from_secs(60));
+    child.kill().unwrap(); // SIGKILL: nothing of the child runs after this
+    child.wait().unwrap();
+    said.expect("the child said it wrote the row");
+
+    let s = f.open();
+    let (row, _, calls) = s.run("run-k").unwrap();
+    assert_eq!(calls, [before_acting_but_at(&calls)]);
+    assert_eq!(row.status, RunStatus::Interrupted, "its process is gone");
+}
+
+/// [`before_acting`] with the time the child wrote (the only field that differs).
+fn before_acting_but_at(calls: &[CallAudit]) -> CallAudit {
+    CallAudit {
+        executed_at: calls.first().and_then(|c| c.executed_at),
+        ..before_acting()
+    }
+}
+
+/// The same calls on both backends give the same answers, times aside.
+#[test]
+fn both_backends_give_the_same_answers() {
+    let Some(pg) = Fixture::postgres("both_backends_give_the_same_answers") else {
+        return;
+    };
+    let answers = |f: &Fixture| -> Value {
+        let s = f.open();
+        for id in ["run-1", "run-2"] {
+            s.create_run(
+                id,
+                "sop",
+                &json!({"b": 1, "a": [2]}),
+                &json!({"x": "y"}),
+                "m",
+            )
+            .unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        s.append_event(
+            "run-1",
+            RunEventKind::Note {
+                message: "n".into(),
+            },
+        )
+        .unwrap();
+        s.record_call("run-1", 0, &before_acting()).unwrap();
+        s.finish_run("run-2", RunStatus::Failed, "s", "r").unwrap();
+        let asked = super::suite::record("apr-1", "run-1", chrono::Duration::minutes(5));
+        s.insert_approval(&asked).unwrap();
+        s.insert_approval(&super::suite::record(
+            "apr-2",
+            "run-2",
+            chrono::Duration::minutes(5),
+        ))
+        .unwrap();
+        s.decide_approval("apr-1", ApprovalState::Approved, "a", "api")
+            .unwrap();
+        let (run, events, calls) = s.run("run-1").unwrap();
+        let mut v = json!({
+            "runs": s.runs(10).unwrap(),
+            "run": run,
+            "events": events,
+            "calls": calls,
+            "approvals": s.approvals(None).unwrap(),
+            "pending": s.approvals(Some(ApprovalState::Pending)).unwrap(),
+            "stale": s.stale_approval_messages(5).unwrap(),
+        });
+        drop_times(&mut v);
+        v
+    };
+    let sqlite = answers(&Fixture::sqlite());
+    assert_eq!(answers(&pg), sqlite);
+    assert_eq!(sqlite["runs"][0]["id"], "run-2");
+}
+
+fn drop_times(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for k in [
+                "started_at",
+                "finished_at",
+                "at",
+                "requested_at",
+                "expires_at",
+                "executed_at",
+            ] {
+                m.remove(k);
+            }
+            m.values_mut().for_each(drop_times);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_times),
+        _ => {}
+    }
+}
