@@ -91,5 +91,14 @@ fn error(service: Service, kind: FaultKind) -> ApiError {
             "InternalFailure",
             "Internal failure (injected by the scenario)",
         ),
+        (FaultKind::Throttle, Service::Arc) => ApiError {
+            status: 429,
+            code: "ThrottlingException".into(),
+            message: "Rate exceeded".into(),
+        },
+        (FaultKind::ServerError, Service::Arc) => ApiError::server(
+            "InternalServerException",
+            "Internal server error (injected by the scenario)",
+        ),
     }
 }

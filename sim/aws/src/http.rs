@@ -1,7 +1,8 @@
 //! The HTTP face: one router for the three services. CloudWatch is routed by path
 //! (`/service/GraniteServiceVersion20100801/operation/<Op>`, CBOR), Logs and Cost Explorer by
 //! `POST /` and `X-Amz-Target` (JSON 1.1), X-Ray by path (`POST /ServiceGraph`,
-//! `POST /TraceSummaries`, REST-JSON). A SigV4 `authorization` header is required but not
+//! `POST /TraceSummaries`, REST-JSON), ARC zonal shift by path and method (`/zonalshifts`,
+//! `/managedresources`, REST-JSON). A SigV4 `authorization` header is required but not
 //! verified.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::Uri;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -27,6 +29,10 @@ pub fn router(state: AwsState) -> Router {
         .route("/", post(json_rpc))
         .route("/ServiceGraph", post(xray_service_graph))
         .route("/TraceSummaries", post(xray_trace_summaries))
+        .route("/zonalshifts", get(arc_list_shifts).post(arc_start_shift))
+        .route("/zonalshifts/{id}", axum::routing::delete(arc_cancel_shift))
+        .route("/managedresources", get(arc_list_resources))
+        .route("/managedresources/{id}", get(arc_get_resource))
         .fallback(unknown_path)
         .with_state(state)
 }
@@ -173,15 +179,131 @@ async fn xray_trace_summaries(state: State<AwsState>, headers: HeaderMap, body: 
 
 /// X-Ray's REST-JSON: the operation is the path, errors name their code in
 /// `x-amzn-errortype`.
-fn xray(
+fn xray(state: State<AwsState>, operation: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+    rest_json(
+        state,
+        Service::XRay,
+        operation,
+        headers,
+        body,
+        StatusCode::OK,
+    )
+}
+
+async fn arc_list_shifts(state: State<AwsState>, headers: HeaderMap, uri: Uri) -> Response {
+    let body = query_body(&uri, &[]);
+    rest_json(
+        state,
+        Service::Arc,
+        "ListZonalShifts",
+        &headers,
+        &body,
+        StatusCode::OK,
+    )
+}
+
+async fn arc_start_shift(state: State<AwsState>, headers: HeaderMap, body: Bytes) -> Response {
+    let created = StatusCode::CREATED;
+    rest_json(
+        state,
+        Service::Arc,
+        "StartZonalShift",
+        &headers,
+        &body,
+        created,
+    )
+}
+
+async fn arc_cancel_shift(
+    state: State<AwsState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let body = query_body(&uri, &[("zonalShiftId", id)]);
+    rest_json(
+        state,
+        Service::Arc,
+        "CancelZonalShift",
+        &headers,
+        &body,
+        StatusCode::OK,
+    )
+}
+
+async fn arc_list_resources(state: State<AwsState>, headers: HeaderMap, uri: Uri) -> Response {
+    let body = query_body(&uri, &[]);
+    let op = "ListManagedResources";
+    rest_json(state, Service::Arc, op, &headers, &body, StatusCode::OK)
+}
+
+async fn arc_get_resource(
+    state: State<AwsState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let body = query_body(&uri, &[("resourceIdentifier", id)]);
+    let op = "GetManagedResource";
+    rest_json(state, Service::Arc, op, &headers, &body, StatusCode::OK)
+}
+
+/// A REST request's path labels and query parameters as the JSON body the operations read.
+fn query_body(uri: &Uri, labels: &[(&str, String)]) -> Bytes {
+    let mut members = serde_json::Map::new();
+    for pair in uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        members.insert(percent_decode(k), Value::String(percent_decode(v)));
+    }
+    for (k, v) in labels {
+        members.insert((*k).to_owned(), Value::String(v.clone()));
+    }
+    Bytes::from(Value::Object(members).to_string())
+}
+
+/// `%XX` escapes (and `+`, kept as is: the SDK writes spaces as `%20`) decoded; bad escapes
+/// are kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A REST-JSON answer (X-Ray, ARC): `ok` on success, errors with their code in
+/// `x-amzn-errortype` and `{"message"}` in the body.
+fn rest_json(
     State(state): State<AwsState>,
+    service: Service,
     operation: &str,
     headers: &HeaderMap,
     body: &Bytes,
+    ok: StatusCode,
 ) -> Response {
     let result = if !signed(headers) {
         state.record_refused(
-            Service::XRay,
+            service,
             operation,
             403,
             "MissingAuthenticationTokenException",
@@ -189,9 +311,9 @@ fn xray(
         Err(missing_token_json())
     } else {
         match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
-            Ok(request) if request.is_object() => state.handle(Service::XRay, operation, request),
+            Ok(request) if request.is_object() => state.handle(service, operation, request),
             _ => {
-                state.record_refused(Service::XRay, operation, 400, "SerializationException");
+                state.record_refused(service, operation, 400, "SerializationException");
                 Err(ApiError::client(
                     "SerializationException",
                     "body must be a JSON object",
@@ -200,7 +322,7 @@ fn xray(
         }
     };
     let (status, body) = match &result {
-        Ok(v) => (StatusCode::OK, v.clone()),
+        Ok(v) => (ok, v.clone()),
         Err(e) => (status_of(e), json!({"message": e.message})),
     };
     let mut response = (status, body.to_string()).into_response();
@@ -222,7 +344,7 @@ async fn unknown_path() -> Response {
     let e = ApiError {
         status: 404,
         code: "UnknownOperationException".into(),
-        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch), POST / with X-Amz-Target (Logs, Cost Explorer), POST /ServiceGraph and POST /TraceSummaries (X-Ray)".into(),
+        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch), POST / with X-Amz-Target (Logs, Cost Explorer), POST /ServiceGraph and POST /TraceSummaries (X-Ray), /zonalshifts and /managedresources (ARC zonal shift)".into(),
     };
     json_response(&Err(e))
 }

@@ -1,6 +1,7 @@
 //! Simulated AWS for SOPilot: CloudWatch (Smithy RPC v2 CBOR), CloudWatch Logs and Cost
-//! Explorer (AWS JSON 1.1) and X-Ray (REST-JSON) on one listener, seeded from a scenario's
-//! `cloudwatch`, `logs`, `cost` and `xray` sections ([`AwsState::with_xray`]) and driven by the
+//! Explorer (AWS JSON 1.1), X-Ray and ARC zonal shift (REST-JSON) on one listener, seeded from a
+//! scenario's `cloudwatch`, `logs`, `cost`, `xray` and `arc` sections ([`AwsState::with_xray`],
+//! [`AwsState::with_arc`]) and driven by the
 //! real AWS SDKs through `endpoint_url`.
 //!
 //! Scenario times are relative to when the state is built (`-30m`), and metric series are
@@ -16,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod arc;
 mod cbor;
 mod cloudwatch;
 mod cost;
@@ -45,6 +47,8 @@ pub enum Service {
     CostExplorer,
     /// X-Ray (REST-JSON: `POST /ServiceGraph`, `POST /TraceSummaries`).
     XRay,
+    /// ARC zonal shift (REST-JSON: `/managedresources`, `/zonalshifts`).
+    Arc,
 }
 
 impl Service {
@@ -55,6 +59,7 @@ impl Service {
             Service::Logs => "logs",
             Service::CostExplorer => "cost",
             Service::XRay => "xray",
+            Service::Arc => "arc",
         }
     }
 }

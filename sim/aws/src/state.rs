@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::Service;
+use crate::arc::ZonalShifts;
 use crate::cloudwatch::CloudWatch;
 use crate::cost::Cost;
 use crate::error::{ApiResult, AwsSimError};
@@ -42,6 +43,7 @@ struct Inner {
     logs: Logs,
     cost: Cost,
     xray: XRay,
+    arc: ZonalShifts,
     faults: Faults,
     requests: Vec<RecordedRequest>,
     /// Requests kept for assertions; older ones are dropped first.
@@ -106,6 +108,7 @@ impl AwsState {
                 logs,
                 cost,
                 xray: XRay::default(),
+                arc: ZonalShifts::default(),
                 faults,
                 requests: Vec::new(),
                 request_cap: 10_000,
@@ -126,6 +129,38 @@ impl AwsState {
             }
         }
         Ok(self)
+    }
+
+    /// Adds ARC zonal shift, from a scenario's `arc` section (managed resources, zonal shifts
+    /// already started, the account's zone IDs; absent means no managed resources). Times are
+    /// relative to [`AwsState::start`]; the section's `faults` are added to the others.
+    pub fn with_arc(self, section: Option<&Value>) -> Result<Self, AwsSimError> {
+        {
+            let mut inner = self.lock();
+            let (arc, faults) = ZonalShifts::from_section(section, inner.start)?;
+            inner.arc = arc;
+            for fault in faults {
+                inner.faults.add(Service::Arc, fault);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The `arc` section's zone name → zone ID pairs (ARC names zones by ID, CloudWatch by
+    /// name), for the servers' `SOPILOT_AZ_IDS`.
+    pub fn zone_ids(&self) -> Vec<(String, String)> {
+        self.lock().arc.zone_ids().to_vec()
+    }
+
+    /// Every zonal shift ARC knows, oldest first, as ListZonalShifts answers them now.
+    pub fn zonal_shifts(&self) -> Vec<Value> {
+        let inner = self.lock();
+        let now = if inner.frozen {
+            inner.start
+        } else {
+            Utc::now()
+        };
+        inner.arc.shifts(now)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -158,6 +193,7 @@ impl AwsState {
                 Service::Logs => inner.logs.handle(operation, &body, clock),
                 Service::CostExplorer => inner.cost.handle(operation, &body, clock),
                 Service::XRay => inner.xray.handle(operation, &body, clock),
+                Service::Arc => inner.arc.handle(operation, &body, clock),
             },
         };
         let (status, error) = match &result {
