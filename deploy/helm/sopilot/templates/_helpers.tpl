@@ -54,12 +54,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* "true" when leader election is on: leaderElection.enabled, or (null) more than one replica. */}}
+{{- define "sopilot.leaderElection" -}}
+{{- $on := .Values.leaderElection.enabled }}
+{{- if kindIs "bool" $on }}
+{{- if $on }}true{{ end }}
+{{- else if gt (int .Values.replicaCount) 1 }}true
+{{- end }}
+{{- end }}
+
+{{/* The leader election Lease's name. */}}
+{{- define "sopilot.leaseName" -}}
+{{- printf "%s-leader" (include "sopilot.fullname" .) }}
+{{- end }}
+
 {{/* Where the pod keeps the store. */}}
 {{- define "sopilot.dataDir" -}}/var/lib/sopilot{{- end }}
 
 {{/*
 sopilot.yaml: .Values.config with what the chart decides (the store, the listen address, the
-mounted SOPs and policies).
+mounted SOPs and policies, leader election).
 */}}
 {{- define "sopilot.config" -}}
 {{- $config := deepCopy .Values.config }}
@@ -71,6 +85,10 @@ mounted SOPs and policies).
 {{- end }}
 {{- if .Values.policies }}
 {{- $_ := set $serve "policy" (list "/etc/sopilot/policies") }}
+{{- end }}
+{{- if include "sopilot.leaderElection" . }}
+{{- $le := .Values.leaderElection }}
+{{- $_ := set $serve "leader_election" (dict "enabled" true "namespace" .Release.Namespace "name" (include "sopilot.leaseName" .) "lease_duration" $le.leaseDuration "renew_deadline" $le.renewDeadline "retry_period" $le.retryPeriod) }}
 {{- end }}
 {{- $_ := set $config "serve" $serve }}
 {{- toYaml $config }}
