@@ -148,7 +148,8 @@ pub struct RunArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
-    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    /// The run store: a SQLite file or a postgres://USER:PASSWORD@HOST:PORT/DB URL (default:
+    /// $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// How long one model turn may take (90s, 10m); default: `model_timeout` in the
@@ -352,7 +353,8 @@ pub struct McpArgs {
     /// The model run_sop uses: openai:MODEL, bedrock:MODEL_ID, scripted:FILE or none.
     #[arg(long, value_name = "PROVIDER:MODEL")]
     pub model: Option<String>,
-    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    /// The run store: a SQLite file or a postgres://USER:PASSWORD@HOST:PORT/DB URL (default:
+    /// $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
 }
@@ -398,7 +400,8 @@ pub struct RbacArgs {
 pub struct RunsArgs {
     #[command(subcommand)]
     pub command: RunsCommand,
-    /// The run store (default: $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
+    /// The run store: a SQLite file or a postgres://USER:PASSWORD@HOST:PORT/DB URL (default:
+    /// $SOPILOT_STORE or ~/.local/state/sopilot/sopilot.db).
     #[arg(long, value_name = "PATH", global = true)]
     pub store: Option<PathBuf>,
 }

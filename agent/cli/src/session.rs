@@ -127,7 +127,8 @@ pub fn load_sop(what: &str) -> Result<Sop, String> {
 }
 
 /// The store's file: `--store`, else `SOPILOT_STORE`, else the configuration's `store:`,
-/// else `$XDG_STATE_HOME/sopilot/sopilot.db` (`~/.local/state/...`).
+/// else `$XDG_STATE_HOME/sopilot/sopilot.db` (`~/.local/state/...`). A `postgres://…` URL
+/// there is a PostgreSQL store ([`sopilot_runtime::Location::of`]).
 pub fn store_path(flag: Option<&Path>, configured: Option<&Path>) -> PathBuf {
     if let Some(p) = flag {
         return p.to_owned();

@@ -106,7 +106,7 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
     }
     tracing::info!(
         tools = runner.gate.gateway.tools().count(),
-        store = %store_file.display(),
+        store = %sopilot_runtime::Location::of(&store_file),
         "sopilot mcp serving on stdio"
     );
     // Every call on stdio is the local user's: their decisions are recorded as local:USER.

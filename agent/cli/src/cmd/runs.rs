@@ -2,21 +2,23 @@
 
 use std::fmt::Write as _;
 
-use sopilot_runtime::Store;
+use sopilot_runtime::{Location, Store};
 
 use crate::session::store_path;
 use crate::{Outcome, RunsArgs, RunsCommand};
 
 /// `sopilot runs ...`
 pub fn runs(args: &RunsArgs) -> Outcome {
-    let path = store_path(args.store.as_deref(), None);
-    if !path.exists() {
+    let location = Location::of(&store_path(args.store.as_deref(), None));
+    if let Location::Sqlite(path) = &location
+        && !path.exists()
+    {
         return Outcome::fail(format!(
             "no store at {} yet: runs are recorded there by `sopilot run`",
             path.display()
         ));
     }
-    let store = match Store::open(&path) {
+    let store = match Store::open_at(&location) {
         Ok(s) => s,
         Err(e) => return Outcome::fail(e),
     };

@@ -93,9 +93,14 @@ pub fn sops(config: &Config) -> Line {
 /// The store opens and takes a write.
 pub fn store(config: &Config) -> Line {
     let path = store_path(None, config.store.as_deref());
-    let shown = path.display().to_string();
-    let fix = "make its folder writable by this user, or set `store:` to a writable path";
-    let store = match Store::open(&path) {
+    let location = sopilot_runtime::Location::of(&path);
+    let shown = location.to_string();
+    let fix = if location.is_file() {
+        "make its folder writable by this user, or set `store:` to a writable path"
+    } else {
+        "check the PostgreSQL server answers at that URL and the user may create tables and write there"
+    };
+    let store = match Store::open_at(&location) {
         Ok(s) => s,
         Err(e) => return Line::fail("store", e.to_string(), fix),
     };

@@ -1,0 +1,146 @@
+//! `--store postgres://…` end to end: a whole `sopilot run` against the simulated cluster
+//! recorded in PostgreSQL (a schema of the test's own), then read back by `sopilot runs`.
+//! Runs when `SOPILOT_TEST_POSTGRES` names a server (`.ci/run` and `scripts/test` set it when
+//! one answers); says it is skipped otherwise, and fails under `CI=true`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sopilot_protocol::RunStatus;
+use sopilot_runtime::Store;
+
+use crate::support::{repo, sim};
+
+/// A schema of the test database, dropped with this value (through `psql`).
+struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    fn create() -> Option<Schema> {
+        let Some(base) = std::env::var("SOPILOT_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "SOPILOT_TEST_POSTGRES is not set: under CI the PostgreSQL tests must run"
+            );
+            eprintln!("skipped: set SOPILOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test");
+            return None;
+        };
+        let name = format!("cli_{}", std::process::id());
+        psql(
+            &base,
+            &format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"),
+        );
+        Some(Schema { base, name })
+    }
+
+    fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        psql(
+            &self.base,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .expect("psql (PostgreSQL's client) runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sopilot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .env_remove("SOPILOT_STORE")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_is_recorded_in_postgres_and_listed_from_it() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let url = schema.url();
+    let sim = sim().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .env("RUST_LOG", "warn")
+        .args(["run", "pod-crashloop", "-p", "namespace=payment"])
+        .args([
+            "-p",
+            "pod=payment-service-7d8f9c6b5-x2k9p",
+            "--model",
+            "none",
+        ])
+        .args(["--on-escalate", "deny", "--json", "--store", &url])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(v["status"], "needs_human", "{v:#}\n{stderr}");
+    let id = v["run_id"].as_str().unwrap().to_owned();
+
+    let list = sopilot(&["runs", "list", "--store", &url]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(text.contains(&id) && text.contains("needs_human"), "{text}");
+
+    let show = sopilot(&["runs", "show", &id, "--json", "--store", &url]);
+    let shown: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        shown["tool_calls"].as_array().unwrap().len(),
+        4,
+        "{shown:#}"
+    );
+
+    let store = Store::open(std::path::Path::new(&url)).unwrap();
+    let (row, events, _) = store.run(&id).unwrap();
+    assert_eq!(row.status, RunStatus::NeedsHuman);
+    assert!(!events.is_empty());
+}
+
+#[test]
+fn an_unreachable_postgres_store_is_named_without_its_password() {
+    let out = sopilot(&[
+        "runs",
+        "list",
+        "--store",
+        "postgres://sopilot:sekrit@127.0.0.1:1/sopilot",
+    ]);
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("postgres://sopilot:***@127.0.0.1:1/sopilot"),
+        "{text}"
+    );
+    assert!(!text.contains("sekrit"), "{text}");
+}
