@@ -20,6 +20,23 @@ pub struct KubernetesScenario {
     pub logs: Vec<LogSource>,
     /// `kubectl top` numbers.
     pub metrics: Metrics,
+    /// The simulated Karpenter's settings (`karpenter:`); it runs once a NodePool exists.
+    pub karpenter: KarpenterSettings,
+}
+
+/// The simulated Karpenter's settings (`kubernetes.karpenter` in a scenario).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KarpenterSettings {
+    /// From a NodeClaim's launch to its node Ready (`node_startup: 60s`, the default).
+    pub node_startup: chrono::Duration,
+}
+
+impl Default for KarpenterSettings {
+    fn default() -> Self {
+        KarpenterSettings {
+            node_startup: chrono::Duration::seconds(60),
+        }
+    }
 }
 
 /// One manifest and the line it starts on.
@@ -75,7 +92,7 @@ pub struct PodMetricsSource {
     pub containers: Vec<(String, Usage)>,
 }
 
-const KUBERNETES_KEYS: &[&str] = &["objects", "logs", "previous_logs", "metrics"];
+const KUBERNETES_KEYS: &[&str] = &["objects", "logs", "previous_logs", "metrics", "karpenter"];
 
 impl KubernetesScenario {
     /// Parses the `kubernetes` section of a scenario file (errors name the line).
@@ -113,6 +130,7 @@ fn kubernetes(node: &Node) -> Result<KubernetesScenario, K8sSimError> {
             "logs" => out.logs.extend(logs(value, false)?),
             "previous_logs" => out.logs.extend(logs(value, true)?),
             "metrics" => out.metrics = metrics(value)?,
+            "karpenter" => out.karpenter = karpenter(value)?,
             other => {
                 return Err(K8sSimError::scenario(
                     key.line,
@@ -120,6 +138,33 @@ fn kubernetes(node: &Node) -> Result<KubernetesScenario, K8sSimError> {
                         "unknown key `kubernetes.{other}`; expected one of: {}",
                         KUBERNETES_KEYS.join(", ")
                     ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `karpenter: {node_startup: 90s}`.
+fn karpenter(node: &Node) -> Result<KarpenterSettings, K8sSimError> {
+    let mut out = KarpenterSettings::default();
+    for (key, value) in entries(node, "kubernetes.karpenter")? {
+        match key.name.as_str() {
+            "node_startup" => {
+                let text = string(value, "kubernetes.karpenter.node_startup")?;
+                out.node_startup = crate::time::parse_relative(&format!("+{text}"))
+                    .filter(|d| *d >= chrono::Duration::zero())
+                    .ok_or_else(|| {
+                        K8sSimError::scenario(
+                            value.line,
+                            format!("`node_startup: {text}` is not a duration; write e.g. 45s, 2m or 1m30s"),
+                        )
+                    })?;
+            }
+            other => {
+                return Err(K8sSimError::scenario(
+                    key.line,
+                    format!("unknown key `kubernetes.karpenter.{other}`; expected: node_startup"),
                 ));
             }
         }

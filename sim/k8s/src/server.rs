@@ -50,6 +50,8 @@ pub struct RunningKube {
     kubeconfig: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Runs the time-driven controllers (see [`KubeState::tick`]).
+    ticker: JoinHandle<()>,
     // Holds the temporary directory (and so the kubeconfig) for the server's lifetime.
     _tempdir: Option<tempfile::TempDir>,
 }
@@ -105,6 +107,7 @@ async fn start_with(
     let ca = tls.then_some(crate::tls::CA_PEM);
     kubeconfig::write(&kubeconfig_path, &format!("{scheme}://{kube_addr}"), ca)?;
     let router = kube_router(kube.clone());
+    let ticker = kube.spawn_ticker();
     let (stop, task) = if tls {
         let acceptor = crate::tls::acceptor().map_err(|e| K8sSimError::Bind {
             addr: kube_addr,
@@ -132,6 +135,7 @@ async fn start_with(
         kubeconfig: kubeconfig_path,
         stop: Some(stop),
         task: Some(task),
+        ticker,
         _tempdir: tempdir,
     })
 }
@@ -199,6 +203,7 @@ impl RunningKube {
 
 impl Drop for RunningKube {
     fn drop(&mut self) {
+        self.ticker.abort();
         if let Some(task) = &self.task {
             task.abort();
         }

@@ -26,6 +26,7 @@ pub fn load(
         scenario.metrics.clone(),
     );
     store.recording = false;
+    store.karpenter = scenario.karpenter;
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         ensure_namespace(&mut store, ns);
     }
@@ -64,7 +65,7 @@ pub fn load(
 fn load_rank(kind: &str) -> u8 {
     match kind {
         "Namespace" => 0,
-        "Node" => 1,
+        "Node" | "PriorityClass" | "NodePool" | "EC2NodeClass" => 1,
         "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => 2,
         "ReplicaSet" | "Job" => 3,
         "Pod" => 4,

@@ -34,6 +34,7 @@ pub fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool
     let mut not_ready = 0;
     let mut mismatched = 0;
     let mut tainted = 0;
+    let mut short: Vec<(&'static str, String)> = Vec::new();
     let mut best: Option<((usize, usize), String)> = None;
     for node in &nodes {
         let name = obj::name(node).to_owned();
@@ -63,6 +64,10 @@ pub fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool
             mismatched += 1;
             continue;
         }
+        if let Some(resource) = super::controllers::karpenter::fit::short_on(store, pod, node) {
+            short.push((resource, name));
+            continue;
+        }
         // Spread a controller's pods first (the default topology spreading), then
         // balance the total.
         let owner = obj::controller_of(pod).map(|(_, _, uid)| uid.to_owned());
@@ -81,8 +86,18 @@ pub fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool
             best = Some((load, name));
         }
     }
+    let candidates: Vec<String> = short.iter().map(|(_, n)| n.clone()).collect();
+    let best = best.or_else(|| {
+        super::controllers::karpenter::fit::preempt(store, pod, &candidates).map(|n| ((0, 0), n))
+    });
     let Some((_, node)) = best else {
         let mut reasons = Vec::new();
+        for resource in ["cpu", "memory"] {
+            let count = short.iter().filter(|(r, _)| *r == resource).count();
+            if count > 0 {
+                reasons.push(format!("{count} Insufficient {resource}"));
+            }
+        }
         if unschedulable > 0 {
             reasons.push(format!("{unschedulable} node(s) were unschedulable"));
         }
@@ -145,7 +160,7 @@ pub fn schedule(store: &mut Store, pod: &mut Value, quiet_failure: bool) -> bool
 }
 
 /// Whether the pod tolerates every NoSchedule/NoExecute taint of the node.
-fn tolerates(pod: &Value, node: &Value) -> bool {
+pub(crate) fn tolerates(pod: &Value, node: &Value) -> bool {
     let tolerations = pod
         .pointer("/spec/tolerations")
         .and_then(Value::as_array)

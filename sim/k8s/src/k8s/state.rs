@@ -220,6 +220,32 @@ impl KubeState {
         }
     }
 
+    /// Runs the controllers again so that what depends on time happens (the simulated
+    /// Karpenter's nodes turn Ready, empty ones are consolidated); the server calls it every
+    /// second, tests call it after a pause.
+    pub fn tick(&self) {
+        if self.read(controllers::karpenter::fit::installed) {
+            // A write of nothing: the controllers run and watches see their changes.
+            let _ = self.write(false, |_| Ok(()));
+        }
+    }
+
+    /// Ticks every second until the simulator stops.
+    pub(crate) fn spawn_ticker(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        let mut stopped = self.stopped();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => state.tick(),
+                    _ = stopped.changed() => return,
+                }
+            }
+        })
+    }
+
     /// The latest resource version.
     pub fn resource_version(&self) -> u64 {
         self.world().store.resource_version()

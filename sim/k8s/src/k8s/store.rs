@@ -61,6 +61,8 @@ pub struct Store {
     /// Who makes the API write under way (set by the handler, taken by the write that
     /// records it in `managedFields`); controllers' own writes have none.
     pub writer: Option<super::managed::Writer>,
+    /// The simulated Karpenter's settings (node startup time).
+    pub karpenter: super::controllers::karpenter::KarpenterSettings,
 }
 
 impl Store {
@@ -76,6 +78,7 @@ impl Store {
             logs: Arc::new(logs),
             metrics: Arc::new(metrics),
             writer: None,
+            karpenter: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ mod field_validation;
 mod kube_client;
 mod kubectl_rbac;
 mod kubectl_read;
+mod karpenter;
 mod kubectl_write;
 mod rbac;
 mod router;

@@ -7,6 +7,7 @@ mod budgets;
 mod daemonsets;
 mod deployments;
 mod endpoints;
+pub mod karpenter;
 mod replicasets;
 mod statefulsets;
 
@@ -34,6 +35,7 @@ pub fn reconcile(store: &mut Store) {
         statefulsets::reconcile(store);
         daemonsets::reconcile(store);
         schedule_pending(store);
+        karpenter::reconcile(store);
         deployments::reconcile_status(store);
         budgets::reconcile_pdbs(store);
         endpoints::reconcile(store);
