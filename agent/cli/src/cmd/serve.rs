@@ -284,16 +284,28 @@ async fn start_run_once(
         Some(le) => le.options(identity.clone())?,
         None => None,
     };
-    let client = if sc.kubernetes_events.is_some() || election.is_some() {
-        Some(match sim {
-            Some(env) => kube_client_for(env.kubeconfig()).await,
-            None => kube::Client::try_default().await.map_err(|e| e.to_string()),
-        }
-        .map_err(|e| {
-            format!("serve.kubernetes_events and serve.leader_election: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}")
-        })?)
-    } else {
+    let needs: Vec<&str> = [
+        ("serve.kubernetes_events", sc.kubernetes_events.is_some()),
+        ("serve.leader_election", election.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(section, on)| on.then_some(section))
+    .collect();
+    let client = if needs.is_empty() {
         None
+    } else {
+        Some(
+            match sim {
+                Some(env) => kube_client_for(env.kubeconfig()).await,
+                None => kube::Client::try_default().await.map_err(|e| e.to_string()),
+            }
+            .map_err(|e| {
+                format!(
+                    "{}: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}",
+                    needs.join(" and ")
+                )
+            })?,
+        )
     };
     let (leadership, elector) = match (election, &client) {
         (Some(options), Some(client)) => {
