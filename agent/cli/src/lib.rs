@@ -361,10 +361,30 @@ pub struct McpArgs {
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sopilot demo                 # the demo incident in the terminal, checked, exits 0 when it behaved
+  sopilot demo --serve         # the same incident in the web console: open the printed link,
+                               # watch the run, approve or deny the HPA change in the browser
+  sopilot demo --serve --listen 127.0.0.1:9000
+
+With --serve, `sopilot serve --simulate` runs on the embedded demo scenario (no network, no
+credentials) with a fresh store and two console tokens (approver `you`, viewer `viewer`); a
+few seconds after it listens, the demo's CloudWatch alarm arrives through the EventBridge hook.
+The escalation waits in the approvals inbox for you (30 minutes). Ctrl-C stops everything.")]
 pub struct DemoArgs {
     /// Print the run as one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// Serve the demo in the web console instead of running it in the terminal.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where the console listens with --serve (use port 0 for any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", requires = "serve")]
+    pub listen: SocketAddr,
+    /// Seconds between the server listening and the alarm, with --serve.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "serve")]
+    pub alarm_after: u64,
 }
 
 /// Arguments of `rbac`.

@@ -18,6 +18,9 @@ use crate::cmd::run::finish;
 use crate::session::{Session, SessionOptions, builtin_servers, params_for};
 use crate::{DemoArgs, Outcome, progress};
 
+#[path = "demo_serve.rs"]
+mod serve;
+
 /// The alarm that starts the demo, as SNS delivers it.
 fn alarm() -> serde_json::Value {
     let message = json!({
@@ -85,6 +88,9 @@ fn check(report: &RunReport) -> Vec<String> {
 
 /// `sopilot demo`
 pub fn demo(args: &DemoArgs) -> Outcome {
+    if args.serve {
+        return serve::demo_serve(args);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
-use sopilot_policy::{Policy, Request, RunInfo, ServerTrust, load_paths};
+use sopilot_policy::{Policy, RunInfo, ServerTrust, load_paths};
 use sopilot_protocol::{CallOrigin, History, Impact, Resource, ToolRef};
 
 use crate::cmd::sop::read_trigger;
@@ -126,28 +126,23 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
         origin: CallOrigin::Api,
         sop: None,
     };
-    // As the gate does: an impact that names no action or target is not judged on, and the
-    // call is never allowed.
-    let problem = impact.as_ref().and_then(Impact::problem);
-    let impact = impact.filter(|_| problem.is_none());
-    let mut verdict = policy.evaluate(&Request {
-        tool: &tool,
-        args: &call_args,
-        impact: impact.as_ref(),
-        resource: resource.as_ref(),
-        history: Some(&history),
-        trigger: trigger.as_ref(),
-        run: &run,
-        annotations: None,
-        trust: if args.foreign {
-            ServerTrust::Foreign
-        } else {
-            ServerTrust::Builtin
+    let verdict = sopilot_policy::check_by_hand(
+        &policy,
+        &sopilot_policy::HandCheck {
+            tool: &tool,
+            args: &call_args,
+            impact: impact.as_ref(),
+            resource: resource.as_ref(),
+            history: Some(&history),
+            trigger: trigger.as_ref(),
+            run: &run,
+            trust: if args.foreign {
+                ServerTrust::Foreign
+            } else {
+                ServerTrust::Builtin
+            },
         },
-    });
-    if let Some(p) = problem {
-        verdict.never_allow(p, args.unattended);
-    }
+    );
     let out = json!({
         "decision": verdict.decision,
         "rules": verdict.rule_names(),

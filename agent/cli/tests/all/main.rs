@@ -10,6 +10,7 @@ mod support;
 mod attacks;
 mod bedrock;
 mod cli;
+mod console;
 mod deploy;
 mod doctor;
 mod eval;

@@ -103,6 +103,7 @@ fn card(r: &ApprovalRecord, session: &Session, decided_at: Option<String>) -> St
 /// `GET /approvals`
 pub async fn list(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ConsoleError> {
     let session = signed_in(&s, &headers)?;
+    let live = super::events::live_url(&s, None);
     let store = s.approvals.store();
     let mut all = store.approvals(None)?;
     // Pending first, then the newest decided.
@@ -129,7 +130,7 @@ pub async fn list(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
         "Approvals",
         Some(&session),
         Nav::Approvals,
-        Some("/events"),
+        Some(&live),
         &main,
     )))
 }

@@ -24,3 +24,8 @@ pub async fn serve(Path(file): Path<String>) -> Response {
     )
         .into_response()
 }
+
+/// `GET /favicon.ico`: none (an empty answer rather than a 404 in every page's console).
+pub async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}

@@ -34,7 +34,7 @@ pub fn stacked(title: &str, labels: &[String], series: &[Series<'_>]) -> String 
     let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
     let bar_w = (w / labels.len().max(1) as f64).max(1.0);
     let mut bars = String::new();
-    for i in 0..labels.len() {
+    for (i, label) in labels.iter().enumerate() {
         let mut y = h - pad;
         for s in series {
             let c = s.counts.get(i).copied().unwrap_or(0);
@@ -49,7 +49,7 @@ pub fn stacked(title: &str, labels: &[String], series: &[Series<'_>]) -> String 
                 esc(s.class),
                 i as f64 * bar_w + 1.0,
                 (bar_w - 2.0).max(1.0),
-                esc(&labels[i]),
+                esc(label),
                 esc(s.name)
             );
         }

@@ -1,6 +1,7 @@
 //! `/events`: Server-Sent Events telling a live page that what it shows changed. The stream
 //! reads the store once a second and sends `change` when the runs list and approvals (or,
-//! with `?run=ID`, that run's timeline) differ from the last reading; the page then fetches
+//! with `?run=ID`, that run's timeline) differ from the version the page was rendered at
+//! (`v`) or the last reading; the page then fetches
 //! itself again (`console.js`). The stream ends after a while (the browser reconnects) and
 //! when the server shuts down.
 
@@ -26,6 +27,25 @@ const LIFETIME: Duration = Duration::from_secs(600);
 pub struct Watch {
     #[serde(default)]
     run: Option<String>,
+    /// The [`version`] the page was rendered at: a change since then is sent at once.
+    #[serde(default)]
+    v: Option<String>,
+}
+
+/// A short digest of [`fingerprint`], which a page carries in its `/events` URL.
+pub fn version(s: &AppState, run: Option<&str>) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(fingerprint(s, run).as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// The `/events` URL of a page showing `run` (or the runs and approvals), as it is now.
+pub fn live_url(s: &AppState, run: Option<&str>) -> String {
+    let v = version(s, run);
+    match run {
+        Some(id) => format!("/events?run={}&v={v}", super::html::url_part(id)),
+        None => format!("/events?v={v}"),
+    }
 }
 
 /// What a page shows, reduced to a string that changes when it does.
@@ -58,7 +78,8 @@ pub async fn stream(
 ) -> Result<Response, ConsoleError> {
     signed_in(&s, &headers)?;
     let stop = s.runs.shutdown_token();
-    let first = fingerprint(&s, w.run.as_deref());
+    // Read before the page was rendered, so a change in between is not lost.
+    let first = w.v.clone().unwrap_or_else(|| version(&s, w.run.as_deref()));
     let started = tokio::time::Instant::now();
     let events = futures::stream::unfold(
         (s, w.run, first, stop, started),
@@ -71,7 +92,7 @@ pub async fn stream(
                     _ = stop.cancelled() => return None,
                     _ = tokio::time::sleep(EVERY) => {}
                 }
-                let now = fingerprint(&s, run.as_deref());
+                let now = version(&s, run.as_deref());
                 if now != last {
                     let ev = Event::default().event("change").data("changed");
                     return Some((Ok::<_, Infallible>(ev), (s, run, now, stop, started)));

@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sops/{name}", get(sops::show))
         .route("/events", get(events::stream))
         .route("/assets/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .layer(axum::middleware::map_response(page::secure_headers))
 }
 

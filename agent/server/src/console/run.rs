@@ -306,6 +306,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let session = signed_in(&s, &headers)?;
+    let live = super::events::live_url(&s, Some(&id));
     let (row, events, _) = match s.runs.store().run(&id) {
         Ok(r) => r,
         Err(StoreError::NoRun(_)) => return Err(ConsoleError::NotFound(format!("no run {id}"))),
@@ -349,7 +350,6 @@ pub async fn show(
         json_pre(&row.trigger),
         json_pre(&row.params)
     );
-    let live = format!("/events?run={}", url_part(&row.id));
     Ok(ok(layout(
         &format!("Run {}", row.id),
         Some(&session),

@@ -242,6 +242,7 @@ pub async fn list(
     Query(filter): Query<Filter>,
 ) -> Result<Response, ConsoleError> {
     let session = signed_in(&s, &headers)?;
+    let live = super::events::live_url(&s, None);
     let now = Utc::now();
     let store = s.runs.store();
     let prices = &s.runs.runner().prices;
@@ -311,7 +312,7 @@ pub async fn list(
         "Runs",
         Some(&session),
         Nav::Runs,
-        Some("/events"),
+        Some(&live),
         &main,
     )))
 }

@@ -249,12 +249,12 @@ mod tests {
             Err(SessionError::BadSignature)
         );
         assert_eq!(
-            verify(&[t.clone()], &promoted, 1),
+            verify(std::slice::from_ref(&t), &promoted, 1),
             Err(SessionError::UnknownToken)
         );
         let later = value.replacen(&format!(".{TTL_SECONDS}."), ".99999999.", 1);
         assert_eq!(
-            verify(&[t.clone()], &later, 1),
+            verify(std::slice::from_ref(&t), &later, 1),
             Err(SessionError::BadSignature)
         );
         // A rotated secret ends the session.

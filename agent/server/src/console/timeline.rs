@@ -108,7 +108,6 @@ impl Timeline {
     /// The timeline of `events`, in order.
     pub fn build(events: &[RunEvent]) -> Timeline {
         let mut t = Timeline::default();
-        let mut evidence = 0;
         for e in events {
             let at = e.at;
             match &e.kind {
@@ -170,9 +169,7 @@ impl Timeline {
                     duration_ms,
                     error,
                 } => {
-                    evidence += 1;
                     let c = t.call(call_id);
-                    c.evidence = Some(evidence);
                     c.finished = Some(Finished {
                         executed: *executed,
                         ok: *ok,
@@ -203,6 +200,13 @@ impl Timeline {
                     summary: summary.clone(),
                 }),
             }
+        }
+        // Evidence is numbered as the run loop numbers it: the calls with a result, in the
+        // order they were proposed.
+        let mut n = 0;
+        for c in t.calls.iter_mut().filter(|c| c.finished.is_some()) {
+            n += 1;
+            c.evidence = Some(n);
         }
         t
     }
