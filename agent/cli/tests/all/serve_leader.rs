@@ -1,14 +1,15 @@
 //! Leader election of `sopilot serve` (two real processes, each with its own SQLite store,
 //! on one simulated Kubernetes API): a schedule firing every 2 s starts runs on the leader
 //! only; when the leader is SIGKILLed, the other replica takes the Lease once it expired and
-//! its schedule starts firing. (Terms, fencing and takeover timing are tested in process in
-//! sopilot-server's `leader` module.)
+//! its schedule starts firing. And the Helm chart's Role is what a replica needs to lead
+//! (without it, the refusal names the permissions to grant). (Terms, fencing and takeover
+//! timing are tested in process in sopilot-server's `leader` module.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -141,4 +142,163 @@ async fn schedules_fire_on_the_leader_only_and_move_when_it_dies() {
     assert_eq!(lease["spec"]["leaseTransitions"], 1);
     let log = b.log.lock().unwrap().join("\n");
     assert!(log.contains("leader_term{fencing=1}"), "{log}");
+}
+
+/// Renders the chart with the production values (two replicas: leader election on) through
+/// Helm's library (tests/python/helm_chart_check.py); the objects.
+async fn production_manifests(out: &Path) -> Vec<Value> {
+    let run = tokio::time::timeout(
+        Duration::from_secs(300),
+        tokio::process::Command::new("python3")
+            .current_dir(repo())
+            .arg("tests/python/helm_chart_check.py")
+            .args(["--chart", "deploy/helm/sopilot"])
+            .args(["--production", "deploy/helm/values-production.yaml"])
+            .arg("--out")
+            .arg(out)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the Helm checks timed out")
+    .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "the Helm checks failed (scripts/test installs helm-python-sdk):\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out.join("production.yaml"))
+        .unwrap()
+        .split("\n---\n")
+        .map(|doc| sopilot_yaml::from_str::<Value>(doc).unwrap())
+        .filter(|o| !o.is_null())
+        .collect()
+}
+
+async fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("kubectl timed out")
+    .expect("kubectl is installed");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Applies the rendered objects of `kinds` (a folder of JSON files: one apply).
+async fn apply(admin: &Path, objects: &[Value], kinds: &[&str], dir: &Path) {
+    let folder: PathBuf = dir.join(kinds.join("-"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let chosen = objects
+        .iter()
+        .filter(|o| kinds.contains(&o["kind"].as_str().unwrap_or("")));
+    for (i, o) in chosen.enumerate() {
+        std::fs::write(folder.join(format!("{i}.json")), o.to_string()).unwrap();
+    }
+    kubectl(admin, &["apply", "-f", folder.to_str().unwrap()]).await;
+}
+
+#[tokio::test]
+async fn the_charts_role_is_what_a_replica_needs_to_lead() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = production_manifests(dir.path()).await;
+    let config = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["data"]["sopilot.yaml"].is_string())
+        .unwrap()["data"]["sopilot.yaml"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config: Value = sopilot_yaml::from_str(&config).unwrap();
+    let election = &config["serve"]["leader_election"];
+    assert_eq!(election["enabled"], true, "{config}");
+    let (namespace, lease) = (
+        election["namespace"].as_str().unwrap(),
+        election["name"].as_str().unwrap(),
+    );
+
+    // The chart's ServiceAccount, with a token, in the chart's namespace.
+    let sim = sim().await;
+    let admin = sim.kubeconfig();
+    kubectl(admin, &["create", "namespace", namespace]).await;
+    apply(admin, &objects, &["ServiceAccount"], dir.path()).await;
+    let account = objects
+        .iter()
+        .find(|o| o["kind"] == "ServiceAccount")
+        .unwrap();
+    let name = account["metadata"]["name"].as_str().unwrap();
+    let token = kubectl(admin, &["create", "token", name, "-n", namespace]).await;
+    let kubeconfig = dir.path().join("sa.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: sim, cluster: {{server: '{}'}}}}]\n\
+             contexts: [{{name: sa, context: {{cluster: sim, user: sa, namespace: {namespace}}}}}]\n\
+             current-context: sa\nusers: [{{name: sa, user: {{token: '{}'}}}}]\n",
+            sim.kubernetes_url(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("sopilot.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "store: {}\nbuiltin: []\nserve:\n  listen: 127.0.0.1:0\n  leader_election: {election}\n",
+            dir.path().join("db").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("POD_NAME", "sopilot-0")
+        .env("RUST_LOG", "info")
+        .env_remove("SLACK_BOT_TOKEN")
+        .args(["serve", "--config"])
+        .arg(&file);
+    let server = spawn(cmd).await;
+    let http = http();
+
+    // Without the Role: refused, and the log says what to grant.
+    let log = |server: &Server| server.log.lock().unwrap().join("\n");
+    until("the refusal", Duration::from_secs(20), || async {
+        log(&server).contains("forbidden")
+    })
+    .await;
+    assert!(
+        log(&server).contains(&format!(
+            "grant this ServiceAccount get, create and update on leases.coordination.k8s.io in namespace {namespace}"
+        )),
+        "{}",
+        log(&server)
+    );
+    assert!(!leads(&http, &server).await);
+
+    // With the chart's Role and RoleBinding, the next retry leads.
+    apply(admin, &objects, &["Role", "RoleBinding"], dir.path()).await;
+    until("the replica to lead", Duration::from_secs(20), || {
+        leads(&http, &server)
+    })
+    .await;
+    let held = sim.get("Lease", Some(namespace), lease).unwrap();
+    assert!(
+        held["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap()
+            .starts_with("sopilot-0-"),
+        "{held}"
+    );
 }
