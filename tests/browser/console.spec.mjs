@@ -70,8 +70,9 @@ async function signIn(browser, token) {
   return { context, page };
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+// A screenshot: the whole page, or with `viewport` only what the window shows.
+async function shot(page, name, viewport = false) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: !viewport });
 }
 
 // A post made by script from a signed-in page: its status.
@@ -108,7 +109,8 @@ async function main() {
     const hpaCall = page.locator("li.call", { hasText: "kubectl.patch_hpa" });
     await hpaCall.locator("p.approval", { hasText: "pending" }).waitFor();
     check((await hpaCall.locator("table.diff ins").allInnerTexts()).includes("20"), "the HPA call's impact shows max 10 → 20");
-    await shot(page, "03-run-waiting");
+    await hpaCall.scrollIntoViewIfNeeded();
+    await shot(page, "03-run-waiting", true);
 
     step("a second run of the incident, to be denied");
     const runB = await fireAlarm("payment-service-canary-eks-critical");
@@ -136,7 +138,7 @@ async function main() {
     const viewerCsrf = await viewer.page.locator("form.signout input[name=csrf]").getAttribute("value");
     const viewerStatus = await forge(viewer.page, `/approvals/${approvalA}`, `csrf=${viewerCsrf}&decision=approve`);
     check(viewerStatus === 403, `a viewer's approval is refused (got ${viewerStatus})`);
-    await shot(viewer.page, "07-approvals-as-viewer");
+    await shot(viewer.page, "08-approvals-as-viewer");
 
     step("a post without the CSRF token is refused");
     const forged = await forge(page, `/approvals/${approvalA}`, "decision=approve");
@@ -157,7 +159,9 @@ async function main() {
     const finishedA = await waitForRun(runA);
     check(finishedA.run.status !== "running", `run A finished: ${JSON.stringify(finishedA.events.slice(-5))}`);
     await page.locator("section.report").waitFor({ timeout: 15_000 });
-    await shot(page, "05-run-approved");
+    await shot(page, "05-run-report", true);
+    await approved.scrollIntoViewIfNeeded();
+    await shot(page, "06-run-approved", true);
 
     step("deny run B's escalations until it ends");
     await page.goto(`${url}/approvals`);
@@ -178,7 +182,7 @@ async function main() {
       }
     }
     check(denied >= 1, "at least one of run B's escalations was denied in the browser");
-    await shot(page, "06-approvals-decided");
+    await shot(page, "07-approvals-decided");
 
     step("the policy's answer for the HPA change");
     await page.goto(`${url}/policy`);
@@ -188,12 +192,12 @@ async function main() {
     await page.click("form.check button[type=submit]");
     await page.locator("section.verdict").waitFor();
     check((await page.locator("section.verdict h2").innerText()).includes("escalate"), "the policy escalates a doubling of the HPA's maximum");
-    await shot(page, "08-policy");
+    await shot(page, "09-policy");
 
     step("the SOPs");
     await page.goto(`${url}/sops`);
     await page.locator("a[href=\"/sops/complex-incident\"]").waitFor();
-    await shot(page, "09-sops");
+    await shot(page, "10-sops");
     await page.goto(`${url}/sops/complex-incident?namespace=payment&service=payment-service`);
     await page.locator("pre.sop").waitFor();
 

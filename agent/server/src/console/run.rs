@@ -291,7 +291,9 @@ fn facts_html(row: &RunRow, f: &Facts) -> String {
         esc(&row.sop),
         esc(&f.trigger),
         esc(&f.target),
-        esc(&row.started_at),
+        f.started
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| esc(&row.started_at)),
         f.seconds.map(duration_text).unwrap_or_default(),
         f.input_tokens,
         f.output_tokens,
