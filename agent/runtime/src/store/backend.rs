@@ -37,8 +37,25 @@ pub(crate) struct Decided<'a> {
 
 /// The storage operations both backends implement with the same semantics: the same calls
 /// give the same answers (the shared suite in `store/tests` runs against both).
-pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
-    // Runs and their events.
+pub(crate) trait Backend:
+    RunStore + AuditStore + ApprovalStore + InboxStore + LeaseStore + Send + Sync + std::fmt::Debug
+{
+}
+
+impl<T> Backend for T where
+    T: RunStore
+        + AuditStore
+        + ApprovalStore
+        + InboxStore
+        + LeaseStore
+        + Send
+        + Sync
+        + std::fmt::Debug
+{
+}
+
+/// Runs and their events.
+pub(crate) trait RunStore {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError>;
     fn finish_run(
         &self,
@@ -62,8 +79,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn runs(&self, limit: usize) -> Result<Vec<RawRun>, StoreError>;
     fn run(&self, id: &str) -> Result<Option<RawRun>, StoreError>;
     fn events(&self, run_id: &str) -> Result<Vec<RawEvent>, StoreError>;
+}
 
-    // The tool-call audit.
+/// The tool-call audit.
+pub(crate) trait AuditStore {
     /// Inserts or updates a call's audit row; `durable`: committed so that not even a power
     /// cut loses it before the call acts.
     fn write_call(
@@ -85,8 +104,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         workload: Option<&str>,
         since: DateTime<Utc>,
     ) -> Result<Vec<PastChange>, StoreError>;
+}
 
-    // Approvals: every write durable.
+/// Approvals: every write durable.
+pub(crate) trait ApprovalStore {
     fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError>;
     /// Marks a pending approval `expired` by `sopilot` (channel `expiry`).
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
@@ -101,8 +122,11 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn approval(&self, id: &str) -> Result<Option<RawApproval>, StoreError>;
     fn approvals(&self, state: Option<&str>) -> Result<Vec<RawApproval>, StoreError>;
     fn approval_decided_at(&self, id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
 
-    // Approval messages and seen messages (see `inbox.rs`).
+/// Approval messages, seen messages (see `inbox.rs`) and unrouted triggers (stored redacted by
+/// the facade, the newest `keep` kept).
+pub(crate) trait InboxStore {
     fn set_approval_message(
         &self,
         m: &ApprovalMessage,
@@ -119,12 +143,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     fn forget_message(&self, source: &str, id: &str) -> Result<(), StoreError>;
     fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError>;
-
-    // Unrouted triggers (stored redacted by the facade), the newest `keep` kept.
     fn record_unrouted(&self, t: &UnroutedTrigger, keep: i64) -> Result<(), StoreError>;
     fn unrouted(&self, limit: usize) -> Result<Vec<UnroutedTrigger>, StoreError>;
+}
 
-    // Run ownership (see `lease.rs`).
+/// Run ownership (see `lease.rs`).
+pub(crate) trait LeaseStore {
     /// Makes `owner` the run's owner until `until` if the run is running and unowned, owned
     /// by `owner` already, or its lease ran out before `now`; returns whether it did.
     fn claim(
