@@ -14,8 +14,9 @@ pub struct ListManagedResources {}
 #[serde(deny_unknown_fields)]
 pub struct GetManagedResource {
     /// The resource's ARN (e.g. an Application Load Balancer's
-    /// "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188")
-    /// or its name as list_managed_resources shows it ("shop").
+    /// "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"),
+    /// its name as list_managed_resources shows it ("shop"), or a load balancer's CloudWatch
+    /// LoadBalancer dimension ("app/shop/50dc6c495c0c9188").
     pub resource: String,
 }
 
@@ -41,7 +42,7 @@ pub struct ListZonalShifts {
     /// ACTIVE (default), EXPIRED, CANCELED or ALL.
     #[serde(default)]
     pub status: ShiftStatus,
-    /// Only the shifts of this resource (ARN or name).
+    /// Only the shifts of this resource (ARN, name or LoadBalancer dimension).
     pub resource: Option<String>,
 }
 
@@ -49,7 +50,8 @@ pub struct ListZonalShifts {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartZonalShift {
-    /// The managed resource (ARN, or its name as list_managed_resources shows it).
+    /// The managed resource: its ARN, its name as list_managed_resources shows it, or a load
+    /// balancer's CloudWatch LoadBalancer dimension ("app/shop/50dc6c495c0c9188").
     pub resource: String,
     /// The Availability Zone to move traffic away from: its zone ID as ARC names it
     /// ("use1-az2") or its name ("us-east-1b", when the server knows the account's mapping).

@@ -134,7 +134,8 @@ pub async fn list(c: &Clients) -> ToolResult<Vec<Resource>> {
     Ok(out)
 }
 
-/// The ARN of what the caller named: an ARN as given, or the one managed resource of that name.
+/// The ARN of what the caller named: an ARN as given, or the one managed resource of that
+/// name or, for a load balancer, of that CloudWatch `LoadBalancer` dimension (`app/shop/1`).
 pub async fn resolve(c: &Clients, named: &str) -> ToolResult<String> {
     let named = named.trim();
     if named.starts_with("arn:") {
@@ -142,11 +143,15 @@ pub async fn resolve(c: &Clients, named: &str) -> ToolResult<String> {
     }
     if named.is_empty() {
         return Err(ToolFailure::BadArgument(
-            "resource is empty: give the resource's ARN or its name (arc.list_managed_resources lists them)".into(),
+            "resource is empty: give the resource's ARN, its name, or a load balancer's LoadBalancer dimension (arc.list_managed_resources lists them)".into(),
         ));
     }
     let all = list(c).await?;
-    let matching: Vec<&Resource> = all.iter().filter(|r| r.name == named).collect();
+    let by_dimension = format!(":loadbalancer/{named}");
+    let matching: Vec<&Resource> = all
+        .iter()
+        .filter(|r| r.name == named || r.arn.ends_with(&by_dimension))
+        .collect();
     match matching.as_slice() {
         [one] => Ok(one.arn.clone()),
         [] => Err(ToolFailure::NotFound(format!(

@@ -25,14 +25,23 @@ fn reply(text: String, dry_run: bool, impact: Value, shift: Option<Value>) -> Ca
     ok_json(text, &structured)
 }
 
+/// A count as people write it: `5`, not `5.0`.
+fn count(v: &Value) -> String {
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 => format!("{n:.0}"),
+        Some(n) => n.to_string(),
+        None => "?".into(),
+    }
+}
+
 fn capacity_text(impact: &Value) -> String {
     let c = &impact["capacity"];
     match c.get("unknown").and_then(Value::as_str) {
         Some(why) => format!("capacity left unknown ({why})"),
         None => format!(
             "{} of {} healthy targets ({} %) left in {}",
-            c["left"],
-            c["total"],
+            count(&c["left"]),
+            count(&c["total"]),
             c["left_percent"],
             impact["zones_left"]
                 .as_array()

@@ -89,7 +89,8 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         scenario.logs.as_ref(),
         scenario.cost.as_ref(),
     )?
-    .with_xray(scenario.xray.as_ref())?;
+    .with_xray(scenario.xray.as_ref())?
+    .with_arc(scenario.arc.as_ref())?;
     let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
     let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
     let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;
@@ -223,6 +224,12 @@ impl RunningSim {
         }
         if let (Some(url), Some(jira)) = (self.jira_url(), self.jira()) {
             env.extend(jira_env(url, jira));
+        }
+        let zones = self.aws.zone_ids();
+        if !zones.is_empty() {
+            // ARC names zones by ID, CloudWatch by name: the scenario's account mapping.
+            let pairs: Vec<String> = zones.iter().map(|(n, id)| format!("{n}={id}")).collect();
+            env.push(("SOPILOT_AZ_IDS".into(), pairs.join(",")));
         }
         env
     }

@@ -1,7 +1,7 @@
 //! The scenario file: what the simulated world contains when it starts.
 //!
 //! Sections are all optional. `kubernetes` is read by `sopilot-sim-k8s`; `cloudwatch`,
-//! `logs`, `cost`, `xray`, `slack` and `model` are kept as opaque JSON for the simulators that read
+//! `logs`, `cost`, `xray`, `arc`, `slack` and `model` are kept as opaque JSON for the simulators that read
 //! them when the environment starts. Errors name the line of the offending key or value.
 
 use std::path::Path;
@@ -27,6 +27,9 @@ pub struct Scenario {
     pub cost: Option<Value>,
     /// X-Ray's service graph and traces (`sopilot-sim-aws`); kept as written.
     pub xray: Option<Value>,
+    /// ARC zonal shift's managed resources and the account's zone IDs (`sopilot-sim-aws`);
+    /// kept as written.
+    pub arc: Option<Value>,
     /// Series and rules only a Prometheus has (`openmetrics`); kept as written.
     pub prometheus: Option<Value>,
     /// The Slack workspace (`sopilot-sim-slack`); kept as written.
@@ -45,6 +48,7 @@ const TOP_LEVEL: &[&str] = &[
     "logs",
     "cost",
     "xray",
+    "arc",
     "prometheus",
     "slack",
     "model",
@@ -92,6 +96,7 @@ impl Scenario {
                 "logs" => scenario.logs = opaque(),
                 "cost" => scenario.cost = opaque(),
                 "xray" => scenario.xray = opaque(),
+                "arc" => scenario.arc = opaque(),
                 "prometheus" => scenario.prometheus = opaque(),
                 "slack" => scenario.slack = opaque(),
                 "model" => scenario.model = opaque(),

@@ -18,6 +18,10 @@ async fn resources_are_listed_and_read_with_healthy_targets_per_zone() {
         r.text
     );
     assert!(r.text.contains("use1-az2 (us-east-1b)=1"), "{}", r.text);
+    let by_dimension = h
+        .ok("get_managed_resource", json!({"resource": "app/shop/1"}))
+        .await;
+    assert_eq!(by_dimension.structured["resource"]["arn"], SHOP);
     let r = h
         .ok("get_managed_resource", json!({"resource": "shop"}))
         .await;
@@ -48,7 +52,8 @@ async fn a_dry_run_answers_the_impact_and_sends_nothing() {
     assert_eq!(impact["capacity"]["total"], 8.0);
     assert_eq!(impact["capacity"]["left_percent"], 62.5);
     assert!(
-        r.text.contains("5.0 of 8.0 healthy targets (62.5 %)"),
+        r.text
+            .contains("5 of 8 healthy targets (62.5 %) left in use1-az1, use1-az4"),
         "{}",
         r.text
     );
