@@ -46,6 +46,10 @@ pub struct WatchOptions {
     pub dedup: Duration,
     /// Events last seen longer ago than this are ignored.
     pub max_age: Duration,
+    /// Events last seen before this are ignored too: under leader election, a new leader's
+    /// initial list leaves what came before its term to the previous leader
+    /// ([`crate::leader::Term::previous_until`]).
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for WatchOptions {
@@ -55,6 +59,7 @@ impl Default for WatchOptions {
             namespaces: Vec::new(),
             dedup: Duration::from_secs(600),
             max_age: Duration::from_secs(300),
+            not_before: None,
         }
     }
 }
@@ -120,7 +125,9 @@ impl EventFilter {
         }
         if let Some(at) = last_seen(event) {
             let age = chrono::Utc::now().signed_duration_since(at);
-            if age.to_std().is_ok_and(|a| a > self.options.max_age) {
+            if age.to_std().is_ok_and(|a| a > self.options.max_age)
+                || self.options.not_before.is_some_and(|t| at < t)
+            {
                 return Seen::Stale;
             }
         }
@@ -266,6 +273,21 @@ mod tests {
         let mut other_ns = event("BackOff", "a", 1);
         other_ns["involvedObject"]["namespace"] = json!("kube-system");
         assert_eq!(f.handle(&other_ns, never), Seen::Ignored);
+    }
+
+    #[test]
+    fn a_new_leader_leaves_events_before_its_term_to_the_previous_one() {
+        let mut f = EventFilter::new(WatchOptions {
+            not_before: Some(chrono::Utc::now() - chrono::Duration::seconds(30)),
+            ..WatchOptions::default()
+        });
+        let never = |_: StartRequest| -> Result<Started, StartError> { panic!("submitted") };
+        // Recent (within max_age) but before the term: the previous leader's.
+        assert_eq!(f.handle(&event("BackOff", "a", 60), never), Seen::Stale);
+        assert!(matches!(
+            f.handle(&event("BackOff", "a", 10), |_| started()),
+            Seen::Submitted(Ok(_))
+        ));
     }
 
     #[test]

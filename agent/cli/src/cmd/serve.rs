@@ -337,11 +337,15 @@ async fn start_run_once(
             tokio::spawn(task.instrument(span.clone()));
         }
         if let Some((client, options)) = &watch {
+            let options = sopilot_server::watch::WatchOptions {
+                not_before: term.previous_until,
+                ..options.clone()
+            };
             let task = sopilot_server::watch::run(
                 client.clone(),
                 runs.clone(),
                 metrics.clone(),
-                options.clone(),
+                options,
                 term.stop(),
             );
             tokio::spawn(task.instrument(span.clone()));

@@ -16,6 +16,7 @@ use super::lease::{LeaseApi, LeaseError, Versioned};
 use super::{LeaderOptions, Leadership, Term};
 use crate::metrics::Metrics;
 use crate::schedule::Clock;
+use chrono::{DateTime, Utc};
 
 /// Campaigns for one Lease and publishes this replica's [`Term`]s.
 pub struct Elector {
@@ -39,6 +40,14 @@ impl std::fmt::Debug for Elector {
             .field("timing", &self.timing)
             .finish()
     }
+}
+
+/// A lease taken: the term's fencing token, when the winning attempt began, and until when
+/// the previous holder may have worked (see [`Term::previous_until`]).
+struct Won {
+    fencing: u64,
+    began: Instant,
+    previous_until: Option<DateTime<Utc>>,
 }
 
 /// How a leading renewal ended.
@@ -88,29 +97,47 @@ impl Elector {
             self.lease.lease(),
             self.me
         );
-        while let Some((fencing, renewed_at)) = self.follow(&stop).await {
-            self.lead(fencing, renewed_at, &stop).await;
+        while let Some(won) = self.follow(&stop).await {
+            self.lead(won, &stop).await;
         }
     }
 
     /// Retries every `retry_period` until this replica takes the lease (its fencing token
     /// and when the winning attempt began), or `stop`.
-    async fn follow(&mut self, stop: &CancellationToken) -> Option<(u64, Instant)> {
-        let mut last_holder = String::new();
+    async fn follow(&mut self, stop: &CancellationToken) -> Option<Won> {
+        // What was last logged: a holder or an error is logged when it changes, not at
+        // every retry.
+        let mut said = String::new();
         loop {
             let began = Instant::now();
             let attempt = tokio::select! {
                 () = stop.cancelled() => return None,
                 a = self.try_acquire() => a,
             };
-            match attempt {
-                Ok(Ok(fencing)) => return Some((fencing, began)),
-                Ok(Err(holder)) if holder != last_holder => {
-                    tracing::info!("leader election: {holder} leads; following");
-                    last_holder = holder;
+            // (is it a problem, what to say)
+            let news = match attempt {
+                Ok(Ok((fencing, previous_until))) => {
+                    return Some(Won {
+                        fencing,
+                        began,
+                        previous_until,
+                    });
                 }
-                Ok(Err(_)) | Err(LeaseError::Conflict { .. }) => {}
-                Err(e) => tracing::warn!("leader election: {e}"),
+                Ok(Err(holder)) => Some((false, format!("{holder} leads; following"))),
+                // Another replica won the race: the next read shows which.
+                Err(LeaseError::Conflict { .. }) => None,
+                Err(e) => Some((
+                    true,
+                    format!("{e}; retrying every {:?}", self.timing.retry_period),
+                )),
+            };
+            if let Some((problem, news)) = news.filter(|(_, n)| *n != said) {
+                if problem {
+                    tracing::warn!("leader election: {news}");
+                } else {
+                    tracing::info!("leader election: {news}");
+                }
+                said = news;
             }
             tokio::select! {
                 () = stop.cancelled() => return None,
@@ -119,13 +146,19 @@ impl Elector {
         }
     }
 
-    /// One read and, when [`decide`] says so, one write: `Ok(fencing)` when this replica
-    /// now holds the lease, `Err(holder)` when another does.
-    async fn try_acquire(&mut self) -> Result<Result<u64, String>, LeaseError> {
-        match self.read_and_decide().await? {
-            Step::Wait { holder, .. } => Ok(Err(holder)),
-            step => Ok(Ok(self.write(&step).await?.transitions)),
-        }
+    /// One read and, when [`decide`] says so, one write: `Ok((fencing, previous_until))`
+    /// when this replica now holds the lease, `Err(holder)` when another does.
+    async fn try_acquire(
+        &mut self,
+    ) -> Result<Result<(u64, Option<DateTime<Utc>>), String>, LeaseError> {
+        let step = self.read_and_decide().await?;
+        let previous_until = match &step {
+            Step::Wait { holder, .. } => return Ok(Err(holder.clone())),
+            Step::Create(_) => None,
+            Step::Take(_) | Step::Renew(_) => self.observed.as_ref().map(|o| o.since),
+        };
+        let fencing = self.write(&step).await?.transitions;
+        Ok(Ok((fencing, previous_until)))
     }
 
     async fn read_and_decide(&mut self) -> Result<Step, LeaseError> {
@@ -167,14 +200,22 @@ impl Elector {
 
     /// Leads one term: renews every `retry_period` until a renewal shows another holder,
     /// none succeeded for `renew_deadline`, or `stop` (then releases the lease).
-    async fn lead(&mut self, fencing: u64, mut renewed_at: Instant, stop: &CancellationToken) {
-        let term_stop = stop.child_token();
-        let term = Term::new(
-            self.me.clone(),
+    async fn lead(&mut self, won: Won, stop: &CancellationToken) {
+        let Won {
             fencing,
-            self.clock.now(),
-            term_stop.clone(),
-        );
+            began: mut renewed_at,
+            previous_until,
+        } = won;
+        let term_stop = stop.child_token();
+        let term = Term {
+            previous_until,
+            ..Term::new(
+                self.me.clone(),
+                fencing,
+                self.clock.now(),
+                term_stop.clone(),
+            )
+        };
         tracing::info!(
             "leader election: leading lease {} (term {fencing}); starting the schedules and the event watcher",
             self.lease.lease()

@@ -54,6 +54,11 @@ pub struct Term {
     pub fencing: u64,
     /// When it began, on this replica's clock.
     pub began: DateTime<Utc>,
+    /// Until when (about) the previous leader may have been working, on this replica's
+    /// clock: when this replica last saw the lease it took change. Work that catches up on
+    /// the past (the event watcher's initial list) leaves what came before it to that
+    /// leader. `None`: no previous leader was seen.
+    pub previous_until: Option<DateTime<Utc>>,
     stop: CancellationToken,
 }
 
@@ -69,6 +74,7 @@ impl Term {
             holder,
             fencing,
             began,
+            previous_until: None,
             stop,
         }
     }

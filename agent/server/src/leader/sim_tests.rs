@@ -157,6 +157,8 @@ async fn one_leads_and_a_cut_off_leader_stops_before_the_other_takes_over() {
         a.metrics.leader.load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+    // a created the lease: nobody led before it.
+    assert_eq!(a.leadership.current().unwrap().previous_until, None);
 
     // a is cut off from the API: it cannot renew.
     let cut_at = Instant::now();
@@ -180,6 +182,12 @@ async fn one_leads_and_a_cut_off_leader_stops_before_the_other_takes_over() {
         took_over - cut_at
     );
     assert_eq!((a_term, b_term), (0, 1));
+    // b took a's lease: a may have worked until b last saw it renewed, before b's term.
+    let b_now = b.leadership.current().unwrap();
+    assert!(
+        b_now.previous_until.is_some_and(|t| t < b_now.began),
+        "{b_now:?}"
+    );
     let lease = sim.get("Lease", Some("default"), LEASE).unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], "b-0001");
     assert_eq!(lease["spec"]["leaseTransitions"], 1);
