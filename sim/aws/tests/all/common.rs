@@ -106,6 +106,17 @@ impl Sim {
         aws_sdk_xray::Client::from_conf(conf)
     }
 
+    pub fn arc(&self, attempts: u32) -> aws_sdk_arczonalshift::Client {
+        let conf = aws_sdk_arczonalshift::Config::builder()
+            .behavior_version(aws_sdk_arczonalshift::config::BehaviorVersion::latest())
+            .region(aws_sdk_arczonalshift::config::Region::new("us-east-1"))
+            .credentials_provider(creds())
+            .endpoint_url(&self.url)
+            .retry_config(retry(attempts))
+            .build();
+        aws_sdk_arczonalshift::Client::from_conf(conf)
+    }
+
     pub fn cost(&self, attempts: u32) -> aws_sdk_costexplorer::Client {
         let conf = aws_sdk_costexplorer::Config::builder()
             .behavior_version(aws_sdk_costexplorer::config::BehaviorVersion::latest())
