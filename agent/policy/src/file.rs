@@ -15,7 +15,7 @@
 //!         - impact: {action: delete_pod, pod: {restart_count: 2, waiting_reason: CrashLoopBackOff}}
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A whole policy file.
@@ -74,38 +74,38 @@ pub(crate) struct Examples {
 }
 
 /// One example call. `tool` may be omitted when the rule names exactly one tool without
-/// wildcards.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// wildcards. Serialised as written, for listings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExampleSpec {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impact: Option<Value>,
     /// The resource the call's `kind` resolved to (`{group, version, kind, plural,
     /// namespaced}`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Value>,
     /// What already happened to the target; merged over the fresh history of the example's
     /// impact (no earlier changes, baselines from the impact's "before" values).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<ExampleRun>,
     /// Tool annotations, as a SOPilot server would declare them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Value>,
     /// Whether the tool's server is one of SOPilot's own (default true).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin_server: Option<bool>,
 }
 
 /// The run an example call is made in.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExampleRun {
     #[serde(default)]

@@ -25,7 +25,7 @@ pub use check::{HandCheck, check_by_hand};
 pub use error::{PolicyError, Problem};
 pub use fs::{load_paths, policy_files};
 pub use guard::{SECRET_GUARD, is_secret_kind};
-pub use policy::{Policy, RuleInfo, WHEN_VARIABLES};
+pub use policy::{Policy, RuleExample, RuleInfo, WHEN_VARIABLES};
 pub use request::{
     IMPACT_UNKNOWN, MatchedRule, Request, RunInfo, ServerTrust, SkippedRule, ToolAnnotations,
     Verdict,

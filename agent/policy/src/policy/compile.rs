@@ -10,7 +10,7 @@ use sopilot_yaml::Seg;
 
 use crate::error::{PolicyError, Problem};
 use crate::examples::check_examples;
-use crate::file::{PolicyFile, RuleSpec};
+use crate::file::{ExampleSpec, PolicyFile, RuleSpec};
 
 use super::{FUEL, Policy, Rule, WHEN_VARIABLES};
 
@@ -147,6 +147,7 @@ impl Compiler {
             because: spec.because.trim().to_owned(),
             file: file.to_owned(),
             line,
+            examples: Vec::new(),
         });
     }
 
@@ -312,6 +313,7 @@ impl Policy {
                         message: "rule has no examples; add `examples: {match: [...], not_match: [...]}` so its meaning is tested".into(),
                     });
                 }
+                policy.rules[rule_idx].examples = listed(must, not);
                 let (checked, failures) = check_examples(&policy, rule_idx, doc, *index, must, not);
                 policy.examples_checked += checked;
                 problems.extend(failures);
@@ -323,4 +325,16 @@ impl Policy {
             Err(PolicyError::Invalid(problems))
         }
     }
+}
+
+/// A rule's examples as listings show them.
+fn listed(must: &[ExampleSpec], not: &[ExampleSpec]) -> Vec<super::RuleExample> {
+    let one = |matches: bool, e: &ExampleSpec| super::RuleExample {
+        matches,
+        call: serde_json::to_value(e).unwrap_or_default(),
+    };
+    must.iter()
+        .map(|e| one(true, e))
+        .chain(not.iter().map(|e| one(false, e)))
+        .collect()
 }

@@ -118,6 +118,9 @@ impl Policy {
                 decision: r.decision,
                 file: r.file.clone(),
                 line: r.line,
+                when: r.when.clone(),
+                because: r.because.clone(),
+                examples: r.examples.clone(),
             })
             .collect()
     }

@@ -41,6 +41,8 @@ pub(crate) struct Rule {
     pub because: String,
     pub file: String,
     pub line: Option<usize>,
+    /// The rule's examples as written, for listings.
+    pub examples: Vec<RuleExample>,
 }
 
 /// What one rule says about one call.
@@ -86,4 +88,17 @@ pub struct RuleInfo {
     pub decision: Decision,
     pub file: String,
     pub line: Option<usize>,
+    /// The condition, as written.
+    pub when: Option<String>,
+    pub because: String,
+    pub examples: Vec<RuleExample>,
+}
+
+/// One example of a rule, as written in the policy: a call it must match (`matches`) or must
+/// not match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleExample {
+    pub matches: bool,
+    /// The example's `tool`, `args`, `impact`... as JSON.
+    pub call: serde_json::Value,
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sopilot_policy::{HandCheck, Policy, RunInfo, ServerTrust, Verdict, check_by_hand};
 use sopilot_protocol::{CallOrigin, Impact, ToolRef, Trigger};
 
-use super::html::{badge, esc, table};
+use super::html::{badge, esc, json_inline, table};
 use super::page::{ConsoleError, Nav, layout, ok};
 use super::signed_in;
 use crate::AppState;
@@ -159,7 +159,60 @@ fn form_html(ask: &Ask) -> String {
     )
 }
 
-fn rules_html(policy: &Policy) -> String {
+/// The link that fills the form with one of a rule's examples.
+fn try_link(tools: &[String], call: &Value) -> String {
+    let tool = call["tool"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| tools.first().cloned())
+        .unwrap_or_default();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("tool", &tool);
+    for key in ["args", "impact", "trigger"] {
+        if let Some(v) = call.get(key) {
+            q.append_pair(key, &v.to_string());
+        }
+    }
+    if call["run"]["unattended"] == Value::Bool(true) {
+        q.append_pair("unattended", "1");
+    }
+    if let Some(sop) = call["run"]["sop"].as_str() {
+        q.append_pair("sop", sop);
+    }
+    if call["builtin_server"] == Value::Bool(false) {
+        q.append_pair("foreign", "1");
+    }
+    format!("/policy?{}#verdict", q.finish())
+}
+
+fn examples_html(r: &sopilot_policy::RuleInfo) -> String {
+    if r.examples.is_empty() {
+        return "<span class=\"hint\">no examples</span>".into();
+    }
+    let items: String = r
+        .examples
+        .iter()
+        .map(|e| {
+            format!(
+                "<li>{} <code>{}</code> <a href=\"{}\">try it</a></li>",
+                if e.matches {
+                    "matches"
+                } else {
+                    "does not match"
+                },
+                json_inline(&e.call),
+                esc(&try_link(&r.tools, &e.call))
+            )
+        })
+        .collect();
+    let matching = r.examples.iter().filter(|e| e.matches).count();
+    format!(
+        "<details><summary>{matching} matching, {} not</summary><ul class=\"examples\">{items}</ul></details>",
+        r.examples.len() - matching
+    )
+}
+
+pub(super) fn rules_html(policy: &Policy) -> String {
     let rows: Vec<Vec<String>> = policy
         .rules()
         .iter()
@@ -167,21 +220,42 @@ fn rules_html(policy: &Policy) -> String {
         .map(|(i, r)| {
             vec![
                 format!("{}", i + 1),
-                format!("<span id=\"rule-{}\">{}</span>", esc(&r.name), esc(&r.name)),
-                esc(&r.tools.join(", ")),
-                badge(r.decision.as_str()),
                 format!(
-                    "{}{}",
+                    "<span id=\"rule-{}\"><strong>{}</strong></span><br><small>{}{}</small>",
+                    esc(&r.name),
+                    esc(&r.name),
                     esc(&r.file),
                     r.line.map(|l| format!(":{l}")).unwrap_or_default()
                 ),
+                esc(&r.tools.join(", ")),
+                format!(
+                    "{}<br>{}",
+                    r.when
+                        .as_deref()
+                        .map(|w| format!("<code>{}</code>", esc(w)))
+                        .unwrap_or_else(|| "<span class=\"hint\">always</span>".into()),
+                    esc(&r.because)
+                ),
+                badge(r.decision.as_str()),
+                examples_html(r),
             ]
         })
         .collect();
     format!(
         "<section aria-label=\"Rules\"><h2>Rules, in order</h2><p class=\"hint\">Every matching rule counts and the strictest wins (deny &gt; escalate &gt; allow); no match escalates; {} examples were checked when the policy loaded.</p>{}</section>",
         policy.examples_checked(),
-        table("rules", &["#", "Rule", "Tools", "Decision", "Where"], &rows)
+        table(
+            "rules",
+            &[
+                "#",
+                "Rule",
+                "Tools",
+                "When, and why",
+                "Decision",
+                "Examples"
+            ],
+            &rows
+        )
     )
 }
 

@@ -197,3 +197,54 @@ pub async fn show(
         &main,
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn lint_of_a_loaded_sop_finds_what_loading_found() {
+        for (name, text) in [
+            (
+                "complex-incident",
+                include_str!("../../../../sops/complex-incident.sop.md"),
+            ),
+            (
+                "pod-crashloop",
+                include_str!("../../../../sops/pod-crashloop.sop.md"),
+            ),
+        ] {
+            let (sop, warnings) = sopilot_sop::load(name, text).unwrap();
+            let found: Vec<String> = warnings
+                .iter()
+                .map(|d| format!("warning: {}", d.message))
+                .collect();
+            assert_eq!(lint(&sop), found, "{name}");
+        }
+        // A warning is found again.
+        let text = sopilot_sop::parse(
+            "pod-crashloop",
+            include_str!("../../../../sops/pod-crashloop.sop.md"),
+        )
+        .0
+        .body
+        .replacen(
+            "- You MUST note the pod's owner",
+            "- Note the pod's owner",
+            1,
+        );
+        let (sop, _) = sopilot_sop::load(
+            "pod-crashloop",
+            include_str!("../../../../sops/pod-crashloop.sop.md"),
+        )
+        .unwrap();
+        let changed = Sop { body: text, ..sop };
+        let found = lint(&changed);
+        assert!(
+            found.iter().any(|f| f.contains("no RFC 2119 keyword")),
+            "{found:?}"
+        );
+    }
+}

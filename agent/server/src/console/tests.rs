@@ -429,6 +429,24 @@ async fn the_policy_form_answers_as_policy_check_does_and_a_closed_console_says_
     )
     .await;
     assert!(a.body.contains("must be a JSON object"), "{}", a.body);
+    // The rules are listed in order with their examples, each a link that fills the form.
+    let policy = sopilot_policy::Policy::from_sources(&[(
+        "console.yaml".into(),
+        "rules:\n  - name: big-hpa\n    tools: kubectl.patch_hpa\n    when: args.max_replicas > 10\n    decision: escalate\n    because: <b>capacity</b>\n    examples:\n      match: [{args: {max_replicas: 20}}]\n      not_match: [{args: {max_replicas: 5}}]\n".into(),
+    )])
+    .unwrap();
+    let html = super::policy::rules_html(&policy);
+    assert!(
+        html.contains("id=\"rule-big-hpa\"") && html.contains("&lt;b&gt;capacity"),
+        "{html}"
+    );
+    assert!(html.contains("1 matching, 1 not"), "{html}");
+    assert!(
+        html.contains(
+            "/policy?tool=kubectl.patch_hpa&amp;args=%7B%22max_replicas%22%3A20%7D#verdict"
+        ),
+        "{html}"
+    );
 
     let closed = state(Vec::new(), None).await;
     let a = call(&closed, "GET", "/signin", None, None, None).await;
