@@ -239,7 +239,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     }
     let elector = start_run_once(sc, sim.as_ref(), &runs, &state.metrics, &stop).await?;
     let shutdown = async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         tracing::info!("shutting down");
         stop.cancel();
         runs.shutdown();
@@ -255,6 +255,24 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         env.shutdown().await;
     }
     served
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM (what Kubernetes sends a pod it stops): serve then
+/// finishes in-flight requests and, under leader election, releases the lease for the next
+/// leader.
+async fn stop_requested() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 /// Starts what must run on one replica only, the schedules and the Kubernetes event

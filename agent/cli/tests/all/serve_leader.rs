@@ -1,7 +1,8 @@
 //! Leader election of `sopilot serve` (two real processes, each with its own SQLite store,
 //! on one simulated Kubernetes API): a schedule firing every 2 s starts runs on the leader
 //! only; when the leader is SIGKILLed, the other replica takes the Lease once it expired and
-//! its schedule starts firing. And the Helm chart's Role is what a replica needs to lead
+//! its schedule starts firing; a replica stopped with SIGTERM releases the lease, and the
+//! next one leads at once. And the Helm chart's Role is what a replica needs to lead
 //! (without it, the refusal names the permissions to grant). (Terms, fencing and takeover
 //! timing are tested in process in sopilot-server's `leader` module.)
 
@@ -142,6 +143,39 @@ async fn schedules_fire_on_the_leader_only_and_move_when_it_dies() {
     assert_eq!(lease["spec"]["leaseTransitions"], 1);
     let log = b.log.lock().unwrap().join("\n");
     assert!(log.contains("leader_term{fencing=1}"), "{log}");
+
+    // A third replica follows; b is stopped as Kubernetes stops a pod (SIGTERM): it releases
+    // the lease, and c leads at its next retry, well before the 3 s lease would expire.
+    let dir_c = tempfile::tempdir().unwrap();
+    let c = replica(&sim, dir_c.path(), "sopilot-c").await;
+    until("c to follow b", Duration::from_secs(10), || async {
+        c.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("leads; following"))
+    })
+    .await;
+    let terminated = Instant::now();
+    let pid = b.child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let took_over = until("c to lead", Duration::from_secs(10), || leads(&http, &c)).await;
+    assert!(
+        took_over - terminated < Duration::from_millis(2500),
+        "c led {:?} after b was stopped",
+        took_over - terminated
+    );
+    let log = b.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("released lease default/sopilot-leader"),
+        "{log}"
+    );
+    let lease = sim.get("Lease", Some("default"), "sopilot-leader").unwrap();
+    assert_eq!(lease["spec"]["leaseTransitions"], 2);
 }
 
 /// Renders the chart with the production values (two replicas: leader election on) through
