@@ -11,7 +11,7 @@ use crate::store::{CallAudit, PastChange, StoreError};
 
 /// How often an event insert is retried when another replica numbered an event of the same
 /// run at the same moment.
-const EVENT_RETRIES: usize = 5;
+const EVENT_RETRIES: usize = 50;
 
 impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {

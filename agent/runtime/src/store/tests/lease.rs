@@ -12,6 +12,7 @@ super::both_backends!(
     one_replica_holds_a_run_until_its_lease_runs_out,
     a_released_or_finished_run_is_no_one_s,
     replicas_claiming_at_once_never_share_a_run,
+    events_appended_by_replicas_at_once_are_numbered_without_gaps,
 );
 
 const LONG: Duration = Duration::from_secs(600);
@@ -108,4 +109,38 @@ pub(super) fn replicas_claiming_at_once_never_share_a_run(f: &Fixture) {
             assert_eq!(&setup.lease(id).unwrap().unwrap().owner, name);
         }
     }
+}
+
+pub(super) fn events_appended_by_replicas_at_once_are_numbered_without_gaps(f: &Fixture) {
+    let setup = f.open();
+    setup
+        .create_run("run-1", "sop", &json!({}), &json!({}), "m")
+        .unwrap();
+    let replicas: Vec<_> = (0..3).map(|_| f.open()).collect();
+    let mut seqs: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = replicas
+            .iter()
+            .enumerate()
+            .map(|(r, store)| {
+                scope.spawn(move || {
+                    (0..15)
+                        .map(|i| {
+                            let note = sopilot_protocol::RunEventKind::Note {
+                                message: format!("replica {r} event {i}"),
+                            };
+                            store.append_event("run-1", note).unwrap().seq
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..45).collect::<Vec<u64>>());
+    let (_, events, _) = setup.run("run-1").unwrap();
+    assert_eq!(events.len(), 45);
 }
