@@ -23,6 +23,7 @@ mod error;
 mod events;
 mod format;
 mod impact;
+mod karpenter;
 mod lookup;
 mod mutate;
 mod names;
@@ -188,6 +189,44 @@ impl KubeTools {
         run(
             TOOL_TIMEOUT,
             changes::recent_changes(&self.client, &self.resolver, a),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Karpenter NodePools: node class, weight, nodes, CPU and memory in use against spec.limits (what is left), consolidation policy and consolidateAfter, disruption budgets, Ready; then every Pending pod with its priority class, requests and why it waits (the newest scheduler or Karpenter event: Insufficient cpu, nominated to a launching NodeClaim, or a NodePool's limits reached). Fails plainly when Karpenter is not installed.",
+        annotations(
+            title = "Karpenter NodePools and pending pods",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn karpenter_nodepools(
+        &self,
+        Parameters(a): Parameters<karpenter::read::NodePoolsArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        run(
+            TOOL_TIMEOUT,
+            karpenter::read::list_nodepools(&self.client, a),
+        )
+        .await
+    }
+
+    #[tool(
+        description = "Karpenter NodeClaims: NodePool, instance type, capacity type, zone, node, Launched/Registered/Ready and since when Ready. wait_ready_seconds (at most 50) waits for every NodeClaim to be Ready: use it after pre-provisioning to confirm the nodes are up before the peak.",
+        annotations(
+            title = "Karpenter NodeClaims",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn karpenter_nodeclaims(
+        &self,
+        Parameters(a): Parameters<karpenter::read::NodeClaimsArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        run(
+            TOOL_TIMEOUT,
+            karpenter::read::list_nodeclaims(&self.client, a),
         )
         .await
     }
@@ -395,6 +434,23 @@ impl KubeTools {
         Parameters(a): Parameters<args::PatchHpa>,
     ) -> Result<CallToolResult, McpError> {
         run(TOOL_TIMEOUT, mutate::patch_hpa(&self.client, a)).await
+    }
+
+    #[tool(
+        description = "Pre-provision nodes with Karpenter ahead of a forecast peak: scale a placeholder Deployment of pause pods (its PriorityClass must have a negative value, so real pods preempt them) to `replicas`, or to the pods that reserve `vcpus`; 0 releases the capacity. Its pods go Pending, Karpenter launches nodes for them, and real pods that arrive later preempt them and start on Ready nodes. dry_run=true reports the impact: pods that fit existing capacity, nodes and vCPUs Karpenter would launch per NodePool with instance types, NodePool limits left, estimated hourly cost (built-in us-east-1 on-demand prices), and whether everything stays within the NodePools' limits.",
+        annotations(
+            title = "Scale placeholder capacity (Karpenter pre-provisioning)",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn scale_placeholder_capacity(
+        &self,
+        Parameters(a): Parameters<karpenter::placeholder::ScalePlaceholder>,
+    ) -> Result<CallToolResult, McpError> {
+        run(TOOL_TIMEOUT, karpenter::placeholder::scale(&self.client, a)).await
     }
 
     #[tool(

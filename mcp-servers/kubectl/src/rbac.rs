@@ -59,6 +59,17 @@ const OWNERS: [Access; 4] = [
     apps("statefulsets", GET),
     apps("daemonsets", GET),
 ];
+/// Karpenter's NodePools and NodeClaims (`karpenter.sh/v1`).
+const NODEPOOLS: Access = Access {
+    group: "karpenter.sh",
+    resource: "nodepools",
+    verbs: LIST,
+};
+const NODECLAIMS: Access = Access {
+    group: "karpenter.sh",
+    resource: "nodeclaims",
+    verbs: LIST,
+};
 const PDBS: Access = Access {
     group: "policy",
     resource: "poddisruptionbudgets",
@@ -197,6 +208,16 @@ pub static TOOLS: &[ToolAccess] = &[
     ),
     read("list_nodes", &[core("nodes", LIST), NODE_METRICS]),
     read(
+        "karpenter_nodepools",
+        &[
+            NODEPOOLS,
+            NODECLAIMS,
+            core("pods", LIST),
+            core("events", LIST),
+        ],
+    ),
+    read("karpenter_nodeclaims", &[NODECLAIMS]),
+    read(
         "describe_node",
         &[core("nodes", GET_LIST), core("pods", LIST), NODE_METRICS],
     ),
@@ -271,6 +292,22 @@ pub static TOOLS: &[ToolAccess] = &[
                 verbs: GET_PATCH,
             },
             NAMESPACES,
+        ],
+    ),
+    write(
+        "scale_placeholder_capacity",
+        &[
+            apps("deployments", GET_PATCH),
+            NAMESPACES,
+            Access {
+                group: "scheduling.k8s.io",
+                resource: "priorityclasses",
+                verbs: GET,
+            },
+            NODEPOOLS,
+            NODECLAIMS,
+            core("nodes", LIST),
+            core("pods", LIST),
         ],
     ),
     write("cordon", &[core("nodes", GET_LIST_PATCH)]),

@@ -179,12 +179,39 @@ fn calls() -> Vec<(&'static str, Value)> {
         ("cordon", json!({"node": "ip-10-0-1-45", "dry_run": true})),
         ("uncordon", json!({"node": "ip-10-0-1-45", "dry_run": true})),
         ("drain", json!({"node": "ip-10-0-3-12", "dry_run": true})),
+        ("karpenter_nodepools", json!({})),
+        ("karpenter_nodeclaims", json!({})),
+        (
+            "scale_placeholder_capacity",
+            json!({"namespace": "payment", "name": "capacity-reservation", "replicas": 2, "dry_run": true}),
+        ),
     ]
+}
+
+/// The document's placeholder (a PriorityClass below 0 and a Deployment of pause pods), added
+/// to the payment scenario for `scale_placeholder_capacity`.
+fn add_placeholder(sim: &RunningSim) {
+    sim.kube()
+        .apply(
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": "capacity-reservation"}, "value": -10}),
+        )
+        .unwrap();
+    sim.kube()
+        .apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "capacity-reservation", "namespace": "payment"},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "capacity-reservation"}},
+                "template": {"metadata": {"labels": {"app": "capacity-reservation"}},
+                    "spec": {"priorityClassName": "capacity-reservation", "containers": [{"name": "pause",
+                        "image": "registry.k8s.io/pause:3.9", "resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}]}}}}))
+        .unwrap();
 }
 
 #[tokio::test]
 async fn every_tool_works_under_the_generated_role() {
-    let h = as_account(common::sim().await).await;
+    let sim = common::sim().await;
+    add_placeholder(&sim);
+    let h = as_account(sim).await;
     let called: std::collections::BTreeSet<&str> = calls().iter().map(|(t, _)| *t).collect();
     let all: std::collections::BTreeSet<&str> =
         mcp_kubectl::rbac::tool_names(true).into_iter().collect();
@@ -268,7 +295,9 @@ async fn every_tool_works_under_the_generated_role() {
 
 #[tokio::test]
 async fn a_missing_rule_fails_its_tool_clearly_and_only_it() {
-    let h = as_account(common::sim().await).await;
+    let sim = common::sim().await;
+    add_placeholder(&sim);
+    let h = as_account(sim).await;
     let admin = mcp_kubectl::connect(Some(h.sim.kubeconfig().to_owned()), None)
         .await
         .unwrap();

@@ -1,0 +1,167 @@
+//! The Karpenter tools over MCP against the simulated cluster of scenarios/karpenter-peak.yaml
+//! (its node startup cut to 2 seconds): the NodePools and why pods are Pending, the
+//! placeholder's dry-run impact (nodes, vCPUs, limits left, hourly cost), the real scale, and
+//! the NodeClaims turning Ready.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use sopilot_sim_env::{Scenario, SimOptions};
+
+use crate::common::{Harness, repo};
+
+async fn harness() -> Harness {
+    let text = std::fs::read_to_string(repo().join("scenarios/karpenter-peak.yaml")).unwrap();
+    assert!(text.contains("node_startup: 10s"));
+    let scenario =
+        Scenario::from_yaml(&text.replace("node_startup: 10s", "node_startup: 2s")).unwrap();
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    Harness::start_with(sim, true).await
+}
+
+fn replicas(h: &Harness) -> serde_json::Value {
+    h.sim
+        .get("Deployment", Some("scaling"), "capacity-reservation")
+        .unwrap()["spec"]["replicas"]
+        .clone()
+}
+
+#[tokio::test]
+async fn pre_provisioning_from_dry_run_to_ready_nodes() {
+    let h = harness().await;
+    let pools = h.ok("karpenter_nodepools", json!({})).await;
+    let pool = &pools.structured["nodepools"][0];
+    assert_eq!(pool["name"], "default");
+    assert_eq!(pool["cpu_limit_vcpus"], 24.0);
+    assert_eq!(pool["cpu_left_vcpus"], 24.0);
+    assert_eq!(pool["consolidate_after"], "5m");
+    assert!(
+        pools.text.contains("No pods are Pending."),
+        "{}",
+        pools.text
+    );
+
+    let args = json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 7});
+    let mut dry = args.clone();
+    dry["dry_run"] = json!(true);
+    let r = h.ok("scale_placeholder_capacity", dry).await;
+    let imp = &r.structured["impact"];
+    assert_eq!(r.structured["executed"], false);
+    assert_eq!(
+        imp["target"],
+        json!({"kind": "Deployment", "namespace": "scaling", "name": "capacity-reservation"})
+    );
+    assert_eq!(
+        (
+            imp["replicas_before"].clone(),
+            imp["replicas_after"].clone()
+        ),
+        (json!(0), json!(7))
+    );
+    assert_eq!(imp["fraction_affected"], 0.0);
+    let k = &imp["karpenter"];
+    assert_eq!(k["nodes_to_launch"], 1, "{k:#}");
+    assert_eq!(k["vcpus_to_launch"], 8);
+    assert_eq!(k["nodepools"][0]["instance_types"], json!(["c7i.2xlarge"]));
+    assert_eq!(k["nodepools"][0]["cpu_left_after_vcpus"], 16.0);
+    assert_eq!(k["hourly_cost_usd"], 0.357);
+    assert_eq!(k["within_limits"], true);
+    assert_eq!(k["priority_class"], "capacity-reservation");
+    assert_eq!(k["priority"], -10);
+    assert_eq!(replicas(&h), 0, "the dry run scaled nothing");
+
+    let r = h.ok("scale_placeholder_capacity", args).await;
+    assert_eq!(r.structured["executed"], true);
+    assert_eq!(replicas(&h), 7);
+    let pools = h
+        .ok("karpenter_nodepools", json!({"nodepool": "default"}))
+        .await;
+    let pending = pools.structured["pending_pods"].as_array().unwrap();
+    assert_eq!(pending.len(), 7, "{}", pools.text);
+    assert!(
+        pending.iter().all(|p| p["reason"] == "Nominated"),
+        "{}",
+        pools.text
+    );
+    assert!(
+        pending[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Pod should schedule on: nodeclaim/default-")
+    );
+
+    let claims = h
+        .ok("karpenter_nodeclaims", json!({"wait_ready_seconds": 20}))
+        .await;
+    assert_eq!(claims.structured["all_ready"], true, "{}", claims.text);
+    let claim = &claims.structured["nodeclaims"][0];
+    assert_eq!(claim["instance_type"], "c7i.2xlarge");
+    assert!(
+        claim["ready_at"].is_string() && claim["node"].is_string(),
+        "{claim}"
+    );
+}
+
+#[tokio::test]
+async fn beyond_the_nodepool_limits_and_refusals() {
+    let h = harness().await;
+    let r = h
+        .ok("scale_placeholder_capacity", json!({"namespace": "scaling", "name": "capacity-reservation", "vcpus": 26.5, "dry_run": true}))
+        .await;
+    let k = &r.structured["impact"]["karpenter"];
+    assert_eq!(
+        r.structured["impact"]["replicas_after"], 27,
+        "26.5 vCPU of 1-vCPU pods, rounded up"
+    );
+    assert_eq!(k["within_limits"], false, "{k:#}");
+    assert_eq!(k["nodepools"][0]["pods_over_limits"], 6);
+    assert_eq!(k["nodes_to_launch"], 3);
+    assert!(
+        r.text.contains("6 pods over its limits stay Pending"),
+        "{}",
+        r.text
+    );
+
+    let real = h
+        .call(
+            "scale_placeholder_capacity",
+            json!({"namespace": "shop", "name": "checkout", "replicas": 9, "dry_run": true}),
+        )
+        .await;
+    assert!(real.is_error);
+    assert!(
+        real.text.contains("not a capacity placeholder") && real.text.contains("kubectl.scale"),
+        "{}",
+        real.text
+    );
+    let both = h.call("scale_placeholder_capacity", json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 1, "vcpus": 1.0})).await;
+    assert!(
+        both.is_error && both.text.contains("exactly one of replicas or vcpus"),
+        "{}",
+        both.text
+    );
+    let wait = h
+        .call("karpenter_nodeclaims", json!({"wait_ready_seconds": 600}))
+        .await;
+    assert!(
+        wait.is_error && wait.text.contains("at most 50"),
+        "{}",
+        wait.text
+    );
+}
+
+#[tokio::test]
+async fn without_a_nodepool_nothing_is_provisioned_and_the_tools_say_so() {
+    let h = Harness::start(true).await;
+    let r = h.ok("karpenter_nodepools", json!({})).await;
+    assert!(
+        r.text
+            .starts_with("0 NodePools: Karpenter launches no nodes"),
+        "{}",
+        r.text
+    );
+    let claims = h.ok("karpenter_nodeclaims", json!({})).await;
+    assert!(claims.text.starts_with("0 NodeClaims"), "{}", claims.text);
+}
