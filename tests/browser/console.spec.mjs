@@ -60,9 +60,16 @@ async function waitForRun(id) {
   return run;
 }
 
+// Content-Security-Policy violations and script errors seen on any page.
+const violations = [];
+
 async function signIn(browser, token) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) { violations.push(m.text()); }
+  });
+  page.on("pageerror", (e) => violations.push(`script error: ${e.message}`));
   page.setDefaultTimeout(60_000);
   await page.goto(`${url}/`);
   check(page.url().endsWith("/signin"), `/ sends a stranger to /signin (${page.url()})`);
@@ -205,6 +212,7 @@ async function main() {
     await page.goto(`${url}/runs`);
     await page.keyboard.press("Tab");
     check(await page.evaluate(() => document.activeElement.className === "skip"), "Tab reaches the skip link first");
+    check(violations.length === 0, `no CSP violation or script error: ${violations.join("; ")}`);
     console.log("console browser test: every step held");
   } catch (e) {
     if (current) {

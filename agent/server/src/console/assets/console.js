@@ -42,6 +42,11 @@
       });
   }
 
+  // A refresh put off while someone typed in a form of the page happens when they leave it.
+  main.addEventListener("focusout", function () {
+    if (again && !busy) { again = false; setTimeout(refresh, 100); }
+  });
+
   var source = new EventSource(main.dataset.live);
   source.addEventListener("change", refresh);
   source.addEventListener("open", function () { document.body.dataset.live = "on"; });
