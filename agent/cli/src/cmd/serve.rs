@@ -276,9 +276,9 @@ async fn stop_requested() {
 }
 
 /// Starts what must run on one replica only, the schedules and the Kubernetes event
-/// watcher: under leader election when `serve.leader_election.enabled` (each term runs them,
-/// logged with its fencing token, until it ends), else at once until `stop`. Returns the
-/// elector's task, which releases the lease once `stop` is cancelled.
+/// watcher: under leader election when `serve.leader_election.enabled` (each term runs them
+/// until it ends), else at once until `stop`. Returns the elector's task, which releases the
+/// lease once `stop` is cancelled.
 async fn start_run_once(
     sc: &ServeConfig,
     sim: Option<&RunningSim>,
@@ -286,48 +286,19 @@ async fn start_run_once(
     metrics: &Arc<Metrics>,
     stop: &CancellationToken,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
-    use sopilot_server::leader::{Elector, Leadership, while_leading};
-    use sopilot_server::schedule::{SystemClock, TokioClock};
-    let mut schedules = Vec::new();
-    for c in &sc.schedules {
-        let schedule = c.schedule()?;
-        let (sop, _) = runs
-            .plan(&schedule.request(chrono::Utc::now()))
-            .map_err(|e| format!("schedule {:?}: {e}", c.name))?;
-        tracing::info!("schedule {} ({}) runs {}", c.name, c.cron, sop.name);
-        schedules.push(schedule);
-    }
+    use sopilot_server::leader::{Elector, Leadership, RunOnce, while_leading};
+    let schedules = checked_schedules(sc, runs)?;
     let identity = sopilot_server::leader::identity();
     let election = match &sc.leader_election {
         Some(le) => le.options(identity.clone())?,
         None => None,
     };
-    let needs: Vec<&str> = [
-        ("serve.kubernetes_events", sc.kubernetes_events.is_some()),
-        ("serve.leader_election", election.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(section, on)| on.then_some(section))
-    .collect();
-    let client = if needs.is_empty() {
-        None
-    } else {
-        Some(
-            match sim {
-                Some(env) => kube_client_for(env.kubeconfig()).await,
-                None => kube::Client::try_default().await.map_err(|e| e.to_string()),
-            }
-            .map_err(|e| {
-                format!(
-                    "{}: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}",
-                    needs.join(" and ")
-                )
-            })?,
-        )
-    };
+    let client = kube_client_if_needed(sc, election.is_some(), sim).await?;
     let (leadership, elector) = match (election, &client) {
         (Some(options), Some(client)) => {
-            let clock = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
+            let clock = Arc::new(sopilot_server::schedule::TokioClock::starting_at(
+                chrono::Utc::now(),
+            ));
             let (elector, leadership) =
                 Elector::new(client.clone(), &options, clock, metrics.clone());
             (leadership, Some(tokio::spawn(elector.run(stop.clone()))))
@@ -339,38 +310,64 @@ async fn start_run_once(
             (Leadership::always(&identity, stop), None)
         }
     };
-    let watch = client.zip(sc.kubernetes_events.as_ref().map(|w| w.options()));
-    let (runs, metrics) = (runs.clone(), metrics.clone());
+    let work = RunOnce {
+        schedules,
+        watch: client.zip(sc.kubernetes_events.as_ref().map(|w| w.options())),
+        runs: runs.clone(),
+        metrics: metrics.clone(),
+    };
     tokio::spawn(while_leading(leadership, stop.clone(), move |term| {
-        use tracing::Instrument;
-        let span = tracing::info_span!("leader_term", fencing = term.fencing);
-        for schedule in &schedules {
-            let submitter = runs.clone();
-            let task = sopilot_server::schedule::run(
-                schedule.clone(),
-                Arc::new(SystemClock),
-                move |req| submitter.submit(req),
-                term.stop(),
-            );
-            tokio::spawn(task.instrument(span.clone()));
-        }
-        if let Some((client, options)) = &watch {
-            let options = sopilot_server::watch::WatchOptions {
-                not_before: term.previous_until,
-                ..options.clone()
-            };
-            let task = sopilot_server::watch::run(
-                client.clone(),
-                runs.clone(),
-                metrics.clone(),
-                options,
-                term.stop(),
-            );
-            tokio::spawn(task.instrument(span.clone()));
-        }
+        work.start(&term);
         std::future::ready(())
     }));
     Ok(elector)
+}
+
+/// `serve.schedules`, parsed, each checked to route to a SOP.
+fn checked_schedules(
+    sc: &ServeConfig,
+    runs: &RunManager,
+) -> Result<Vec<sopilot_server::schedule::Schedule>, String> {
+    let mut schedules = Vec::new();
+    for c in &sc.schedules {
+        let schedule = c.schedule()?;
+        let (sop, _) = runs
+            .plan(&schedule.request(chrono::Utc::now()))
+            .map_err(|e| format!("schedule {:?}: {e}", c.name))?;
+        tracing::info!("schedule {} ({}) runs {}", c.name, c.cron, sop.name);
+        schedules.push(schedule);
+    }
+    Ok(schedules)
+}
+
+/// The Kubernetes client of the event watcher and the elector, when either is on; the error
+/// names the sections that need it.
+async fn kube_client_if_needed(
+    sc: &ServeConfig,
+    election: bool,
+    sim: Option<&RunningSim>,
+) -> Result<Option<kube::Client>, String> {
+    let needs: Vec<&str> = [
+        ("serve.kubernetes_events", sc.kubernetes_events.is_some()),
+        ("serve.leader_election", election),
+    ]
+    .into_iter()
+    .filter_map(|(section, on)| on.then_some(section))
+    .collect();
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    match sim {
+        Some(env) => kube_client_for(env.kubeconfig()).await,
+        None => kube::Client::try_default().await.map_err(|e| e.to_string()),
+    }
+    .map(Some)
+    .map_err(|e| {
+        format!(
+            "{}: cannot reach the Kubernetes API (KUBECONFIG or in-cluster): {e}",
+            needs.join(" and ")
+        )
+    })
 }
 
 /// Starts the simulated environment of `--simulate`. A simulation never reaches a real

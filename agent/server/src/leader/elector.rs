@@ -198,17 +198,13 @@ impl Elector {
         written.record
     }
 
-    /// Leads one term: renews every `retry_period` until a renewal shows another holder,
-    /// none succeeded for `renew_deadline`, or `stop` (then releases the lease).
+    /// Leads one term: begins it, keeps the lease until it is lost or `stop`, ends it
+    /// (cancelling its work first), then releases the lease on `stop`.
     async fn lead(&mut self, won: Won, stop: &CancellationToken) {
-        let Won {
-            fencing,
-            began: mut renewed_at,
-            previous_until,
-        } = won;
+        let fencing = won.fencing;
         let term_stop = stop.child_token();
         let term = Term {
-            previous_until,
+            previous_until: won.previous_until,
             ..Term::new(
                 self.me.clone(),
                 fencing,
@@ -223,27 +219,7 @@ impl Elector {
         self.terms.send_replace(Some(term));
         self.metrics.leader.store(1, Ordering::Relaxed);
         self.metrics.leader_terms.fetch_add(1, Ordering::Relaxed);
-        let why = loop {
-            let deadline = stand_down_at(renewed_at, &self.timing);
-            tokio::select! {
-                () = stop.cancelled() => break "shutting down".to_owned(),
-                () = sleep_until(deadline) => break self.deadline_passed(),
-                () = sleep(self.timing.retry_period) => {}
-            }
-            let began = Instant::now();
-            let renewal = tokio::select! {
-                () = stop.cancelled() => break "shutting down".to_owned(),
-                () = sleep_until(deadline) => break self.deadline_passed(),
-                r = self.renew() => r,
-            };
-            match renewal {
-                Renewal::Renewed => renewed_at = began,
-                Renewal::Lost(holder) => break format!("{holder} holds the lease now"),
-                Renewal::Failed(e) => tracing::warn!(
-                    "leader election: renewal failed ({e}); retrying until the renew deadline"
-                ),
-            }
-        };
+        let why = self.keep(won.began, stop).await;
         // Fencing: the term's work stops before anything else happens.
         term_stop.cancel();
         self.terms.send_replace(None);
@@ -253,6 +229,33 @@ impl Elector {
         );
         if stop.is_cancelled() {
             self.release().await;
+        }
+    }
+
+    /// Renews every `retry_period` from `renewed_at` (when the last successful write began)
+    /// until a renewal shows another holder, none succeeded for `renew_deadline` (even while
+    /// a call hangs), or `stop`; why it stopped.
+    async fn keep(&mut self, mut renewed_at: Instant, stop: &CancellationToken) -> String {
+        loop {
+            let deadline = stand_down_at(renewed_at, &self.timing);
+            tokio::select! {
+                () = stop.cancelled() => return "shutting down".to_owned(),
+                () = sleep_until(deadline) => return self.deadline_passed(),
+                () = sleep(self.timing.retry_period) => {}
+            }
+            let began = Instant::now();
+            let renewal = tokio::select! {
+                () = stop.cancelled() => return "shutting down".to_owned(),
+                () = sleep_until(deadline) => return self.deadline_passed(),
+                r = self.renew() => r,
+            };
+            match renewal {
+                Renewal::Renewed => renewed_at = began,
+                Renewal::Lost(holder) => return format!("{holder} holds the lease now"),
+                Renewal::Failed(e) => tracing::warn!(
+                    "leader election: renewal failed ({e}); retrying until the renew deadline"
+                ),
+            }
         }
     }
 

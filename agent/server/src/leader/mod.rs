@@ -23,6 +23,7 @@ pub mod elector;
 pub mod lease;
 #[cfg(test)]
 mod sim_tests;
+pub mod work;
 
 use std::future::Future;
 
@@ -32,6 +33,7 @@ use tokio::sync::watch;
 
 pub use decide::Timing;
 pub use elector::Elector;
+pub use work::RunOnce;
 
 /// `serve.leader_election`, resolved.
 #[derive(Debug, Clone)]
