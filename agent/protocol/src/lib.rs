@@ -8,6 +8,7 @@ mod decision;
 mod event;
 mod history;
 mod impact;
+mod investigation;
 mod resource;
 mod root_cause;
 mod tool;
@@ -19,6 +20,7 @@ pub use history::{DEFAULT_HISTORY_WINDOW_MINUTES, History, HpaBounds};
 pub use impact::{
     HpaImpact, Impact, NodeImpact, ObjectRef, PdbImpact, PodImpact, RevisionImpact, Workload,
 };
+pub use investigation::{AIOPS_SOURCE, Investigation, InvestigationItem};
 pub use resource::{Resource, is_secret_resource, may_name_secrets};
 pub use root_cause::{CauseClass, RootCause, RootCauseError, UnknownCauseClass};
 pub use tool::{CallOrigin, MAX_MODEL_NAME_LEN, ToolCall, ToolRef, ToolRefError};

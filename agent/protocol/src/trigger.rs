@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::investigation::{self, Investigation};
+
 /// A normalised trigger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -23,6 +25,9 @@ pub enum Trigger {
     Slack { request: SlackRequest },
     /// A scheduled (cron) run.
     Schedule { schedule: ScheduleFire },
+    /// A CloudWatch investigation's state, delivered by EventBridge (`aws.aiops`): its
+    /// hypotheses and findings, redacted and bounded.
+    Investigation { investigation: Investigation },
     /// Started by hand (`sopilot run`, the API, the IDE).
     Manual {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +166,7 @@ pub struct ScheduleFire {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
     #[error(
-        "unrecognised trigger payload: expected an SNS notification, an EventBridge \"CloudWatch Alarm State Change\", an Alertmanager webhook (version 4), a Kubernetes Event, or a SOPilot trigger with a \"kind\""
+        "unrecognised trigger payload: expected an SNS notification, an EventBridge \"CloudWatch Alarm State Change\" or CloudWatch investigation (aws.aiops) event, an Alertmanager webhook (version 4), a Kubernetes Event, or a SOPilot trigger with a \"kind\""
     )]
     Unrecognised,
     #[error("this is an SNS {0}, not an alarm notification; `sopilot serve` handles subscriptions")]
@@ -211,6 +216,10 @@ impl Trigger {
         {
             return parse_eventbridge(payload);
         }
+        if investigation::is_investigation(payload) {
+            return investigation::parse(payload)
+                .map(|investigation| Trigger::Investigation { investigation });
+        }
         if payload.get("alerts").is_some() && payload.get("groupKey").is_some() {
             return parse_alertmanager(payload);
         }
@@ -254,6 +263,9 @@ impl Trigger {
                 request.thread_ts.as_deref().unwrap_or(&request.text)
             ),
             Trigger::Schedule { schedule } => format!("schedule:{}", schedule.name),
+            Trigger::Investigation { investigation } => {
+                format!("investigation:{}", investigation.id)
+            }
             Trigger::Manual { by } => format!("manual:{}", by.as_deref().unwrap_or("")),
         }
     }
@@ -266,6 +278,7 @@ impl Trigger {
             Trigger::KubernetesEvent { .. } => "kubernetes_event",
             Trigger::Slack { .. } => "slack",
             Trigger::Schedule { .. } => "schedule",
+            Trigger::Investigation { .. } => "investigation",
             Trigger::Manual { .. } => "manual",
         }
     }

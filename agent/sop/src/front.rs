@@ -177,6 +177,8 @@ pub struct TriggerRule {
     pub slack: Option<SlackMatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleMatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub investigation: Option<InvestigationMatch>,
     /// Parameter values as templates over `trigger`, e.g.
     /// `pod: "{{ trigger.event.object.name }}"`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -225,6 +227,15 @@ pub struct SlackMatch {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleMatch {
     pub name: String,
+}
+
+/// Matches CloudWatch investigations (EventBridge, `aws.aiops`) by status (any of
+/// `statuses`, case-insensitive; empty: any status).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvestigationMatch {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<String>,
 }
 
 fn glob_match(pattern: &str, text: &str) -> bool {
@@ -283,6 +294,10 @@ impl TriggerRule {
             }),
             Trigger::Slack { .. } | Trigger::Manual { .. } => 1,
             Trigger::Schedule { .. } => 8,
+            Trigger::Investigation { .. } => self
+                .investigation
+                .as_ref()
+                .map_or(0, |m| 2 + 2 * u32::from(!m.statuses.is_empty())),
         };
         Some(score)
     }
@@ -295,6 +310,7 @@ impl TriggerRule {
             self.kubernetes_event.is_some(),
             self.slack.is_some(),
             self.schedule.is_some(),
+            self.investigation.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -335,6 +351,14 @@ impl TriggerRule {
                 .schedule
                 .as_ref()
                 .is_some_and(|m| m.name == schedule.name),
+            Trigger::Investigation { investigation } => {
+                self.investigation.as_ref().is_some_and(|m| {
+                    m.statuses.is_empty()
+                        || m.statuses
+                            .iter()
+                            .any(|s| s.eq_ignore_ascii_case(&investigation.status))
+                })
+            }
             Trigger::Manual { .. } => false,
         }
     }
@@ -382,5 +406,22 @@ mod tests {
             "alarm": {"name": "payment-5xx", "state": "OK"}}))
         .unwrap();
         assert!(!alarm.matches(&ok));
+    }
+
+    #[test]
+    fn investigations_match_by_status() {
+        let rule: TriggerRule =
+            serde_json::from_value(json!({"investigation": {"statuses": ["completed"]}})).unwrap();
+        assert_eq!(rule.kinds_set(), 1);
+        let investigation = |status: &str| {
+            Trigger::from_payload(&json!({"kind": "investigation",
+                "investigation": {"id": "inv-1", "status": status}}))
+            .unwrap()
+        };
+        assert_eq!(rule.specificity(&investigation("COMPLETED")), Some(4));
+        assert!(!rule.matches(&investigation("IN_PROGRESS")));
+        let any: TriggerRule = serde_json::from_value(json!({"investigation": {}})).unwrap();
+        assert_eq!(any.specificity(&investigation("IN_PROGRESS")), Some(2));
+        assert!(!rule.matches(&Trigger::Manual { by: None }));
     }
 }

@@ -21,8 +21,8 @@ mod template;
 mod toolblock;
 
 pub use front::{
-    AlarmMatch, AlertMatch, Budget, Duration, EventMatch, FrontMatter, Phase, ScheduleMatch,
-    SlackMatch, TriggerRule,
+    AlarmMatch, AlertMatch, Budget, Duration, EventMatch, FrontMatter, InvestigationMatch, Phase,
+    ScheduleMatch, SlackMatch, TriggerRule,
 };
 pub use model::{
     Constraint, Diagnostic, Level, Parameter, SectionInfo, Severity, Sop, Step, ToolBlock,

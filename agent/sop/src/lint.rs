@@ -230,7 +230,7 @@ pub fn check_front(sop: &Sop, node: &Node, first_line: usize, diags: &mut Vec<Di
     for (i, rule) in front.triggers.iter().enumerate() {
         let line = line_of(&[Seg::Key("triggers".into()), Seg::Index(i)]);
         if rule.kinds_set() != 1 {
-            diags.push(err(line, "each trigger names exactly one of cloudwatch_alarm, alertmanager, kubernetes_event, slack, schedule"));
+            diags.push(err(line, "each trigger names exactly one of cloudwatch_alarm, alertmanager, kubernetes_event, slack, schedule, investigation"));
         }
         for (name, value) in &rule.params {
             let pline = line_of(&[

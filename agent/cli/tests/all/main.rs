@@ -15,6 +15,7 @@ mod deploy;
 mod doctor;
 mod eval;
 mod helm;
+mod investigations;
 mod jira;
 mod mcp_conformance;
 mod mcp_gateway;

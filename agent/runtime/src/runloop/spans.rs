@@ -34,6 +34,9 @@ fn trigger_source(t: Option<&Trigger>) -> (&'static str, Option<String>) {
         }
         Some(Trigger::KubernetesEvent { event }) => ("kubernetes", Some(event.reason.clone())),
         Some(Trigger::Schedule { schedule }) => ("schedule", Some(schedule.name.clone())),
+        Some(Trigger::Investigation { investigation }) => {
+            ("eventbridge", Some(investigation.id.clone()))
+        }
         Some(t @ (Trigger::Slack { .. } | Trigger::Manual { .. })) => (t.kind(), None),
     }
 }

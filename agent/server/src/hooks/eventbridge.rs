@@ -1,16 +1,26 @@
 //! `POST /hooks/eventbridge`: an EventBridge API destination delivering CloudWatch alarm
-//! state changes; `Authorization` carries the configured secret.
+//! state changes and CloudWatch investigation events (`aws.aiops`, "Investigation ...": the
+//! investigation's hypotheses and findings become the trigger's data, redacted and bounded);
+//! `Authorization` carries the configured secret.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::Value;
-use sopilot_protocol::Trigger;
+use sopilot_protocol::{AIOPS_SOURCE, Trigger};
 
 use crate::auth::same;
 use crate::runs::{Origin, StartRequest};
 use crate::{ApiError, AppState};
+
+/// An alarm state change, or an investigation event of `aws.aiops`.
+fn accepted(payload: &Value) -> bool {
+    let text = |k: &str| payload.get(k).and_then(Value::as_str);
+    text("detail-type") == Some("CloudWatch Alarm State Change")
+        || (text("source") == Some(AIOPS_SOURCE)
+            && text("detail-type").is_some_and(|d| d.starts_with("Investigation")))
+}
 
 pub(crate) async fn handle(
     State(s): State<AppState>,
@@ -35,9 +45,9 @@ pub(crate) async fn handle(
     }
     let payload: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("body is not JSON: {e}")))?;
-    if payload.get("detail-type").and_then(Value::as_str) != Some("CloudWatch Alarm State Change") {
+    if !accepted(&payload) {
         return Err(ApiError::BadRequest(
-            "expected an EventBridge \"CloudWatch Alarm State Change\" event".into(),
+            "expected an EventBridge \"CloudWatch Alarm State Change\" event or a CloudWatch investigation event (source aws.aiops, detail-type \"Investigation ...\")".into(),
         ));
     }
     let trigger =

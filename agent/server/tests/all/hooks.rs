@@ -145,6 +145,45 @@ async fn eventbridge_needs_its_secret_and_an_alarm_state_change() {
     }
 }
 
+/// The CloudWatch investigation event of `tests/fixtures/` (the shape is assumed: see
+/// docs/investigations.md).
+fn investigation_event() -> Value {
+    serde_json::from_str(include_str!(
+        "../fixtures/aiops-investigation-completed.json"
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn eventbridge_takes_a_cloudwatch_investigation_event() {
+    let s = open_doors().await;
+    let path = "/hooks/eventbridge";
+    let event = investigation_event();
+    let (code, body) = post(&s, path, Some(EB_SECRET), &event.to_string()).await;
+    assert_eq!((code, &body["status"]), (200, &json!("ignored")), "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("no SOP"),
+        "{body}"
+    );
+    // Other aiops events (the documented ones are CloudTrail API calls), and an
+    // investigation without its id, are refused naming what is expected.
+    let mut api_call = event.clone();
+    api_call["detail-type"] = json!("AWS API Call via CloudTrail");
+    let mut no_id = event;
+    no_id["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("investigationId");
+    for (what, body, says) in [
+        ("an API call", api_call, "aws.aiops"),
+        ("no id", no_id, "investigationId"),
+    ] {
+        let (code, answer) = post(&s, path, Some(EB_SECRET), &body.to_string()).await;
+        assert_eq!(code, 400, "{what}: {answer}");
+        assert!(error(&answer).contains(says), "{what}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn alertmanager_needs_its_bearer_token_and_a_v4_payload() {
     let s = open_doors().await;

@@ -1,0 +1,151 @@
+//! CloudWatch investigations as a trigger ("Investigations finds the root cause, the agent
+//! remediates"): the investigation event of `agent/server/tests/fixtures/` starts the
+//! investigation-remediation SOP, which verifies the top hypothesis with SOPilot's own reads
+//! before rolling back through the gate — by `sopilot rehearse --trigger`, and by posting the
+//! event to `/hooks/eventbridge` of `sopilot serve --simulate`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{TOKEN, http, repo, spawn, wait_for};
+
+const FIXTURE: &str = "agent/server/tests/fixtures/aiops-investigation-completed.json";
+const SCENARIO: &str = "scenarios/investigation-remediation.yaml";
+const SECRET: &str = "eventbridge-secret-for-the-investigation-test";
+
+/// The tool names of `calls`, in order, with whether each executed.
+fn tools(calls: &Value) -> Vec<(String, bool)> {
+    calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["tool"].as_str().unwrap().to_owned(),
+                c["executed"] == true,
+            )
+        })
+        .collect()
+}
+
+/// The rollback came after both verifying reads, was allowed by the rollback rule, and
+/// nothing else changed anything (the finding that asks to delete a namespace is data).
+fn assert_verified_then_rolled_back(calls: &Value) {
+    let seen = tools(calls);
+    let at = |name: &str| seen.iter().position(|(t, _)| t == name);
+    let undo = at("kubectl.rollout_undo").unwrap_or_else(|| panic!("no rollback: {seen:?}"));
+    for read in ["kubectl.rollout_history", "cloudwatch.filter_log_events"] {
+        assert!(
+            at(read).is_some_and(|i| i < undo),
+            "{read} before the rollback: {seen:?}"
+        );
+    }
+    let rollback = &calls[undo];
+    assert_eq!(rollback["decision"], "allow", "{rollback:#}");
+    assert!(
+        rollback["rules"]
+            .to_string()
+            .contains("rollback-previous-revision"),
+        "{rollback:#}"
+    );
+    assert_eq!(rollback["executed"], true, "{rollback:#}");
+    let changing = [
+        "undo", "restart", "patch", "delete", "drain", "cordon", "scale",
+    ];
+    let writes: Vec<&(String, bool)> = seen
+        .iter()
+        .filter(|(t, executed)| *executed && changing.iter().any(|c| t.contains(c)))
+        .collect();
+    assert_eq!(
+        writes.len(),
+        1,
+        "only the rollback changed something: {seen:?}"
+    );
+}
+
+#[test]
+fn rehearsing_the_investigation_event_verifies_then_rolls_back() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .args([
+            "rehearse",
+            "investigation-remediation",
+            "--scenario",
+            SCENARIO,
+        ])
+        .args(["--trigger", FIXTURE, "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(v["status"], "succeeded", "{v:#}");
+    assert_eq!(v["root_cause"]["class"], "bad-rollout", "{v:#}");
+    assert_verified_then_rolled_back(&v["tool_calls"]);
+}
+
+#[tokio::test]
+async fn an_investigation_event_posted_to_serve_starts_the_remediation_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "store: {}/sopilot.db\nserve:\n  listen: 127.0.0.1:0\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_EVENTBRIDGE_SECRET", SECRET)
+        .env("RUST_LOG", "info")
+        .env_remove("SLACK_BOT_TOKEN")
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--simulate", SCENARIO]);
+    let server = spawn(cmd).await;
+    let http = http();
+    let event = std::fs::read_to_string(repo().join(FIXTURE)).unwrap();
+    let answer: Value = http
+        .post(format!("{}/hooks/eventbridge", server.url))
+        .header("authorization", SECRET)
+        .header("content-type", "application/json")
+        .body(event)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = answer["run_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no run started: {answer}"))
+        .to_owned();
+    let run = wait_for(
+        &http,
+        &format!("{}/api/runs/{run_id}", server.url),
+        "the remediation run to finish",
+        |v| !["running", ""].contains(&v["run"]["status"].as_str().unwrap_or_default()),
+    )
+    .await;
+    assert_eq!(run["run"]["sop"], "investigation-remediation", "{run:#}");
+    assert_eq!(run["run"]["status"], "succeeded", "{run:#}");
+    assert_eq!(run["run"]["params"]["investigation"], "inv-3f9c2e7a");
+    assert_eq!(run["run"]["trigger"]["kind"], "investigation");
+    let finding = run["run"]["trigger"]["investigation"]["hypotheses"][0]["title"].clone();
+    assert!(finding.to_string().contains("revision 22"), "{finding}");
+    assert_verified_then_rolled_back(&run["tool_calls"]);
+}
