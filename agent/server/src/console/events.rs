@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sopilot_protocol::ApprovalState;
 
 use super::page::ConsoleError;
 use super::signed_in;
@@ -64,7 +65,9 @@ pub fn fingerprint(s: &AppState, run: Option<&str>) -> String {
             }
         }
     }
-    for a in s.approvals.store().approvals(None).unwrap_or_default() {
+    // A decision or an expiry takes an approval out of the pending ones.
+    let pending = s.approvals.store().approvals(Some(ApprovalState::Pending));
+    for a in pending.unwrap_or_default() {
         f.push_str(&format!("{}={:?};", a.id, a.state));
     }
     f

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sopilot_runtime::{RunRow, StoreError};
+use sopilot_runtime::{ApprovalMessage, RunRow, StoreError};
 
 use super::html::{badge, esc, json_inline, json_pre, link_evidence, url_part};
 use super::page::{ConsoleError, Nav, layout, ok};
@@ -214,8 +214,16 @@ pub fn timeline_html(t: &Timeline) -> String {
 
 /// Where the run was discussed and ticketed: its Slack thread (a Slack-started run) and
 /// what it posted; the Jira issues it created or changed.
-pub fn links_html(row: &RunRow, t: &Timeline) -> String {
+pub fn links_html(row: &RunRow, t: &Timeline, asked: &[ApprovalMessage]) -> String {
     let mut items = Vec::new();
+    for m in asked {
+        items.push(format!(
+            "Slack: approval <code>{}</code> asked in channel <code>{}</code>, message <code>{}</code>",
+            esc(&m.approval_id),
+            esc(&m.channel),
+            esc(&m.ts)
+        ));
+    }
     let req = &row.trigger["request"];
     if row.trigger["kind"] == "slack" {
         let channel = req["channel"].as_str().unwrap_or("");
@@ -316,6 +324,12 @@ pub async fn show(
     };
     let f = facts(&row, &events, &s.runs.runner().prices, Utc::now());
     let t = Timeline::build(&events);
+    let asked: Vec<ApprovalMessage> = t
+        .calls
+        .iter()
+        .filter_map(|c| c.approval_id.as_deref())
+        .filter_map(|id| s.approvals.store().approval_message(id).ok().flatten())
+        .collect();
     let root = sopilot_protocol::root_cause_of(&events)
         .map(|rc| {
             format!(
@@ -347,7 +361,7 @@ pub async fn show(
         "<p><a href=\"/runs\">← Runs</a></p><h1>Run <code>{}</code></h1>{}{report}{}<section aria-label=\"Timeline\"><h2>Timeline</h2>{}</section><details><summary>Trigger and parameters</summary>{}{}</details>",
         esc(&row.id),
         facts_html(&row, &f),
-        links_html(&row, &t),
+        links_html(&row, &t, &asked),
         timeline_html(&t),
         json_pre(&row.trigger),
         json_pre(&row.params)

@@ -319,6 +319,24 @@ async fn hostile_run_text_is_shown_as_text() {
             },
         )
         .unwrap();
+    // The call was asked about in Slack: the page says where.
+    store
+        .append_event(
+            "run-evil",
+            RunEventKind::ApprovalRequested {
+                call_id: "c1".into(),
+                approval_id: "apr-evil".into(),
+            },
+        )
+        .unwrap();
+    store
+        .set_approval_message(
+            "apr-evil",
+            "C0INCIDENTS",
+            "1765000000.000100",
+            ApprovalState::Pending,
+        )
+        .unwrap();
     store
         .finish_run(
             "run-evil",
@@ -341,6 +359,13 @@ async fn hostile_run_text_is_shown_as_text() {
     assert!(
         a.body.contains("href=\"#E1\">[E1]</a>") && a.body.contains("id=\"E1\""),
         "evidence links to its call: {}",
+        a.body
+    );
+    assert!(
+        a.body.contains(
+            "asked in channel <code>C0INCIDENTS</code>, message <code>1765000000.000100</code>"
+        ),
+        "{}",
         a.body
     );
     assert_eq!(
