@@ -85,13 +85,7 @@ pub(crate) trait RunStore {
 pub(crate) trait AuditStore {
     /// Inserts or updates a call's audit row; `durable`: committed so that not even a power
     /// cut loses it before the call acts.
-    fn write_call(
-        &self,
-        run_id: &str,
-        seq: u64,
-        a: &CallAudit,
-        durable: bool,
-    ) -> Result<(), StoreError>;
+    fn write_call(&self, row: &CallRow<'_>, durable: bool) -> Result<(), StoreError>;
     fn calls(&self, run_id: &str) -> Result<Vec<RawCall>, StoreError>;
     fn targets_changed_by(
         &self,
@@ -108,7 +102,7 @@ pub(crate) trait AuditStore {
 
 /// Approvals: every write durable.
 pub(crate) trait ApprovalStore {
-    fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError>;
+    fn insert_approval(&self, row: &ApprovalRow<'_>) -> Result<(), StoreError>;
     /// Marks a pending approval `expired` by `sopilot` (channel `expiry`).
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Decides an approval if it is still pending; returns whether it was.
@@ -177,6 +171,71 @@ pub(crate) trait LeaseStore {
     fn release(&self, run_id: &str, owner: &str) -> Result<bool, StoreError>;
     /// The run's owner and lease end, if it has one.
     fn owner(&self, run_id: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
+}
+
+/// A tool call's audit row as written: JSON as text, enums as their names, counts as
+/// `BIGINT`s.
+#[derive(Debug)]
+pub(crate) struct CallRow<'a> {
+    pub run_id: &'a str,
+    pub seq: i64,
+    pub a: &'a CallAudit,
+    pub origin: String,
+    pub args: String,
+    pub impact: Option<String>,
+    pub decision: Option<&'static str>,
+    pub rules: String,
+    pub approval: Option<&'a str>,
+    pub result_bytes: i64,
+    pub duration_ms: i64,
+}
+
+impl<'a> CallRow<'a> {
+    pub fn encode(run_id: &'a str, seq: u64, a: &'a CallAudit) -> Result<Self, StoreError> {
+        Ok(CallRow {
+            run_id,
+            seq: big(seq),
+            a,
+            origin: enum_text(a.origin),
+            args: a.args.to_string(),
+            impact: a.impact.as_ref().map(Value::to_string),
+            decision: a.decision.map(|d| d.as_str()),
+            rules: serde_json::to_string(&a.rules)?,
+            approval: a.approval.as_ref().map(|r| r.0.as_str()),
+            result_bytes: big(a.result_bytes),
+            duration_ms: big(a.duration_ms),
+        })
+    }
+}
+
+/// An approval record as written: JSON as text (its canonical arguments byte for byte),
+/// its state as its name.
+#[derive(Debug)]
+pub(crate) struct ApprovalRow<'a> {
+    pub r: &'a ApprovalRecord,
+    pub args: String,
+    pub impact: Option<String>,
+    pub rules: String,
+    pub state: String,
+    pub decision_path: String,
+}
+
+impl<'a> ApprovalRow<'a> {
+    pub fn encode(r: &'a ApprovalRecord) -> Result<Self, StoreError> {
+        Ok(ApprovalRow {
+            r,
+            args: r.args.to_string(),
+            impact: r.impact.as_ref().map(Value::to_string),
+            rules: serde_json::to_string(&r.rules)?,
+            state: enum_text(r.state),
+            decision_path: serde_json::to_string(&r.decision_path)?,
+        })
+    }
+}
+
+/// A count as a signed 64-bit column.
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A run row as stored: JSON as text, times as RFC 3339 text.

@@ -30,7 +30,7 @@ use serde_json::Value;
 use sopilot_protocol::{ApprovalState, CallOrigin, Decision, RunEvent, RunEventKind, RunStatus};
 
 use crate::approval::ApprovalRecord;
-use backend::{Backend, Decided, NewRun, enum_text};
+use backend::{ApprovalRow, Backend, CallRow, Decided, NewRun, enum_text};
 
 pub use changes::PastChange;
 pub use inbox::ApprovalMessage;
@@ -259,7 +259,8 @@ impl Store {
 
     /// Records (or updates) a tool call's audit row.
     pub fn record_call(&self, run_id: &str, seq: u64, a: &CallAudit) -> Result<(), StoreError> {
-        self.backend.write_call(run_id, seq, a, false)
+        self.backend
+            .write_call(&CallRow::encode(run_id, seq, a)?, false)
     }
 
     /// [`Store::record_call`] committed durably: for a mutating call about to execute.
@@ -269,12 +270,13 @@ impl Store {
         seq: u64,
         a: &CallAudit,
     ) -> Result<(), StoreError> {
-        self.backend.write_call(run_id, seq, a, true)
+        self.backend
+            .write_call(&CallRow::encode(run_id, seq, a)?, true)
     }
 
     /// Stores a new approval record (pending), durably.
     pub fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError> {
-        self.backend.insert_approval(r)
+        self.backend.insert_approval(&ApprovalRow::encode(r)?)
     }
 
     /// Decides a pending approval, durably. The first decision wins: returns the record as it

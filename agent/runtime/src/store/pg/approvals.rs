@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 
 use super::{APPROVAL_COLUMNS, Params, Postgres, approval_row, first, limit, opt, params, s};
-use crate::approval::ApprovalRecord;
 use crate::store::backend::{
-    ApprovalStore, Decided, InboxStore, RawApproval, enum_text, parse_state,
+    ApprovalRow, ApprovalStore, Decided, InboxStore, RawApproval, enum_text, parse_state,
 };
 use crate::store::{ApprovalMessage, StoreError, UnroutedTrigger};
 
 impl ApprovalStore for Postgres {
-    fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError> {
+    fn insert_approval(&self, row: &ApprovalRow<'_>) -> Result<(), StoreError> {
+        let r = row.r;
         self.execute(
             "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, impact_digest, decision_path)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -19,20 +19,21 @@ impl ApprovalStore for Postgres {
                 r.run_id.clone(),
                 r.call_id.clone(),
                 r.tool.clone(),
-                r.args.to_string(),
+                row.args.clone(),
                 r.digest.clone(),
-                r.impact.as_ref().map(serde_json::Value::to_string),
-                serde_json::to_string(&r.rules)?,
+                row.impact.clone(),
+                row.rules.clone(),
                 r.reason.clone(),
                 r.requested_at,
                 r.expires_at,
-                enum_text(r.state),
+                row.state.clone(),
                 r.impact_digest.clone(),
-                serde_json::to_string(&r.decision_path)?
+                row.decision_path.clone()
             ],
         )?;
         Ok(())
     }
+
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.execute(
             "UPDATE approvals SET state = 'expired', decided_by = 'sopilot', channel = 'expiry', decided_at = $2
@@ -41,6 +42,7 @@ impl ApprovalStore for Postgres {
         )?;
         Ok(())
     }
+
     fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError> {
         Ok(self.execute(
             "UPDATE approvals SET state = $2, decided_by = $3, channel = $4, decided_at = $5
@@ -48,6 +50,7 @@ impl ApprovalStore for Postgres {
             params![s(id), s(d.state), s(d.by), s(d.channel), d.at],
         )? == 1)
     }
+
     fn expire_pending_of_run(
         &self,
         run_id: &str,
@@ -60,10 +63,12 @@ impl ApprovalStore for Postgres {
             params![s(run_id), s(why), at],
         )? as usize)
     }
+
     fn approval(&self, id: &str) -> Result<Option<RawApproval>, StoreError> {
         let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1");
         Ok(first(self.rows(sql, params![s(id)], approval_row)?))
     }
+
     fn approvals(&self, state: Option<&str>) -> Result<Vec<RawApproval>, StoreError> {
         let sql = format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE $1::text IS NULL OR state = $1
@@ -71,6 +76,7 @@ impl ApprovalStore for Postgres {
         );
         self.rows(sql, params![opt(state)], approval_row)
     }
+
     fn approval_decided_at(&self, id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let rows = self.rows(
             "SELECT decided_at FROM approvals WHERE id = $1".into(),
@@ -102,6 +108,7 @@ impl InboxStore for Postgres {
         )?;
         Ok(())
     }
+
     fn approval_message(&self, approval_id: &str) -> Result<Option<ApprovalMessage>, StoreError> {
         let rows = self.rows(
             "SELECT approval_id, channel, ts, shown_state FROM approval_messages WHERE approval_id = $1"
@@ -118,6 +125,7 @@ impl InboxStore for Postgres {
         )?;
         Ok(first(rows))
     }
+
     fn set_approval_message_shown(&self, approval_id: &str, shown: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE approval_messages SET shown_state = $2 WHERE approval_id = $1",
@@ -125,6 +133,7 @@ impl InboxStore for Postgres {
         )?;
         Ok(())
     }
+
     fn stale_approval_messages(&self, n: usize) -> Result<Vec<String>, StoreError> {
         self.rows(
             "SELECT m.approval_id FROM approval_messages m JOIN approvals a ON a.id = m.approval_id
@@ -134,6 +143,7 @@ impl InboxStore for Postgres {
             |r| r.try_get(0),
         )
     }
+
     fn remember_message(
         &self,
         source: &str,
@@ -146,6 +156,7 @@ impl InboxStore for Postgres {
             params![s(source), s(id), at],
         )? == 1)
     }
+
     fn forget_message(&self, source: &str, id: &str) -> Result<(), StoreError> {
         self.execute(
             "DELETE FROM seen_messages WHERE source = $1 AND id = $2",
@@ -153,12 +164,14 @@ impl InboxStore for Postgres {
         )?;
         Ok(())
     }
+
     fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(self.execute(
             "DELETE FROM seen_messages WHERE source = $1 AND seen_at < $2",
             params![s(source), before],
         )? as usize)
     }
+
     fn record_unrouted(&self, t: &UnroutedTrigger, keep: i64) -> Result<(), StoreError> {
         let p = params![
             t.at,
@@ -182,6 +195,7 @@ impl InboxStore for Postgres {
             tx.commit()
         })
     }
+
     fn unrouted(&self, n: usize) -> Result<Vec<UnroutedTrigger>, StoreError> {
         let rows = self.rows(
             "SELECT at, kind, dedup_key, origin, reason, trigger_json FROM unrouted_triggers

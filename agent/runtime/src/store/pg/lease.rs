@@ -24,6 +24,7 @@ impl LeaseStore for Postgres {
             params![s(run_id), s(owner), now, until],
         )? == 1)
     }
+
     fn claim_expired(
         &self,
         owner: &str,
@@ -41,6 +42,7 @@ impl LeaseStore for Postgres {
         )?;
         Ok(first(rows))
     }
+
     fn heartbeat(
         &self,
         run_id: &str,
@@ -52,12 +54,14 @@ impl LeaseStore for Postgres {
             params![s(run_id), s(owner), until],
         )? == 1)
     }
+
     fn release(&self, run_id: &str, owner: &str) -> Result<bool, StoreError> {
         Ok(self.execute(
             "UPDATE runs SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2",
             params![s(run_id), s(owner)],
         )? == 1)
     }
+
     fn owner(&self, run_id: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         let rows = self.rows(
             "SELECT owner, lease_until FROM runs WHERE id = $1 AND owner IS NOT NULL AND lease_until IS NOT NULL"

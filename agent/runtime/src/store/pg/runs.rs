@@ -6,8 +6,8 @@ use postgres::error::SqlState;
 use super::{
     CALL_COLUMNS, Params, Postgres, RUN_COLUMNS, call_row, first, limit, opt, params, run_row, s,
 };
-use crate::store::backend::{AuditStore, NewRun, RawCall, RawEvent, RawRun, RunStore, enum_text};
-use crate::store::{CallAudit, PastChange, StoreError};
+use crate::store::backend::{AuditStore, CallRow, NewRun, RawCall, RawEvent, RawRun, RunStore};
+use crate::store::{PastChange, StoreError};
 
 /// How often an event insert is retried when another replica numbered an event of the same
 /// run at the same moment.
@@ -31,6 +31,7 @@ impl RunStore for Postgres {
         )?;
         Ok(())
     }
+
     fn finish_run(
         &self,
         id: &str,
@@ -45,6 +46,7 @@ impl RunStore for Postgres {
         )?;
         Ok(())
     }
+
     fn running_here(
         &self,
         host: &str,
@@ -58,6 +60,7 @@ impl RunStore for Postgres {
             |r| Ok((r.try_get(0)?, r.try_get(1)?)),
         )
     }
+
     fn interrupt(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE runs SET status = 'interrupted', finished_at = $2, reason = $3
@@ -66,6 +69,7 @@ impl RunStore for Postgres {
         )?;
         Ok(())
     }
+
     fn append_event(&self, run_id: &str, at: DateTime<Utc>, body: &str) -> Result<i64, StoreError> {
         let p = params![s(run_id), at, s(body)];
         self.db.call(move |c| {
@@ -89,15 +93,18 @@ impl RunStore for Postgres {
             }
         })
     }
+
     fn runs(&self, n: usize) -> Result<Vec<RawRun>, StoreError> {
         let sql =
             format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, id DESC LIMIT $1");
         self.rows(sql, params![limit(n)], run_row)
     }
+
     fn run(&self, id: &str) -> Result<Option<RawRun>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
         Ok(first(self.rows(sql, params![s(id)], run_row)?))
     }
+
     fn events(&self, run_id: &str) -> Result<Vec<RawEvent>, StoreError> {
         self.rows(
             "SELECT seq, at, body FROM events WHERE run_id = $1 ORDER BY seq".into(),
@@ -115,13 +122,8 @@ impl RunStore for Postgres {
 
 impl AuditStore for Postgres {
     /// Every commit is durable here (see the module docs): `durable` changes nothing.
-    fn write_call(
-        &self,
-        run_id: &str,
-        seq: u64,
-        a: &CallAudit,
-        _durable: bool,
-    ) -> Result<(), StoreError> {
+    fn write_call(&self, row: &CallRow<'_>, _durable: bool) -> Result<(), StoreError> {
+        let a = row.a;
         self.execute(
             "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
@@ -131,21 +133,21 @@ impl AuditStore for Postgres {
                duration_ms = excluded.duration_ms, error = excluded.error, target = excluded.target,
                workload = excluded.workload, executed_at = excluded.executed_at",
             params![
-                s(run_id),
+                s(row.run_id),
                 a.call_id.clone(),
-                seq.min(i64::MAX as u64) as i64,
+                row.seq,
                 a.tool.clone(),
-                enum_text(a.origin),
-                a.args.to_string(),
-                a.impact.as_ref().map(serde_json::Value::to_string),
-                a.decision.map(|d| d.as_str().to_owned()),
-                serde_json::to_string(&a.rules)?,
+                row.origin.clone(),
+                row.args.clone(),
+                row.impact.clone(),
+                row.decision.map(str::to_owned),
+                row.rules.clone(),
                 a.reason.clone(),
-                a.approval.as_ref().map(|r| r.0.clone()),
+                opt(row.approval),
                 a.executed,
                 a.ok,
-                a.result_bytes.min(i64::MAX as u64) as i64,
-                a.duration_ms.min(i64::MAX as u64) as i64,
+                row.result_bytes,
+                row.duration_ms,
                 a.error.clone(),
                 a.target.clone(),
                 a.workload.clone(),
@@ -154,10 +156,12 @@ impl AuditStore for Postgres {
         )?;
         Ok(())
     }
+
     fn calls(&self, run_id: &str) -> Result<Vec<RawCall>, StoreError> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM tool_calls WHERE run_id = $1 ORDER BY seq");
         self.rows(sql, params![s(run_id)], call_row)
     }
+
     fn targets_changed_by(
         &self,
         tool: &str,
@@ -172,6 +176,7 @@ impl AuditStore for Postgres {
             |r| r.try_get(0),
         )
     }
+
     fn changes_since(
         &self,
         target: &str,

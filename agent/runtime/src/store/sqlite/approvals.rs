@@ -4,28 +4,29 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{APPROVAL_COLUMNS, Sqlite, approval_row};
-use crate::approval::ApprovalRecord;
 use crate::store::backend::{
-    ApprovalStore, Decided, InboxStore, RawApproval, enum_text, parse_state, parse_time,
+    ApprovalRow, ApprovalStore, Decided, InboxStore, RawApproval, enum_text, parse_state,
+    parse_time,
 };
 use crate::store::{ApprovalMessage, StoreError, UnroutedTrigger};
 
 impl ApprovalStore for Sqlite {
-    fn insert_approval(&self, r: &ApprovalRecord) -> Result<(), StoreError> {
+    fn insert_approval(&self, row: &ApprovalRow<'_>) -> Result<(), StoreError> {
+        let r = row.r;
         self.durably(|c| {
             c.execute(
                 "INSERT INTO approvals (id, run_id, call_id, tool, args, digest, impact, rules, reason, requested_at, expires_at, state, impact_digest, decision_path)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
-                    r.id, r.run_id, r.call_id, r.tool, r.args.to_string(), r.digest,
-                    r.impact.as_ref().map(serde_json::Value::to_string), serde_json::to_string(&r.rules)?, r.reason,
-                    r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), enum_text(r.state),
-                    r.impact_digest, serde_json::to_string(&r.decision_path)?
+                    r.id, r.run_id, r.call_id, r.tool, row.args, r.digest, row.impact, row.rules,
+                    r.reason, r.requested_at.to_rfc3339(), r.expires_at.to_rfc3339(), row.state,
+                    r.impact_digest, row.decision_path
                 ],
             )?;
             Ok(())
         })
     }
+
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.durably(|c| {
             c.execute(
@@ -35,6 +36,7 @@ impl ApprovalStore for Sqlite {
             Ok(())
         })
     }
+
     fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError> {
         self.durably(|c| {
             Ok(c.execute(
@@ -43,6 +45,7 @@ impl ApprovalStore for Sqlite {
             )? == 1)
         })
     }
+
     fn expire_pending_of_run(
         &self,
         run_id: &str,
@@ -56,6 +59,7 @@ impl ApprovalStore for Sqlite {
             )?)
         })
     }
+
     fn approval(&self, id: &str) -> Result<Option<RawApproval>, StoreError> {
         let sql = format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?1");
         Ok(self
@@ -63,12 +67,14 @@ impl ApprovalStore for Sqlite {
             .query_row(&sql, params![id], approval_row)
             .optional()?)
     }
+
     fn approvals(&self, state: Option<&str>) -> Result<Vec<RawApproval>, StoreError> {
         let sql = format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE ?1 IS NULL OR state = ?1 ORDER BY requested_at, id"
         );
         self.rows(&sql, params![state], approval_row)
     }
+
     fn approval_decided_at(&self, id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let at: Option<Option<String>> = self
             .conn()
@@ -97,6 +103,7 @@ impl InboxStore for Sqlite {
             Ok(())
         })
     }
+
     fn approval_message(&self, approval_id: &str) -> Result<Option<ApprovalMessage>, StoreError> {
         Ok(self
             .conn()
@@ -114,6 +121,7 @@ impl InboxStore for Sqlite {
             )
             .optional()?)
     }
+
     fn set_approval_message_shown(&self, approval_id: &str, shown: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE approval_messages SET shown_state = ?2 WHERE approval_id = ?1",
@@ -121,6 +129,7 @@ impl InboxStore for Sqlite {
         )?;
         Ok(())
     }
+
     fn stale_approval_messages(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         self.rows(
             "SELECT m.approval_id FROM approval_messages m JOIN approvals a ON a.id = m.approval_id
@@ -129,6 +138,7 @@ impl InboxStore for Sqlite {
             |r| r.get(0),
         )
     }
+
     fn remember_message(
         &self,
         source: &str,
@@ -140,6 +150,7 @@ impl InboxStore for Sqlite {
             params![source, id, at.to_rfc3339()],
         )? == 1)
     }
+
     fn forget_message(&self, source: &str, id: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "DELETE FROM seen_messages WHERE source = ?1 AND id = ?2",
@@ -147,12 +158,14 @@ impl InboxStore for Sqlite {
         )?;
         Ok(())
     }
+
     fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(self.conn().execute(
             "DELETE FROM seen_messages WHERE source = ?1 AND seen_at < ?2",
             params![source, before.to_rfc3339()],
         )?)
     }
+
     fn record_unrouted(&self, t: &UnroutedTrigger, keep: i64) -> Result<(), StoreError> {
         let c = self.conn();
         c.execute(
@@ -173,6 +186,7 @@ impl InboxStore for Sqlite {
         )?;
         Ok(())
     }
+
     fn unrouted(&self, limit: usize) -> Result<Vec<UnroutedTrigger>, StoreError> {
         let rows = self.rows(
             "SELECT at, kind, dedup_key, origin, reason, trigger_json FROM unrouted_triggers

@@ -25,6 +25,7 @@ impl LeaseStore for Sqlite {
             )? == 1)
         })
     }
+
     fn claim_expired(
         &self,
         owner: &str,
@@ -44,6 +45,7 @@ impl LeaseStore for Sqlite {
             .optional()?)
         })
     }
+
     fn heartbeat(
         &self,
         run_id: &str,
@@ -55,6 +57,7 @@ impl LeaseStore for Sqlite {
             params![run_id, owner, stamp(until)],
         )? == 1)
     }
+
     fn release(&self, run_id: &str, owner: &str) -> Result<bool, StoreError> {
         self.durably(|c| {
             Ok(c.execute(
@@ -63,6 +66,7 @@ impl LeaseStore for Sqlite {
             )? == 1)
         })
     }
+
     fn owner(&self, run_id: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         let row: Option<(Option<String>, Option<String>)> = self
             .conn()

@@ -5,10 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{CALL_COLUMNS, RUN_COLUMNS, Sqlite, call_row, run_row, time};
 use crate::store::backend::{
-    AuditStore, NewRun, RawCall, RawEvent, RawRun, RunStore, enum_text, parse_time,
+    AuditStore, CallRow, NewRun, RawCall, RawEvent, RawRun, RunStore, parse_time,
 };
 use crate::store::changes::stamp;
-use crate::store::{CallAudit, PastChange, StoreError};
+use crate::store::{PastChange, StoreError};
 
 impl RunStore for Sqlite {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
@@ -18,6 +18,7 @@ impl RunStore for Sqlite {
         )?;
         Ok(())
     }
+
     fn finish_run(
         &self,
         id: &str,
@@ -32,6 +33,7 @@ impl RunStore for Sqlite {
         )?;
         Ok(())
     }
+
     /// A file is this host's: every running run nobody holds a live lease on.
     fn running_here(
         &self,
@@ -45,6 +47,7 @@ impl RunStore for Sqlite {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
+
     fn interrupt(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE runs SET status = 'interrupted', finished_at = ?2, reason = ?3 WHERE id = ?1 AND status = 'running'",
@@ -52,6 +55,7 @@ impl RunStore for Sqlite {
         )?;
         Ok(())
     }
+
     fn append_event(&self, run_id: &str, at: DateTime<Utc>, body: &str) -> Result<i64, StoreError> {
         Ok(self.conn().query_row(
             "INSERT INTO events (run_id, seq, at, body)
@@ -61,11 +65,13 @@ impl RunStore for Sqlite {
             |r| r.get(0),
         )?)
     }
+
     fn runs(&self, limit: usize) -> Result<Vec<RawRun>, StoreError> {
         let sql =
             format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1");
         self.rows(&sql, params![limit.min(i64::MAX as usize) as i64], run_row)
     }
+
     fn run(&self, id: &str) -> Result<Option<RawRun>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
         Ok(self
@@ -73,6 +79,7 @@ impl RunStore for Sqlite {
             .query_row(&sql, params![id], run_row)
             .optional()?)
     }
+
     fn events(&self, run_id: &str) -> Result<Vec<RawEvent>, StoreError> {
         self.rows(
             "SELECT seq, at, body FROM events WHERE run_id = ?1 ORDER BY seq",
@@ -89,23 +96,19 @@ impl RunStore for Sqlite {
 }
 
 impl AuditStore for Sqlite {
-    fn write_call(
-        &self,
-        run_id: &str,
-        seq: u64,
-        a: &CallAudit,
-        durable: bool,
-    ) -> Result<(), StoreError> {
+    fn write_call(&self, row: &CallRow<'_>, durable: bool) -> Result<(), StoreError> {
         if durable {
-            self.durably(|c| write_call(c, run_id, seq, a))
+            self.durably(|c| write_call(c, row))
         } else {
-            write_call(&self.conn(), run_id, seq, a)
+            write_call(&self.conn(), row)
         }
     }
+
     fn calls(&self, run_id: &str) -> Result<Vec<RawCall>, StoreError> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM tool_calls WHERE run_id = ?1 ORDER BY seq");
         self.rows(&sql, params![run_id], call_row)
     }
+
     fn targets_changed_by(
         &self,
         tool: &str,
@@ -119,6 +122,7 @@ impl AuditStore for Sqlite {
             |r| r.get(0),
         )
     }
+
     fn changes_since(
         &self,
         target: &str,
@@ -161,7 +165,8 @@ impl AuditStore for Sqlite {
 }
 
 /// Inserts or updates a tool call's audit row.
-fn write_call(c: &Connection, run_id: &str, seq: u64, a: &CallAudit) -> Result<(), StoreError> {
+fn write_call(c: &Connection, row: &CallRow<'_>) -> Result<(), StoreError> {
+    let a = row.a;
     c.execute(
         "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
@@ -171,11 +176,10 @@ fn write_call(c: &Connection, run_id: &str, seq: u64, a: &CallAudit) -> Result<(
            duration_ms = excluded.duration_ms, error = excluded.error, target = excluded.target,
            workload = excluded.workload, executed_at = excluded.executed_at",
         params![
-            run_id, a.call_id, seq as i64, a.tool, enum_text(a.origin), a.args.to_string(),
-            a.impact.as_ref().map(serde_json::Value::to_string), a.decision.map(|d| d.as_str()),
-            serde_json::to_string(&a.rules)?, a.reason, a.approval.as_ref().map(|r| r.0.as_str()),
-            a.executed, a.ok, a.result_bytes as i64, a.duration_ms as i64, a.error,
-            a.target, a.workload, a.executed_at.map(stamp)
+            row.run_id, a.call_id, row.seq, a.tool, row.origin, row.args, row.impact,
+            row.decision, row.rules, a.reason, row.approval, a.executed, a.ok,
+            row.result_bytes, row.duration_ms, a.error, a.target, a.workload,
+            a.executed_at.map(stamp)
         ],
     )?;
     Ok(())
