@@ -207,6 +207,11 @@ async function main() {
     await shot(page, "10-sops");
     await page.goto(`${url}/sops/complex-incident?namespace=payment&service=payment-service`);
     await page.locator("pre.sop").waitFor();
+    await shot(page, "11-sop-rendered", true);
+    step("start a run of the SOP by hand");
+    await page.click("form.start button[type=submit]");
+    await page.waitForURL(/\/runs\/run-/);
+    check((await page.locator("dl.facts").innerText()).includes("manual console:you"), "the run names who started it");
 
     step("keyboard: the skip link is the first stop");
     await page.goto(`${url}/runs`);

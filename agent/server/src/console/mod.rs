@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/policy", get(policy::page))
         .route("/sops", get(sops::list))
         .route("/sops/{name}", get(sops::show))
+        .route("/sops/{name}/run", post(sops::start))
         .route("/events", get(events::stream))
         .route("/assets/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))

@@ -9,10 +9,18 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use sopilot_sop::{Severity, Sop};
 
-use super::html::{esc, json_inline, table, url_part};
+use axum::body::Bytes;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use sopilot_protocol::Trigger;
+
+use super::html::{csrf_field, esc, json_inline, table, url_part};
 use super::page::{ConsoleError, Nav, layout, ok};
-use super::signed_in;
+use super::session::Session;
+use super::{check_post, form, signed_in};
 use crate::AppState;
+use crate::auth::Role;
+use crate::runs::{Origin, StartError, StartRequest, Started};
 
 /// The lint findings of a loaded SOP: it is parsed again from its front matter (as JSON,
 /// which is YAML) and body. Line numbers are not kept: they would not be the file's.
@@ -157,6 +165,7 @@ pub async fn show(
             n = esc(&p.name)
         );
     }
+    let start = start_form(sop, &params, &session);
     let rendered = match sopilot_sop::render(sop, &params, None) {
         Ok(r) => {
             let warnings: String = r
@@ -165,7 +174,7 @@ pub async fn show(
                 .map(|w| format!("<li>{}</li>", esc(w)))
                 .collect();
             format!(
-                "<h2>Rendered</h2>{}<pre class=\"sop\">{}</pre>",
+                "{start}<h2>Rendered</h2>{}<pre class=\"sop\">{}</pre>",
                 if warnings.is_empty() {
                     String::new()
                 } else {
@@ -196,6 +205,86 @@ pub async fn show(
         None,
         &main,
     )))
+}
+
+/// The button that starts a run of `sop` with `params` (operators and approvers only).
+fn start_form(sop: &Sop, params: &BTreeMap<String, String>, session: &Session) -> String {
+    if session.who.role < Role::Operator {
+        return String::new();
+    }
+    let hidden: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    format!(
+        "<form class=\"start\" method=\"post\" action=\"/sops/{}/run\">{}{hidden}<button type=\"submit\">Start a run with these parameters</button></form>",
+        url_part(&sop.name),
+        csrf_field(&session.csrf)
+    )
+}
+
+/// `POST /sops/{name}/run`: starts a run by hand (role operator), recorded as started by
+/// `console:NAME`; answers with the run's page.
+pub async fn start(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    let session = signed_in(&s, &headers)?;
+    let fields = form(&body);
+    check_post(&s, &headers, &session, &fields)?;
+    if session.who.role < Role::Operator {
+        s.metrics
+            .requests_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ConsoleError::Forbidden(format!(
+            "{} has role {}; starting runs needs role operator",
+            session.who.name, session.who.role
+        )));
+    }
+    let sop = s
+        .runs
+        .sops()
+        .iter()
+        .find(|x| x.name == name)
+        .ok_or_else(|| ConsoleError::NotFound(format!("no SOP {name}")))?;
+    let params: BTreeMap<String, String> = fields
+        .into_iter()
+        .filter(|(k, v)| sop.parameter(k).is_some() && !v.is_empty())
+        .collect();
+    let by = format!(
+        "{}: {} {}",
+        session.who.recorded("console"),
+        sop.name,
+        serde_json::to_string(&params).unwrap_or_default()
+    );
+    let req = StartRequest {
+        trigger: Trigger::Manual { by: Some(by) },
+        sop: Some(sop.name.clone()),
+        params,
+        origin: Origin::Api,
+    };
+    let run_id = match s.runs.submit(req) {
+        Ok(Started::New { run_id, .. } | Started::Joined { run_id }) => run_id,
+        Err(StartError::QueueFull(n)) => {
+            return Err(ConsoleError::Conflict(format!(
+                "the run queue is full ({n} waiting); try again later"
+            )));
+        }
+        Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),
+    };
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/runs/{}", url_part(&run_id)))],
+    )
+        .into_response())
 }
 
 #[cfg(test)]

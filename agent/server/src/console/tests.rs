@@ -473,6 +473,49 @@ async fn the_policy_form_answers_as_policy_check_does_and_a_closed_console_says_
         "{html}"
     );
 
+    // Starting a run by hand needs an operator and the CSRF token.
+    let (viewer, viewer_csrf) = (cookie.clone(), {
+        let page = call(&s, "GET", "/runs", Some(&cookie), None, None).await;
+        page.body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned()
+    });
+    let a = call(
+        &s,
+        "POST",
+        "/sops/pod-crashloop/run",
+        Some(&viewer),
+        Some(&format!("csrf={viewer_csrf}")),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("needs role operator"), "{}", a.body);
+    let (operator, operator_csrf) = sign_in(&s, crate::testing::OPERATOR).await;
+    let a = call(
+        &s,
+        "POST",
+        "/sops/pod-crashloop/run",
+        Some(&operator),
+        Some("pod=x"),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 403, "no CSRF token");
+    let a = call(
+        &s,
+        "POST",
+        "/sops/pod-crashloop/run",
+        Some(&operator),
+        Some(&format!("csrf={operator_csrf}&pod=x")),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 404, "this server has no SOPs: {}", a.body);
+
     let closed = state(Vec::new(), None).await;
     let a = call(&closed, "GET", "/signin", None, None, None).await;
     assert!(a.body.contains("console is closed"), "{}", a.body);
