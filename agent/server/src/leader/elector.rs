@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use chrono::{DateTime, Utc};
 use sopilot_runtime::CancellationToken;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep, sleep_until};
@@ -16,7 +17,6 @@ use super::lease::{LeaseApi, LeaseError, Versioned};
 use super::{LeaderOptions, Leadership, Term};
 use crate::metrics::Metrics;
 use crate::schedule::Clock;
-use chrono::{DateTime, Utc};
 
 /// Campaigns for one Lease and publishes this replica's [`Term`]s.
 pub struct Elector {
