@@ -304,9 +304,9 @@ impl WatchConfig {
             max_age: self
                 .max_age
                 .map_or(d.max_age, |s| Duration::from_secs(s.seconds())),
-        }
             // Set per leadership term (`serve.leader_election`).
             not_before: None,
+        }
     }
 }
 
