@@ -213,7 +213,7 @@ impl KubeTools {
     }
 
     #[tool(
-        description = "Karpenter NodeClaims: NodePool, instance type, capacity type, zone, node, Launched/Registered/Ready and since when Ready. wait_ready_seconds (at most 50) waits for every NodeClaim to be Ready: use it after pre-provisioning to confirm the nodes are up before the peak.",
+        description = "Karpenter NodeClaims: NodePool, instance type, capacity type, zone, node, Launched/Registered/Ready and since when Ready. wait_ready_seconds (at most 50) waits for every NodeClaim to be Ready, and peak_in_minutes (minutes until the forecast peak) says whether they were all Ready before it and how far ahead: use both after pre-provisioning.",
         annotations(
             title = "Karpenter NodeClaims",
             read_only_hint = true,

@@ -34,6 +34,9 @@ pub struct NodeClaimsArgs {
     /// Wait up to this many seconds (at most 50) for every NodeClaim to be Ready, checking
     /// every 2 seconds: use it after pre-provisioning to confirm the nodes are up.
     pub wait_ready_seconds: Option<u64>,
+    /// When the capacity is needed: the forecast peak, this many minutes from now. The
+    /// answer then says whether every NodeClaim was Ready before it, and how far ahead.
+    pub peak_in_minutes: Option<u32>,
 }
 
 const MAX_WAIT: u64 = 50;
@@ -251,10 +254,74 @@ pub async fn list_nodeclaims(
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
-    Ok(render_claims(&claims, started.elapsed().as_secs()))
+    let peak = a.peak_in_minutes.map(|minutes| {
+        let peak = chrono::Utc::now() + chrono::Duration::minutes(i64::from(minutes));
+        let (line, before) = against_peak(&claims, peak);
+        let at = peak.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        (line, json!({"peak_at": at, "ready_before_peak": before}))
+    });
+    Ok(render_claims(&claims, started.elapsed().as_secs(), peak))
 }
 
-fn render_claims(claims: &[DynamicObject], waited: u64) -> CallToolResult {
+/// Whether every NodeClaim turned Ready before the peak, said in one line.
+fn against_peak(claims: &[DynamicObject], peak: chrono::DateTime<chrono::Utc>) -> (String, bool) {
+    let at = |t: &str| format!("{}Z", t.get(11..19).unwrap_or(t));
+    let peak_text = peak.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if claims.is_empty() {
+        return (
+            format!(
+                "No NodeClaims: nothing is being provisioned for the peak at {}.",
+                at(&peak_text)
+            ),
+            false,
+        );
+    }
+    let ready: Option<Vec<chrono::DateTime<chrono::Utc>>> = claims
+        .iter()
+        .map(|c| match condition(c, "Ready") {
+            (Some("True"), Some(t)) => chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.to_utc()),
+            _ => None,
+        })
+        .collect();
+    match ready.and_then(|r| r.into_iter().max()) {
+        Some(last) if last <= peak => {
+            let ahead = (peak - last).num_minutes();
+            (
+                format!(
+                    "All {} NodeClaims Ready before the peak: the last at {}, {ahead} min before the peak at {}.",
+                    claims.len(),
+                    at(&last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    at(&peak_text)
+                ),
+                true,
+            )
+        }
+        Some(last) => (
+            format!(
+                "NOT Ready before the peak: the last NodeClaim turned Ready at {}, after the peak at {}.",
+                at(&last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                at(&peak_text)
+            ),
+            false,
+        ),
+        None => (
+            format!(
+                "Not every NodeClaim is Ready yet; the peak is at {} ({} min from now).",
+                at(&peak_text),
+                (peak - chrono::Utc::now()).num_minutes()
+            ),
+            false,
+        ),
+    }
+}
+
+fn render_claims(
+    claims: &[DynamicObject],
+    waited: u64,
+    peak: Option<(String, Value)>,
+) -> CallToolResult {
     let now = format::now();
     let mut t = Table::new([
         "NAME",
@@ -307,7 +374,10 @@ fn render_claims(claims: &[DynamicObject], waited: u64) -> CallToolResult {
         .filter(|c| condition(c, "Ready").0 == Some("True"))
         .count();
     let text = format!(
-        "{} NodeClaims, {ready_count} Ready{}\n{}",
+        "{}{} NodeClaims, {ready_count} Ready{}\n{}",
+        peak.as_ref()
+            .map(|(line, _)| format!("{line}\n"))
+            .unwrap_or_default(),
         claims.len(),
         if waited > 0 {
             format!(" (waited {waited} s)")
@@ -317,8 +387,9 @@ fn render_claims(claims: &[DynamicObject], waited: u64) -> CallToolResult {
         t.render()
     );
     let capped = cap(&text, LIST_BYTES, "narrow with nodepool");
-    ok_json(
-        capped.text,
-        &json!({"nodeclaims": rows, "all_ready": all_ready, "waited_seconds": waited, "truncated": capped.truncated}),
-    )
+    let mut structured = json!({"nodeclaims": rows, "all_ready": all_ready, "waited_seconds": waited, "truncated": capped.truncated});
+    if let (Some((_, Value::Object(extra))), Some(out)) = (peak, structured.as_object_mut()) {
+        out.extend(extra);
+    }
+    ok_json(capped.text, &structured)
 }

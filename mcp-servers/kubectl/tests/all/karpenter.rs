@@ -93,9 +93,24 @@ async fn pre_provisioning_from_dry_run_to_ready_nodes() {
     );
 
     let claims = h
-        .ok("karpenter_nodeclaims", json!({"wait_ready_seconds": 20}))
+        .ok(
+            "karpenter_nodeclaims",
+            json!({"wait_ready_seconds": 20, "peak_in_minutes": 30}),
+        )
         .await;
     assert_eq!(claims.structured["all_ready"], true, "{}", claims.text);
+    assert_eq!(
+        claims.structured["ready_before_peak"], true,
+        "{}",
+        claims.text
+    );
+    assert!(
+        claims
+            .text
+            .starts_with("All 1 NodeClaims Ready before the peak: the last at "),
+        "{}",
+        claims.text
+    );
     let claim = &claims.structured["nodeclaims"][0];
     assert_eq!(claim["instance_type"], "c7i.2xlarge");
     assert!(
@@ -162,6 +177,15 @@ async fn without_a_nodepool_nothing_is_provisioned_and_the_tools_say_so() {
         "{}",
         r.text
     );
-    let claims = h.ok("karpenter_nodeclaims", json!({})).await;
-    assert!(claims.text.starts_with("0 NodeClaims"), "{}", claims.text);
+    let claims = h
+        .ok("karpenter_nodeclaims", json!({"peak_in_minutes": 30}))
+        .await;
+    assert!(
+        claims
+            .text
+            .starts_with("No NodeClaims: nothing is being provisioned for the peak"),
+        "{}",
+        claims.text
+    );
+    assert_eq!(claims.structured["ready_before_peak"], false);
 }
