@@ -68,7 +68,14 @@ impl PgClient {
                     last_used: Instant::now(),
                 };
                 for job in inbox {
-                    job(&mut worker);
+                    // A request that panics (a bug) loses its answer and its connection, not
+                    // the thread: the next request connects anew.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job(&mut worker);
+                    }));
+                    if ran.is_err() {
+                        worker.client = None;
+                    }
                 }
             })
             .map_err(|e| StoreError::Unavailable {
@@ -107,7 +114,7 @@ impl PgClient {
                 REPLY_TIMEOUT.as_secs()
             ))),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(self.unavailable("the connection thread stopped"))
+                Err(self.unavailable("the request failed on the connection thread"))
             }
         }
     }
