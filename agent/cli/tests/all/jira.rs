@@ -4,6 +4,8 @@
 //! simulator opens one ticket in the simulated Jira, and a second trigger of the same
 //! incident comments on it instead of opening another.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
