@@ -67,6 +67,19 @@ fn assert_verified_then_rolled_back(calls: &Value) {
     );
 }
 
+/// The scenario's jira section gave the run mcp-jira: the report step opened the incident's
+/// ticket in the simulated Jira, allowed by the default policy.
+fn assert_ticket_opened(calls: &Value) {
+    let created = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tool"] == "jira.create_issue")
+        .unwrap_or_else(|| panic!("no ticket: {calls:#}"));
+    assert_eq!(created["decision"], "allow", "{created:#}");
+    assert_eq!(created["executed"], true, "{created:#}");
+}
+
 #[test]
 fn rehearsing_the_investigation_event_verifies_then_rolls_back() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
@@ -91,6 +104,7 @@ fn rehearsing_the_investigation_event_verifies_then_rolls_back() {
     });
     assert_eq!(v["status"], "succeeded", "{v:#}");
     assert_eq!(v["root_cause"]["class"], "bad-rollout", "{v:#}");
+    assert_ticket_opened(&v["tool_calls"]);
     assert_verified_then_rolled_back(&v["tool_calls"]);
 }
 
@@ -148,4 +162,5 @@ async fn an_investigation_event_posted_to_serve_starts_the_remediation_run() {
     let finding = run["run"]["trigger"]["investigation"]["hypotheses"][0]["title"].clone();
     assert!(finding.to_string().contains("revision 22"), "{finding}");
     assert_verified_then_rolled_back(&run["tool_calls"]);
+    assert_ticket_opened(&run["tool_calls"]);
 }
