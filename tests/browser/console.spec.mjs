@@ -199,7 +199,7 @@ async function main() {
     await page.click("form.check button[type=submit]");
     await page.locator("section.verdict").waitFor();
     check((await page.locator("section.verdict h2").innerText()).includes("escalate"), "the policy escalates a doubling of the HPA's maximum");
-    await shot(page, "09-policy");
+    await shot(page, "09-policy", true);
 
     step("the SOPs");
     await page.goto(`${url}/sops`);

@@ -78,9 +78,18 @@ fn card(r: &ApprovalRecord, session: &Session, decided_at: Option<String>) -> St
         "<p class=\"why\">Escalated by {rules}: {}</p>",
         esc(&r.reason)
     );
-    let _ = write!(o, "<h3>Call</h3>{}", json_pre(&r.args));
+    let mut detail = format!("<h3>Call</h3>{}", json_pre(&r.args));
     if let Some(impact) = &r.impact {
-        let _ = write!(o, "<h3>Impact</h3>{}", impact_html(impact));
+        let _ = write!(detail, "<h3>Impact</h3>{}", impact_html(impact));
+    }
+    if live {
+        o.push_str(&detail);
+    } else {
+        // What was decided stays one click away.
+        let _ = write!(
+            o,
+            "<details><summary>Call and impact</summary>{detail}</details>"
+        );
     }
     if live {
         o.push_str(&buttons(r, session));
