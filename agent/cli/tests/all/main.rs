@@ -17,6 +17,7 @@ mod eval;
 mod helm;
 mod investigations;
 mod jira;
+mod karpenter;
 mod mcp_conformance;
 mod mcp_gateway;
 mod otel;

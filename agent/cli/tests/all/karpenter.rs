@@ -1,0 +1,123 @@
+//! Karpenter pre-provisioning (issue 14) end to end in `sopilot rehearse`: the predictive-scaling
+//! SOP with lever=nodes on scenarios/karpenter-peak.yaml and its scripted model. A forecast
+//! peak 30 minutes away that needs 7 more pods becomes 7 placeholder pods (one c7i.2xlarge,
+//! within the NodePool's limits and the $1/h ceiling: allowed), a NodeClaim, and a node Ready
+//! before the peak on the simulated cluster's clock; one that needs 27 more vCPU passes the
+//! NodePool's limits and is escalated, and nothing is scaled.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+fn rehearse(capacity_per_pod: &str) -> (String, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .env("RUST_LOG", "warn")
+        .args([
+            "rehearse",
+            "predictive-scaling",
+            "--scenario",
+            "scenarios/karpenter-peak.yaml",
+            "--json",
+        ])
+        .args([
+            "-p",
+            "namespace=shop",
+            "-p",
+            "hpa=checkout",
+            "-p",
+            r#"dimensions={"LoadBalancer": "app/shop/1"}"#,
+        ])
+        .args([
+            "-p",
+            &format!("capacity_per_pod={capacity_per_pod}"),
+            "-p",
+            "usual_min_replicas=5",
+            "-p",
+            "lever=nodes",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (stderr, v)
+}
+
+fn calls<'a>(v: &'a Value, tool: &str) -> Vec<&'a Value> {
+    v["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tool"] == tool)
+        .collect()
+}
+
+#[test]
+fn a_forecast_peak_becomes_placeholders_and_a_node_ready_before_the_peak() {
+    let (stderr, v) = rehearse("120");
+    assert_eq!(v["status"], "succeeded", "{v:#}\n{stderr}");
+    let forecast = calls(&v, "cloudwatch.forecast_metric");
+    assert_eq!(
+        (forecast.len(), &forecast[0]["ok"]),
+        (1, &json!(true)),
+        "{v:#}"
+    );
+    let pools = calls(&v, "kubectl.karpenter_nodepools");
+    assert_eq!(pools[0]["decision"], "allow", "{v:#}");
+    assert_eq!(pools[0]["rules"], json!(["read-karpenter"]));
+    let scale = calls(&v, "kubectl.scale_placeholder_capacity");
+    assert_eq!(scale.len(), 1, "{v:#}");
+    assert_eq!(scale[0]["args"]["vcpus"], 7);
+    assert_eq!(scale[0]["decision"], "allow");
+    assert_eq!(
+        scale[0]["rules"],
+        json!(["placeholder-within-limits-and-ceiling"])
+    );
+    assert_eq!(
+        (&scale[0]["executed"], &scale[0]["ok"]),
+        (&json!(true), &json!(true))
+    );
+    assert!(
+        calls(&v, "kubectl.patch_hpa").is_empty(),
+        "lever=nodes leaves the HPA alone: {v:#}"
+    );
+    // The NodeClaims were read back after the scale; the report turn fires only when the
+    // simulated cluster's answer says every NodeClaim was Ready before the forecast peak.
+    let claims = calls(&v, "kubectl.karpenter_nodeclaims");
+    assert_eq!((claims.len(), &claims[0]["ok"]), (1, &json!(true)), "{v:#}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Karpenter's node was Ready before the peak"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn pre_provisioning_past_the_nodepool_limits_is_escalated_and_not_executed() {
+    let (stderr, v) = rehearse("45");
+    let scale = calls(&v, "kubectl.scale_placeholder_capacity");
+    assert_eq!(scale.len(), 1, "{v:#}\n{stderr}");
+    assert_eq!(scale[0]["args"]["vcpus"], 27);
+    assert_eq!(scale[0]["decision"], "escalate");
+    assert_eq!(
+        scale[0]["rules"],
+        json!(["placeholder-beyond-limits-or-ceiling"])
+    );
+    assert_eq!(scale[0]["approval"]["state"], "denied", "{v:#}");
+    assert_eq!(scale[0]["executed"], false);
+    assert!(
+        calls(&v, "kubectl.karpenter_nodeclaims").is_empty(),
+        "nothing to wait for: {v:#}"
+    );
+    assert!(
+        v["summary"].as_str().unwrap().contains("waits for a human"),
+        "{v:#}"
+    );
+}
