@@ -380,7 +380,12 @@ pub struct DemoArgs {
     #[arg(long)]
     pub serve: bool,
     /// Where the console listens with --serve (use port 0 for any free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", requires = "serve")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "serve"
+    )]
     pub listen: SocketAddr,
     /// Seconds between the server listening and the alarm, with --serve.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "serve")]
