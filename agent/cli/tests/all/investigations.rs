@@ -2,7 +2,8 @@
 //! remediates"): the investigation event of `agent/server/tests/fixtures/` starts the
 //! investigation-remediation SOP, which verifies the top hypothesis with SOPilot's own reads
 //! before rolling back through the gate — by `sopilot rehearse --trigger`, and by posting the
-//! event to `/hooks/eventbridge` of `sopilot serve --simulate`.
+//! event to `/hooks/eventbridge` of `sopilot serve --simulate`, the model playing the eval
+//! case investigation-confirmed-rollback's reference script (`sopilot eval` grades it too).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +16,8 @@ use crate::support::{TOKEN, http, repo, spawn, wait_for};
 
 const FIXTURE: &str = "agent/server/tests/fixtures/aiops-investigation-completed.json";
 const SCENARIO: &str = "scenarios/investigation-remediation.yaml";
+/// The right path, as the eval case investigation-confirmed-rollback grades it.
+const SCRIPT: &str = "eval/cases/investigation-confirmed-rollback/reference.yaml";
 const SECRET: &str = "eventbridge-secret-for-the-investigation-test";
 
 /// The tool names of `calls`, in order, with whether each executed.
@@ -92,6 +95,7 @@ fn rehearsing_the_investigation_event_verifies_then_rolls_back() {
             SCENARIO,
         ])
         .args(["--trigger", FIXTURE, "--json"])
+        .args(["--model", &format!("scripted:{SCRIPT}")])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -115,8 +119,9 @@ async fn an_investigation_event_posted_to_serve_starts_the_remediation_run() {
     std::fs::write(
         &config,
         format!(
-            "store: {}/sopilot.db\nserve:\n  listen: 127.0.0.1:0\n",
-            dir.path().display()
+            "store: {}/sopilot.db\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n",
+            dir.path().display(),
+            repo().join(SCRIPT).display()
         ),
     )
     .unwrap();
