@@ -188,7 +188,8 @@ pub struct ApiTokenConfig {
 const MIN_SECRET: usize = 16;
 
 /// The builtin servers' names (and SOPilot's own), which configured servers may not take.
-pub const RESERVED_SERVER_NAMES: &[&str] = &["kubectl", "cloudwatch", "cost", "slack", "sopilot"];
+pub const RESERVED_SERVER_NAMES: &[&str] =
+    &["kubectl", "cloudwatch", "cost", "slack", "arc", "sopilot"];
 
 impl ApiTokenConfig {
     /// Checks the entry's shape (not its secret, which is read when serving).

@@ -17,13 +17,14 @@ use sopilot_sop::Sop;
 use crate::assets;
 
 /// The builtin servers this binary can start (`sopilot mcp-server NAME`).
-pub const BUILTIN: [&str; 6] = [
+pub const BUILTIN: [&str; 7] = [
     "kubectl",
     "slack",
     "cloudwatch",
     "cost",
     "prometheus",
     "jira",
+    "arc",
 ];
 
 /// The Jira projects SOPilot's Jira tools may use (keys, comma-separated).
@@ -36,9 +37,9 @@ fn slack_channels() -> String {
 
 /// The builtin servers, started from this very binary with writes enabled: the gate stands
 /// in front of them. `env` is added to each server's environment. Slack is started only
-/// when a bot token is available, CloudWatch and Cost Explorer only when an AWS region is
-/// configured (in `env` or the environment: `AWS_REGION`, `AWS_DEFAULT_REGION` or a
-/// profile named by `AWS_PROFILE`), Prometheus only when `PROMETHEUS_URL` is set, Jira only
+/// when a bot token is available, CloudWatch, Cost Explorer and ARC zonal shift only when an
+/// AWS region is configured (in `env` or the environment: `AWS_REGION`, `AWS_DEFAULT_REGION`
+/// or a profile named by `AWS_PROFILE`), Prometheus only when `PROMETHEUS_URL` is set, Jira only
 /// when `JIRA_URL` is set (confined to the projects of `SOPILOT_JIRA_PROJECTS`).
 pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
     let exe = std::env::current_exe()
@@ -63,6 +64,8 @@ pub fn builtin_servers(env: &[(String, String)]) -> Result<Vec<ServerSpec>, Stri
     if has("AWS_REGION") || has("AWS_DEFAULT_REGION") || has("AWS_PROFILE") {
         servers.push(spec("cloudwatch", Vec::new()));
         servers.push(spec("cost", Vec::new()));
+        // ARC zonal shift (its zone names from SOPILOT_AZ_IDS, when set).
+        servers.push(spec("arc", Vec::new()));
     }
     // Prometheus or Amazon Managed Prometheus, when its URL is configured (auth from the
     // PROMETHEUS_* variables and, for SigV4, the AWS chain).

@@ -1,9 +1,9 @@
 //! What a zonal shift would do, judged before it is sent (pure): the zone traffic leaves, the
 //! zones that take it and their capacity (healthy targets and share of the total), the other
-//! shifts on the resource, the expiry. A shift that would leave no zone or no healthy target,
+//! shifts on the resource, how long it lasts. A shift that would leave no zone or no healthy target,
 //! or that the resource's active zonal shift would make ARC refuse, is refused here with why.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::capacity::Capacity;
@@ -18,7 +18,6 @@ pub struct Plan<'a> {
     pub away_from: &'a str,
     pub expires_in: &'a str,
     pub lasts: Duration,
-    pub now: DateTime<Utc>,
 }
 
 fn target(arn: &str) -> Value {
@@ -107,7 +106,8 @@ pub fn start(plan: &Plan<'_>, capacity: &Capacity, zones: &ZoneMap) -> Result<Va
         "other_shifts": r.shifts,
         "autoshift": r.autoshift,
         "expires_in": plan.expires_in,
-        "expires_at": (plan.now + plan.lasts).to_rfc3339(),
+        // How long, not until when: a re-assessment after an approval must find the same impact.
+        "expires_in_minutes": plan.lasts.num_minutes(),
     }))
 }
 
@@ -149,6 +149,8 @@ pub fn cancel(
 mod tests {
     use std::collections::BTreeMap;
 
+    use chrono::DateTime;
+
     use super::*;
     use crate::resource::ShiftIn;
 
@@ -184,7 +186,6 @@ mod tests {
             away_from: "use1-az2",
             expires_in: "1h",
             lasts: Duration::hours(1),
-            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         }
     }
 
@@ -200,7 +201,7 @@ mod tests {
         assert_eq!(i["capacity"]["left"], 5.0);
         assert_eq!(i["capacity"]["left_percent"], 62.5);
         assert_eq!(i["capacity"]["away_from"], 3.0);
-        assert_eq!(i["expires_at"], "2023-11-14T23:13:20+00:00");
+        assert_eq!(i["expires_in_minutes"], 60);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::args::{CancelZonalShift, StartZonalShift};
 use crate::error::{ToolFailure, ToolResult};
 use crate::impact::{self, Plan};
 use crate::resource::{self, time_of};
-use crate::{Clients, SERVICE, capacity, clock, expiry};
+use crate::{Clients, SERVICE, capacity, expiry};
 
 /// ARC's longest comment.
 const MAX_COMMENT: usize = 128;
@@ -84,7 +84,6 @@ pub async fn start_zonal_shift(c: &Clients, a: StartZonalShift) -> ToolResult<Ca
         away_from: away,
         expires_in: a.expires_in.trim(),
         lasts,
-        now: clock::now(),
     };
     let impact = impact::start(&plan, &capacity, &c.zones).map_err(ToolFailure::Refused)?;
     let summary = format!(

@@ -43,6 +43,7 @@ pub fn serve(name: &str, args: &[String]) -> ExitCode {
         "cost" => parsed(&rt, "mcp-cost", args, mcp_cost::cli::run),
         "prometheus" => parsed(&rt, "mcp-prometheus", args, mcp_prometheus::cli::run),
         "jira" => parsed(&rt, "mcp-jira", args, mcp_jira::cli::run),
+        "arc" => parsed(&rt, "mcp-arc", args, mcp_arc::cli::run),
         other => {
             eprintln!(
                 "error: no builtin MCP server {other:?}; builtin: {}",

@@ -34,3 +34,4 @@ mod serve_slack_sources;
 mod serve_sns;
 mod serve_watch;
 mod store_postgres;
+mod zonal_shift;

@@ -1,7 +1,7 @@
 //! The predictive SOPs (issue 7) end to end in `sopilot rehearse`, each on its scenario with the
 //! scenario's scripted model: pre-scaling applies a +40 % minReplicas change and escalates a
-//! +100 % one, the gray-failure SOP never executes a zonal shift, and the network-bottleneck
-//! SOP forecasts without changing anything.
+//! +100 % one, the gray-failure SOP never executes a zonal shift unapproved (`zonal_shift` has
+//! the approved path), and the network-bottleneck SOP forecasts without changing anything.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -107,7 +107,7 @@ fn pre_scaling_by_100_percent_is_escalated_and_not_executed_when_denied() {
 }
 
 #[test]
-fn a_zonal_shift_is_escalated_even_where_a_cordon_would_be_allowed() {
+fn a_zonal_shift_is_escalated_and_nothing_moves_out_of_the_zone() {
     let (out, v) = rehearse(
         "gray-failure-az",
         "scenarios/gray-failure.yaml",
@@ -122,25 +122,14 @@ fn a_zonal_shift_is_escalated_even_where_a_cordon_would_be_allowed() {
     let band = calls(&v, "cloudwatch.anomaly_band");
     assert_eq!(band.len(), 1, "the zones were compared: {v:#}");
     assert_eq!(band[0]["ok"], true);
-    let cordon = calls(&v, "kubectl.cordon");
-    assert_eq!(
-        cordon.len(),
-        1,
-        "the suspect zone was above its band: {v:#}"
-    );
-    assert_eq!(cordon[0]["decision"], "escalate");
-    let rules = cordon[0]["rules"].as_array().unwrap();
-    assert!(
-        rules.contains(&json!("gray-failure-moves-capacity")),
-        "{rules:?}"
-    );
-    // MemoryPressure on that node would allow a cordon anywhere else.
-    assert!(rules.contains(&json!("drain-pressured-node")), "{rules:?}");
-    assert_eq!(cordon[0]["executed"], false);
+    let shift = calls(&v, "arc.start_zonal_shift");
+    assert_eq!(shift.len(), 1, "the suspect zone was above its band: {v:#}");
+    assert_eq!(shift[0]["decision"], "escalate");
+    assert_eq!(shift[0]["rules"], json!(["zonal-shift"]));
     for c in v["tool_calls"].as_array().unwrap() {
         let tool = c["tool"].as_str().unwrap();
         if ["kubectl.cordon", "kubectl.drain"].contains(&tool) || tool.contains("zonal_shift") {
-            assert_eq!(c["executed"], false, "{c}");
+            assert_eq!(c["executed"], tool == "arc.list_zonal_shifts", "{c}");
         }
     }
     assert!(

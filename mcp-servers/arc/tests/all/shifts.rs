@@ -38,6 +38,7 @@ async fn a_dry_run_answers_the_impact_and_sends_nothing() {
     let h = Harness::start().await;
     let args = json!({"resource": SHOP, "away_from": "us-east-1b", "expires_in": "2h",
         "comment": "gray failure in us-east-1b", "dry_run": true});
+    let args_again = args.clone();
     let r = h.ok("start_zonal_shift", args).await;
     assert_eq!(r.structured["dry_run"], true);
     assert_eq!(r.structured["executed"], false);
@@ -58,6 +59,9 @@ async fn a_dry_run_answers_the_impact_and_sends_nothing() {
         r.text
     );
     assert!(!h.arc_operations().contains(&"StartZonalShift".to_owned()));
+    // An approval covers the impact: assessed again before the call runs, it must not change.
+    let again = h.ok("start_zonal_shift", args_again).await;
+    assert_eq!(again.structured["impact"], r.structured["impact"]);
     assert!(h.state.zonal_shifts().is_empty());
 }
 
