@@ -175,7 +175,10 @@ fn columns(rt: &ResourceType) -> Vec<Column> {
             col("Revision", "integer", 0),
             age,
         ],
-        _ => vec![name, age],
+        (_, kind) => match super::controllers::karpenter::printers::columns(kind) {
+            Some(cs) => cs.into_iter().map(|(n, k, p)| col(n, k, p)).collect(),
+            None => vec![name, age],
+        },
     }
 }
 

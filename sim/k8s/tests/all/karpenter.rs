@@ -148,6 +148,37 @@ async fn placeholders_become_a_nodeclaim_whose_node_turns_ready_after_startup() 
             .iter()
             .all(|p| p["spec"]["nodeName"] == node_name)
     );
+    let claims = kubectl(&sim, &["get", "nodeclaims"]).await;
+    let rows = crate::common::rows(claims.out());
+    assert_eq!(
+        rows[0],
+        ["NAME", "TYPE", "CAPACITY", "ZONE", "NODE", "READY", "AGE"]
+    );
+    assert_eq!(
+        rows[1][1..6],
+        ["c7i.2xlarge", "on-demand", "us-east-1a", node_name, "True"]
+    );
+    let pools = kubectl(&sim, &["get", "nodepools", "-o", "wide"]).await;
+    let rows = crate::common::rows(pools.out());
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "NODECLASS",
+            "NODES",
+            "READY",
+            "AGE",
+            "WEIGHT",
+            "CPU",
+            "MEMORY"
+        ]
+    );
+    assert_eq!(rows[1][..4], ["default", "default", "1", "True"]);
+    let classes = kubectl(&sim, &["get", "priorityclass", "capacity-reservation"]).await;
+    assert_eq!(
+        crate::common::rows(classes.out())[1][1..3],
+        ["-10", "false"]
+    );
 }
 
 #[tokio::test]

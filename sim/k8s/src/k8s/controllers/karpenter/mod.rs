@@ -17,6 +17,7 @@ mod consolidate;
 pub mod fit;
 mod lifecycle;
 mod limits;
+pub mod printers;
 mod provision;
 mod requirements;
 
