@@ -7,8 +7,8 @@
 
 use std::process::{Command, Output};
 
-use serde_json::Value;
-use sopilot_protocol::RunStatus;
+use serde_json::{Value, json};
+use sopilot_protocol::{ApprovalState, RunStatus};
 use sopilot_runtime::Store;
 
 use crate::support::{repo, sim};
@@ -143,4 +143,74 @@ fn an_unreachable_postgres_store_is_named_without_its_password() {
         "{text}"
     );
     assert!(!text.contains("sekrit"), "{text}");
+}
+
+/// kill -9 of a `sopilot run` waiting for an approval, on PostgreSQL: the approval is still
+/// pending afterwards, the run is marked interrupted when the store is next opened on this
+/// host, and the change it asked for was never made.
+#[tokio::test]
+async fn a_crash_keeps_the_pending_approval_in_postgres_and_marks_the_run_interrupted() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let url = schema.url();
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.yaml");
+    std::fs::write(&script, "turns:\n  - calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 100}\n").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
+        .current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .args(["run", "pod-crashloop", "-p", "namespace=payment"])
+        .args([
+            "-p",
+            "pod=payment-service-7d8f9c6b5-x2k9p",
+            "--on-escalate",
+            "prompt",
+        ])
+        .args(["--store", &url, "--model"])
+        .arg(format!("scripted:{}", script.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let store = Store::open(std::path::Path::new(&url)).unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..300 {
+        pending = store.approvals(Some(ApprovalState::Pending)).unwrap();
+        if !pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending.len(), 1, "no pending approval appeared");
+    child.start_kill().unwrap(); // SIGKILL
+    let _ = child.wait().await;
+
+    let store = Store::open(std::path::Path::new(&url)).unwrap();
+    let still = store.approvals(Some(ApprovalState::Pending)).unwrap();
+    assert_eq!(
+        still.len(),
+        1,
+        "the approval is still pending after the crash"
+    );
+    assert_eq!(still[0].tool, "kubectl.patch_hpa");
+    assert_eq!(still[0].args["max_replicas"], 100);
+    let runs = store.runs(5).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Interrupted, "{runs:?}");
+    assert!(
+        runs[0].reason.contains("stopped before the run finished"),
+        "{}",
+        runs[0].reason
+    );
+    let max = sim
+        .get(
+            "HorizontalPodAutoscaler",
+            Some("payment"),
+            "payment-service-hpa",
+        )
+        .and_then(|h| h.pointer("/spec/maxReplicas").cloned());
+    assert_eq!(max, Some(json!(10)), "nothing was changed");
 }
