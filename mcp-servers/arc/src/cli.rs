@@ -14,9 +14,9 @@ use crate::zones::ZoneMap;
     version,
     after_help = "\
 Examples:
-  AWS_REGION=us-east-1 mcp-arc                                   stdio, for an MCP client config
-  mcp-arc --http 127.0.0.1:8815                                  streamable HTTP at http://127.0.0.1:8815/mcp
-  SOPILOT_AZ_IDS=us-east-1a=use1-az1,us-east-1b=use1-az2 mcp-arc zone names for the zone IDs ARC uses
+  AWS_REGION=us-east-1 mcp-arc        stdio, for an MCP client config
+  mcp-arc --http 127.0.0.1:8815       streamable HTTP at http://127.0.0.1:8815/mcp
+  mcp-arc --az-ids us-east-1a=use1-az1,us-east-1b=use1-az2,us-east-1c=use1-az4
 
 ARC names Availability Zones by ID (use1-az1); CloudWatch's load balancer metrics name them
 by name (us-east-1a), and which name is which ID differs per account. Give the mapping

@@ -1,7 +1,7 @@
 //! The read-only tools: managed resources (with healthy targets per zone for one) and zonal
 //! shifts.
 
-use aws_sdk_arczonalshift::types::ZonalShiftStatus;
+use aws_sdk_arczonalshift::types::{ZonalShiftStatus, ZonalShiftSummary};
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
 use sopilot_mcp_common::{Table, ok_json};
@@ -105,18 +105,14 @@ pub async fn get_managed_resource(
     Ok(ok_json(text, &json!({"resource": r, "capacity": capacity})))
 }
 
-pub async fn list_zonal_shifts(c: &Clients, a: ListZonalShifts) -> ToolResult<CallToolResult> {
-    let resource = match &a.resource {
-        Some(named) => Some(resource::resolve(c, named).await?),
-        None => None,
-    };
-    let status = match a.status {
-        ShiftStatus::Active => Some(ZonalShiftStatus::Active),
-        ShiftStatus::Expired => Some(ZonalShiftStatus::Expired),
-        ShiftStatus::Canceled => Some(ZonalShiftStatus::Canceled),
-        ShiftStatus::All => None,
-    };
-    let mut rows: Vec<Value> = Vec::new();
+/// The zonal shifts with `status` (all when `None`), of `resource` or all, every page up to a
+/// bound.
+pub async fn shifts(
+    c: &Clients,
+    status: Option<ZonalShiftStatus>,
+    resource: Option<String>,
+) -> ToolResult<Vec<ZonalShiftSummary>> {
+    let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page = c
@@ -128,7 +124,30 @@ pub async fn list_zonal_shifts(c: &Clients, a: ListZonalShifts) -> ToolResult<Ca
             .send()
             .await
             .map_err(|e| ToolFailure::from_sdk(SERVICE, c.attempts, e))?;
-        rows.extend(page.items().iter().map(|s| {
+        out.extend(page.items().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+pub async fn list_zonal_shifts(c: &Clients, a: ListZonalShifts) -> ToolResult<CallToolResult> {
+    let resource = match &a.resource {
+        Some(named) => Some(resource::resolve(c, named).await?),
+        None => None,
+    };
+    let status = match a.status {
+        ShiftStatus::Active => Some(ZonalShiftStatus::Active),
+        ShiftStatus::Expired => Some(ZonalShiftStatus::Expired),
+        ShiftStatus::Canceled => Some(ZonalShiftStatus::Canceled),
+        ShiftStatus::All => None,
+    };
+    let rows: Vec<Value> = shifts(c, status, resource)
+        .await?
+        .iter()
+        .map(|s| {
             json!({
                 "zonal_shift_id": s.zonal_shift_id(),
                 "resource": s.resource_identifier(),
@@ -139,12 +158,8 @@ pub async fn list_zonal_shifts(c: &Clients, a: ListZonalShifts) -> ToolResult<Ca
                 "expires_at": time_of(s.expiry_time()).to_rfc3339(),
                 "comment": s.comment(),
             })
-        }));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+        })
+        .collect();
     Ok(ok_json(
         shifts_text(c, &rows, a.status),
         &json!({"zonal_shifts": rows}),

@@ -11,7 +11,7 @@ use crate::args::{CancelZonalShift, StartZonalShift};
 use crate::error::{ToolFailure, ToolResult};
 use crate::impact::{self, Plan};
 use crate::resource::{self, time_of};
-use crate::{Clients, SERVICE, capacity, expiry};
+use crate::{Clients, SERVICE, capacity, expiry, listing};
 
 /// ARC's longest comment.
 const MAX_COMMENT: usize = 128;
@@ -128,15 +128,9 @@ pub async fn start_zonal_shift(c: &Clients, a: StartZonalShift) -> ToolResult<Ca
 
 pub async fn cancel_zonal_shift(c: &Clients, a: CancelZonalShift) -> ToolResult<CallToolResult> {
     let id = a.zonal_shift_id.trim();
-    let active = c
-        .arc
-        .list_zonal_shifts()
-        .status(ZonalShiftStatus::Active)
-        .send()
-        .await
-        .map_err(|e| ToolFailure::from_sdk(SERVICE, c.attempts, e))?;
-    let Some(found) = active.items().iter().find(|s| s.zonal_shift_id() == id) else {
-        let ids: Vec<&str> = active.items().iter().map(|s| s.zonal_shift_id()).collect();
+    let active = listing::shifts(c, Some(ZonalShiftStatus::Active), None).await?;
+    let Some(found) = active.iter().find(|s| s.zonal_shift_id() == id) else {
+        let ids: Vec<&str> = active.iter().map(|s| s.zonal_shift_id()).collect();
         return Err(ToolFailure::NotFound(format!(
             "no active zonal shift {id}; active: {}",
             if ids.is_empty() {
