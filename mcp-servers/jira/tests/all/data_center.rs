@@ -82,6 +82,30 @@ async fn a_pat_speaks_v2_with_wiki_markup_both_ways() {
 }
 
 #[tokio::test]
+async fn transitions_go_through_v2_too() {
+    let sim = Sim::start(site()).await;
+    let c = data_center(&sim.url).stdio().await;
+    let r = c
+        .ok(
+            "transition_issue",
+            json!({"issue_key": "OPS-1", "transition": "Done"}),
+        )
+        .await;
+    assert!(r.text.contains("from In Progress to Done"), "{}", r.text);
+    assert_eq!(sim.state.issue("OPS-1").unwrap().status, "Done");
+    let paths: Vec<String> = sim
+        .state
+        .requests()
+        .into_iter()
+        .map(|q| format!("{} {}", q.method, q.path))
+        .collect();
+    assert!(
+        paths.contains(&"POST /rest/api/2/issue/OPS-1/transitions".to_owned()),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
 async fn jira_api_version_overrides_the_choice() {
     let sim = Sim::start(site()).await;
     let c = data_center(&sim.url)
