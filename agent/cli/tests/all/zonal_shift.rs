@@ -3,12 +3,15 @@
 //! us-east-1b is escalated by the default policy's `zonal-shift` rule with its impact (the
 //! model only goes on once the impact's capacity, 5 of 8 healthy targets left, is in the
 //! conversation); approved, it runs against the simulated ARC and `arc.list_zonal_shifts`
-//! shows it active; denied (the rehearsal's default), nothing is shifted.
+//! shows it active; denied (the rehearsal's default), nothing is shifted. And
+//! `sopilot mcp-server arc` serves the builtin server's tools.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
+use rmcp::ServiceExt;
+use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
@@ -94,4 +97,38 @@ fn a_denied_zonal_shift_shifts_nothing() {
     let summary = v["summary"].as_str().unwrap();
     assert!(summary.contains("Nothing was shifted"), "{v:#}");
     assert!(!summary.contains("is active"), "{v:#}");
+}
+
+#[tokio::test]
+async fn the_builtin_arc_server_lists_its_tools_readers_marked_read_only() {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.args(["mcp-server", "arc"])
+        // Listing tools calls no AWS API: nothing needs to listen there.
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .stderr(std::process::Stdio::null());
+    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    let mut read_only: Vec<(String, bool)> = tools
+        .iter()
+        .map(|t| {
+            let ro = t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+            (t.name.to_string(), ro)
+        })
+        .collect();
+    read_only.sort();
+    let expected = [
+        ("cancel_zonal_shift", false),
+        ("get_managed_resource", true),
+        ("list_managed_resources", true),
+        ("list_zonal_shifts", true),
+        ("start_zonal_shift", false),
+    ]
+    .map(|(n, ro)| (n.to_owned(), ro));
+    assert_eq!(read_only, expected);
+    client.cancel().await.unwrap();
 }
