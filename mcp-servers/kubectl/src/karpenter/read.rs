@@ -80,61 +80,9 @@ pub async fn list_nodepools(client: &kube::Client, a: NodePoolsArgs) -> ToolResu
     ]);
     let mut rows = Vec::new();
     for p in &pools {
-        let plan = cluster::pool(p, &claims);
-        let nodes = claims
-            .iter()
-            .filter(|c| label(c, "karpenter.sh/nodepool") == Some(plan.name.as_str()))
-            .count();
-        let policy =
-            str_at(p, "/spec/disruption/consolidationPolicy").unwrap_or("WhenEmptyOrUnderutilized");
-        let after = str_at(p, "/spec/disruption/consolidateAfter").unwrap_or("0s");
-        let budgets: Vec<String> = p
-            .data
-            .pointer("/spec/disruption/budgets")
-            .and_then(Value::as_array)
-            .map(|bs| {
-                bs.iter()
-                    .map(|b| {
-                        let nodes = b.get("nodes").and_then(Value::as_str).unwrap_or("10%");
-                        match b.get("schedule").and_then(Value::as_str) {
-                            Some(s) => format!("{nodes}@{s}"),
-                            None => nodes.to_owned(),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_else(|| vec!["10%".into()]);
-        let class = str_at(p, "/spec/template/spec/nodeClassRef/name").unwrap_or("-");
-        let ready = condition(p, "Ready").0.unwrap_or("Unknown");
-        t.row([
-            plan.name.clone(),
-            class.to_owned(),
-            p.data
-                .pointer("/spec/weight")
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-                .to_string(),
-            nodes.to_string(),
-            format!("{}/{}", vcpu(Some(plan.in_use.cpu)), vcpu(plan.cpu_limit)),
-            format!(
-                "{}/{}",
-                gib(Some(plan.in_use.memory)),
-                gib(plan.memory_limit)
-            ),
-            format!("{policy} after {after}"),
-            budgets.join(","),
-            ready.to_owned(),
-        ]);
-        rows.push(json!({
-            "name": plan.name, "nodeclass": class, "nodes": nodes, "ready": ready,
-            "cpu_in_use_vcpus": plan.in_use.cpu as f64 / 1000.0,
-            "cpu_limit_vcpus": plan.cpu_limit.map(|l| l as f64 / 1000.0),
-            "cpu_left_vcpus": plan.cpu_limit.map(|l| (l - plan.in_use.cpu) as f64 / 1000.0),
-            "memory_in_use_gib": plan.in_use.memory as f64 / f64::from(1 << 30),
-            "memory_limit_gib": plan.memory_limit.map(|l| l as f64 / f64::from(1 << 30)),
-            "consolidation_policy": policy, "consolidate_after": after, "budgets": budgets,
-            "requirements": p.data.pointer("/spec/template/spec/requirements").cloned().unwrap_or(json!([])),
-        }));
+        let (cells, row) = pool_row(p, &claims);
+        t.row(cells);
+        rows.push(row);
     }
     let (pending_text, pending) = pending_pods(client).await?;
     let heading = if pools.is_empty() {
@@ -148,6 +96,71 @@ pub async fn list_nodepools(client: &kube::Client, a: NodePoolsArgs) -> ToolResu
         capped.text,
         &json!({"nodepools": rows, "pending_pods": pending, "truncated": capped.truncated}),
     ))
+}
+
+/// One NodePool's disruption budgets (`10%`, `0@0 9 * * mon-fri`).
+fn budgets(p: &DynamicObject) -> Vec<String> {
+    p.data
+        .pointer("/spec/disruption/budgets")
+        .and_then(Value::as_array)
+        .map(|bs| {
+            bs.iter()
+                .map(|b| {
+                    let nodes = b.get("nodes").and_then(Value::as_str).unwrap_or("10%");
+                    match b.get("schedule").and_then(Value::as_str) {
+                        Some(s) => format!("{nodes}@{s}"),
+                        None => nodes.to_owned(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["10%".into()])
+}
+
+/// One NodePool's table row and structured entry.
+fn pool_row(p: &DynamicObject, claims: &[DynamicObject]) -> ([String; 9], Value) {
+    let plan = cluster::pool(p, claims);
+    let nodes = claims
+        .iter()
+        .filter(|c| label(c, "karpenter.sh/nodepool") == Some(plan.name.as_str()))
+        .count();
+    let policy =
+        str_at(p, "/spec/disruption/consolidationPolicy").unwrap_or("WhenEmptyOrUnderutilized");
+    let after = str_at(p, "/spec/disruption/consolidateAfter").unwrap_or("0s");
+    let budgets = budgets(p);
+    let class = str_at(p, "/spec/template/spec/nodeClassRef/name").unwrap_or("-");
+    let ready = condition(p, "Ready").0.unwrap_or("Unknown");
+    let weight = p
+        .data
+        .pointer("/spec/weight")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let cells = [
+        plan.name.clone(),
+        class.to_owned(),
+        weight.to_string(),
+        nodes.to_string(),
+        format!("{}/{}", vcpu(Some(plan.in_use.cpu)), vcpu(plan.cpu_limit)),
+        format!(
+            "{}/{}",
+            gib(Some(plan.in_use.memory)),
+            gib(plan.memory_limit)
+        ),
+        format!("{policy} after {after}"),
+        budgets.join(","),
+        ready.to_owned(),
+    ];
+    let row = json!({
+        "name": plan.name, "nodeclass": class, "weight": weight, "nodes": nodes, "ready": ready,
+        "cpu_in_use_vcpus": plan.in_use.cpu as f64 / 1000.0,
+        "cpu_limit_vcpus": plan.cpu_limit.map(|l| l as f64 / 1000.0),
+        "cpu_left_vcpus": plan.cpu_limit.map(|l| (l - plan.in_use.cpu) as f64 / 1000.0),
+        "memory_in_use_gib": plan.in_use.memory as f64 / f64::from(1 << 30),
+        "memory_limit_gib": plan.memory_limit.map(|l| l as f64 / f64::from(1 << 30)),
+        "consolidation_policy": policy, "consolidate_after": after, "budgets": budgets,
+        "requirements": p.data.pointer("/spec/template/spec/requirements").cloned().unwrap_or(json!([])),
+    });
+    (cells, row)
 }
 
 /// The pods waiting for a node, each with the newest scheduler or Karpenter event saying why.

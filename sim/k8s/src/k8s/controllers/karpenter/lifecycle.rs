@@ -17,6 +17,32 @@ use crate::time;
 
 const KARPENTER: Source<'static> = Source::controller("karpenter");
 
+/// A just-launched NodeClaim's status: the instance, its capacity, Launched and the rest
+/// awaiting reconciliation.
+fn launched_status(t: &InstanceType, zone: &str, instance: &str, now: &str) -> Value {
+    let mut conditions = Vec::new();
+    set_condition(&mut conditions, "Launched", "True", "Launched", "", now);
+    for kind in ["Registered", "Initialized", "Ready"] {
+        set_condition(
+            &mut conditions,
+            kind,
+            "Unknown",
+            "AwaitingReconciliation",
+            "object is awaiting reconciliation",
+            now,
+        );
+    }
+    let (cpu, memory) = t.capacity();
+    let (acpu, amemory) = t.allocatable();
+    json!({
+        "providerID": format!("aws:///{zone}/{instance}"),
+        "imageID": "ami-0a1b2c3d4e5f60718",
+        "capacity": {"cpu": cpu_text(cpu), "memory": bytes_text(memory), "pods": "58"},
+        "allocatable": {"cpu": cpu_text(acpu), "memory": bytes_text(amemory), "pods": "58"},
+        "conditions": conditions,
+    })
+}
+
 /// Creates a launched NodeClaim of this type for the pods packed onto it.
 pub fn launch(
     store: &mut Store,
@@ -35,20 +61,6 @@ pub fn launch(
         .to_owned();
     let instance = format!("i-0{:016x}", store.random());
     let now = store.now_string();
-    let mut conditions = Vec::new();
-    set_condition(&mut conditions, "Launched", "True", "Launched", "", &now);
-    for kind in ["Registered", "Initialized", "Ready"] {
-        set_condition(
-            &mut conditions,
-            kind,
-            "Unknown",
-            "AwaitingReconciliation",
-            "object is awaiting reconciliation",
-            &now,
-        );
-    }
-    let (cpu, memory) = t.capacity();
-    let (acpu, amemory) = t.allocatable();
     let mut requirements = super::requirements::of_pool(pool);
     requirements.push(
         json!({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [t.name]}),
@@ -74,13 +86,7 @@ pub fn launch(
             "taints": pool.pointer("/spec/template/spec/taints").cloned().unwrap_or(json!([])),
             "expireAfter": pool.pointer("/spec/template/spec/expireAfter").cloned().unwrap_or(json!("720h")),
         },
-        "status": {
-            "providerID": format!("aws:///{zone}/{instance}"),
-            "imageID": "ami-0a1b2c3d4e5f60718",
-            "capacity": {"cpu": cpu_text(cpu), "memory": bytes_text(memory), "pods": "58"},
-            "allocatable": {"cpu": cpu_text(acpu), "memory": bytes_text(amemory), "pods": "58"},
-            "conditions": conditions,
-        },
+        "status": launched_status(t, &zone, &instance, &now),
     });
     let claim = store.insert_new("nodeclaims", claim);
     let capacity_type = labels_capacity_type(&claim);
@@ -127,24 +133,26 @@ pub fn progress(store: &mut Store, startup: Duration) {
     }
 }
 
-/// Creates the Node of a NodeClaim and marks the claim Registered, Initialized and Ready.
-fn register(store: &mut Store, claim: Value) {
-    let n = store.next_counter();
-    let node_name = format!("ip-10-0-{}-{}.ec2.internal", 100 + n / 250, n % 250 + 1);
-    let mut labels = obj::labels(&claim);
+/// The Node a NodeClaim's instance registers: the claim's labels, capacity and taints,
+/// Ready, owned by the claim.
+fn node_object(claim: &Value, node_name: &str, address: &str, now: &str) -> Value {
+    let mut labels = obj::labels(claim);
     labels.insert("kubernetes.io/hostname".into(), json!(node_name));
     labels.insert("karpenter.sh/registered".into(), json!("true"));
     labels.insert("karpenter.sh/initialized".into(), json!("true"));
-    let now = store.now_string();
+    let arch = labels
+        .get("kubernetes.io/arch")
+        .cloned()
+        .unwrap_or(json!("amd64"));
     let status = claim.get("status").cloned().unwrap_or(json!({}));
-    let node = json!({
+    json!({
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
             "name": node_name,
             "labels": labels,
-            "ownerReferences": [{"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim", "name": obj::name(&claim),
-                                  "uid": obj::uid(&claim), "blockOwnerDeletion": true}],
+            "ownerReferences": [{"apiVersion": "karpenter.sh/v1", "kind": "NodeClaim", "name": obj::name(claim),
+                                  "uid": obj::uid(claim), "blockOwnerDeletion": true}],
         },
         "spec": {
             "providerID": status.get("providerID").cloned().unwrap_or(json!("")),
@@ -155,13 +163,21 @@ fn register(store: &mut Store, claim: Value) {
             "allocatable": status.get("allocatable").cloned().unwrap_or(json!({})),
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now}],
-            "addresses": [{"type": "InternalIP", "address": format!("10.0.{}.{}", 100 + n / 250, n % 250 + 1)},
-                          {"type": "Hostname", "address": node_name}],
-            "nodeInfo": {"architecture": labels.get("kubernetes.io/arch").cloned().unwrap_or(json!("amd64")),
-                         "operatingSystem": "linux", "kubeletVersion": "v1.31.4-eks-aeac579",
+            "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": node_name}],
+            "nodeInfo": {"architecture": arch, "operatingSystem": "linux", "kubeletVersion": "v1.31.4-eks-aeac579",
                          "containerRuntimeVersion": "containerd://1.7.25", "osImage": "Amazon Linux 2023"},
         },
-    });
+    })
+}
+
+/// Creates the Node of a NodeClaim and marks the claim Registered, Initialized and Ready.
+fn register(store: &mut Store, claim: Value) {
+    let n = store.next_counter();
+    let address = format!("10.0.{}.{}", 100 + n / 250, n % 250 + 1);
+    let node_name = format!("ip-{}.ec2.internal", address.replace('.', "-"));
+    let now = store.now_string();
+    let status = claim.get("status").cloned().unwrap_or(json!({}));
+    let node = node_object(&claim, &node_name, &address, &now);
     let node = store.insert_new("nodes", node);
     let mut status = status;
     let mut conditions: Vec<Value> = status
