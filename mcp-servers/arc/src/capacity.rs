@@ -19,6 +19,8 @@ const METRIC: &str = "HealthyHostCount";
 const WINDOW_SECS: i64 = 5 * 60;
 /// Metrics (target group × zone) read at most.
 const MAX_METRICS: usize = 100;
+/// Pages of ListMetrics read at most.
+const MAX_PAGES: usize = 10;
 
 /// Healthy targets per zone ID, or why they are not known.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,7 +105,7 @@ fn per_zone_id(
 async fn zone_metrics(c: &Clients, namespace: &str, lb: &str) -> ToolResult<Vec<Metric>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    for _ in 0..MAX_PAGES {
         let page =
             c.cw.list_metrics()
                 .namespace(namespace)
