@@ -101,6 +101,9 @@ pub struct Issue {
     /// The reporter's account id.
     pub reporter: Option<String>,
     pub comments: Vec<Comment>,
+    /// The keys it had before it was moved to another project: like Jira, they still
+    /// resolve to it (`GET issue/OPS-5` answers the issue now keyed `SEC-7`).
+    pub old_keys: Vec<String>,
 }
 
 /// A request as received, with the account that made it and the status answered.
@@ -135,18 +138,21 @@ impl World {
         self.issues
             .iter()
             .position(|i| i.key.eq_ignore_ascii_case(key_or_id) || i.id == key_or_id)
+            .or_else(|| {
+                self.issues
+                    .iter()
+                    .position(|i| i.old_keys.iter().any(|k| k.eq_ignore_ascii_case(key_or_id)))
+            })
     }
 
-    /// The next number of an issue key in `project`.
+    /// The next number of an issue key in `project` (a key moved away is not reused).
     pub fn next_number(&self, project: &str) -> u64 {
         self.issues
             .iter()
-            .filter(|i| i.project == project)
-            .filter_map(|i| {
-                i.key
-                    .rsplit_once('-')
-                    .and_then(|(_, n)| n.parse::<u64>().ok())
-            })
+            .flat_map(|i| std::iter::once(&i.key).chain(&i.old_keys))
+            .filter_map(|k| k.rsplit_once('-'))
+            .filter(|(p, _)| *p == project)
+            .filter_map(|(_, n)| n.parse::<u64>().ok())
             .max()
             .unwrap_or(0)
             + 1

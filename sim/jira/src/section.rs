@@ -15,6 +15,7 @@
 //!   issues:
 //!     - {key: OPS-1, type: Incident, summary: payments 5xx, description: "text", status: In Progress,
 //!        labels: [sev1], created: -2h, comments: [{body: "paged", at: -1h}]}
+//!     - {key: SEC-7, summary: moved here, moved_from: [OPS-5]}   # OPS-5 still resolves to it
 //! ```
 
 use chrono::{DateTime, Utc};
@@ -107,6 +108,9 @@ struct IssueSpec {
     reporter: Option<String>,
     #[serde(default)]
     comments: Vec<CommentSpec>,
+    /// Keys the issue had in other projects before it was moved (they keep resolving).
+    #[serde(default)]
+    moved_from: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,5 +396,6 @@ fn issue(
         created,
         reporter: s.reporter.or(Some(default_author)),
         comments,
+        old_keys: s.moved_from,
     })
 }

@@ -118,6 +118,7 @@ pub(crate) fn create(call: &mut Call<'_>) -> Result<Reply, Reply> {
         updated: call.now,
         reporter: Some(call.user().account_id.clone()),
         comments: Vec::new(),
+        old_keys: Vec::new(),
     };
     let reply = json!({"id": issue.id, "key": issue.key, "self": format!("{}/issue/{}", At::of(call).root, issue.id)});
     call.world.issues.push(issue);

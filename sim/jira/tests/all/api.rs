@@ -343,3 +343,41 @@ fn unknown_paths_and_methods() {
         401
     );
 }
+
+#[test]
+fn a_moved_issue_keeps_its_old_key_resolving() {
+    let s = state_of(
+        r#"
+users: [{account_id: acct-bot, name: SOPilot, email: bot@example.com, api_token: tok-bot}]
+projects: [{key: OPS, name: Operations}, {key: SEC, name: Security}]
+issues:
+  - {key: SEC-7, summary: moved from ops, moved_from: [OPS-5]}
+"#,
+    );
+    let r = get(&s, "/rest/api/3/issue/ops-5?fields=project");
+    assert_eq!(r.status, 200);
+    let b = r.body.unwrap();
+    assert_eq!(b["key"], "SEC-7");
+    assert_eq!(b["fields"]["project"]["key"], "SEC");
+    // A comment through the old key lands on the moved issue, as in Jira.
+    let c = send(
+        &s,
+        &bot(),
+        "POST",
+        "/rest/api/3/issue/OPS-5/comment",
+        Some(json!({"body": {"type": "doc", "version": 1, "content": []}})),
+    );
+    assert_eq!(c.status, 201);
+    assert_eq!(s.issue("SEC-7").unwrap().comments.len(), 1);
+    // The old number is not handed out again.
+    let created = send(
+        &s,
+        &bot(),
+        "POST",
+        "/rest/api/3/issue",
+        Some(
+            json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "new"}}),
+        ),
+    );
+    assert_eq!(created.body.unwrap()["key"], "OPS-6");
+}
