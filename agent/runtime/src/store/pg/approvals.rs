@@ -127,7 +127,7 @@ impl InboxStore for Postgres {
     }
 
     fn set_approval_message_shown(&self, approval_id: &str, shown: &str) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_lazily(
             "UPDATE approval_messages SET shown_state = $2 WHERE approval_id = $1",
             params![s(approval_id), s(shown)],
         )?;
@@ -150,7 +150,7 @@ impl InboxStore for Postgres {
         id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.execute(
+        Ok(self.execute_lazily(
             "INSERT INTO seen_messages (source, id, seen_at) VALUES ($1, $2, $3)
              ON CONFLICT (source, id) DO NOTHING",
             params![s(source), s(id), at],
@@ -158,7 +158,7 @@ impl InboxStore for Postgres {
     }
 
     fn forget_message(&self, source: &str, id: &str) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_lazily(
             "DELETE FROM seen_messages WHERE source = $1 AND id = $2",
             params![s(source), s(id)],
         )?;
@@ -166,7 +166,7 @@ impl InboxStore for Postgres {
     }
 
     fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        Ok(self.execute(
+        Ok(self.execute_lazily(
             "DELETE FROM seen_messages WHERE source = $1 AND seen_at < $2",
             params![s(source), before],
         )? as usize)
@@ -183,6 +183,7 @@ impl InboxStore for Postgres {
         ];
         self.db.call(move |c| {
             let mut tx = c.transaction()?;
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             tx.execute(
                 "INSERT INTO unrouted_triggers (at, kind, dedup_key, origin, reason, trigger_json)
                  VALUES ($1, $2, $3, $4, $5, $6)",

@@ -49,7 +49,7 @@ impl LeaseStore for Postgres {
         owner: &str,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.execute(
+        Ok(self.execute_lazily(
             "UPDATE runs SET lease_until = $3 WHERE id = $1 AND owner = $2 AND status = 'running'",
             params![s(run_id), s(owner), until],
         )? == 1)

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
 
 use super::{
-    CALL_COLUMNS, Params, Postgres, RUN_COLUMNS, call_row, first, limit, opt, params, run_row, s,
+    CALL_COLUMNS, Params, Postgres, RUN_COLUMNS, call_row, first, lazily, limit, opt, params,
+    run_row, s,
 };
 use crate::store::backend::{AuditStore, CallRow, NewRun, RawCall, RawEvent, RawRun, RunStore};
 use crate::store::{PastChange, StoreError};
@@ -15,7 +16,7 @@ const EVENT_RETRIES: usize = 50;
 
 impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_lazily(
             "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host)
              VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8)",
             params![
@@ -40,7 +41,7 @@ impl RunStore for Postgres {
         summary: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_lazily(
             "UPDATE runs SET status = $2, finished_at = $3, summary = $4, reason = $5 WHERE id = $1",
             params![s(id), s(status), at, s(summary), s(reason)],
         )?;
@@ -62,7 +63,7 @@ impl RunStore for Postgres {
     }
 
     fn interrupt(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_lazily(
             "UPDATE runs SET status = 'interrupted', finished_at = $2, reason = $3
              WHERE id = $1 AND status = 'running'",
             params![s(id), at, s(reason)],
@@ -75,12 +76,14 @@ impl RunStore for Postgres {
         self.db.call(move |c| {
             let mut tries = 0;
             loop {
-                let inserted = c.query_one(
-                    "INSERT INTO events (run_id, seq, at, body)
-                     SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3 FROM events WHERE run_id = $1
-                     RETURNING seq",
-                    &p.refs(),
-                );
+                let inserted = lazily(c, |tx| {
+                    tx.query_one(
+                        "INSERT INTO events (run_id, seq, at, body)
+                         SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3 FROM events WHERE run_id = $1
+                         RETURNING seq",
+                        &p.refs(),
+                    )
+                });
                 match inserted {
                     Err(e)
                         if e.code() == Some(&SqlState::UNIQUE_VIOLATION)
@@ -121,39 +124,42 @@ impl RunStore for Postgres {
 }
 
 impl AuditStore for Postgres {
-    /// Every commit is durable here (see the module docs): `durable` changes nothing.
-    fn write_call(&self, row: &CallRow<'_>, _durable: bool) -> Result<(), StoreError> {
+    /// `durable`: committed once on the server's disk; otherwise [`lazily`](super::lazily).
+    fn write_call(&self, row: &CallRow<'_>, durable: bool) -> Result<(), StoreError> {
         let a = row.a;
-        self.execute(
-            "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at)
+        let sql = "INSERT INTO tool_calls (run_id, call_id, seq, tool, origin, args, impact, decision, rules, reason, approval_id, executed, ok, result_bytes, duration_ms, error, target, workload, executed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
              ON CONFLICT (run_id, call_id) DO UPDATE SET args = excluded.args, impact = excluded.impact, decision = excluded.decision,
                rules = excluded.rules, reason = excluded.reason, approval_id = excluded.approval_id,
                executed = excluded.executed, ok = excluded.ok, result_bytes = excluded.result_bytes,
                duration_ms = excluded.duration_ms, error = excluded.error, target = excluded.target,
-               workload = excluded.workload, executed_at = excluded.executed_at",
-            params![
-                s(row.run_id),
-                a.call_id.clone(),
-                row.seq,
-                a.tool.clone(),
-                row.origin.clone(),
-                row.args.clone(),
-                row.impact.clone(),
-                row.decision.map(str::to_owned),
-                row.rules.clone(),
-                a.reason.clone(),
-                opt(row.approval),
-                a.executed,
-                a.ok,
-                row.result_bytes,
-                row.duration_ms,
-                a.error.clone(),
-                a.target.clone(),
-                a.workload.clone(),
-                a.executed_at
-            ],
-        )?;
+               workload = excluded.workload, executed_at = excluded.executed_at";
+        let params = params![
+            s(row.run_id),
+            a.call_id.clone(),
+            row.seq,
+            a.tool.clone(),
+            row.origin.clone(),
+            row.args.clone(),
+            row.impact.clone(),
+            row.decision.map(str::to_owned),
+            row.rules.clone(),
+            a.reason.clone(),
+            opt(row.approval),
+            a.executed,
+            a.ok,
+            row.result_bytes,
+            row.duration_ms,
+            a.error.clone(),
+            a.target.clone(),
+            a.workload.clone(),
+            a.executed_at
+        ];
+        if durable {
+            self.execute(sql, params)?;
+        } else {
+            self.execute_lazily(sql, params)?;
+        }
         Ok(())
     }
 
