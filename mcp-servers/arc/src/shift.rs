@@ -25,7 +25,7 @@ fn reply(text: String, dry_run: bool, impact: Value, shift: Option<Value>) -> Ca
     ok_json(text, &structured)
 }
 
-/// A count as people write it: `5`, not `5.0`.
+/// A number as people write it: `5`, not `5.0`; `62.5` as is.
 fn count(v: &Value) -> String {
     match v.as_f64() {
         Some(n) if n.fract() == 0.0 => format!("{n:.0}"),
@@ -42,7 +42,7 @@ fn capacity_text(impact: &Value) -> String {
             "{} of {} healthy targets ({} %) left in {}",
             count(&c["left"]),
             count(&c["total"]),
-            c["left_percent"],
+            count(&c["left_percent"]),
             impact["zones_left"]
                 .as_array()
                 .map(|z| z
@@ -171,4 +171,17 @@ pub async fn cancel_zonal_shift(c: &Clients, a: CancelZonalShift) -> ToolResult<
         impact,
         Some(shift),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(count(&json!(75.0)), "75");
+        assert_eq!(count(&json!(62.5)), "62.5");
+        assert_eq!(count(&json!(8)), "8");
+        assert_eq!(count(&Value::Null), "?");
+    }
 }
