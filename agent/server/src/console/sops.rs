@@ -230,7 +230,7 @@ fn start_form(sop: &Sop, params: &BTreeMap<String, String>, session: &Session) -
 }
 
 /// `POST /sops/{name}/run`: starts a run by hand (role operator), recorded as started by
-/// `console:NAME`; answers with the run's page.
+/// `console:NAME`; answers with the run's page once it started (a queued run: the list).
 pub async fn start(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -280,11 +280,16 @@ pub async fn start(
         }
         Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),
     };
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, format!("/runs/{}", url_part(&run_id)))],
-    )
-        .into_response())
+    // The run's record appears when it starts; a queued run is found on the list later.
+    let mut to = format!("/runs?q={}", url_part(&run_id));
+    for _ in 0..50 {
+        if s.runs.store().run(&run_id).is_ok() {
+            to = format!("/runs/{}", url_part(&run_id));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
 }
 
 #[cfg(test)]
