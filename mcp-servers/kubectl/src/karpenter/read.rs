@@ -163,6 +163,52 @@ fn pool_row(p: &DynamicObject, claims: &[DynamicObject]) -> ([String; 9], Value)
     (cells, row)
 }
 
+/// The newest FailedScheduling or Nominated event of each pod, by (namespace, name): (when,
+/// reason, message). An event naming another pod's uid (an earlier pod of the same name) does
+/// not count.
+fn reasons(pods: &[Pod], events: &[Event]) -> BTreeMap<(String, String), (i64, String, String)> {
+    let mut why: BTreeMap<(String, String), (i64, String, String)> = BTreeMap::new();
+    let uids: BTreeMap<(String, String), String> = pods
+        .iter()
+        .map(|p| {
+            let key = (
+                p.metadata.namespace.clone().unwrap_or_default(),
+                p.metadata.name.clone().unwrap_or_default(),
+            );
+            (key, p.metadata.uid.clone().unwrap_or_default())
+        })
+        .collect();
+    for e in events {
+        let o = &e.involved_object;
+        let namespace = o
+            .namespace
+            .clone()
+            .or_else(|| e.metadata.namespace.clone())
+            .unwrap_or_default();
+        let key = (namespace, o.name.clone().unwrap_or_default());
+        let Some(pod_uid) = uids.get(&key) else {
+            continue;
+        };
+        if o.kind.as_deref() != Some("Pod") || o.uid.as_ref().is_some_and(|u| u != pod_uid) {
+            continue;
+        }
+        let reason = e.reason.clone().unwrap_or_default();
+        if !matches!(reason.as_str(), "FailedScheduling" | "Nominated") {
+            continue;
+        }
+        let at = e
+            .last_timestamp
+            .as_ref()
+            .or(e.first_timestamp.as_ref())
+            .map_or(0, format::epoch);
+        let message = e.message.clone().unwrap_or_default();
+        if why.get(&key).is_none_or(|(t, _, _)| at >= *t) {
+            why.insert(key, (at, reason, message));
+        }
+    }
+    why
+}
+
 /// The pods waiting for a node, each with the newest scheduler or Karpenter event saying why.
 async fn pending_pods(client: &kube::Client) -> ToolResult<(String, Vec<Value>)> {
     let pods: Vec<Pod> = Api::<Pod>::all(client.clone())
@@ -179,26 +225,8 @@ async fn pending_pods(client: &kube::Client) -> ToolResult<(String, Vec<Value>)>
         .list(&ListParams::default())
         .await?
         .items;
-    let mut why: BTreeMap<String, (i64, String, String)> = BTreeMap::new();
+    let why = reasons(&pods, &events);
     let now = format::now();
-    for e in &events {
-        let Some(uid) = e.involved_object.uid.clone() else {
-            continue;
-        };
-        let reason = e.reason.clone().unwrap_or_default();
-        if !matches!(reason.as_str(), "FailedScheduling" | "Nominated") {
-            continue;
-        }
-        let at = e
-            .last_timestamp
-            .as_ref()
-            .or(e.first_timestamp.as_ref())
-            .map_or(0, format::epoch);
-        let message = e.message.clone().unwrap_or_default();
-        if why.get(&uid).is_none_or(|(t, _, _)| at >= *t) {
-            why.insert(uid, (at, reason, message));
-        }
-    }
     let mut t = Table::new([
         "NAMESPACE",
         "POD",
@@ -211,9 +239,12 @@ async fn pending_pods(client: &kube::Client) -> ToolResult<(String, Vec<Value>)>
     let mut rows = Vec::new();
     for p in &pods {
         let r = requests(p);
-        let uid = p.metadata.uid.clone().unwrap_or_default();
+        let key = (
+            p.metadata.namespace.clone().unwrap_or_default(),
+            p.metadata.name.clone().unwrap_or_default(),
+        );
         let (reason, message) = why
-            .get(&uid)
+            .get(&key)
             .map_or(("", "no scheduling event yet"), |(_, r, m)| {
                 (r.as_str(), m.as_str())
             });
