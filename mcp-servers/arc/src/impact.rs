@@ -190,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn the_impact_names_the_zone_the_capacity_left_and_the_expiry() {
+    fn the_impact_names_the_zone_the_capacity_left_and_how_long() {
         let r = resource(&[("use1-az1", 1.0), ("use1-az2", 1.0), ("use1-az4", 1.0)]);
         let cap = known(&[("use1-az1", 3.0), ("use1-az2", 3.0), ("use1-az4", 2.0)]);
         let i = start(&plan(&r), &cap, &zones()).unwrap();

@@ -6,7 +6,7 @@
 //! zone ([`capacity`], CloudWatch's `HealthyHostCount`), and start or cancel a shift. Both
 //! mutating tools take `dry_run` and answer an impact first ([`impact`]): the zone traffic
 //! leaves, the capacity left in the other zones, the other shifts on the resource, the
-//! expiry; a shift that would leave no healthy target, no zone, or a second zonal shift on
+//! duration; a shift that would leave no healthy target, no zone, or a second zonal shift on
 //! the resource, and an `expires_in` ARC would refuse (1m to 72h), are refused with why.
 //! ARC names zones by ID (`use1-az2`), CloudWatch by name (`us-east-1b`): the account's
 //! mapping (`SOPILOT_AZ_IDS`, [`zones`]) joins them. Every call has a timeout; every result
@@ -143,7 +143,7 @@ impl ArcTools {
     }
 
     #[tool(
-        description = "Start a zonal shift: move a managed resource's traffic away from one Availability Zone (away_from, a zone ID such as use1-az2 or its name) until expires_in (1m to 72h) or a cancel. The answer (and a dry run's) is the impact: the zone left, the zones that take its traffic with their healthy targets and share of the total, other shifts on the resource, the expiry. Refused: a shift leaving no healthy target or no zone, a second zonal shift on the same resource, a zone the resource is not in. Always decided by a human.",
+        description = "Start a zonal shift: move a managed resource's traffic away from one Availability Zone (away_from, a zone ID such as use1-az2 or its name) until expires_in (1m to 72h) or a cancel. The answer (and a dry run's) is the impact: the zone left, the zones that take its traffic with their healthy targets and share of the total, other shifts on the resource, how long it lasts; a started shift's answer adds its ID and expiry. Refused: a shift leaving no healthy target or no zone, a second zonal shift on the same resource, a zone the resource is not in. Always decided by a human.",
         annotations(
             title = "Start zonal shift",
             read_only_hint = false,
