@@ -261,8 +261,10 @@ pub fn cells(rt: &ResourceType, o: &Value, now: DateTime<Utc>) -> Vec<Value> {
                 .unwrap_or_else(|| "<none>".to_owned());
             vec![name, s(controller), int(o, "/revision"), age]
         }
-        (_, kind) => super::controllers::karpenter::printers::cells(kind, o, name.clone(), age.clone())
-            .unwrap_or_else(|| vec![name, age]),
+        (_, kind) => {
+            super::controllers::karpenter::printers::cells(kind, o, name.clone(), age.clone())
+                .unwrap_or_else(|| vec![name, age])
+        }
     }
 }
 

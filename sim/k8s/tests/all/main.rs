@@ -6,10 +6,10 @@
 mod common;
 
 mod field_validation;
+mod karpenter;
 mod kube_client;
 mod kubectl_rbac;
 mod kubectl_read;
-mod karpenter;
 mod kubectl_write;
 mod rbac;
 mod router;
