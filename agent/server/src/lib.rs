@@ -105,8 +105,8 @@ pub fn app(state: AppState) -> Router {
         .merge(hooks::routes())
         .merge(mcp::routes(&state))
         .merge(slack::routes())
-        .layer(DefaultBodyLimit::max(limit))
         .merge(console::routes())
+        .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 

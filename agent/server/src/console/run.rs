@@ -56,8 +56,75 @@ pub fn impact_html(impact: &Value) -> String {
     o
 }
 
+/// The rules that decided a call and why.
+fn why_html(c: &Call) -> String {
+    if c.decision.is_none() {
+        return String::new();
+    }
+    let rules = if c.rules.is_empty() {
+        "no rule".to_owned()
+    } else {
+        c.rules
+            .iter()
+            .map(|r| format!("<a href=\"/policy#rule-{}\">{}</a>", url_part(r), esc(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "<p class=\"why\">Rule{} {rules}: {}</p>",
+        if c.rules.len() == 1 { "" } else { "s" },
+        esc(&c.reason)
+    )
+}
+
+/// A call's approval: who decided, through which channel and when, or a link to decide.
+fn approval_html(c: &Call) -> String {
+    let Some(id) = &c.approval_id else {
+        return String::new();
+    };
+    let decided = match &c.resolved {
+        Some((state, by, channel, at)) => format!(
+            "{} by {} through {} at {}",
+            badge(state),
+            esc(by.as_deref().unwrap_or("nobody")),
+            esc(channel),
+            time(*at)
+        ),
+        None => format!(
+            "{} <a href=\"/approvals#{}\">decide in the inbox</a>",
+            badge("pending"),
+            esc(id)
+        ),
+    };
+    format!(
+        "<p class=\"approval\">Approval <code>{}</code>: {decided}</p>",
+        esc(id)
+    )
+}
+
+/// Whether a call executed, how it ended, its bytes and duration.
+fn result_html(c: &Call) -> String {
+    let Some(f) = &c.finished else {
+        return String::new();
+    };
+    format!(
+        "<p class=\"result\">{} {} · {} bytes · {} ms{}</p>",
+        badge(if f.executed {
+            "executed"
+        } else {
+            "not executed"
+        }),
+        badge(if f.ok { "ok" } else { "error" }),
+        f.bytes,
+        f.ms,
+        f.error
+            .as_deref()
+            .map(|e| format!(" · {}", esc(e)))
+            .unwrap_or_default()
+    )
+}
+
 fn call_html(c: &Call) -> String {
-    let mut o = String::new();
     let anchor = c
         .evidence
         .map(|n| format!(" id=\"E{n}\""))
@@ -66,76 +133,18 @@ fn call_html(c: &Call) -> String {
         .evidence
         .map(|n| format!("<span class=\"evid\">[E{n}]</span> "))
         .unwrap_or_default();
-    let _ = write!(
-        o,
-        "<li class=\"call\"{anchor}><div class=\"head\">{ev}<code>{}</code> {}{} <small>{}</small></div>",
+    format!(
+        "<li class=\"call\"{anchor}><div class=\"head\">{ev}<code>{}</code> {}{} <small>{}</small></div><div class=\"args\">{}</div>{}{}{}{}</li>",
         esc(&c.tool),
         c.decision.as_deref().map(badge).unwrap_or_default(),
         c.at.map(time).unwrap_or_default(),
-        esc(&c.origin)
-    );
-    let _ = write!(o, "<div class=\"args\">{}</div>", json_inline(&c.args));
-    if c.decision.is_some() {
-        let rules = if c.rules.is_empty() {
-            "no rule".to_owned()
-        } else {
-            c.rules
-                .iter()
-                .map(|r| format!("<a href=\"/policy#rule-{}\">{}</a>", url_part(r), esc(r)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = write!(
-            o,
-            "<p class=\"why\">Rule{} {rules}: {}</p>",
-            if c.rules.len() == 1 { "" } else { "s" },
-            esc(&c.reason)
-        );
-    }
-    if let Some(impact) = &c.impact {
-        o.push_str(&impact_html(impact));
-    }
-    if let Some(id) = &c.approval_id {
-        let decided = match &c.resolved {
-            Some((state, by, channel, at)) => format!(
-                "{} by {} through {} at {}",
-                badge(state),
-                esc(by.as_deref().unwrap_or("nobody")),
-                esc(channel),
-                time(*at)
-            ),
-            None => format!(
-                "{} <a href=\"/approvals#{}\">decide in the inbox</a>",
-                badge("pending"),
-                esc(id)
-            ),
-        };
-        let _ = write!(
-            o,
-            "<p class=\"approval\">Approval <code>{}</code>: {decided}</p>",
-            esc(id)
-        );
-    }
-    if let Some(f) = &c.finished {
-        let _ = write!(
-            o,
-            "<p class=\"result\">{} {} · {} bytes · {} ms{}</p>",
-            badge(if f.executed {
-                "executed"
-            } else {
-                "not executed"
-            }),
-            badge(if f.ok { "ok" } else { "error" }),
-            f.bytes,
-            f.ms,
-            f.error
-                .as_deref()
-                .map(|e| format!(" · {}", esc(e)))
-                .unwrap_or_default()
-        );
-    }
-    o.push_str("</li>");
-    o
+        esc(&c.origin),
+        json_inline(&c.args),
+        why_html(c),
+        c.impact.as_ref().map(impact_html).unwrap_or_default(),
+        approval_html(c),
+        result_html(c)
+    )
 }
 
 /// The timeline as an ordered list.
@@ -212,6 +221,41 @@ pub fn timeline_html(t: &Timeline) -> String {
     o
 }
 
+/// What an executed Slack or Jira call left behind: the channel posted to, the issue
+/// created, commented or moved (linked under `jira`, the `JIRA_URL`, when it is known).
+fn posted(c: &Call, jira: Option<&str>) -> Option<String> {
+    if !c.finished.as_ref().is_some_and(|f| f.executed && f.ok) {
+        return None;
+    }
+    let arg = |k: &str| c.args[k].as_str().unwrap_or("").to_owned();
+    match c.tool.as_str() {
+        "slack.post_message" | "slack.post_incident_report" => Some(format!(
+            "Slack: posted to <code>{}</code>",
+            esc(&arg("channel"))
+        )),
+        "jira.create_issue" => Some(format!(
+            "Jira: issue created in <code>{}</code>: {} <a href=\"#E{n}\">[E{n}]</a>",
+            esc(&arg("project")),
+            esc(&arg("summary")),
+            n = c.evidence.unwrap_or(0)
+        )),
+        "jira.add_comment" | "jira.transition_issue" => {
+            let key = arg("issue_key");
+            let shown = match jira {
+                Some(base) => format!(
+                    "<a href=\"{}/browse/{}\" rel=\"noreferrer\">{}</a>",
+                    esc(base.trim_end_matches('/')),
+                    url_part(&key),
+                    esc(&key)
+                ),
+                None => format!("<code>{}</code>", esc(&key)),
+            };
+            Some(format!("Jira: {} {shown}", esc(&c.tool)))
+        }
+        _ => None,
+    }
+}
+
 /// Where the run was discussed and ticketed: its Slack thread (a Slack-started run) and
 /// what it posted; the Jira issues it created or changed.
 pub fn links_html(row: &RunRow, t: &Timeline, asked: &[ApprovalMessage]) -> String {
@@ -238,43 +282,7 @@ pub fn links_html(row: &RunRow, t: &Timeline, asked: &[ApprovalMessage]) -> Stri
         ));
     }
     let jira = std::env::var("JIRA_URL").ok().filter(|u| !u.is_empty());
-    for c in &t.calls {
-        let executed = c.finished.as_ref().is_some_and(|f| f.executed && f.ok);
-        if !executed {
-            continue;
-        }
-        let arg = |k: &str| c.args[k].as_str().unwrap_or("").to_owned();
-        match c.tool.as_str() {
-            "slack.post_message" => items.push(format!(
-                "Slack: posted to <code>{}</code>",
-                esc(&arg("channel"))
-            )),
-            "jira.create_issue" => items.push(format!(
-                "Jira: issue created in <code>{}</code>: {} <a href=\"#E{}\">[E{}]</a>",
-                esc(&arg("project")),
-                esc(&arg("summary")),
-                c.evidence.unwrap_or(0),
-                c.evidence.unwrap_or(0)
-            )),
-            "jira.add_comment" | "jira.transition_issue" => {
-                let key = [arg("key"), arg("issue"), arg("issue_key")]
-                    .into_iter()
-                    .find(|k| !k.is_empty())
-                    .unwrap_or_default();
-                let shown = match &jira {
-                    Some(base) => format!(
-                        "<a href=\"{}/browse/{}\" rel=\"noreferrer\">{}</a>",
-                        esc(base.trim_end_matches('/')),
-                        url_part(&key),
-                        esc(&key)
-                    ),
-                    None => format!("<code>{}</code>", esc(&key)),
-                };
-                items.push(format!("Jira: {} {shown}", esc(&c.tool)));
-            }
-            _ => {}
-        }
-    }
+    items.extend(t.calls.iter().filter_map(|c| posted(c, jira.as_deref())));
     if items.is_empty() {
         return String::new();
     }

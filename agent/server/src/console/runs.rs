@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use sopilot_protocol::{RunEvent, RunEventKind};
+use sopilot_protocol::{ApprovalState, RunEvent, RunEventKind};
 use sopilot_runtime::RunRow;
 
 use super::html::{badge, esc, table, url_part};
@@ -235,6 +235,55 @@ fn row_cells(row: &RunRow, f: &Facts) -> Vec<String> {
     ]
 }
 
+/// The runs table, or a line saying there are none.
+fn listing(rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        return "<p class=\"empty\">No runs yet. Runs appear here as triggers arrive.</p>".into();
+    }
+    let head = [
+        "Status",
+        "SOP",
+        "Trigger",
+        "Target",
+        "Started",
+        "Duration",
+        "Tokens in/out",
+        "Cost",
+    ];
+    table("runs", &head, rows)
+}
+
+/// Every approval's state and how long it waited for its decision (seconds), and how many
+/// are pending.
+fn approval_latencies(
+    s: &AppState,
+) -> Result<(Vec<(ApprovalState, Option<i64>)>, usize), ConsoleError> {
+    let store = s.approvals.store();
+    let approvals = store.approvals(None)?;
+    let latencies = approvals
+        .iter()
+        .map(|a| {
+            let decided = store.approval_decided_at(&a.id).ok().flatten();
+            (a.state, decided.map(|d| (d - a.requested_at).num_seconds()))
+        })
+        .collect();
+    let pending = approvals
+        .iter()
+        .filter(|a| a.state == ApprovalState::Pending)
+        .count();
+    Ok((latencies, pending))
+}
+
+fn banner(pending: usize) -> String {
+    if pending == 0 {
+        return String::new();
+    }
+    format!(
+        "<p class=\"banner\" role=\"status\"><a href=\"/approvals\">{pending} approval{} waiting</a></p>",
+        if pending == 1 { "" } else { "s" }
+    )
+}
+
 /// `GET /runs`
 pub async fn list(
     State(s): State<AppState>,
@@ -245,11 +294,10 @@ pub async fn list(
     let live = super::events::live_url(&s, None);
     let now = Utc::now();
     let store = s.runs.store();
-    let prices = &s.runs.runner().prices;
     let mut all = Vec::new();
     for row in store.runs(LISTED)? {
         let events = store.run(&row.id).map(|(_, e, _)| e).unwrap_or_default();
-        let f = facts(&row, &events, prices, now);
+        let f = facts(&row, &events, &s.runs.runner().prices, now);
         all.push((row, events, f));
     }
     let mut sops: Vec<String> = s.runs.sops().iter().map(|x| x.name.clone()).collect();
@@ -263,49 +311,14 @@ pub async fn list(
         .filter(|(row, _, f)| filter.keeps(row, f))
         .map(|(row, _, f)| row_cells(row, f))
         .collect();
-    let listing = if rows.is_empty() {
-        "<p class=\"empty\">No runs yet. Runs appear here as triggers arrive.</p>".to_owned()
-    } else {
-        table(
-            "runs",
-            &[
-                "Status",
-                "SOP",
-                "Trigger",
-                "Target",
-                "Started",
-                "Duration",
-                "Tokens in/out",
-                "Cost",
-            ],
-            &rows,
-        )
-    };
-    let approvals = s.approvals.store().approvals(None)?;
-    let latencies: Vec<(sopilot_protocol::ApprovalState, Option<i64>)> = approvals
-        .iter()
-        .map(|a| {
-            let decided = store.approval_decided_at(&a.id).ok().flatten();
-            (a.state, decided.map(|d| (d - a.requested_at).num_seconds()))
-        })
-        .collect();
-    let pending = approvals
-        .iter()
-        .filter(|a| a.state == sopilot_protocol::ApprovalState::Pending)
-        .count();
-    let banner = if pending > 0 {
-        format!(
-            "<p class=\"banner\" role=\"status\"><a href=\"/approvals\">{pending} approval{} waiting</a></p>",
-            if pending == 1 { "" } else { "s" }
-        )
-    } else {
-        String::new()
-    };
+    let (latencies, pending) = approval_latencies(&s)?;
     let timelines: Vec<(&RunRow, &[RunEvent])> =
         all.iter().map(|(r, e, _)| (r, e.as_slice())).collect();
     let main = format!(
-        "<h1>Runs</h1>{banner}{}<section aria-label=\"Runs\">{listing}</section>{}",
+        "<h1>Runs</h1>{}{}<section aria-label=\"Runs\">{}</section>{}",
+        banner(pending),
         filter_form(&filter, &sops),
+        listing(&rows),
         charts::overview(&timelines, &latencies, &s.metrics, now)
     );
     Ok(ok(layout(
