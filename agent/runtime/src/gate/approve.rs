@@ -91,6 +91,23 @@ pub(super) fn difference(record: &ApprovalRecord, fresh: &Assessed, path: &[Stri
     }
 }
 
+/// Takes the execution of approved `record` for this process, or stops the call when another
+/// replica (or this server's hub, resuming it) took it first: one approval, one execution.
+pub(super) fn claim_execution(call: &mut Call<'_>, record: &ApprovalRecord) -> Step<()> {
+    let store = call.log.store();
+    if store.claim_execution(&record.id)? {
+        return Ok(());
+    }
+    let by = store
+        .executed_by(&record.id)?
+        .unwrap_or_else(|| "nobody: it is no longer approved".to_owned());
+    let why = format!(
+        "approval {} is carried out by {by} already; it is not executed twice",
+        record.id
+    );
+    Err(call.fail(format!("not executed: {why}"), why, None))
+}
+
 impl Gate {
     /// Asks for approval, then re-checks; returns the fresh assessment the call executes on.
     pub(super) async fn approve(
@@ -111,6 +128,7 @@ impl Gate {
             let fresh_verdict = self.decide(call, scope, target, &fresh, false)?;
             let path = decision_path(&fresh_verdict);
             if digest_of(&fresh) == record.impact_digest && path == record.decision_path {
+                claim_execution(call, &record)?;
                 return Ok((fresh, guard));
             }
             drop(guard);

@@ -5,7 +5,7 @@
 
 use sopilot_protocol::{ApprovalState, CallOrigin};
 
-use super::approve::{decision_path, difference, digest_of};
+use super::approve::{claim_execution, decision_path, difference, digest_of};
 use super::call::{Call, Step, Stop};
 use super::{CallScope, Gate, GateOutcome, NOT_OFFERED};
 use crate::approval::{ApprovalRecord, digest};
@@ -73,6 +73,7 @@ impl Gate {
             );
             return Err(call.fail(format!("not executed: {why}"), why, None));
         }
+        claim_execution(call, record)?;
         self.execute(call, scope, &target, &assessed, guard).await
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct NewRun<'a> {
     pub model: &'a str,
     pub started_at: DateTime<Utc>,
     pub pid: u32,
+    /// The random nonce of the process that created it (see [`super::process_nonce`]).
+    pub nonce: &'a str,
     /// The host of the process that created it (with `pid`: who may mark it interrupted).
     pub host: &'a str,
 }
@@ -66,12 +68,12 @@ pub(crate) trait RunStore {
         reason: &str,
     ) -> Result<(), StoreError>;
     /// Runs still `running` that a process of `host` started and nobody holds a lease on
-    /// at `now`: `(id, pid)`.
+    /// at `now`: `(id, pid, process nonce)`.
     fn running_here(
         &self,
         host: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, i64)>, StoreError>;
+    ) -> Result<Vec<(String, i64, Option<String>)>, StoreError>;
     /// Marks a run that is still `running` as `interrupted`.
     fn interrupt(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), StoreError>;
     /// Appends an event numbered after the run's last; returns its number.
@@ -103,9 +105,11 @@ pub(crate) trait AuditStore {
 /// Approvals: every write durable.
 pub(crate) trait ApprovalStore {
     fn insert_approval(&self, row: &ApprovalRow<'_>) -> Result<(), StoreError>;
-    /// Marks a pending approval `expired` by `sopilot` (channel `expiry`).
+    /// Marks a pending approval whose expiry is not after `at` `expired` by `sopilot`
+    /// (channel `expiry`).
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Decides an approval if it is still pending; returns whether it was.
+    /// Decides an approval if it is still pending and its expiry is after `d.at`, in the
+    /// `UPDATE` itself; returns whether it did.
     fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError>;
     fn expire_pending_of_run(
         &self,
@@ -116,6 +120,11 @@ pub(crate) trait ApprovalStore {
     fn approval(&self, id: &str) -> Result<Option<RawApproval>, StoreError>;
     fn approvals(&self, state: Option<&str>) -> Result<Vec<RawApproval>, StoreError>;
     fn approval_decided_at(&self, id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Makes `by` the executor of an approved call if nobody is yet, durably; returns
+    /// whether `by` is now.
+    fn claim_execution(&self, id: &str, by: &str) -> Result<bool, StoreError>;
+    /// Who took an approved call's execution, if anyone.
+    fn executed_by(&self, id: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Approval messages, seen messages (see `inbox.rs`) and unrouted triggers (stored redacted by

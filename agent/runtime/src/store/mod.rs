@@ -153,6 +153,24 @@ pub(crate) fn now() -> DateTime<Utc> {
         .unwrap_or(t)
 }
 
+/// A random nonce drawn once per process: with the pid, it tells this process from an
+/// earlier one with the same pid (a container restarted in place is pid 1 again).
+pub(crate) fn process_nonce() -> &'static str {
+    static NONCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NONCE.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Whether the process that started a run (`pid`, `nonce`) may still be running it, seen by
+/// process `me` (its pid and nonce) on the same host: with this process's pid it is this
+/// process only if the nonce is this process's too; with another pid, if that pid exists.
+fn alive(pid: i64, nonce: Option<&str>, me: (i64, &str), exists: impl Fn(i64) -> bool) -> bool {
+    if pid == me.0 {
+        nonce == Some(me.1)
+    } else {
+        exists(pid)
+    }
+}
+
 /// This process as a run's owner: `host:pid`.
 pub fn this_replica() -> String {
     format!("{}:{}", location::hostname(), std::process::id())
@@ -197,10 +215,10 @@ impl Store {
 
     /// Marks runs whose process (on this host) is gone as interrupted.
     fn recover(&self) -> Result<(), StoreError> {
-        let me = std::process::id();
-        for (id, pid) in self.backend.running_here(&location::hostname(), now())? {
-            let alive = pid == i64::from(me) || Path::new(&format!("/proc/{pid}")).exists();
-            if !alive {
+        let me = (i64::from(std::process::id()), process_nonce());
+        for (id, pid, nonce) in self.backend.running_here(&location::hostname(), now())? {
+            let exists = |pid: i64| Path::new(&format!("/proc/{pid}")).exists();
+            if !alive(pid, nonce.as_deref(), me, exists) {
                 let why =
                     format!("the process running it (pid {pid}) stopped before the run finished");
                 self.backend.interrupt(&id, now(), &why)?;
@@ -226,6 +244,7 @@ impl Store {
             model,
             started_at: now(),
             pid: std::process::id(),
+            nonce: process_nonce(),
             host: &location::hostname(),
         })
     }
@@ -291,12 +310,6 @@ impl Store {
         channel: &str,
     ) -> Result<(ApprovalRecord, bool), StoreError> {
         let at = now();
-        if let Some(r) = self.approval(id)?
-            && r.state == ApprovalState::Pending
-            && r.expires_at <= at
-        {
-            self.backend.expire_approval(id, at)?;
-        }
         let state = enum_text(state);
         let decided = Decided {
             state: &state,
@@ -304,11 +317,29 @@ impl Store {
             channel,
             at,
         };
+        // Both conditional on the expiry in the `UPDATE` itself: what is past its expiry at
+        // `at` can only expire, whatever another handle did in between.
         let changed = self.backend.decide_pending(id, &decided)?;
+        if !changed {
+            self.backend.expire_approval(id, at)?;
+        }
         let record = self
             .approval(id)?
             .ok_or_else(|| StoreError::NoApproval(id.to_owned()))?;
         Ok((record, changed))
+    }
+
+    /// Takes the execution of approved call `id` for this process, durably, before it acts:
+    /// whichever replica or door carries an approval out, only the first to claim it may
+    /// execute. False when it is not approved or someone took it already
+    /// ([`Store::executed_by`] says who).
+    pub fn claim_execution(&self, id: &str) -> Result<bool, StoreError> {
+        self.backend.claim_execution(id, &this_replica())
+    }
+
+    /// Who took approved call `id`'s execution, if anyone (`host:pid`).
+    pub fn executed_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.backend.executed_by(id)
     }
 
     /// Expires every pending approval of `run_id` (the user stopped the run, so nobody must

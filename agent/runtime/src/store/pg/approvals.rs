@@ -37,7 +37,7 @@ impl ApprovalStore for Postgres {
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.execute(
             "UPDATE approvals SET state = 'expired', decided_by = 'sopilot', channel = 'expiry', decided_at = $2
-             WHERE id = $1 AND state = 'pending'",
+             WHERE id = $1 AND state = 'pending' AND expires_at <= $2",
             params![s(id), at],
         )?;
         Ok(())
@@ -46,7 +46,7 @@ impl ApprovalStore for Postgres {
     fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError> {
         Ok(self.execute(
             "UPDATE approvals SET state = $2, decided_by = $3, channel = $4, decided_at = $5
-             WHERE id = $1 AND state = 'pending'",
+             WHERE id = $1 AND state = 'pending' AND expires_at > $5",
             params![s(id), s(d.state), s(d.by), s(d.channel), d.at],
         )? == 1)
     }
@@ -82,6 +82,23 @@ impl ApprovalStore for Postgres {
             "SELECT decided_at FROM approvals WHERE id = $1".into(),
             params![s(id)],
             |r| r.try_get::<_, Option<DateTime<Utc>>>(0),
+        )?;
+        Ok(first(rows).flatten())
+    }
+
+    fn claim_execution(&self, id: &str, by: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(
+            "UPDATE approvals SET executed_by = $2
+             WHERE id = $1 AND state = 'approved' AND executed_by IS NULL",
+            params![s(id), s(by)],
+        )? == 1)
+    }
+
+    fn executed_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let rows = self.rows(
+            "SELECT executed_by FROM approvals WHERE id = $1".into(),
+            params![s(id)],
+            |r| r.try_get::<_, Option<String>>(0),
         )?;
         Ok(first(rows).flatten())
     }

@@ -17,8 +17,8 @@ const EVENT_RETRIES: usize = 50;
 impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
         self.execute_lazily(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce)
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)",
             params![
                 s(run.id),
                 s(run.sop),
@@ -27,7 +27,8 @@ impl RunStore for Postgres {
                 s(run.model),
                 run.started_at,
                 i64::from(run.pid),
-                s(run.host)
+                s(run.host),
+                s(run.nonce)
             ],
         )?;
         Ok(())
@@ -52,13 +53,13 @@ impl RunStore for Postgres {
         &self,
         host: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
         self.rows(
-            "SELECT id, pid FROM runs WHERE status = 'running' AND host = $1
+            "SELECT id, pid, process_nonce FROM runs WHERE status = 'running' AND host = $1
                AND (lease_until IS NULL OR lease_until < $2)"
                 .into(),
             params![s(host), now],
-            |r| Ok((r.try_get(0)?, r.try_get(1)?)),
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
         )
     }
 

@@ -10,7 +10,7 @@
 use postgres::Client;
 
 /// The newest schema this binary knows (the same numbering as SQLite's).
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 /// Any number, the same in every sopilot: the advisory lock migrations are applied under.
 const MIGRATION_LOCK: i64 = 0x50_1107_5709;
@@ -58,6 +58,12 @@ ALTER TABLE runs ADD COLUMN owner TEXT, ADD COLUMN lease_until TIMESTAMPTZ;
 CREATE INDEX runs_running_lease ON runs (lease_until) WHERE status = 'running';
 ";
 
+/// Version 3: an approved call's executor and the nonce of a run's process (as SQLite's).
+const V3_EXECUTION: &str = "
+ALTER TABLE approvals ADD COLUMN executed_by TEXT;
+ALTER TABLE runs ADD COLUMN process_nonce TEXT;
+";
+
 /// Brings the schema to [`VERSION`]; `Ok(Some(found))` when it is newer than that (nothing
 /// changed then).
 pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Error> {
@@ -79,7 +85,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Erro
     for version in (found + 1)..=VERSION {
         tx.batch_execute(match version {
             1 => V1_TABLES,
-            _ => V2_OWNERSHIP,
+            2 => V2_OWNERSHIP,
+            _ => V3_EXECUTION,
         })?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",

@@ -10,6 +10,21 @@ use crate::store::backend::{
 };
 use crate::store::{ApprovalMessage, StoreError, UnroutedTrigger};
 
+/// Whether `expires_at` is not after the time bound as `?N`, both read as times: stored
+/// `expires_at` texts are RFC 3339 with an offset and a varying number of fractional digits,
+/// so both sides are brought to one fixed-width UTC form (to the millisecond) first.
+macro_rules! expired_at {
+    ($n:literal) => {
+        concat!(
+            "strftime('%Y-%m-%dT%H:%M:%f', expires_at) <= strftime('%Y-%m-%dT%H:%M:%f', ?",
+            $n,
+            ")"
+        )
+    };
+}
+const EXPIRED_AT_2: &str = expired_at!("2");
+const EXPIRED_AT_5: &str = expired_at!("5");
+
 impl ApprovalStore for Sqlite {
     fn insert_approval(&self, row: &ApprovalRow<'_>) -> Result<(), StoreError> {
         let r = row.r;
@@ -30,7 +45,8 @@ impl ApprovalStore for Sqlite {
     fn expire_approval(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.durably(|c| {
             c.execute(
-                "UPDATE approvals SET state = 'expired', decided_by = 'sopilot', channel = 'expiry', decided_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                &format!("UPDATE approvals SET state = 'expired', decided_by = 'sopilot', channel = 'expiry', decided_at = ?2
+                  WHERE id = ?1 AND state = 'pending' AND {EXPIRED_AT_2}"),
                 params![id, at.to_rfc3339()],
             )?;
             Ok(())
@@ -40,7 +56,8 @@ impl ApprovalStore for Sqlite {
     fn decide_pending(&self, id: &str, d: &Decided<'_>) -> Result<bool, StoreError> {
         self.durably(|c| {
             Ok(c.execute(
-                "UPDATE approvals SET state = ?2, decided_by = ?3, channel = ?4, decided_at = ?5 WHERE id = ?1 AND state = 'pending'",
+                &format!("UPDATE approvals SET state = ?2, decided_by = ?3, channel = ?4, decided_at = ?5
+                  WHERE id = ?1 AND state = 'pending' AND NOT {EXPIRED_AT_5}"),
                 params![id, d.state, d.by, d.channel, d.at.to_rfc3339()],
             )? == 1)
         })
@@ -85,6 +102,28 @@ impl ApprovalStore for Sqlite {
             )
             .optional()?;
         Ok(at.flatten().as_deref().and_then(parse_time))
+    }
+
+    fn claim_execution(&self, id: &str, by: &str) -> Result<bool, StoreError> {
+        self.durably(|c| {
+            Ok(c.execute(
+                "UPDATE approvals SET executed_by = ?2
+                 WHERE id = ?1 AND state = 'approved' AND executed_by IS NULL",
+                params![id, by],
+            )? == 1)
+        })
+    }
+
+    fn executed_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let by: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT executed_by FROM approvals WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(by.flatten())
     }
 }
 

@@ -13,8 +13,8 @@ use crate::store::{PastChange, StoreError};
 impl RunStore for Sqlite {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7)",
-            params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid],
+            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce],
         )?;
         Ok(())
     }
@@ -39,12 +39,12 @@ impl RunStore for Sqlite {
         &self,
         _host: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
         self.rows(
-            "SELECT id, pid FROM runs WHERE status = 'running'
+            "SELECT id, pid, process_nonce FROM runs WHERE status = 'running'
                AND (lease_until IS NULL OR lease_until < ?1)",
             params![stamp(now)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
     }
 

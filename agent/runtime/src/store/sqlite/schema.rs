@@ -62,8 +62,16 @@ ALTER TABLE runs ADD COLUMN owner TEXT;
 ALTER TABLE runs ADD COLUMN lease_until TEXT;
 ";
 
+/// Version 3: who took an approved call's execution (one executor per approval, whichever
+/// replica or door decided it), and the random nonce of the process that started a run (with
+/// its pid: a container restarted in place has pid 1 again, a new nonce).
+const V3_EXECUTION: &str = "
+ALTER TABLE approvals ADD COLUMN executed_by TEXT;
+ALTER TABLE runs ADD COLUMN process_nonce TEXT;
+";
+
 /// The newest schema this binary knows.
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 /// Brings the store to [`VERSION`] in one transaction, or refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreError> {
@@ -88,7 +96,8 @@ pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreErr
     for version in (found + 1)..=VERSION {
         match version {
             1 => version_1(&tx)?,
-            _ => tx.execute_batch(V2_OWNERSHIP)?,
+            2 => tx.execute_batch(V2_OWNERSHIP)?,
+            _ => tx.execute_batch(V3_EXECUTION)?,
         }
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",

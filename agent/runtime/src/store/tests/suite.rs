@@ -394,6 +394,7 @@ pub(super) fn a_dead_process_s_runs_are_interrupted_at_open(f: &Fixture) {
         model: "m",
         started_at: crate::store::now(),
         pid,
+        nonce: "an-earlier-process",
         host,
     };
     s.backend.create_run(&run("run-dead", dead, &host)).unwrap();
@@ -407,6 +408,10 @@ pub(super) fn a_dead_process_s_runs_are_interrupted_at_open(f: &Fixture) {
     )
     .unwrap();
     s.create_run("run-mine", "sop", &json!({}), &json!({}), "m")
+        .unwrap();
+    // A container restarted in place: the same pid as this process, an earlier process.
+    s.backend
+        .create_run(&run("run-same-pid", std::process::id(), &host))
         .unwrap();
     if f.is_postgres() {
         s.backend
@@ -427,6 +432,11 @@ pub(super) fn a_dead_process_s_runs_are_interrupted_at_open(f: &Fixture) {
         status("run-mine"),
         RunStatus::Running,
         "this process is alive"
+    );
+    assert_eq!(
+        status("run-same-pid"),
+        RunStatus::Interrupted,
+        "this pid, but another process's nonce"
     );
     assert_eq!(
         status("run-leased"),
@@ -453,7 +463,7 @@ pub(super) fn a_store_newer_than_this_binary_is_refused(f: &Fixture) {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
