@@ -103,9 +103,22 @@ fn active(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none() && !matches!(phase, Some("Succeeded" | "Failed"))
 }
 
-/// Room for new pods: each Ready, schedulable node's allocatable less its pods' requests,
-/// and each launching NodeClaim's allocatable; the pods already Pending take theirs first.
-pub async fn rooms(client: &kube::Client, claims: &[DynamicObject]) -> ToolResult<Vec<Res>> {
+/// Room for new placeholder pods, counted conservatively (room that is not really theirs
+/// would hide nodes Karpenter has to launch, and their cost):
+/// - each Ready, schedulable node without a `NoSchedule`/`NoExecute` taint: its allocatable
+///   less its pods' requests; each launching NodeClaim without taints: its allocatable;
+/// - the pods already Pending take theirs first, from the launching NodeClaims (Karpenter
+///   launched those for them) and then from the nodes;
+/// - none at all when the placeholder's pods are not free to run `anywhere` (a nodeSelector,
+///   affinity or tolerations: where they may go is not worked out here).
+pub async fn rooms(
+    client: &kube::Client,
+    claims: &[DynamicObject],
+    anywhere: bool,
+) -> ToolResult<Vec<Res>> {
+    if !anywhere {
+        return Ok(Vec::new());
+    }
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await?
@@ -114,59 +127,71 @@ pub async fn rooms(client: &kube::Client, claims: &[DynamicObject]) -> ToolResul
         .list(&ListParams::default())
         .await?
         .items;
-    let mut rooms = Vec::new();
-    for n in &nodes {
-        let ready = n
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-        let cordoned = n
-            .spec
-            .as_ref()
-            .and_then(|s| s.unschedulable)
-            .unwrap_or(false);
-        let alloc = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
-        let (Some(alloc), true, false) = (alloc, ready, cordoned) else {
-            continue;
-        };
-        let q = |k: &str| {
-            alloc
-                .get(k)
-                .and_then(|q| parse_quantity(&q.0))
-                .unwrap_or(0.0)
-        };
-        let node_name = n.metadata.name.as_deref().unwrap_or("");
-        let used = pods
-            .iter()
-            .filter(|p| {
-                active(p) && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name)
-            })
-            .fold(Res::default(), |r, p| r.plus(requests(p)));
-        rooms.push(
-            Res {
-                cpu: (q("cpu") * 1000.0).round() as i64,
-                memory: q("memory").round() as i64,
-            }
-            .minus(used),
-        );
-    }
-    for c in claims
+    let mut launching: Vec<Res> = claims
         .iter()
         .filter(|c| str_at(c, "/status/nodeName").is_none_or(str::is_empty))
-    {
-        rooms.push(Res {
+        .filter(|c| {
+            c.data
+                .pointer("/spec/taints")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+        })
+        .map(|c| Res {
             cpu: millis(str_at(c, "/status/allocatable/cpu")).unwrap_or(0),
             memory: bytes(str_at(c, "/status/allocatable/memory")).unwrap_or(0),
-        });
-    }
+        })
+        .collect();
+    let mut free: Vec<Res> = nodes.iter().filter_map(|n| node_room(n, &pods)).collect();
     for pending in pods.iter().filter(|p| pending(p)) {
         let need = requests(pending);
-        if let Some(room) = rooms.iter_mut().find(|r| r.fits(need)) {
+        if let Some(room) = launching
+            .iter_mut()
+            .chain(free.iter_mut())
+            .find(|r| r.fits(need))
+        {
             *room = room.minus(need);
         }
     }
-    Ok(rooms)
+    free.extend(launching);
+    Ok(free)
+}
+
+/// A Ready, schedulable, untainted node's allocatable less its pods' requests.
+fn node_room(n: &Node, pods: &[Pod]) -> Option<Res> {
+    let status = n.status.as_ref()?;
+    let ready = status
+        .conditions
+        .as_ref()
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let spec = n.spec.as_ref();
+    let cordoned = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+    let tainted = spec
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|ts| ts.iter().any(|t| t.effect != "PreferNoSchedule"));
+    let alloc = status.allocatable.as_ref()?;
+    if !ready || cordoned || tainted {
+        return None;
+    }
+    let q = |k: &str| {
+        alloc
+            .get(k)
+            .and_then(|q| parse_quantity(&q.0))
+            .unwrap_or(0.0)
+    };
+    let node_name = n.metadata.name.as_deref().unwrap_or("");
+    let used = pods
+        .iter()
+        .filter(|p| {
+            active(p) && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name)
+        })
+        .fold(Res::default(), |r, p| r.plus(requests(p)));
+    Some(
+        Res {
+            cpu: (q("cpu") * 1000.0).round() as i64,
+            memory: q("memory").round() as i64,
+        }
+        .minus(used),
+    )
 }
 
 /// A pod waiting for a node.

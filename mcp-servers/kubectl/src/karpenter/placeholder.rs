@@ -6,6 +6,7 @@
 //! the hourly cost, which the policy bounds.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, PodSpec, Volume};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::api::{Api, Patch, PatchParams};
 use rmcp::model::CallToolResult;
@@ -15,7 +16,7 @@ use serde_json::json;
 use sopilot_protocol::{Impact, ObjectRef, Workload};
 
 use super::cluster::{self, requests};
-use super::plan::{Plan, Res, plan};
+use super::plan::{Plan, Res, Reservation, plan, reservation};
 use super::{nodeclaims, nodepools};
 use crate::error::{ToolFailure, ToolResult};
 use crate::lookup::get_namespaced;
@@ -40,14 +41,19 @@ pub struct ScalePlaceholder {
     pub dry_run: bool,
 }
 
-/// The placeholder Deployment, checked to be one: its pods run under a PriorityClass with a
-/// negative value, so any real pod preempts them.
+/// The placeholder Deployment, checked to be one: its pods run only pause containers (so they
+/// serve nothing and hold no data) under a PriorityClass with a negative value, so any real pod
+/// preempts them.
 struct Placeholder {
     replicas: i64,
     ready: i64,
     per_pod: Res,
     priority_class: String,
     priority: i32,
+    images: Vec<String>,
+    /// Whether its pods may run on any schedulable node (no nodeSelector, affinity or
+    /// tolerations): only then is room on existing nodes counted for them.
+    anywhere: bool,
 }
 
 async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<Placeholder> {
@@ -56,15 +62,21 @@ async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<
         a.namespace
     );
     let d: Deployment = get_namespaced(client, "deployment", &a.namespace, &a.name, &hint).await?;
-    let template = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
     let not_placeholder = |why: String| {
         ToolFailure::BadArgument(format!(
-            "Deployment {}/{} is not a capacity placeholder: {why}; a placeholder runs pause pods under a PriorityClass with a negative value (scale real workloads with kubectl.scale)",
+            "Deployment {}/{} is not a capacity placeholder: {why}. A placeholder runs only pause containers (an image whose repository's last path component is `pause`, e.g. registry.k8s.io/pause:3.10), without command, ports or data volumes, under a PriorityClass with a negative value. Scale real workloads with kubectl.scale, whose impact counts the replicas they lose",
             a.namespace, a.name
         ))
     };
+    let template = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .ok_or_else(|| not_placeholder("it has no pod template".into()))?;
+    let images = pause_only(template).map_err(not_placeholder)?;
     let class = template
-        .and_then(|t| t.priority_class_name.clone())
+        .priority_class_name
+        .clone()
         .ok_or_else(|| not_placeholder("its pods have no priorityClassName".into()))?;
     let pc = Api::<PriorityClass>::all(client.clone())
         .get_opt(&class)
@@ -77,8 +89,8 @@ async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<
             "its PriorityClass {class:?} has value {priority}, not below 0, so real pods would not preempt it"
         )));
     }
-    let pod = k8s_openapi::api::core::v1::Pod {
-        spec: template.cloned(),
+    let pod = Pod {
+        spec: Some(template.clone()),
         ..Default::default()
     };
     let per_pod = requests(&pod);
@@ -94,7 +106,88 @@ async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<
         per_pod,
         priority_class: class,
         priority,
+        images,
+        anywhere: template.node_selector.as_ref().is_none_or(|s| s.is_empty())
+            && template.affinity.is_none()
+            && template.tolerations.as_ref().is_none_or(|t| t.is_empty()),
     })
+}
+
+/// Whether an image reference names a pause image: its repository's last path component is
+/// `pause`, from any registry (`registry.k8s.io/pause:3.10`,
+/// `public.ecr.aws/eks-distro/kubernetes/pause:v1.29.0-eks-1-29-1`, `pause@sha256:...`). The
+/// tag does not count: `busybox:pause` is busybox.
+pub fn is_pause_image(image: &str) -> bool {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split(':').next() == Some("pause")
+}
+
+/// Volume sources that hold no data of their own: a pod's scratch space and what the API
+/// projects into it. Any other (a PersistentVolumeClaim, hostPath, NFS, CSI, a cloud disk, an
+/// ephemeral or image volume) means the pods keep or reach data.
+const DATALESS: [&str; 5] = [
+    "emptyDir",
+    "configMap",
+    "secret",
+    "downwardAPI",
+    "projected",
+];
+
+fn dataless(v: &Volume) -> bool {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(m)) => m
+            .keys()
+            .all(|k| k == "name" || DATALESS.contains(&k.as_str())),
+        _ => false,
+    }
+}
+
+/// Checks that a pod template runs nothing but pause containers (init containers included)
+/// with no command, arguments or ports, and mounts no volume that holds data; returns its
+/// images, or why it is not a placeholder.
+pub fn pause_only(spec: &PodSpec) -> Result<Vec<String>, String> {
+    if spec.containers.is_empty() {
+        return Err("its pods have no containers".into());
+    }
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| ("init container", c));
+    let mut images = Vec::new();
+    for (what, c) in spec.containers.iter().map(|c| ("container", c)).chain(init) {
+        let image = c.image.as_deref().unwrap_or("");
+        if !is_pause_image(image) {
+            return Err(format!(
+                "{what} {:?} runs image {image:?}, not a pause image, so its pods do real work",
+                c.name
+            ));
+        }
+        if c.command.is_some() || c.args.is_some() {
+            return Err(format!(
+                "{what} {:?} sets a command or arguments; a pause container runs the image's own /pause",
+                c.name
+            ));
+        }
+        if c.ports.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(format!(
+                "{what} {:?} declares ports, so something may be served from it",
+                c.name
+            ));
+        }
+        if !images.contains(&image.to_owned()) {
+            images.push(image.to_owned());
+        }
+    }
+    if let Some(v) = spec.volumes.iter().flatten().find(|v| !dataless(v)) {
+        return Err(format!(
+            "its pods mount volume {:?}, which holds data (only {} volumes are allowed)",
+            v.name,
+            DATALESS.join(", ")
+        ));
+    }
+    Ok(images)
 }
 
 /// The replicas asked for, from `replicas` or `vcpus`.
@@ -131,10 +224,11 @@ pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<Cal
     let mut pools = nodepools(client).await?;
     cluster::ordered(&mut pools);
     let claims = nodeclaims(client).await?;
-    let rooms = cluster::rooms(client, &claims).await?;
+    let rooms = cluster::rooms(client, &claims, p.anywhere).await?;
     let pools: Vec<_> = pools.iter().map(|np| cluster::pool(np, &claims)).collect();
     let estimate = plan(added, p.per_pod, &rooms, &pools);
-    let imp = impact(&a, &p, after, &estimate);
+    let whole = reservation(after, p.per_pod, &pools);
+    let imp = impact(&a, &p, after, &estimate, &whole);
     let params = PatchParams {
         field_manager: Some("mcp-kubectl".into()),
         ..PatchParams::default()
@@ -147,17 +241,35 @@ pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<Cal
             &Patch::Merge(&json!({"spec": {"replicas": after}})),
         )
         .await?;
-    Ok(outcome(a.dry_run, &summary(&a, &p, after, &estimate), &imp))
+    Ok(outcome(
+        a.dry_run,
+        &summary(&a, &p, after, &estimate, &whole),
+        &imp,
+    ))
 }
 
-fn impact(a: &ScalePlaceholder, p: &Placeholder, after: i64, estimate: &Plan) -> Impact {
+/// How the estimate leans, for whoever reads the impact.
+const CONSERVATIVE: &str = "conservative: existing room counts only on Ready, untainted nodes and taint-free launching NodeClaims, after the pods already Pending take theirs (launching NodeClaims first), and none when the placeholder has a nodeSelector, affinity or tolerations; reserved_hourly_cost_usd_after prices the whole reservation on nodes of its own, since the real pods it is for take any room it borrows";
+
+fn impact(
+    a: &ScalePlaceholder,
+    p: &Placeholder,
+    after: i64,
+    estimate: &Plan,
+    whole: &Reservation,
+) -> Impact {
     let mut karpenter = serde_json::to_value(estimate).unwrap_or_default();
     karpenter["priority_class"] = json!(p.priority_class);
     karpenter["priority"] = json!(p.priority);
     karpenter["pod_requests"] =
         json!({"cpu_millicores": p.per_pod.cpu, "memory_bytes": p.per_pod.memory});
     karpenter["pods_added"] = json!((after - p.replicas).max(0));
-    karpenter["reserved_vcpus_after"] = json!(p.per_pod.cpu as f64 * after as f64 / 1000.0);
+    karpenter["images"] = json!(p.images);
+    karpenter["reserved_pods_after"] = json!(whole.pods);
+    karpenter["reserved_vcpus_after"] = json!(whole.vcpus);
+    karpenter["reserved_nodes_after"] = json!(whole.nodes);
+    karpenter["reserved_hourly_cost_usd_after"] = json!(whole.hourly_cost_usd);
+    karpenter["estimate"] = json!(CONSERVATIVE);
     let mut extra = serde_json::Map::new();
     extra.insert("karpenter".into(), karpenter);
     Impact {
@@ -176,7 +288,8 @@ fn impact(a: &ScalePlaceholder, p: &Placeholder, after: i64, estimate: &Plan) ->
         }),
         replicas_before: Some(p.replicas),
         replicas_after: Some(after),
-        // Placeholders serve nothing: removing them takes no capacity from a real workload.
+        // Checked above: pause containers only, no ports, no data volumes, negative priority.
+        // Removing them takes no capacity from a real workload.
         replicas_affected: Some(0),
         fraction_affected: Some(0.0),
         stateful: Some(false),
@@ -186,13 +299,23 @@ fn impact(a: &ScalePlaceholder, p: &Placeholder, after: i64, estimate: &Plan) ->
     }
 }
 
-fn summary(a: &ScalePlaceholder, p: &Placeholder, after: i64, e: &Plan) -> String {
+fn summary(
+    a: &ScalePlaceholder,
+    p: &Placeholder,
+    after: i64,
+    e: &Plan,
+    whole: &Reservation,
+) -> String {
     let mut text = format!(
-        "scale placeholder {}/{} {} -> {after} pods ({} vCPU reserved)",
+        "scale placeholder {}/{} {} -> {after} pods ({} vCPU reserved; the whole reservation on nodes of its own: {} node(s), est. {}/h)",
         a.namespace,
         a.name,
         p.replicas,
-        p.per_pod.cpu as f64 * after as f64 / 1000.0
+        whole.vcpus,
+        whole.nodes,
+        whole
+            .hourly_cost_usd
+            .map_or("unknown".into(), |c| format!("${c:.4}"))
     );
     if after <= p.replicas {
         text.push_str(
@@ -231,4 +354,89 @@ fn summary(a: &ScalePlaceholder, p: &Placeholder, after: i64, e: &Plan) -> Strin
         e.within_limits.map_or("unknown", |w| if w { "yes" } else { "no" })
     ));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Container, ContainerPort, Volume};
+
+    fn spec(images: &[&str]) -> PodSpec {
+        PodSpec {
+            containers: images
+                .iter()
+                .enumerate()
+                .map(|(i, image)| Container {
+                    name: format!("c{i}"),
+                    image: Some((*image).to_owned()),
+                    ..Container::default()
+                })
+                .collect(),
+            ..PodSpec::default()
+        }
+    }
+
+    #[test]
+    fn pause_images_are_told_by_their_repository_name_not_their_tag() {
+        for image in [
+            "registry.k8s.io/pause:3.10",
+            "public.ecr.aws/eks-distro/kubernetes/pause:v1.29.0-eks-1-29-1",
+            "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/pause:3.5",
+            "registry.local:5000/pause",
+            "pause@sha256:0123abcd",
+        ] {
+            assert!(is_pause_image(image), "{image}");
+        }
+        for image in [
+            "busybox:pause",
+            "registry.k8s.io/pause-worker:3.10",
+            "pause/worker:1",
+            "registry.local:5000/batch:pause",
+            "",
+        ] {
+            assert!(!is_pause_image(image), "{image}");
+        }
+    }
+
+    #[test]
+    fn only_pause_containers_without_command_ports_or_data_volumes_are_placeholders() {
+        assert_eq!(
+            pause_only(&spec(&["registry.k8s.io/pause:3.10"])),
+            Ok(vec!["registry.k8s.io/pause:3.10".to_owned()])
+        );
+        let real = pause_only(&spec(&[
+            "registry.k8s.io/pause:3.10",
+            "acme/batch-worker:2",
+        ]));
+        assert!(
+            real.as_ref()
+                .is_err_and(|e| e.contains("\"c1\"") && e.contains("acme/batch-worker:2")),
+            "{real:?}"
+        );
+        let mut init = spec(&["registry.k8s.io/pause:3.10"]);
+        init.init_containers = spec(&["acme/migrate:1"]).containers.into();
+        assert!(pause_only(&init).is_err_and(|e| e.starts_with("init container")));
+        let mut command = spec(&["registry.k8s.io/pause:3.10"]);
+        command.containers[0].command = Some(vec!["/bin/worker".into()]);
+        assert!(pause_only(&command).is_err_and(|e| e.contains("command")));
+        let mut ports = spec(&["registry.k8s.io/pause:3.10"]);
+        ports.containers[0].ports = Some(vec![ContainerPort {
+            container_port: 8080,
+            ..ContainerPort::default()
+        }]);
+        assert!(pause_only(&ports).is_err_and(|e| e.contains("ports")));
+        let volume = |v: serde_json::Value| -> Volume { serde_json::from_value(v).unwrap() };
+        let mut data = spec(&["registry.k8s.io/pause:3.10"]);
+        data.volumes = Some(vec![
+            volume(json!({"name": "scratch", "emptyDir": {}})),
+            volume(json!({"name": "queue", "persistentVolumeClaim": {"claimName": "q"}})),
+        ]);
+        assert!(pause_only(&data).is_err_and(|e| e.contains("\"queue\"")));
+        data.volumes = Some(vec![
+            volume(json!({"name": "scratch", "emptyDir": {}})),
+            volume(json!({"name": "conf", "configMap": {"name": "c"}})),
+        ]);
+        assert!(pause_only(&data).is_ok());
+        assert!(pause_only(&spec(&[])).is_err());
+    }
 }

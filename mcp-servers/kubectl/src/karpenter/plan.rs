@@ -288,6 +288,42 @@ pub fn plan(count: i64, each: Res, rooms: &[Res], pools: &[Pool]) -> Plan {
     }
 }
 
+/// The whole reservation after a call, priced on nodes of its own: what it costs once the real
+/// pods it is for arrive, take any room it now borrows on existing nodes, and push the
+/// placeholders onto nodes Karpenter launches for them. This is what the policy's ceiling
+/// bounds, so that repeated calls, each launching little, cannot add up past it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reservation {
+    pub pods: i64,
+    pub vcpus: f64,
+    pub nodes: usize,
+    /// `None` when a pod would land on an instance type outside the price list, or on none.
+    pub hourly_cost_usd: Option<f64>,
+}
+
+/// Prices `pods` placeholder pods of `each` on new nodes of `pools` (in priority order),
+/// ignoring existing room and the NodePools' limits and what they hold now (a bound on the
+/// reservation alone, the same whatever else runs).
+pub fn reservation(pods: i64, each: Res, pools: &[Pool]) -> Reservation {
+    let alone: Vec<Pool> = pools
+        .iter()
+        .map(|p| Pool {
+            cpu_limit: None,
+            memory_limit: None,
+            in_use: Res::default(),
+            ..p.clone()
+        })
+        .collect();
+    let p = plan(pods, each, &[], &alone);
+    let priced = p.pods_unplaceable == 0 && p.nodepools.iter().all(|n| n.known);
+    Reservation {
+        pods,
+        vcpus: (each.cpu * pods) as f64 / 1000.0,
+        nodes: p.nodes_to_launch,
+        hourly_cost_usd: p.hourly_cost_usd.filter(|_| priced),
+    }
+}
+
 /// Packs pods onto one NodePool's nodes: (its plan, pods placed, pods over its limits).
 fn plan_pool(pool: &Pool, count: i64, each: Res) -> (PoolPlan, i64, i64) {
     let types = pool.types();
@@ -427,6 +463,29 @@ mod tests {
         assert_eq!(p.pods_on_new_nodes, 21);
         assert_eq!(p.nodepools[0].pods_over_limits, 6);
         assert_eq!(p.within_limits, Some(false));
+    }
+
+    #[test]
+    fn the_reservation_is_priced_whole_on_nodes_of_its_own() {
+        // Room on existing nodes and what the NodePool holds now do not lower it.
+        let mut busy = pool(24);
+        busy.in_use = Res {
+            cpu: 16_000,
+            memory: 64 * GIB,
+        };
+        let r = reservation(21, PAUSE, &[busy]);
+        assert_eq!((r.pods, r.vcpus, r.nodes), (21, 21.0, 3));
+        assert_eq!(r.hourly_cost_usd, Some(1.071));
+        // Its limits do not cap it either: 27 pods are 4 nodes, not 3 and 6 Pending.
+        let r = reservation(27, PAUSE, &[pool(24)]);
+        assert_eq!(r.nodes, 4);
+        assert!(r.hourly_cost_usd.is_some_and(|c| c > 1.071), "{r:?}");
+        assert_eq!(reservation(0, PAUSE, &[]).hourly_cost_usd, Some(0.0));
+        // No NodePool, or one outside the price list: unknown, not free.
+        assert_eq!(reservation(7, PAUSE, &[]).hourly_cost_usd, None);
+        let mut unpriced = pool(24);
+        unpriced.requirements[2].values = vec!["m6i".into()];
+        assert_eq!(reservation(7, PAUSE, &[unpriced]).hourly_cost_usd, None);
     }
 
     #[test]

@@ -11,10 +11,17 @@ use sopilot_sim_env::{Scenario, SimOptions};
 use crate::common::{Harness, repo};
 
 async fn harness() -> Harness {
+    harness_with("").await
+}
+
+/// The scenario with `objects` (YAML list items, indented as its own) added.
+async fn harness_with(objects: &str) -> Harness {
     let text = std::fs::read_to_string(repo().join("scenarios/karpenter-peak.yaml")).unwrap();
-    assert!(text.contains("node_startup: 10s"));
-    let scenario =
-        Scenario::from_yaml(&text.replace("node_startup: 10s", "node_startup: 2s")).unwrap();
+    assert!(text.contains("node_startup: 10s") && text.contains("\ncloudwatch:"));
+    let text = text
+        .replace("node_startup: 10s", "node_startup: 2s")
+        .replace("\ncloudwatch:", &format!("{objects}\ncloudwatch:"));
+    let scenario = Scenario::from_yaml(&text).unwrap();
     let sim = sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap();
@@ -188,4 +195,121 @@ async fn without_a_nodepool_nothing_is_provisioned_and_the_tools_say_so() {
         claims.text
     );
     assert_eq!(claims.structured["ready_before_peak"], false);
+}
+
+/// A real low-priority workload: batch workers under a negative PriorityClass.
+const BATCH: &str = r#"
+    - apiVersion: scheduling.k8s.io/v1
+      kind: PriorityClass
+      metadata: {name: batch-low}
+      value: -5
+    - apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: batch-workers, namespace: scaling, labels: {app: batch-workers}}
+      spec:
+        replicas: 2
+        selector: {matchLabels: {app: batch-workers}}
+        template:
+          metadata: {labels: {app: batch-workers}}
+          spec:
+            priorityClassName: batch-low
+            containers:
+              - name: worker
+                image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-worker:pause
+                resources:
+                  requests: {cpu: 100m, memory: 128Mi}
+"#;
+
+#[tokio::test]
+async fn a_negative_priority_workload_that_is_not_pause_pods_is_refused() {
+    let h = harness_with(BATCH).await;
+    let batch = |n: i64| json!({"namespace": "scaling", "name": "batch-workers", "replicas": n, "dry_run": true});
+    for n in [0, 20] {
+        let r = h.call("scale_placeholder_capacity", batch(n)).await;
+        assert!(r.is_error, "{}", r.text);
+        assert!(
+            r.text.contains("not a capacity placeholder")
+                && r.text.contains("batch-worker:pause")
+                && r.text.contains("not a pause image")
+                && r.text.contains("kubectl.scale"),
+            "{}",
+            r.text
+        );
+    }
+    let real = h
+        .call(
+            "scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "batch-workers", "replicas": 0}),
+        )
+        .await;
+    assert!(real.is_error, "{}", real.text);
+    assert_eq!(
+        h.sim
+            .get("Deployment", Some("scaling"), "batch-workers")
+            .unwrap()["spec"]["replicas"],
+        2
+    );
+    // The document's placeholder, pause pods from registry.k8s.io, still is one.
+    let ok = h
+        .ok(
+            "scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 7, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(
+        ok.structured["impact"]["karpenter"]["images"],
+        json!(["registry.k8s.io/pause:3.9"])
+    );
+}
+
+#[tokio::test]
+async fn repeated_steps_each_cheap_show_the_whole_reservation_growing() {
+    let h = harness().await;
+    let mut totals = Vec::new();
+    for n in [7, 14, 21] {
+        let r = h
+            .ok(
+                "scale_placeholder_capacity",
+                json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": n}),
+            )
+            .await;
+        let k = &r.structured["impact"]["karpenter"];
+        // Each step on its own launches one c7i.2xlarge within the NodePool's limits...
+        assert_eq!(
+            (
+                &k["nodes_to_launch"],
+                &k["hourly_cost_usd"],
+                &k["within_limits"]
+            ),
+            (&json!(1), &json!(0.357), &json!(true)),
+            "{k:#}"
+        );
+        assert_eq!(k["reserved_pods_after"], n);
+        assert_eq!(k["reserved_vcpus_after"], n as f64);
+        totals.push(k["reserved_hourly_cost_usd_after"].clone());
+        assert_eq!(replicas(&h), n);
+    }
+    // ...but the reservation they add up to passes the $1/h ceiling at the third.
+    assert_eq!(totals, [json!(0.357), json!(0.714), json!(1.071)]);
+}
+
+#[tokio::test]
+async fn vcpus_resolve_to_the_replicas_the_impact_pins() {
+    let h = harness().await;
+    let args = json!({"namespace": "scaling", "name": "capacity-reservation", "vcpus": 7, "dry_run": true});
+    let before = h.ok("scale_placeholder_capacity", args.clone()).await;
+    assert_eq!(before.structured["impact"]["replicas_after"], 7);
+    // Someone halves the placeholder pods' CPU request: the same 7 vCPU are now 14 pods, and
+    // the impact (which an approval's digest covers) says so.
+    let mut d = h
+        .sim
+        .get("Deployment", Some("scaling"), "capacity-reservation")
+        .unwrap();
+    d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("500m");
+    h.sim.kube().apply(d).unwrap();
+    let after = h.ok("scale_placeholder_capacity", args).await;
+    let imp = &after.structured["impact"];
+    assert_eq!(imp["replicas_after"], 14, "{imp:#}");
+    assert_eq!(imp["karpenter"]["reserved_pods_after"], 14);
+    assert_eq!(imp["karpenter"]["pod_requests"]["cpu_millicores"], 500);
 }
