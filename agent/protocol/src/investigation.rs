@@ -238,4 +238,79 @@ mod tests {
             })
         ));
     }
+
+    /// Any JSON: a leaf or a small tree of objects and arrays, with the event's own keys
+    /// likely, so the parser's paths are reached.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("detail".to_owned()),
+            Just("investigationId".to_owned()),
+            Just("status".to_owned()),
+            Just("hypotheses".to_owned()),
+            Just("findings".to_owned()),
+            Just("description".to_owned()),
+            Just("resources".to_owned()),
+            Just("title".to_owned()),
+            ".{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "\\PC{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    use proptest::prelude::any;
+
+    proptest::proptest! {
+        /// Whatever an EventBridge sender posts, reading it never panics, and what it keeps is
+        /// bounded.
+        #[test]
+        fn any_payload_is_read_or_refused_never_a_panic(detail in any_json(), id in "\\PC{0,300}") {
+            let mut p = event();
+            p["detail"] = detail;
+            let _ = parse(&p);
+            if p["detail"].is_object() {
+                p["detail"]["investigationId"] = json!(id);
+                p["detail"]["status"] = json!("COMPLETED");
+                if let Ok(i) = parse(&p) {
+                    proptest::prop_assert!(i.id.chars().count() <= MAX_NAME + 1);
+                    proptest::prop_assert!(i.hypotheses.len() <= MAX_HYPOTHESES);
+                    proptest::prop_assert!(i.findings.len() <= MAX_FINDINGS);
+                    let v = serde_json::to_value(crate::Trigger::Investigation { investigation: i.clone() });
+                    proptest::prop_assert!(v.is_ok());
+                }
+            }
+        }
+
+        /// A credential planted anywhere in a hypothesis never reaches the trigger data, not
+        /// even 8 characters of it, also where the cut to 1 KiB falls inside it (so the text is
+        /// redacted before it is cut).
+        #[test]
+        fn a_planted_credential_never_survives(
+            before in "[a-z ]{990,1030}",
+            key in "[A-Z0-9]{16}",
+            password in "[A-Za-z0-9]{12,24}",
+            aws in any::<bool>(),
+        ) {
+            let mut p = event();
+            let secret = if aws { format!("AKIA{key}") } else { password };
+            let planted = if aws { secret.clone() } else { format!("password={secret}") };
+            let description = format!("{before} {planted} and more");
+            p["detail"]["hypotheses"] = json!([{"title": "t", "description": description}]);
+            let i = parse(&p).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let kept = &i.hypotheses[0].text;
+            let leaked = secret.as_bytes().windows(8).find(|w| kept.as_bytes().windows(8).any(|k| k == *w));
+            proptest::prop_assert!(leaked.is_none(), "{}", kept);
+        }
+    }
 }
