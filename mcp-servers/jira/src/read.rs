@@ -9,6 +9,7 @@ use crate::args::{GetIssue, Search};
 use crate::client::Jira;
 use crate::config::ApiVersion;
 use crate::error::JiraResult;
+use crate::scope::Resolved;
 
 /// The most bytes of text a tool returns.
 const MAX_TEXT: usize = 16 * 1024;
@@ -37,17 +38,24 @@ fn short(text: &str) -> String {
     cap(text, MAX_BODY, "read the issue in Jira for the rest").text
 }
 
-pub async fn get_issue(ctx: &Ctx, a: GetIssue) -> JiraResult<CallToolResult> {
-    let key = ctx.projects.issue(&a.issue_key)?;
-    let fields = format!("{SEARCH_FIELDS},description,comment,reporter");
-    let v = ctx
+/// The issue `asked` names as Jira resolves it (with `fields`, which must include `project`),
+/// once its current key and project are both allowed: a moved issue's old key is refused.
+pub(crate) async fn resolve(ctx: &Ctx, asked: &str, fields: &str) -> JiraResult<(Resolved, Value)> {
+    let key = ctx.projects.issue(asked)?;
+    let bean = ctx
         .jira
         .get(
             &format!("issue/{key}"),
-            &[("fields", &fields)],
+            &[("fields", fields)],
             &format!("read {key}"),
         )
         .await?;
+    Ok((ctx.projects.resolved(&key, &bean)?, bean))
+}
+
+pub async fn get_issue(ctx: &Ctx, a: GetIssue) -> JiraResult<CallToolResult> {
+    let fields = format!("{SEARCH_FIELDS},description,comment,reporter,project");
+    let (Resolved { key, .. }, v) = resolve(ctx, &a.issue_key, &fields).await?;
     let mut out = summary_of(&v);
     let description = Jira::text_of(&v["fields"]["description"]).map(|t| short(&t));
     let comments: Vec<Value> = v["fields"]["comment"]["comments"]

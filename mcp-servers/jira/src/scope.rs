@@ -1,8 +1,22 @@
 //! The project allow-list: issue keys and project keys are checked before any request, and a
 //! search's JQL is wrapped as `project in (ALLOWED) AND (JQL)` after checking it cannot close
 //! the parenthesis early (balanced, quotes closed), so its `OR`s stay inside the allow-list.
+//! Jira resolves the old key of a moved issue (`OPS-5`, now `SEC-7`), so a key's prefix
+//! proves nothing on its own: [`Projects::resolved`] checks the issue Jira answered.
+
+use serde_json::Value;
 
 use crate::error::{JiraError, JiraResult};
+
+/// The issue Jira answered for a key, its current key and project both allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The current key (not the old key of a moved issue).
+    pub key: String,
+    /// Jira's id: what a write addresses, so it reaches the issue that was checked.
+    pub id: String,
+    pub project: String,
+}
 
 /// The projects the tools may use.
 #[derive(Debug, Clone)]
@@ -59,6 +73,27 @@ impl Projects {
             });
         }
         Ok(format!("{project}-{n}"))
+    }
+
+    /// The issue bean Jira answered for `asked` (read with `fields=project`), if both its
+    /// `key` and its `fields.project.key` are allowed.
+    pub fn resolved(&self, asked: &str, bean: &Value) -> JiraResult<Resolved> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_ascii_uppercase();
+        let (key, project) = (text(&bean["key"]), text(&bean["fields"]["project"]["key"]));
+        let id = bean["id"].as_str().unwrap_or_default().to_owned();
+        if key.is_empty() || project.is_empty() || id.is_empty() {
+            return Err(JiraError::BadArgument(format!(
+                "Jira's answer for {asked} has no key, id or project; nothing was changed"
+            )));
+        }
+        let key_project = key.rsplit_once('-').map_or("", |(p, _)| p);
+        if !self.allows(&project) || !self.allows(key_project) {
+            return Err(JiraError::OutOfScope {
+                what: format!("issue {asked} (now {key} in project {project}: it was moved)"),
+                allowed: self.list(),
+            });
+        }
+        Ok(Resolved { key, id, project })
     }
 
     /// The JQL actually sent for a search with `jql`.
@@ -221,6 +256,32 @@ mod tests {
         assert!(matches!(
             p().project("sec"),
             Err(JiraError::OutOfScope { .. })
+        ));
+    }
+
+    #[test]
+    fn a_moved_issue_is_judged_by_where_it_is_now() {
+        let bean = |key: &str, project: &str| serde_json::json!({"id": "10005", "key": key, "fields": {"project": {"key": project}}});
+        assert_eq!(
+            p().resolved("OPS-5", &bean("PAY-9", "PAY")).ok(),
+            Some(Resolved {
+                key: "PAY-9".into(),
+                id: "10005".into(),
+                project: "PAY".into()
+            })
+        );
+        for (key, project) in [("SEC-7", "SEC"), ("OPS-5", "SEC"), ("SEC-7", "OPS")] {
+            assert!(
+                matches!(
+                    p().resolved("OPS-5", &bean(key, project)),
+                    Err(JiraError::OutOfScope { .. })
+                ),
+                "{key} {project}"
+            );
+        }
+        assert!(matches!(
+            p().resolved("OPS-5", &serde_json::json!({"key": "OPS-5"})),
+            Err(JiraError::BadArgument(_))
         ));
     }
 

@@ -8,6 +8,7 @@ use sopilot_mcp_common::{ok_json, redact};
 use crate::Ctx;
 use crate::args::{AddComment, CreateIssue, TransitionIssue};
 use crate::error::{JiraError, JiraResult};
+use crate::read::resolve;
 
 /// The answer to a dry run: nothing executed, the impact named as the gate reads it
 /// (`action`, and a `target` with `kind` and `name`: `JiraProject` for a new issue,
@@ -23,16 +24,40 @@ fn clean(text: &str) -> String {
     redact(text).into_owned()
 }
 
+/// Labels are identifiers: one that redaction would change (a credential, an address) is
+/// refused rather than masked into a nonsense label.
 fn check_labels(labels: &[String]) -> JiraResult<()> {
-    match labels
+    if let Some(bad) = labels
         .iter()
         .find(|l| l.is_empty() || l.contains(char::is_whitespace))
     {
-        Some(bad) => Err(JiraError::BadArgument(format!(
+        return Err(JiraError::BadArgument(format!(
             "label {bad:?} is empty or has spaces; Jira labels are single words, e.g. sev2 or payment-service"
+        )));
+    }
+    // The value is not echoed: the error goes back to the model and into logs.
+    match labels.iter().position(|l| clean(l) != *l) {
+        Some(i) => Err(JiraError::BadArgument(format!(
+            "label {} of {} looks like a credential or personal data; use a plain word, e.g. sev2 or payment-service",
+            i + 1,
+            labels.len()
         ))),
         None => Ok(()),
     }
+}
+
+/// The issue type, `Task` when none; one that redaction would change is refused.
+fn issue_type(asked: Option<&str>) -> JiraResult<String> {
+    let t = asked
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Task");
+    if clean(t) != t {
+        return Err(JiraError::BadArgument(
+            "issue_type looks like a credential or personal data; use a type of the project, e.g. Task, Bug or Incident".into(),
+        ));
+    }
+    Ok(t.to_owned())
 }
 
 pub async fn create_issue(ctx: &Ctx, a: CreateIssue) -> JiraResult<CallToolResult> {
@@ -44,13 +69,7 @@ pub async fn create_issue(ctx: &Ctx, a: CreateIssue) -> JiraResult<CallToolResul
         ));
     }
     check_labels(&a.labels)?;
-    let issue_type = a
-        .issue_type
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .unwrap_or("Task")
-        .to_owned();
+    let issue_type = issue_type(a.issue_type.as_deref())?;
     let description = a
         .description
         .as_deref()
@@ -84,18 +103,16 @@ pub async fn create_issue(ctx: &Ctx, a: CreateIssue) -> JiraResult<CallToolResul
 }
 
 pub async fn add_comment(ctx: &Ctx, a: AddComment) -> JiraResult<CallToolResult> {
-    let key = ctx.projects.issue(&a.issue_key)?;
+    ctx.projects.issue(&a.issue_key)?;
     let body = clean(&a.body);
     if body.trim().is_empty() {
         return Err(JiraError::BadArgument(
             "body is empty: write the comment's text".into(),
         ));
     }
-    let project = key
-        .rsplit_once('-')
-        .map(|(p, _)| p.to_owned())
-        .unwrap_or_default();
-    let impact = json!({"action": "add_comment", "target": {"kind": "JiraIssue", "name": key}, "project": project, "chars": body.chars().count()});
+    let (issue, _) = resolve(ctx, &a.issue_key, "project").await?;
+    let key = &issue.key;
+    let impact = json!({"action": "add_comment", "target": {"kind": "JiraIssue", "name": key}, "project": issue.project, "issue_id": issue.id, "chars": body.chars().count()});
     if a.dry_run {
         return Ok(dry(
             format!("dry run: would comment on {key}:\n{body}"),
@@ -105,7 +122,7 @@ pub async fn add_comment(ctx: &Ctx, a: AddComment) -> JiraResult<CallToolResult>
     let v = ctx
         .jira
         .post(
-            &format!("issue/{key}/comment"),
+            &format!("issue/{}/comment", issue.id),
             &json!({"body": ctx.jira.body(&body)}),
             &format!("comment on {key}"),
         )
@@ -120,16 +137,9 @@ pub async fn add_comment(ctx: &Ctx, a: AddComment) -> JiraResult<CallToolResult>
 }
 
 pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallToolResult> {
-    let key = ctx.projects.issue(&a.issue_key)?;
     let wanted = a.transition.trim();
-    let issue = ctx
-        .jira
-        .get(
-            &format!("issue/{key}"),
-            &[("fields", "status")],
-            &format!("read {key}"),
-        )
-        .await?;
+    let (resolved, issue) = resolve(ctx, &a.issue_key, "status,project").await?;
+    let (key, id) = (&resolved.key, &resolved.id);
     let from = issue["fields"]["status"]["name"]
         .as_str()
         .unwrap_or("?")
@@ -137,7 +147,7 @@ pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallT
     let list = ctx
         .jira
         .get(
-            &format!("issue/{key}/transitions"),
+            &format!("issue/{id}/transitions"),
             &[],
             &format!("list the transitions of {key}"),
         )
@@ -181,16 +191,12 @@ pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallT
             }
         )));
     };
-    let (id, name, to) = (
+    let (transition, name, to) = (
         t["id"].as_str().unwrap_or_default().to_owned(),
         t["name"].as_str().unwrap_or_default().to_owned(),
         t["to"]["name"].as_str().unwrap_or("?").to_owned(),
     );
-    let project = key
-        .rsplit_once('-')
-        .map(|(p, _)| p.to_owned())
-        .unwrap_or_default();
-    let impact = json!({"action": "transition_issue", "target": {"kind": "JiraIssue", "name": key}, "project": project, "transition": name, "from": from, "to": to});
+    let impact = json!({"action": "transition_issue", "target": {"kind": "JiraIssue", "name": key}, "project": resolved.project, "issue_id": id, "transition": name, "from": from, "to": to});
     if a.dry_run {
         return Ok(dry(
             format!("dry run: would move {key} from {from} to {to} ({name})"),
@@ -199,8 +205,8 @@ pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallT
     }
     ctx.jira
         .post(
-            &format!("issue/{key}/transitions"),
-            &json!({"transition": {"id": id}}),
+            &format!("issue/{id}/transitions"),
+            &json!({"transition": {"id": transition}}),
             &format!("transition {key} ({name})"),
         )
         .await?;

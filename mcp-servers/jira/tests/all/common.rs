@@ -96,7 +96,12 @@ impl Deref for Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let sim = Sim::start(site()).await;
+        Harness::on(site()).await
+    }
+
+    /// As [`Harness::start`], against the site `section` describes.
+    pub async fn on(section: Value) -> Harness {
+        let sim = Sim::start(section).await;
         let client = server(&sim.url)
             .env("RUST_LOG", "debug")
             .keep_stderr()

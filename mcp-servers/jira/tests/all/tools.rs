@@ -125,6 +125,23 @@ async fn create_issue_sends_adf_with_credentials_masked() {
         )
         .await;
     assert!(e.contains("label \"two words\""), "{e}");
+    // A label or type is an identifier: one carrying a credential is refused, not masked
+    // into a nonsense label, and the credential is not echoed.
+    for args in [
+        json!({"project": "OPS", "summary": "x", "labels": ["sev1", "postgres://app:hunter2@db/pay"]}),
+        json!({"project": "OPS", "summary": "x", "issue_type": "password=hunter2"}),
+    ] {
+        let e = h.fails("create_issue", args.clone()).await;
+        assert!(
+            e.contains("looks like a credential") && !e.contains("hunter2"),
+            "{args}: {e}"
+        );
+    }
+    let masked = |i: &sopilot_sim_jira::Issue| i.labels.iter().any(|l| l.contains("REDACTED"));
+    assert!(
+        !h.sim.state.issues().iter().any(masked),
+        "no issue got a masked label"
+    );
     h.assert_no_leak();
 }
 
@@ -141,7 +158,10 @@ async fn add_comment_and_dry_run() {
         r.structured["impact"]["target"],
         json!({"kind": "JiraIssue", "name": "OPS-1"})
     );
-    assert!(h.sim.calls().is_empty());
+    assert!(
+        h.sim.calls().iter().all(|c| c.starts_with("GET ")),
+        "a dry run only reads"
+    );
     h.ok(
         "add_comment",
         json!({"issue_key": "OPS-1", "body": "error rate back to **0.1%**"}),
