@@ -1,9 +1,10 @@
-//! `/events`: Server-Sent Events telling a live page that what it shows changed. The stream
-//! reads the store once a second and sends `change` when the runs list and approvals (or,
-//! with `?run=ID`, that run's timeline) differ from the version the page was rendered at
-//! (`v`) or the last reading; the page then fetches
-//! itself again (`console.js`). The stream ends after a while (the browser reconnects) and
-//! when the server shuts down.
+//! `/events`: Server-Sent Events telling a live page that what it shows changed. One poller
+//! a server ([`super::live`]) reads the store once a second for every stream together; a
+//! stream sends `change` when the runs list and approvals (or, with `?run=ID`, that run's
+//! timeline) differ from the version the page was rendered at (`v`) or the last one it saw;
+//! the page then fetches itself again (`console.js`). Only a signed-in session gets a stream,
+//! and only a few at once ([`super::live::MAX_PER_SESSION`], [`super::live::MAX_TOTAL`]). The
+//! stream ends after a while (the browser reconnects) and when the server shuts down.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,12 +16,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sopilot_protocol::ApprovalState;
 
+use super::live::{self, Refused, Subscription};
 use super::page::ConsoleError;
 use super::signed_in;
 use crate::AppState;
 
-/// How often the store is read.
-const EVERY: Duration = Duration::from_secs(1);
 /// How long one stream lasts before the browser is asked to reconnect.
 const LIFETIME: Duration = Duration::from_secs(600);
 
@@ -33,11 +33,27 @@ pub struct Watch {
     v: Option<String>,
 }
 
-/// A short digest of [`fingerprint`], which a page carries in its `/events` URL.
-pub fn version(s: &AppState, run: Option<&str>) -> String {
+fn digest(fingerprint: &str) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(fingerprint(s, run).as_bytes());
+    let digest = sha2::Sha256::digest(fingerprint.as_bytes());
     hex::encode(&digest[..8])
+}
+
+/// A short digest of what a page showing `run` (or the runs and approvals) shows, which the
+/// page carries in its `/events` URL.
+pub fn version(s: &AppState, run: Option<&str>) -> String {
+    digest(&format!("{}{}", shown(s, run), pending(s)))
+}
+
+/// The versions of several pages at once, reading the pending approvals once.
+pub fn versions(s: &AppState, runs: &[Option<String>]) -> Vec<(Option<String>, String)> {
+    let pending = pending(s);
+    runs.iter()
+        .map(|r| {
+            let v = digest(&format!("{}{pending}", shown(s, r.as_deref())));
+            (r.clone(), v)
+        })
+        .collect()
 }
 
 /// The `/events` URL of a page showing `run` (or the runs and approvals), as it is now.
@@ -49,28 +65,43 @@ pub fn live_url(s: &AppState, run: Option<&str>) -> String {
     }
 }
 
-/// What a page shows, reduced to a string that changes when it does.
-pub fn fingerprint(s: &AppState, run: Option<&str>) -> String {
+/// The run's status and length, or the newest runs' statuses: a string that changes when
+/// they do.
+fn shown(s: &AppState, run: Option<&str>) -> String {
     let store = s.runs.store();
-    let mut f = String::new();
     match run {
-        Some(id) => {
-            if let Ok((row, events, _)) = store.run(id) {
-                f = format!("{:?}:{}", row.status, events.len());
-            }
-        }
-        None => {
-            for r in store.runs(50).unwrap_or_default() {
-                f.push_str(&format!("{}={:?};", r.id, r.status));
-            }
-        }
+        Some(id) => store
+            .run(id)
+            .map(|(row, events, _)| format!("{:?}:{}", row.status, events.len()))
+            .unwrap_or_default(),
+        None => store
+            .runs(50)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| format!("{}={:?};", r.id, r.status))
+            .collect(),
     }
-    // A decision or an expiry takes an approval out of the pending ones.
+}
+
+/// The pending approvals (a decision or an expiry takes one out).
+fn pending(s: &AppState) -> String {
     let pending = s.approvals.store().approvals(Some(ApprovalState::Pending));
-    for a in pending.unwrap_or_default() {
-        f.push_str(&format!("{}={:?};", a.id, a.state));
-    }
-    f
+    pending
+        .unwrap_or_default()
+        .iter()
+        .map(|a| format!("{}={:?};", a.id, a.state))
+        .collect()
+}
+
+/// Whether `now` is news to a stream that last saw `last` (`None`: nothing yet, and a first
+/// reading is then only remembered); remembers it.
+fn news(last: &mut Option<String>, now: Option<String>) -> bool {
+    let Some(now) = now else {
+        return false;
+    };
+    let changed = last.as_ref().is_some_and(|l| *l != now);
+    *last = Some(now);
+    changed
 }
 
 /// `GET /events[?run=ID]`
@@ -79,26 +110,26 @@ pub async fn stream(
     headers: HeaderMap,
     Query(w): Query<Watch>,
 ) -> Result<Response, ConsoleError> {
-    signed_in(&s, &headers)?;
-    let stop = s.runs.shutdown_token();
-    // Read before the page was rendered, so a change in between is not lost.
-    let first = w.v.clone().unwrap_or_else(|| version(&s, w.run.as_deref()));
-    let started = tokio::time::Instant::now();
+    let session = signed_in(&s, &headers)?;
+    let sub = live::subscribe(&s, session.id(), w.run).map_err(|e| {
+        tracing::warn!(token = %session.who.name, "console: /events refused: {e}");
+        match e {
+            Refused::Session => ConsoleError::TooMany(e.to_string()),
+            Refused::Full => ConsoleError::Unavailable(e.to_string()),
+        }
+    })?;
+    let end = tokio::time::Instant::now() + LIFETIME;
     let events = futures::stream::unfold(
-        (s, w.run, first, stop, started),
-        |(s, run, last, stop, started)| async move {
+        (sub, w.v),
+        move |(mut sub, mut last): (Subscription, Option<String>)| async move {
             loop {
-                if started.elapsed() >= LIFETIME {
-                    return None;
+                if news(&mut last, sub.current()) {
+                    let ev = Event::default().event("change").data("changed");
+                    return Some((Ok::<_, Infallible>(ev), (sub, last)));
                 }
                 tokio::select! {
-                    _ = stop.cancelled() => return None,
-                    _ = tokio::time::sleep(EVERY) => {}
-                }
-                let now = version(&s, run.as_deref());
-                if now != last {
-                    let ev = Event::default().event("change").data("changed");
-                    return Some((Ok::<_, Infallible>(ev), (s, run, now, stop, started)));
+                    more = sub.changed() => if !more { return None },
+                    _ = tokio::time::sleep_until(end) => return None,
                 }
             }
         },
@@ -106,4 +137,23 @@ pub async fn stream(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::news;
+
+    #[test]
+    fn a_stream_sends_what_differs_from_what_it_saw() {
+        // Rendered at "a": the same reading is no news, another is.
+        let mut last = Some("a".to_owned());
+        assert!(!news(&mut last, None));
+        assert!(!news(&mut last, Some("a".into())));
+        assert!(news(&mut last, Some("b".into())));
+        assert!(!news(&mut last, Some("b".into())));
+        // Without a version, the first reading is the baseline.
+        let mut last = None;
+        assert!(!news(&mut last, Some("a".into())));
+        assert!(news(&mut last, Some("b".into())));
+    }
 }

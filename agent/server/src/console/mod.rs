@@ -13,8 +13,10 @@
 mod approvals;
 mod assets;
 mod charts;
+mod codes;
 mod events;
 mod html;
+mod live;
 mod page;
 mod policy;
 mod run;
@@ -46,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(root))
         .route("/signin", get(signin::show).post(signin::submit))
         .route("/signout", post(signin::sign_out))
+        .route("/api/signin-code", post(codes::create))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(run::show))
         .route("/approvals", get(approvals::list))
@@ -127,16 +130,60 @@ fn check_post(
     Ok(())
 }
 
-/// Whether cookies must be `Secure`: the request came through TLS (`X-Forwarded-Proto:
-/// https` from the proxy in front) or `SOPILOT_CONSOLE_SECURE_COOKIE` is `true`.
-fn secure_cookies(headers: &HeaderMap) -> bool {
-    let forwarded = headers
+/// Whether the request came through a TLS-terminating proxy (`X-Forwarded-Proto: https`).
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    forwarded
-        || std::env::var("SOPILOT_CONSOLE_SECURE_COOKIE").is_ok_and(|v| v == "true" || v == "1")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Whether the session cookie is marked `Secure` (see [`cookie_secure`]), by
+/// `SOPILOT_CONSOLE_SECURE_COOKIE`, the listen address and the request.
+fn secure_cookies(s: &AppState, headers: &HeaderMap) -> bool {
+    let setting = std::env::var("SOPILOT_CONSOLE_SECURE_COOKIE").ok();
+    cookie_secure(
+        setting.as_deref(),
+        s.options.listen.ip().is_loopback(),
+        forwarded_https(headers),
+    )
+}
+
+/// Whether the session cookie is marked `Secure`: as `setting` says when it is `true`/`1` or
+/// `false`/`0`; otherwise yes, unless the server listens on loopback only (`loopback`) and the
+/// request did not come through TLS (`https`). A value that is neither keeps the cookie
+/// `Secure` (and is logged).
+fn cookie_secure(setting: Option<&str>, loopback: bool, https: bool) -> bool {
+    match setting.map(str::trim) {
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        None | Some("") => https || !loopback,
+        Some(other) => {
+            tracing::warn!(
+                "SOPILOT_CONSOLE_SECURE_COOKIE={other:?} is neither true nor false; the session cookie stays Secure"
+            );
+            true
+        }
+    }
+}
+
+/// Whether a browser posted from a page it reached over plain HTTP on a host other than
+/// loopback (where it would drop a `Secure` cookie).
+fn plain_http_page(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(host) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    !matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_doors;

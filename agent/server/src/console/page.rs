@@ -96,6 +96,12 @@ pub enum ConsoleError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many requests of this session (429).
+    #[error("{0}")]
+    TooMany(String),
+    /// The server is at a limit for everyone (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the store failed: {0}")]
     Store(#[from] sopilot_runtime::StoreError),
 }
@@ -108,6 +114,8 @@ impl IntoResponse for ConsoleError {
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ConsoleError::Conflict(_) => StatusCode::CONFLICT,
+            ConsoleError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = layout(

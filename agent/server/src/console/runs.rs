@@ -253,11 +253,12 @@ fn listing(rows: &[Vec<String>]) -> String {
     table("runs", &head, rows)
 }
 
+/// Each approval's state and how long it waited for its decision (seconds, if decided).
+type Latencies = Vec<(ApprovalState, Option<i64>)>;
+
 /// Every approval's state and how long it waited for its decision (seconds), and how many
 /// are pending.
-fn approval_latencies(
-    s: &AppState,
-) -> Result<(Vec<(ApprovalState, Option<i64>)>, usize), ConsoleError> {
+fn approval_latencies(s: &AppState) -> Result<(Latencies, usize), ConsoleError> {
     let store = s.approvals.store();
     let approvals = store.approvals(None)?;
     let latencies = approvals

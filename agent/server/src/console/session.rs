@@ -49,6 +49,13 @@ pub struct Session {
     nonce: String,
 }
 
+impl Session {
+    /// What tells this session from the token's other sessions (not a secret on its own).
+    pub fn id(&self) -> &str {
+        &self.nonce
+    }
+}
+
 struct Keys {
     process: [u8; 32],
     signed_out: Mutex<HashMap<String, i64>>,
