@@ -6,19 +6,30 @@
 //! by the hub through the gate ([`Gate::resume_approved`]): dry-run and decided again,
 //! executed only if that is still what the approver approved, with its audit row synced
 //! first, and recorded on the interrupted run's timeline.
+//!
+//! With several replicas on one store, an approval decided on one replica is often for a run
+//! that waits on another. The deciding replica leaves the call to that run for
+//! [`OWNER_GRACE`] while the run is still `running` (its waiter reads the store every second
+//! and claims the execution); only if nobody claims it in that time (the owner died) does the
+//! hub carry it out itself. Either way the store's execution claim lets one of them execute it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use sopilot_protocol::{ApprovalState, RunEventKind};
+use sopilot_protocol::{ApprovalState, RunEventKind, RunStatus};
 use sopilot_runtime::{
     Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, Store, StoreError,
 };
 use tokio::sync::broadcast;
 
 use crate::runs::Origin;
+
+/// How long a replica that decided an approval leaves its execution to the run that asked for
+/// it, while that run is still `running` (on another replica): its waiter reads the store
+/// every second, then re-checks the call before claiming it.
+pub const OWNER_GRACE: Duration = Duration::from_secs(5);
 
 /// A place where escalations are shown and decided (Slack, ...).
 #[async_trait::async_trait]
@@ -123,7 +134,7 @@ impl ApprovalHub {
                 ch.resolved(&record).await;
             }
             if orphan && record.state == ApprovalState::Approved {
-                resumed = Some(self.resume(&record).await);
+                resumed = Some(self.carry_out(&record).await);
             }
         }
         Ok(Decided {
@@ -133,18 +144,47 @@ impl ApprovalHub {
         })
     }
 
-    /// Carries out an approved call whose run is no longer waiting (the server restarted),
-    /// through the gate.
+    /// Notes `message` on the run's timeline (a failure to note it loses nothing) and
+    /// returns it.
+    fn note(&self, run_id: &str, message: String) -> String {
+        let _ = self.store.append_event(
+            run_id,
+            RunEventKind::Note {
+                message: message.clone(),
+            },
+        );
+        message
+    }
+
+    /// Carries out an approved call that no run of this replica waits for: left to its run
+    /// while that run is still going elsewhere and claims it within [`OWNER_GRACE`], else
+    /// through this replica's gate.
+    async fn carry_out(&self, record: &ApprovalRecord) -> String {
+        let going = matches!(self.store.run(&record.run_id), Ok((row, _, _)) if row.status == RunStatus::Running);
+        if going && let Some(by) = self.claimed_within(&record.id, OWNER_GRACE).await {
+            return format!("approval {} is carried out by its run, on {by}", record.id);
+        }
+        self.resume(record).await
+    }
+
+    /// Who claimed approved call `id`'s execution, polled until `within` has passed.
+    async fn claimed_within(&self, id: &str, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(by)) = self.store.executed_by(id) {
+                return Some(by);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Carries out an approved call whose run is no longer waiting (the server restarted,
+    /// or the replica running it died), through the gate.
     async fn resume(&self, record: &ApprovalRecord) -> String {
-        let note = |message: String| {
-            let _ = self.store.append_event(
-                &record.run_id,
-                RunEventKind::Note {
-                    message: message.clone(),
-                },
-            );
-            message
-        };
+        let note = |message: String| self.note(&record.run_id, message);
         let Some(gate) = &self.gate else {
             return note(format!(
                 "approval {} was approved after its run stopped, but {} cannot be called from here; run it by hand",

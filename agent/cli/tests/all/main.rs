@@ -3,6 +3,7 @@
 //! crate and its dependencies are linked once for all of them (`cargo nextest run -p sopilot
 //! MODULE::` runs one file's tests).
 
+mod pg_support;
 mod slack_support;
 mod sns_support;
 mod support;
@@ -26,6 +27,7 @@ mod prometheus;
 mod rbac;
 mod runs;
 mod serve;
+mod serve_failover;
 mod serve_leader;
 mod serve_schedule;
 mod serve_slack;

@@ -1,0 +1,209 @@
+//! Two `sopilot serve` replicas on one PostgreSQL store and the simulator (issue 15's
+//! failover test): an alert taken by replica A escalates; the approval is visible on B;
+//! - A is killed with SIGKILL while the approval is pending, the approval is pressed on B:
+//!   B carries the call out, once, and the alert's run, its audit and the approval are all
+//!   still there;
+//! - both alive, the approval is pressed on B: the run on A carries it out, once, and B says
+//!   so.
+//!
+//! Exactly once is read from the store's audit (one executed row), not from the cluster,
+//! where a second identical patch would change nothing visible.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sopilot_sim_env::RunningSim;
+
+use crate::pg_support::Schema;
+use crate::support::{AM_TOKEN, Server, TOKEN, decide, http, repo, sim, spawn, wait_for};
+
+/// A replica on store `url`: the scripted model raises the HPA's maximum to 20 at the
+/// restart step (an escalation: more than 50 %).
+async fn replica(sim: &RunningSim, dir: &Path, url: &str) -> Server {
+    let script = dir.join("script.yaml");
+    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    let config = dir.join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "store: \"{url}\"\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
+        .env("KUBECONFIG", sim.kubeconfig())
+        .env("SOPILOT_API_TOKEN", TOKEN)
+        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
+        .env("RUST_LOG", "info")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SOPILOT_STORE")
+        .args(["serve", "--config"])
+        .arg(&config);
+    spawn(cmd).await
+}
+
+fn alert() -> Value {
+    let pod = "payment-service-7d8f9c6b5-x2k9p";
+    json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
+        "receiver": "sopilot", "groupLabels": {"alertname": "KubePodCrashLooping"},
+        "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod},
+        "alerts": [{"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod}, "fingerprint": "f1"}]})
+}
+
+/// Sends the alert to `server`; returns the run it started.
+async fn fire(http: &reqwest::Client, server: &Server) -> String {
+    let r: Value = http
+        .post(format!("{}/hooks/alertmanager", server.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    r["run_id"].as_str().unwrap().to_owned()
+}
+
+/// The pending approval of `run_id`, read through `server` (any replica: the store is one).
+async fn pending_of(http: &reqwest::Client, server: &Server, run_id: &str) -> Value {
+    let v = wait_for(
+        http,
+        &format!("{}/api/approvals?state=pending", server.url),
+        "the run's pending approval",
+        |v| {
+            v["approvals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["run_id"] == run_id)
+        },
+    )
+    .await;
+    let all = v["approvals"].as_array().unwrap();
+    all.iter().find(|a| a["run_id"] == run_id).unwrap().clone()
+}
+
+/// The executed calls of `tool` in the run's audit, read through `server`.
+async fn executed(http: &reqwest::Client, server: &Server, run_id: &str, tool: &str) -> usize {
+    let v = wait_for(
+        http,
+        &format!("{}/api/runs/{run_id}", server.url),
+        "the run",
+        |_| true,
+    )
+    .await;
+    v["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tool"] == tool && c["executed"] == true)
+        .count()
+}
+
+fn hpa_max(sim: &RunningSim) -> Option<Value> {
+    sim.get(
+        "HorizontalPodAutoscaler",
+        Some("payment"),
+        "payment-service-hpa",
+    )
+    .and_then(|h| h.pointer("/spec/maxReplicas").cloned())
+}
+
+#[tokio::test]
+async fn the_owner_killed_the_approval_pressed_on_the_survivor_executes_once() {
+    let Some(schema) = Schema::create("failover") else {
+        return;
+    };
+    let (url, sim, http) = (schema.url(), sim().await, http());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = replica(&sim, dir_a.path(), &url).await;
+    let b = replica(&sim, dir_b.path(), &url).await;
+
+    let run_id = fire(&http, &a).await;
+    let approval = pending_of(&http, &b, &run_id).await;
+    assert_eq!(approval["tool"], "kubectl.patch_hpa");
+    let id = approval["id"].as_str().unwrap();
+
+    a.child.start_kill().unwrap(); // SIGKILL: no lease released, nothing flushed
+    a.child.wait().await.unwrap();
+    assert_eq!(
+        hpa_max(&sim),
+        Some(json!(10)),
+        "nothing changed before the approval"
+    );
+
+    let (status, body) = decide(&http, &b.url, id, "approve", "carol").await;
+    assert_eq!(status, 200, "{body}");
+    let resumed = body["resumed"].as_str().unwrap_or_default();
+    assert!(resumed.contains("executed"), "{body}");
+    assert_eq!(hpa_max(&sim), Some(json!(20)));
+    assert_eq!(executed(&http, &b, &run_id, "kubectl.patch_hpa").await, 1);
+
+    // Nothing lost: the alert's run, its timeline and the decision are all in the store, and
+    // a second press decides nothing.
+    let run = wait_for(
+        &http,
+        &format!("{}/api/runs/{run_id}", b.url),
+        "the run",
+        |_| true,
+    )
+    .await;
+    assert_eq!(run["run"]["sop"], "pod-crashloop");
+    assert!(
+        run["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("executed"))),
+        "{run:#}"
+    );
+    let (again, body) = decide(&http, &b.url, id, "approve", "dave").await;
+    assert_eq!(again, 409, "{body}");
+    assert_eq!(executed(&http, &b, &run_id, "kubectl.patch_hpa").await, 1);
+}
+
+#[tokio::test]
+async fn pressed_on_another_replica_the_run_that_asked_executes_it_once() {
+    let Some(schema) = Schema::create("handover") else {
+        return;
+    };
+    let (url, sim, http) = (schema.url(), sim().await, http());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = replica(&sim, dir_a.path(), &url).await;
+    let b = replica(&sim, dir_b.path(), &url).await;
+
+    let run_id = fire(&http, &a).await;
+    let id = pending_of(&http, &b, &run_id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = decide(&http, &b.url, &id, "approve", "carol").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["resumed"]
+            .as_str()
+            .is_some_and(|r| r.contains("carried out by its run")),
+        "{body}"
+    );
+    let done = wait_for(
+        &http,
+        &format!("{}/api/runs/{run_id}", a.url),
+        "the run on a to finish",
+        |v| v["run"]["status"] != "running",
+    )
+    .await;
+    assert_ne!(done["run"]["status"], "failed", "{done:#}");
+    assert_eq!(hpa_max(&sim), Some(json!(20)));
+    assert_eq!(executed(&http, &a, &run_id, "kubectl.patch_hpa").await, 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(executed(&http, &b, &run_id, "kubectl.patch_hpa").await, 1);
+}
