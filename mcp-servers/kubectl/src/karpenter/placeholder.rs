@@ -20,7 +20,7 @@ use super::plan::{Plan, Res, Reservation, plan, reservation};
 use super::{nodeclaims, nodepools};
 use crate::error::{ToolFailure, ToolResult};
 use crate::lookup::get_namespaced;
-use crate::mutate::outcome;
+use crate::mutate::outcome_pinned;
 
 /// Arguments of `scale_placeholder_capacity`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -30,7 +30,9 @@ pub struct ScalePlaceholder {
     pub namespace: String,
     /// Name of the placeholder Deployment (the document's is `capacity-reservation`).
     pub name: String,
-    /// Placeholder pods wanted; 0 releases the reserved capacity. Give this or `vcpus`.
+    /// Placeholder pods wanted; 0 releases the reserved capacity. Give this or `vcpus`. A dry
+    /// run by `vcpus` pins the replicas they resolve to (`pin`), so that the real call scales to
+    /// exactly what was assessed: with both, `vcpus` must still resolve to `replicas`.
     pub replicas: Option<i32>,
     /// Capacity to reserve, in vCPUs: replicas = vcpus / one placeholder pod's CPU request,
     /// rounded up. Give this or `replicas`.
@@ -190,21 +192,35 @@ pub fn pause_only(spec: &PodSpec) -> Result<Vec<String>, String> {
     Ok(images)
 }
 
-/// The replicas asked for, from `replicas` or `vcpus`.
+/// Placeholder pods that reserve `vcpus`: vcpus / one pod's CPU request, rounded up.
+fn pods_for(vcpus: f64, per_pod: Res) -> ToolResult<i64> {
+    if !(vcpus.is_finite() && vcpus >= 0.0) {
+        return Err(ToolFailure::BadArgument(format!(
+            "vcpus must be 0 or more, got {vcpus}"
+        )));
+    }
+    Ok((vcpus * 1000.0 / per_pod.cpu as f64).ceil() as i64)
+}
+
+/// The replicas asked for, from `replicas` or `vcpus`; with both (a call pinned by its dry
+/// run), `vcpus` must still resolve to `replicas`, so that the call scales to what was
+/// assessed and approved or not at all.
 fn wanted(a: &ScalePlaceholder, per_pod: Res) -> ToolResult<i64> {
-    let n = match (a.replicas, a.vcpus) {
-        (Some(r), None) => i64::from(r),
-        (None, Some(v)) if v.is_finite() && v >= 0.0 => {
-            (v * 1000.0 / per_pod.cpu as f64).ceil() as i64
-        }
-        (None, Some(v)) => {
+    let by_vcpus = a.vcpus.map(|v| pods_for(v, per_pod)).transpose()?;
+    let n = match (a.replicas.map(i64::from), by_vcpus) {
+        (Some(r), None) => r,
+        (None, Some(n)) => n,
+        (Some(r), Some(n)) if r == n => r,
+        (Some(r), Some(n)) => {
             return Err(ToolFailure::BadArgument(format!(
-                "vcpus must be 0 or more, got {v}"
+                "vcpus {} now resolve to {n} placeholder pods of {}m CPU, but replicas is {r} (what the dry run assessed, pinned): the placeholder's CPU request changed since, so nothing was scaled; dry-run again with vcpus alone",
+                a.vcpus.unwrap_or_default(),
+                per_pod.cpu
             )));
         }
-        _ => {
+        (None, None) => {
             return Err(ToolFailure::BadArgument(
-                "give exactly one of replicas or vcpus".into(),
+                "give replicas or vcpus (the placeholder pods or the vCPUs to reserve)".into(),
             ));
         }
     };
@@ -241,10 +257,14 @@ pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<Cal
             &Patch::Merge(&json!({"spec": {"replicas": after}})),
         )
         .await?;
-    Ok(outcome(
+    // A count by vCPUs resolves through the pods' CPU request, which can change before the
+    // real call: pin the replicas it resolved to.
+    let pin = (a.replicas.is_none()).then(|| json!({"replicas": after}));
+    Ok(outcome_pinned(
         a.dry_run,
         &summary(&a, &p, after, &estimate, &whole),
         &imp,
+        pin,
     ))
 }
 
@@ -374,6 +394,39 @@ mod tests {
                 .collect(),
             ..PodSpec::default()
         }
+    }
+
+    fn args(replicas: Option<i32>, vcpus: Option<f64>) -> ScalePlaceholder {
+        ScalePlaceholder {
+            namespace: "scaling".into(),
+            name: "capacity-reservation".into(),
+            replicas,
+            vcpus,
+            dry_run: true,
+        }
+    }
+
+    #[test]
+    fn vcpus_resolve_by_the_pod_request_and_must_agree_with_pinned_replicas() {
+        let one = Res {
+            cpu: 1000,
+            memory: 1 << 31,
+        };
+        let half = Res { cpu: 500, ..one };
+        assert_eq!(wanted(&args(None, Some(6.5)), one).ok(), Some(7));
+        assert_eq!(wanted(&args(Some(7), None), half).ok(), Some(7));
+        assert_eq!(wanted(&args(Some(7), Some(7.0)), one).ok(), Some(7));
+        // The request halved after the dry run: 7 vCPU are 14 pods now, not the 7 pinned.
+        let moved = wanted(&args(Some(7), Some(7.0)), half);
+        assert!(
+            moved
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("resolve to 14")),
+            "{moved:?}"
+        );
+        assert!(wanted(&args(None, None), one).is_err());
+        assert!(wanted(&args(None, Some(-1.0)), one).is_err());
+        assert!(wanted(&args(Some(1001), None), one).is_err());
     }
 
     #[test]

@@ -158,11 +158,22 @@ async fn beyond_the_nodepool_limits_and_refusals() {
         "{}",
         real.text
     );
-    let both = h.call("scale_placeholder_capacity", json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 1, "vcpus": 1.0})).await;
+    let neither = h
+        .call(
+            "scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "capacity-reservation"}),
+        )
+        .await;
     assert!(
-        both.is_error && both.text.contains("exactly one of replicas or vcpus"),
+        neither.is_error && neither.text.contains("give replicas or vcpus"),
         "{}",
-        both.text
+        neither.text
+    );
+    let disagree = h.call("scale_placeholder_capacity", json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 2, "vcpus": 1.0})).await;
+    assert!(
+        disagree.is_error && disagree.text.contains("now resolve to 1 placeholder pods"),
+        "{}",
+        disagree.text
     );
     let wait = h
         .call("karpenter_nodeclaims", json!({"wait_ready_seconds": 600}))
@@ -294,22 +305,50 @@ async fn repeated_steps_each_cheap_show_the_whole_reservation_growing() {
 }
 
 #[tokio::test]
-async fn vcpus_resolve_to_the_replicas_the_impact_pins() {
+async fn a_count_by_vcpus_is_pinned_to_replicas_and_executes_only_as_assessed() {
     let h = harness().await;
-    let args = json!({"namespace": "scaling", "name": "capacity-reservation", "vcpus": 7, "dry_run": true});
-    let before = h.ok("scale_placeholder_capacity", args.clone()).await;
-    assert_eq!(before.structured["impact"]["replicas_after"], 7);
-    // Someone halves the placeholder pods' CPU request: the same 7 vCPU are now 14 pods, and
-    // the impact (which an approval's digest covers) says so.
+    let args = json!({"namespace": "scaling", "name": "capacity-reservation", "vcpus": 7});
+    let mut dry = args.clone();
+    dry["dry_run"] = json!(true);
+    let assessed = h.ok("scale_placeholder_capacity", dry).await;
+    assert_eq!(assessed.structured["impact"]["replicas_after"], 7);
+    // The gate adds the pin to the call it asks about and executes.
+    assert_eq!(assessed.structured["pin"], json!({"replicas": 7}));
+    let mut pinned = args.clone();
+    pinned["replicas"] = json!(7);
+    // Someone halves the placeholder pods' CPU request after the assessment: the same 7 vCPU
+    // are 14 pods now. The pinned call scales to 7 or not at all.
     let mut d = h
         .sim
         .get("Deployment", Some("scaling"), "capacity-reservation")
         .unwrap();
     d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("500m");
     h.sim.kube().apply(d).unwrap();
-    let after = h.ok("scale_placeholder_capacity", args).await;
-    let imp = &after.structured["impact"];
+    let refused = h.call("scale_placeholder_capacity", pinned).await;
+    assert!(
+        refused.is_error
+            && refused.text.contains("now resolve to 14 placeholder pods")
+            && refused.text.contains("nothing was scaled"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(replicas(&h), 0);
+    // A fresh dry run shows (and pins) the new count, which the approval's impact digest
+    // covers: replicas_after 14 is not the 7 that was approved.
+    let mut dry = args;
+    dry["dry_run"] = json!(true);
+    let fresh = h.ok("scale_placeholder_capacity", dry).await;
+    let imp = &fresh.structured["impact"];
     assert_eq!(imp["replicas_after"], 14, "{imp:#}");
+    assert_eq!(fresh.structured["pin"], json!({"replicas": 14}));
     assert_eq!(imp["karpenter"]["reserved_pods_after"], 14);
     assert_eq!(imp["karpenter"]["pod_requests"]["cpu_millicores"], 500);
+    // A call by replicas needs no pin.
+    let by_replicas = h
+        .ok(
+            "scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 3, "dry_run": true}),
+        )
+        .await;
+    assert!(by_replicas.structured.get("pin").is_none());
 }
