@@ -3,7 +3,8 @@
 //! peak 30 minutes away that needs 7 more pods becomes 7 placeholder pods (one c7i.2xlarge,
 //! within the NodePool's limits and the $1/h ceiling: allowed), a NodeClaim, and a node Ready
 //! before the peak on the simulated cluster's clock; one that needs 27 more vCPU passes the
-//! NodePool's limits and is escalated, and nothing is scaled.
+//! NodePool's limits and is escalated, and nothing is scaled; a model that ratchets 7 vCPU at a
+//! time, each step cheap on its own, is escalated once the whole reservation passes $1/h.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -120,4 +121,40 @@ fn pre_provisioning_past_the_nodepool_limits_is_escalated_and_not_executed() {
         v["summary"].as_str().unwrap().contains("waits for a human"),
         "{v:#}"
     );
+}
+
+#[test]
+fn a_ratchet_of_cheap_steps_is_escalated_once_the_whole_reservation_passes_the_ceiling() {
+    let (stderr, v) = rehearse("60");
+    let scale = calls(&v, "kubectl.scale_placeholder_capacity");
+    assert_eq!(scale.len(), 3, "{v:#}\n{stderr}");
+    let steps: Vec<_> = scale
+        .iter()
+        .map(|c| {
+            (
+                c["args"]["vcpus"].clone(),
+                c["decision"].clone(),
+                c["executed"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (json!(7), json!("allow"), json!(true)),
+            (json!(14), json!("allow"), json!(true)),
+            (json!(21), json!("escalate"), json!(false)),
+        ],
+        "{v:#}"
+    );
+    // Each step alone launches one $0.357/h node within the NodePool's limits (see
+    // mcp-servers/kubectl/tests/all/karpenter.rs): only the whole reservation's cost, $1.071/h
+    // at 21 pods, tells the third apart.
+    assert_eq!(
+        scale[2]["rules"],
+        json!(["placeholder-beyond-limits-or-ceiling"])
+    );
+    assert_eq!(scale[2]["approval"]["state"], "denied", "{v:#}");
+    // The pin: the replicas the vCPUs resolved to are what ran.
+    assert_eq!(scale[1]["args"]["replicas"], 14, "{v:#}");
 }
