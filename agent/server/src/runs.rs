@@ -193,6 +193,15 @@ struct Inner {
 #[derive(Clone)]
 pub struct RunManager {
     inner: Arc<Inner>,
+    /// Set on a [`RunManager::fenced`] handle: no new run once it is cancelled.
+    fence: Option<Fence>,
+}
+
+/// What ends a handle's right to start runs (a leader's term), and how to say so.
+#[derive(Clone)]
+struct Fence {
+    stop: CancellationToken,
+    what: String,
 }
 
 impl std::fmt::Debug for RunManager {
@@ -234,7 +243,31 @@ impl RunManager {
                 listeners,
                 shutdown: CancellationToken::new(),
             }),
+            fence: None,
         }
+    }
+
+    /// A handle on the same manager that starts no new run once `stop` is cancelled (checked
+    /// at the moment a run would start), refusing with a message naming `what` (a leader's
+    /// term): what a term starts goes through it, so a deposed leader's schedule or watcher
+    /// never starts a run after its term ended. Joining a run still going is not starting one.
+    pub fn fenced(&self, stop: CancellationToken, what: impl Into<String>) -> RunManager {
+        RunManager {
+            inner: self.inner.clone(),
+            fence: Some(Fence {
+                stop,
+                what: what.into(),
+            }),
+        }
+    }
+
+    /// Why this handle may start no run any more, if it may not.
+    fn fenced_off(&self) -> Option<StartError> {
+        let fence = self.fence.as_ref().filter(|f| f.stop.is_cancelled())?;
+        Some(StartError::BadRequest(format!(
+            "not started: {} ended; the replica leading now starts what it must",
+            fence.what
+        )))
     }
 
     /// The SOPs this manager routes to.
@@ -319,6 +352,10 @@ impl RunManager {
             if waiting >= self.inner.options.queue_size {
                 m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
                 return Err(StartError::QueueFull(waiting));
+            }
+            if let Some(e) = self.fenced_off() {
+                tracing::info!(trigger = %key, "{e}");
+                return Err(e);
             }
             let run_id = new_run_id();
             dedup.insert(
