@@ -1,8 +1,11 @@
 //! `sopilot demo --serve`: the demo incident in the web console. `sopilot serve --simulate`
 //! runs as a child process on the embedded demo scenario with a fresh store and two console
-//! tokens (approver `you`, viewer `viewer`); a few seconds after it listens, the demo's
-//! CloudWatch alarm arrives through its EventBridge hook, and the escalation it leads to
-//! waits in the console's approvals inbox for a person. Ctrl-C stops the server.
+//! tokens (approver `you`, viewer `viewer`), all in a new private directory (mode 0700, a
+//! random name) removed when the demo stops. It prints the sign-in page's address and a
+//! one-time sign-in code (never a token in a URL, where browser history and logs keep it); a
+//! few seconds after the server listens, the demo's CloudWatch alarm arrives through its
+//! EventBridge hook, and the escalation it leads to waits in the console's approvals inbox for
+//! a person. Ctrl-C stops the server.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,39 +55,76 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The demo's files: the scenario, the token files and the configuration.
+/// A new private directory (mode 0700, a random name under the temporary directory), removed
+/// with everything in it when dropped.
+struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    fn new() -> Result<PrivateDir, String> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let mut last = None;
+        // `create` fails on an existing name (or a planted symlink): another random name then.
+        for _ in 0..8 {
+            let dir = base.join(format!("sopilot-demo-{}", secret()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(PrivateDir(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot create a private directory in {}: {e}",
+                        base.display()
+                    ));
+                }
+            }
+        }
+        Err(format!(
+            "cannot create a private directory in {}: {}",
+            base.display(),
+            last.map(|e| e.to_string()).unwrap_or_default()
+        ))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            eprintln!(
+                "could not remove the demo's directory {}: {e}",
+                self.0.display()
+            );
+        }
+    }
+}
+
+/// The demo's files: the scenario, the token files and the configuration, in `dir`.
 struct Files {
-    dir: PathBuf,
+    dir: PrivateDir,
     config: PathBuf,
     scenario: PathBuf,
     you: String,
-    viewer: String,
 }
 
 fn prepare() -> Result<Files, String> {
-    let dir = std::env::temp_dir().join(format!("sopilot-demo-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = PrivateDir::new()?;
     let (you, viewer) = (secret(), secret());
-    write_private(&dir.join("you.token"), &you)?;
-    write_private(&dir.join("viewer.token"), &viewer)?;
-    let scenario = dir.join("demo.yaml");
-    std::fs::write(&scenario, assets::DEMO_SCENARIO).map_err(|e| e.to_string())?;
-    let config = dir.join("sopilot.yaml");
-    let d = dir.display();
-    std::fs::write(
+    write_private(&dir.0.join("you.token"), &you)?;
+    write_private(&dir.0.join("viewer.token"), &viewer)?;
+    let scenario = dir.0.join("demo.yaml");
+    write_private(&scenario, assets::DEMO_SCENARIO)?;
+    let config = dir.0.join("sopilot.yaml");
+    let d = dir.0.display();
+    write_private(
         &config,
-        format!(
+        &format!(
             "store: {d}/sopilot.db\napproval_timeout: 30m\nserve:\n  api_tokens:\n    - {{name: you, role: approver, token_file: {d}/you.token}}\n    - {{name: viewer, role: viewer, token_file: {d}/viewer.token}}\n"
         ),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(Files {
         dir,
         config,
         scenario,
         you,
-        viewer,
     })
 }
 
@@ -96,6 +136,13 @@ async fn start(
 ) -> Result<(Child, SocketAddr), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut cmd = Command::new(exe);
+    if !listen.ip().is_loopback() && std::env::var_os("SOPILOT_CONSOLE_SECURE_COOKIE").is_none() {
+        // There is no TLS in the demo: a Secure cookie would never come back over plain HTTP.
+        eprintln!(
+            "warning: the demo console listens on {listen}, beyond this machine, over plain HTTP (its session cookie is not Secure); its data is simulated"
+        );
+        cmd.env("SOPILOT_CONSOLE_SECURE_COOKIE", "false");
+    }
     cmd.arg("serve")
         .arg("--config")
         .arg(&files.config)
@@ -183,15 +230,31 @@ async fn post(
     Ok((status, body))
 }
 
-fn banner(addr: SocketAddr, files: &Files, after: u64) -> String {
+/// A one-time code that signs in to the console as `you` (see `POST /api/signin-code`).
+async fn signin_code(addr: SocketAddr, you: &str) -> Result<String, String> {
+    let (code, body) = post(
+        addr,
+        "/api/signin-code",
+        &format!("Bearer {you}"),
+        &json!({}),
+    )
+    .await?;
+    let answer = serde_json::from_str::<Value>(&body).unwrap_or_default();
+    match answer["code"].as_str() {
+        Some(c) if code == 200 => Ok(c.to_owned()),
+        _ => Err(format!("the server made no sign-in code ({code}): {body}")),
+    }
+}
+
+fn banner(addr: SocketAddr, files: &Files, code: &str, after: u64) -> String {
     let host = if addr.ip().is_unspecified() {
         format!("127.0.0.1:{}", addr.port())
     } else {
         addr.to_string()
     };
+    let d = files.dir.0.display();
     format!(
-        "\nSOPilot demo in the web console.\n\n  Open   http://{host}/signin?token={}\n  and press Sign in (you are `you`, an approver; a read-only viewer token: {}).\n\nIn {after} s the CloudWatch alarm payment-service-eks-critical fires: watch the run appear on\nRuns, open it, and decide the HPA change it escalates under Approvals. Ctrl-C stops the demo.\n",
-        files.you, files.viewer
+        "\nSOPilot demo in the web console.\n\n  Open   http://{host}/signin\n  Code   {code}\n  (a one-time code: it signs you in once, within 10 minutes, as `you`, an approver)\n\n  To sign in again, paste a token instead. The approver's and a read-only viewer's are in\n    {d}/you.token\n    {d}/viewer.token\n  (a private directory, removed when the demo stops).\n\nIn {after} s the CloudWatch alarm payment-service-eks-critical fires: watch the run appear on\nRuns, open it, and decide the HPA change it escalates under Approvals. Ctrl-C stops the demo.\n"
     )
 }
 
@@ -199,7 +262,15 @@ async fn run(args: &DemoArgs) -> Result<Outcome, String> {
     let files = prepare()?;
     let eventbridge = secret();
     let (mut child, addr) = start(&files, args.listen, &eventbridge).await?;
-    eprintln!("{}", banner(addr, &files, args.alarm_after));
+    let code = match signin_code(addr, &files.you).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(e);
+        }
+    };
+    eprintln!("{}", banner(addr, &files, &code, args.alarm_after));
     let fire = async {
         tokio::time::sleep(Duration::from_secs(args.alarm_after)).await;
         let (code, body) = post(
@@ -229,7 +300,7 @@ async fn run(args: &DemoArgs) -> Result<Outcome, String> {
         _ = tokio::signal::ctrl_c() => stop(&mut child).await,
     };
     let _ = child.wait().await;
-    let _ = std::fs::remove_dir_all(&files.dir);
+    drop(files);
     outcome
 }
 

@@ -10,8 +10,10 @@
 //! `$SOPILOT_SCREENSHOTS`). Without chromium or playwright-core the test is skipped, loudly,
 //! except in CI (`CI=true`, or `SOPILOT_REQUIRE_BROWSER=1`), where it fails.
 //!
-//! `demo_serve_waits_for_a_person` runs `sopilot demo --serve`: it prints a sign-in link, the
-//! alarm arrives by itself, and the escalation waits in the inbox.
+//! `demo_serve_waits_for_a_person` runs `sopilot demo --serve`: it prints the sign-in page and
+//! a one-time code (no token in a URL) that signs in once, keeps its files in a private
+//! directory it removes when stopped, the alarm arrives by itself, and the escalation waits in
+//! the inbox.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
@@ -202,33 +204,78 @@ async fn demo_serve_waits_for_a_person() {
     let server = spawn(cmd).await;
     let _group = Group(server.child.id().unwrap());
     let http = crate::support::http();
-    // The link it prints signs in as the approver `you`.
-    let link = {
-        let mut found = None;
-        for _ in 0..100 {
-            found = server
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|l| l.trim().strip_prefix("Open").map(|u| u.trim().to_owned()));
-            if found.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        found.expect("demo --serve prints the sign-in link")
+    // It prints the sign-in page, a one-time code and where the tokens are.
+    let printed = |prefix: &str| {
+        server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|u| u.trim().to_owned()))
     };
-    assert!(
-        link.starts_with(&format!("{}/signin?token=", server.url)),
-        "{link}"
+    for _ in 0..100 {
+        if printed("Runs, open it").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let code = printed("Code").expect("demo --serve prints a one-time sign-in code");
+    let link = printed("Open").expect("demo --serve prints the sign-in page");
+    assert_eq!(
+        link,
+        format!("{}/signin", server.url),
+        "no token in the URL"
     );
-    let token = link.split("token=").nth(1).unwrap().to_owned();
-    let page = http.get(&link).send().await.unwrap().text().await.unwrap();
+    let log = server.log.lock().unwrap().join("\n");
+    let token_file = log
+        .split_whitespace()
+        .find(|w| w.ends_with("/you.token"))
+        .map(PathBuf::from)
+        .expect("the approver token's file is named");
+    let dir = token_file.parent().unwrap().to_owned();
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(!log.contains(&token), "the token itself is not printed");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{} is private", dir.display());
+    }
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        page.contains(&format!("value=\"{token}\"")),
-        "the form is filled in: {page}"
+        !name.contains(&server.child.id().unwrap().to_string()),
+        "{name}: not named after the process"
     );
+
+    // The code signs in once.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let form = http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("name=\"token\""), "{form}");
+    let sign_in = || {
+        browser
+            .post(&link)
+            .header("origin", &server.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={code}"))
+            .send()
+    };
+    let first = sign_in().await.unwrap();
+    assert_eq!(first.status(), 303);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("sopilot_session="), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "on loopback over HTTP: {cookie}"
+    );
+    assert_eq!(
+        sign_in().await.unwrap().status(),
+        401,
+        "a used code is void"
+    );
+
     // The alarm arrives by itself; the run stops at the HPA change and waits for a person.
     let mut pending = Value::Null;
     for _ in 0..600 {
@@ -267,4 +314,16 @@ async fn demo_serve_waits_for_a_person() {
         run["status"], "running",
         "still waiting for the decision: {runs}"
     );
+
+    // Ctrl-C stops the demo and removes its directory.
+    let mut child = server.child;
+    std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id().unwrap())])
+        .status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the demo stops on Ctrl-C")
+        .unwrap();
+    assert!(!dir.exists(), "{} is removed", dir.display());
 }
