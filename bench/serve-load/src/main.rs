@@ -24,9 +24,11 @@ use tokio::time::Instant;
 /// Open-loop alarm load.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Base URL of `sopilot serve`.
-    #[arg(long)]
-    url: String,
+    /// Base URL of `sopilot serve`; repeat it for several replicas on one store: request `i`
+    /// goes to the `i mod n`-th, so a group's repeats reach every replica (as behind a load
+    /// balancer without affinity) and dedup must hold across them.
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// Alertmanager bearer token (`SOPILOT_ALERTMANAGER_TOKEN` of the server).
     #[arg(long, env = "SOPILOT_ALERTMANAGER_TOKEN")]
     token: String,
@@ -118,7 +120,11 @@ async fn main() -> anyhow::Result<()> {
     let every = (100 / (100 - a.duplicates)).max(1);
     let total = a.rate * a.seconds;
     let period = Duration::from_nanos(1_000_000_000 / a.rate.max(1));
-    let url = format!("{}/hooks/alertmanager", a.url.trim_end_matches('/'));
+    let urls: Vec<String> = a
+        .url
+        .iter()
+        .map(|u| format!("{}/hooks/alertmanager", u.trim_end_matches('/')))
+        .collect();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(4096)
@@ -150,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
             late_starts += 1;
         }
         let req = client
-            .post(&url)
+            .post(&urls[i % urls.len()])
             .bearer_auth(&a.token)
             .header("content-type", "application/json")
             .body(bodies[group as usize].clone());
@@ -254,7 +260,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         json!({
-            "kind": "load", "rate": a.rate, "seconds": a.seconds, "duplicates_pct": a.duplicates,
+            "kind": "load", "replicas": urls.len(), "rate": a.rate, "seconds": a.seconds, "duplicates_pct": a.duplicates,
             "sent": total, "distinct_groups": distinct,
             "send_seconds": sending.as_secs_f64(), "late_starts_over_5ms": late_starts,
             "answered_started_or_joined": answered, "lost": total - answered,
