@@ -11,61 +11,8 @@ use serde_json::{Value, json};
 use sopilot_protocol::{ApprovalState, RunStatus};
 use sopilot_runtime::Store;
 
+use crate::pg_support::Schema;
 use crate::support::{repo, sim};
-
-/// A schema of the test database, dropped with this value (through `psql`).
-struct Schema {
-    base: String,
-    name: String,
-}
-
-impl Schema {
-    fn create() -> Option<Schema> {
-        let Some(base) = std::env::var("SOPILOT_TEST_POSTGRES")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "SOPILOT_TEST_POSTGRES is not set: under CI the PostgreSQL tests must run"
-            );
-            eprintln!("skipped: set SOPILOT_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test");
-            return None;
-        };
-        let name = format!("cli_{}", std::process::id());
-        psql(
-            &base,
-            &format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"),
-        );
-        Some(Schema { base, name })
-    }
-
-    fn url(&self) -> String {
-        let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        psql(
-            &self.base,
-            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-        );
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("psql (PostgreSQL's client) runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn sopilot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sopilot"))
@@ -79,7 +26,7 @@ fn sopilot(args: &[&str]) -> Output {
 
 #[tokio::test]
 async fn a_run_is_recorded_in_postgres_and_listed_from_it() {
-    let Some(schema) = Schema::create() else {
+    let Some(schema) = Schema::create("cli") else {
         return;
     };
     let url = schema.url();
@@ -150,7 +97,7 @@ fn an_unreachable_postgres_store_is_named_without_its_password() {
 /// host, and the change it asked for was never made.
 #[tokio::test]
 async fn a_crash_keeps_the_pending_approval_in_postgres_and_marks_the_run_interrupted() {
-    let Some(schema) = Schema::create() else {
+    let Some(schema) = Schema::create("cli") else {
         return;
     };
     let url = schema.url();
