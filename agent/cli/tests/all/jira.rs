@@ -272,3 +272,77 @@ fn offered(sim: &RunningSim) -> Vec<String> {
     names.dedup();
     names
 }
+
+/// The gray-failure load balancer of `scenarios/gray-failure.yaml`, and the label
+/// gray-failure-az derives from it (`sopilot-alb-LOAD_BALANCER`, as alb-target-5xx's, so
+/// both SOPs keep a load balancer's incident in one ticket).
+const LOAD_BALANCER: &str = "app/shop/1";
+const ALB_LABEL: &str = "sopilot-alb-app/shop/1";
+
+/// gray-failure-az has the incident SOPs' ticket step: its report step searches for the load
+/// balancer's open ticket and, finding none, opens one, allowed by the default policy.
+#[tokio::test]
+async fn the_gray_failure_report_opens_the_load_balancers_ticket() {
+    let search =
+        json!({"jira.search": {"jql": format!("labels = \"{ALB_LABEL}\" AND status != Done")}});
+    let mut scenario = Scenario::from_file(repo().join("scenarios/gray-failure.yaml")).unwrap();
+    scenario.jira = Some(json!({}));
+    scenario.model = Some(json!({"turns": [
+        {"when": {"contains": "Step 4: Report"}, "calls": [search]},
+        {"when": {"contains": "0 issue(s) for"}, "calls": [{"jira.create_issue": {
+            "project": "OPS", "issue_type": "Incident", "labels": [ALB_LABEL],
+            "summary": "app/shop/1: gray failure in us-east-1b",
+            "description": "## Zones\n- us-east-1b: avg 70 ms, max 412 ms, 5XX 3 %"}}]},
+    ]}));
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sopilot.yaml");
+    std::fs::write(
+        &config,
+        format!("store: {}\n", dir.path().join("db").display()),
+    )
+    .unwrap();
+    let mut cmd = sopilot();
+    cmd.envs(sim.server_env())
+        .env("OPENAI_BASE_URL", sim.model_url())
+        .env("OPENAI_API_KEY", "sim")
+        .env("RUST_LOG", "warn")
+        .env_remove("JIRA_PAT")
+        .args(["run", "gray-failure-az", "-p"])
+        .arg(format!("load_balancer={LOAD_BALANCER}"))
+        .args(["--model", "openai:sopilot-sim", "--on-escalate", "deny"])
+        .args(["--json", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null());
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("sopilot run timed out")
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_finished(&v);
+    let calls = jira_calls(&v);
+    let tools: Vec<&str> = calls.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(tools, ["jira.search", "jira.create_issue"], "{v:#}");
+    assert!(
+        calls.iter().all(|(_, ok, d)| *ok && d == "allow"),
+        "{calls:?}"
+    );
+    let asked = sim.model().requests();
+    assert!(
+        asked.iter().any(|r| r
+            .to_string()
+            .contains(&format!("labels = \\\"{ALB_LABEL}\\\""))),
+        "the report step names the load balancer's label"
+    );
+    let issue = read_back(&sim, "OPS-1").await;
+    assert_eq!(issue["fields"]["labels"], json!([ALB_LABEL]), "{issue:#}");
+    sim.shutdown().await;
+}
