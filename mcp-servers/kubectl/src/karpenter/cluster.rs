@@ -127,7 +127,7 @@ pub async fn rooms(
         .list(&ListParams::default())
         .await?
         .items;
-    let mut launching: Vec<Res> = claims
+    let launching: Vec<Res> = claims
         .iter()
         .filter(|c| str_at(c, "/status/nodeName").is_none_or(str::is_empty))
         .filter(|c| {
@@ -141,9 +141,15 @@ pub async fn rooms(
             memory: bytes(str_at(c, "/status/allocatable/memory")).unwrap_or(0),
         })
         .collect();
-    let mut free: Vec<Res> = nodes.iter().filter_map(|n| node_room(n, &pods)).collect();
-    for pending in pods.iter().filter(|p| pending(p)) {
-        let need = requests(pending);
+    let free: Vec<Res> = nodes.iter().filter_map(|n| node_room(n, &pods)).collect();
+    let waiting: Vec<Res> = pods.iter().filter(|p| pending(p)).map(requests).collect();
+    Ok(after_pending(launching, free, &waiting))
+}
+
+/// The room left once the pods already Pending take theirs: first on the launching NodeClaims
+/// (Karpenter launched them for those pods), then on the nodes.
+fn after_pending(mut launching: Vec<Res>, mut free: Vec<Res>, waiting: &[Res]) -> Vec<Res> {
+    for &need in waiting {
         if let Some(room) = launching
             .iter_mut()
             .chain(free.iter_mut())
@@ -153,7 +159,7 @@ pub async fn rooms(
         }
     }
     free.extend(launching);
-    Ok(free)
+    free
 }
 
 /// A Ready, schedulable, untainted node's allocatable less its pods' requests.
@@ -202,4 +208,74 @@ pub fn pending(p: &Pod) -> bool {
             .as_ref()
             .and_then(|s| s.node_name.as_deref())
             .is_none_or(str::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{NodeCondition, NodeSpec, NodeStatus, Taint};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+    const GIB: i64 = 1 << 30;
+
+    fn node(taints: Option<Vec<Taint>>) -> Node {
+        let mut n = Node::default();
+        n.metadata.name = Some("n1".into());
+        n.spec = Some(NodeSpec {
+            taints,
+            ..NodeSpec::default()
+        });
+        n.status = Some(NodeStatus {
+            allocatable: Some(
+                [
+                    ("cpu".to_owned(), Quantity("3900m".into())),
+                    ("memory".to_owned(), Quantity("8Gi".into())),
+                ]
+                .into(),
+            ),
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..NodeCondition::default()
+            }]),
+            ..NodeStatus::default()
+        });
+        n
+    }
+
+    fn taint(effect: &str) -> Taint {
+        Taint {
+            key: "dedicated".into(),
+            value: Some("system".into()),
+            effect: effect.into(),
+            ..Taint::default()
+        }
+    }
+
+    #[test]
+    fn a_tainted_node_offers_placeholders_no_room() {
+        let room = Res {
+            cpu: 3900,
+            memory: 8 * GIB,
+        };
+        assert_eq!(node_room(&node(None), &[]), Some(room));
+        assert_eq!(
+            node_room(&node(Some(vec![taint("PreferNoSchedule")])), &[]),
+            Some(room)
+        );
+        assert_eq!(node_room(&node(Some(vec![taint("NoSchedule")])), &[]), None);
+        assert_eq!(node_room(&node(Some(vec![taint("NoExecute")])), &[]), None);
+    }
+
+    #[test]
+    fn pending_pods_are_counted_on_the_launching_nodeclaims_first() {
+        let cpu = |m: i64| Res {
+            cpu: m,
+            memory: GIB,
+        };
+        // Karpenter launched the NodeClaim for the Pending pod: its room is the one taken,
+        // even though the pod would fit the node too (the total is the same either way).
+        let rooms = after_pending(vec![cpu(2000)], vec![cpu(2000)], &[cpu(2000)]);
+        assert_eq!(rooms, [cpu(2000), Res { cpu: 0, memory: 0 }]);
+    }
 }

@@ -109,10 +109,16 @@ async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<
         priority_class: class,
         priority,
         images,
-        anywhere: template.node_selector.as_ref().is_none_or(|s| s.is_empty())
-            && template.affinity.is_none()
-            && template.tolerations.as_ref().is_none_or(|t| t.is_empty()),
+        anywhere: anywhere(template),
     })
+}
+
+/// Whether the pods may run on any schedulable, untainted node: no nodeSelector, affinity or
+/// tolerations (where they may go otherwise is not worked out, so no existing room counts).
+fn anywhere(spec: &PodSpec) -> bool {
+    spec.node_selector.as_ref().is_none_or(|s| s.is_empty())
+        && spec.affinity.is_none()
+        && spec.tolerations.as_ref().is_none_or(|t| t.is_empty())
 }
 
 /// Whether an image reference names a pause image: its repository's last path component is
@@ -491,5 +497,19 @@ mod tests {
         ]);
         assert!(pause_only(&data).is_ok());
         assert!(pause_only(&spec(&[])).is_err());
+    }
+
+    #[test]
+    fn only_unconstrained_placeholders_may_borrow_room_on_existing_nodes() {
+        let mut s = spec(&["registry.k8s.io/pause:3.10"]);
+        assert!(anywhere(&s));
+        s.node_selector = Some([("pool".to_owned(), "gpu".to_owned())].into());
+        assert!(!anywhere(&s));
+        let mut s = spec(&["registry.k8s.io/pause:3.10"]);
+        s.tolerations = Some(vec![Default::default()]);
+        assert!(!anywhere(&s));
+        let mut s = spec(&["registry.k8s.io/pause:3.10"]);
+        s.affinity = Some(Default::default());
+        assert!(!anywhere(&s));
     }
 }

@@ -352,3 +352,31 @@ async fn a_count_by_vcpus_is_pinned_to_replicas_and_executes_only_as_assessed() 
         .await;
     assert!(by_replicas.structured.get("pin").is_none());
 }
+
+#[tokio::test]
+async fn room_on_existing_nodes_counts_only_for_placeholders_free_to_run_there() {
+    let h = harness().await;
+    let set_template = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut d = h
+            .sim
+            .get("Deployment", Some("scaling"), "capacity-reservation")
+            .unwrap();
+        f(&mut d["spec"]["template"]["spec"]);
+        h.sim.kube().apply(d).unwrap();
+    };
+    let dry = json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 4, "dry_run": true});
+    // Pods of 500m: one fits in the 900m each managed node has left.
+    set_template(&|s| s["containers"][0]["resources"]["requests"]["cpu"] = json!("500m"));
+    let r = h.ok("scale_placeholder_capacity", dry.clone()).await;
+    assert_eq!(
+        r.structured["impact"]["karpenter"]["pods_on_existing_capacity"], 2,
+        "{}",
+        r.text
+    );
+    // Pinned elsewhere by a nodeSelector: where they may go is not worked out, so none counts.
+    set_template(&|s| s["nodeSelector"] = json!({"karpenter.sh/nodepool": "default"}));
+    let r = h.ok("scale_placeholder_capacity", dry).await;
+    let k = &r.structured["impact"]["karpenter"];
+    assert_eq!(k["pods_on_existing_capacity"], 0, "{}", r.text);
+    assert_eq!(k["pods_on_new_nodes"], 4);
+}
