@@ -73,6 +73,14 @@ pub(crate) fn redact_url(url: &str) -> String {
     format!("{scheme}://{user}{host}{}", redact_query(tail))
 }
 
+/// Where `url`'s query begins (its `?`), after the user part (whose password may hold a `?`).
+pub(crate) fn query_start(url: &str) -> Option<usize> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let from = last_userinfo_end(rest).map_or(0, |at| at + 1);
+    rest[from..].find('?').map(|q| after_scheme + from + q)
+}
+
 /// Where the user part ends: the last `@` whose following authority (up to `/`, `?`, `#` or
 /// the end) can be a host list and whose user name (before the first `:`) holds no `/`, `?`
 /// or `#` (so an `@` in the path or the query is not taken for it).
@@ -218,6 +226,17 @@ mod tests {
         for (url, shown) in cases {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn the_query_starts_after_the_user_part() {
+        let url = "postgres://u:p?w@db/x?sslmode=require";
+        assert_eq!(
+            query_start(url).map(|q| &url[q..]),
+            Some("?sslmode=require")
+        );
+        assert_eq!(query_start("postgres://u:p?w@db/x"), None);
+        assert_eq!(query_start("postgres://db/x?a=b@c"), Some(15));
     }
 
     /// Passwords drawn from URL delimiters, escapes and letters, in several URL shapes: none

@@ -13,9 +13,11 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
+use super::tls::{self, MakeRustls, Mode};
 use crate::store::StoreError;
+use crate::store::location::query_start;
 
 /// How long connecting may take.
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,10 +37,13 @@ pub(super) struct PgClient {
     jobs: mpsc::Sender<Job>,
     /// The URL with its password hidden.
     shown: String,
+    /// The URL's `sslmode`.
+    mode: Mode,
 }
 
 struct Worker {
     config: Config,
+    tls: MakeRustls,
     client: Option<Client>,
     last_used: Instant,
 }
@@ -46,11 +51,18 @@ struct Worker {
 impl PgClient {
     /// Starts the thread and connects; fails when the first connection does.
     pub fn connect(url: &str, shown: &str) -> Result<PgClient, StoreError> {
+        let unusable = |what: String| StoreError::Unavailable {
+            url: shown.to_owned(),
+            what,
+        };
+        let (url, settings) = tls::split_url(url, query_start(url)).map_err(unusable)?;
+        let tls = tls::connector(&settings).map_err(unusable)?;
         let mut config: Config = url.parse().map_err(|source| StoreError::Postgres {
             url: shown.to_owned(),
             source,
         })?;
         config
+            .ssl_mode(settings.mode.driver())
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_user_timeout(STATEMENT_TIMEOUT)
             .keepalives(true)
@@ -64,6 +76,7 @@ impl PgClient {
             .spawn(move || {
                 let mut worker = Worker {
                     config,
+                    tls,
                     client: None,
                     last_used: Instant::now(),
                 };
@@ -85,6 +98,7 @@ impl PgClient {
         let client = PgClient {
             jobs,
             shown: shown.to_owned(),
+            mode: settings.mode,
         };
         client.call(|_| Ok(()))?;
         Ok(client)
@@ -105,10 +119,7 @@ impl PgClient {
             .send(job)
             .map_err(|_| self.unavailable("the connection thread stopped"))?;
         match rx.recv_timeout(REPLY_TIMEOUT) {
-            Ok(result) => result.map_err(|source| StoreError::Postgres {
-                url: self.shown.clone(),
-                source,
-            }),
+            Ok(result) => result.map_err(|source| self.failed(source)),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(self.unavailable(&format!(
                 "no answer within {} s (the server or the network is stuck)",
                 REPLY_TIMEOUT.as_secs()
@@ -116,6 +127,24 @@ impl PgClient {
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 Err(self.unavailable("the request failed on the connection thread"))
             }
+        }
+    }
+
+    /// A failed call; a TLS failure under an `sslmode` that requires TLS says what to change.
+    fn failed(&self, source: postgres::Error) -> StoreError {
+        let text = match std::error::Error::source(&source) {
+            Some(cause) => format!("{source}: {cause}"),
+            None => source.to_string(),
+        };
+        if self.mode.requires_tls() && text.starts_with("error performing TLS handshake") {
+            return self.unavailable(&format!(
+                "{text} (sslmode={} requires TLS: turn TLS on in the server, fix its certificate or sslrootcert=, or set sslmode=prefer to fall back to an unencrypted connection)",
+                self.mode.as_str()
+            ));
+        }
+        StoreError::Postgres {
+            url: self.shown.clone(),
+            source,
         }
     }
 
@@ -134,18 +163,18 @@ impl Worker {
         let client = match self.client.take().filter(|c| !c.is_closed()) {
             Some(mut c) if idle => match c.is_valid(CONNECT_TIMEOUT) {
                 Ok(()) => c,
-                Err(_) => connect(&self.config)?,
+                Err(_) => connect(&self.config, &self.tls)?,
             },
             Some(c) => c,
-            None => connect(&self.config)?,
+            None => connect(&self.config, &self.tls)?,
         };
         Ok(self.client.insert(client))
     }
 }
 
 /// A new connection, set up.
-fn connect(config: &Config) -> Result<Client, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
+fn connect(config: &Config, tls: &MakeRustls) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(tls.clone())?;
     set_up(&mut client)?;
     Ok(client)
 }

@@ -1,5 +1,5 @@
 //! The PostgreSQL backend (`store: postgres://…`): one connection on a thread of its own
-//! (`client.rs`), the schema and its migrations (`schema.rs`).
+//! (`client.rs`), TLS (`tls.rs`), the schema and its migrations (`schema.rs`).
 //!
 //! Two durability tiers, as in SQLite. The session runs with `synchronous_commit = on`
 //! whatever the server's default, so a commit returns once it is on the server's disk: the
@@ -15,6 +15,7 @@ mod client;
 mod lease;
 mod runs;
 mod schema;
+mod tls;
 
 use chrono::{DateTime, Utc};
 use postgres::Row;

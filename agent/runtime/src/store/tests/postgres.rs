@@ -25,6 +25,102 @@ fn connection_errors_name_the_server_but_never_the_password() {
     assert!(!text.contains("sekrit"), "{text}");
 }
 
+/// A server that answers PostgreSQL's TLS request with "no" (as one without TLS does), then
+/// hangs up; its address.
+fn server_without_tls() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 8];
+            if stream.read_exact(&mut request).is_ok() {
+                let _ = stream.write_all(b"N");
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn sslmode_require_against_a_server_without_tls_fails_naming_sslmode() {
+    let addr = server_without_tls();
+    for mode in ["require", "verify-full"] {
+        let url = format!("postgres://sopilot:sekrit@{addr}/sopilot?sslmode={mode}");
+        let text = Store::open(Path::new(&url)).unwrap_err().to_string();
+        assert!(
+            text.contains(&format!("sslmode={mode} requires TLS"))
+                && text.contains("server does not support TLS"),
+            "{text}"
+        );
+        assert!(!text.contains("sekrit"), "{text}");
+    }
+    let url = format!("postgres://{addr}/sopilot?sslmode=on");
+    let text = Store::open(Path::new(&url)).unwrap_err().to_string();
+    assert!(text.contains("sslmode=on is not known"), "{text}");
+}
+
+/// Whether the test server's connections of `schema`'s store are encrypted.
+fn encrypted(schema: &super::fixture::Schema) -> Vec<bool> {
+    let (base, name) = (super::fixture::base_url().unwrap(), schema.name.clone());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        c.query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = $1",
+            &[&name],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Against the test server: `disable` speaks plain text; `prefer` (the default) and `require`
+/// speak TLS when the server offers it (and `require` is refused when it does not);
+/// `verify-full` never accepts its certificate (self-signed, or none), naming the sslmode.
+#[test]
+fn tls_is_spoken_as_sslmode_says() {
+    let Some(f) = Fixture::postgres("tls_is_spoken_as_sslmode_says") else {
+        return;
+    };
+    let Fixture::Postgres(schema) = &f else {
+        unreachable!()
+    };
+    let with = |mode: &str| Location::Postgres(format!("{}&sslmode={mode}", schema.url()));
+    let offered = {
+        let s = Store::open_at(&with("prefer")).unwrap();
+        let seen = encrypted(schema);
+        drop(s);
+        seen == [true]
+    };
+    let s = Store::open_at(&with("disable")).unwrap();
+    assert_eq!(encrypted(schema), [false], "sslmode=disable");
+    drop(s);
+    match Store::open_at(&with("require")) {
+        Ok(s) => {
+            assert!(offered, "require connected to a server that offers no TLS");
+            assert_eq!(encrypted(schema), [true], "sslmode=require");
+            drop(s);
+        }
+        Err(e) => {
+            assert!(!offered, "{e}");
+            assert!(
+                e.to_string().contains("sslmode=require requires TLS"),
+                "{e}"
+            );
+        }
+    }
+    let err = Store::open_at(&with("verify-full"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sslmode=verify-full requires TLS"), "{err}");
+}
+
 #[test]
 fn a_broken_connection_is_replaced_on_the_next_call() {
     let Some(f) = Fixture::postgres("a_broken_connection_is_replaced_on_the_next_call") else {
