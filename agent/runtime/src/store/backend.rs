@@ -40,7 +40,15 @@ pub(crate) struct Decided<'a> {
 /// The storage operations both backends implement with the same semantics: the same calls
 /// give the same answers (the shared suite in `store/tests` runs against both).
 pub(crate) trait Backend:
-    RunStore + AuditStore + ApprovalStore + InboxStore + LeaseStore + Send + Sync + std::fmt::Debug
+    RunStore
+    + AuditStore
+    + ApprovalStore
+    + InboxStore
+    + LeaseStore
+    + DedupStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
 }
 
@@ -50,6 +58,7 @@ impl<T> Backend for T where
         + ApprovalStore
         + InboxStore
         + LeaseStore
+        + DedupStore
         + Send
         + Sync
         + std::fmt::Debug
@@ -148,6 +157,22 @@ pub(crate) trait InboxStore {
     fn prune_messages(&self, source: &str, before: DateTime<Utc>) -> Result<usize, StoreError>;
     fn record_unrouted(&self, t: &UnroutedTrigger, keep: i64) -> Result<(), StoreError>;
     fn unrouted(&self, limit: usize) -> Result<Vec<UnroutedTrigger>, StoreError>;
+}
+
+/// Which run a trigger's dedup key belongs to, for every process on the store (see
+/// `dedup.rs`).
+pub(crate) trait DedupStore {
+    /// Gives `key` to `run_id` unless a run holds it that is still going or finished at or
+    /// after `reusable_before`; returns the run that holds it now (`run_id` if it was given).
+    fn claim_trigger(
+        &self,
+        key: &str,
+        run_id: &str,
+        now: DateTime<Utc>,
+        reusable_before: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+    /// Marks `key`'s claim by `run_id` finished at `at` (nothing when another run holds it).
+    fn trigger_done(&self, key: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// Run ownership (see `lease.rs`).

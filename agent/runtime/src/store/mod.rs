@@ -12,6 +12,7 @@
 
 mod backend;
 mod changes;
+mod dedup;
 mod inbox;
 mod lease;
 mod location;
@@ -33,6 +34,7 @@ use crate::approval::ApprovalRecord;
 use backend::{ApprovalRow, Backend, CallRow, Decided, NewRun, enum_text};
 
 pub use changes::PastChange;
+pub use dedup::Reuse;
 pub use inbox::ApprovalMessage;
 pub use lease::Lease;
 pub use location::Location;

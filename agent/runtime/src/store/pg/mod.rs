@@ -12,6 +12,7 @@
 
 mod approvals;
 mod client;
+mod dedup;
 mod lease;
 mod runs;
 mod schema;

@@ -10,7 +10,7 @@
 use postgres::Client;
 
 /// The newest schema this binary knows (the same numbering as SQLite's).
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// Any number, the same in every sopilot: the advisory lock migrations are applied under.
 const MIGRATION_LOCK: i64 = 0x50_1107_5709;
@@ -64,6 +64,13 @@ ALTER TABLE approvals ADD COLUMN executed_by TEXT;
 ALTER TABLE runs ADD COLUMN process_nonce TEXT;
 ";
 
+/// Version 4: which run a trigger's dedup key belongs to (as SQLite's).
+const V4_TRIGGER_CLAIMS: &str = "
+CREATE TABLE trigger_claims (
+  dedup_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, claimed_at TIMESTAMPTZ NOT NULL,
+  done_at TIMESTAMPTZ);
+";
+
 /// Brings the schema to [`VERSION`]; `Ok(Some(found))` when it is newer than that (nothing
 /// changed then).
 pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Error> {
@@ -86,7 +93,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Erro
         tx.batch_execute(match version {
             1 => V1_TABLES,
             2 => V2_OWNERSHIP,
-            _ => V3_EXECUTION,
+            3 => V3_EXECUTION,
+            _ => V4_TRIGGER_CLAIMS,
         })?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",

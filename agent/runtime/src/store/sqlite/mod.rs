@@ -11,6 +11,7 @@
 //! (`executed_at`, `lease_until`) in the fixed-width form of `changes::stamp`.
 
 mod approvals;
+mod dedup;
 mod lease;
 mod runs;
 mod schema;

@@ -70,8 +70,15 @@ ALTER TABLE approvals ADD COLUMN executed_by TEXT;
 ALTER TABLE runs ADD COLUMN process_nonce TEXT;
 ";
 
+/// Version 4: which run a trigger's dedup key belongs to, shared by every process on the
+/// store (see `store/dedup.rs`).
+const V4_TRIGGER_CLAIMS: &str = "
+CREATE TABLE trigger_claims (
+  dedup_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, claimed_at TEXT NOT NULL, done_at TEXT);
+";
+
 /// The newest schema this binary knows.
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// Brings the store to [`VERSION`] in one transaction, or refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreError> {
@@ -97,7 +104,8 @@ pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreErr
         match version {
             1 => version_1(&tx)?,
             2 => tx.execute_batch(V2_OWNERSHIP)?,
-            _ => tx.execute_batch(V3_EXECUTION)?,
+            3 => tx.execute_batch(V3_EXECUTION)?,
+            _ => tx.execute_batch(V4_TRIGGER_CLAIMS)?,
         }
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",

@@ -90,7 +90,8 @@ pub(super) fn a_version_2_store_is_upgraded_in_place(f: &Fixture) {
     f.execute(
         "ALTER TABLE approvals DROP COLUMN executed_by;
          ALTER TABLE runs DROP COLUMN process_nonce;
-         DELETE FROM schema_version WHERE version = 3;",
+         DROP TABLE trigger_claims;
+         DELETE FROM schema_version WHERE version >= 3;",
     );
     let s = f.open();
     let old = s.approval("a-old").unwrap().unwrap();

@@ -463,7 +463,7 @@ pub(super) fn a_store_newer_than_this_binary_is_refused(f: &Fixture) {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             }
         ),

@@ -1,0 +1,101 @@
+//! Trigger claims shared by every handle on one store (several `serve` replicas): the first
+//! claim of a key wins, the others learn its run; a finished run keeps its key for the dedup
+//! window, a schedule's gives it up at once.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::Fixture;
+use crate::store::Reuse;
+
+super::both_backends!(
+    the_first_claim_of_a_key_wins_on_every_handle,
+    a_finished_run_keeps_its_key_for_the_window_only,
+    handles_claiming_one_key_at_once_agree_on_one_run,
+);
+
+const WINDOW: Reuse = Reuse::After(Duration::minutes(10));
+
+pub(super) fn the_first_claim_of_a_key_wins_on_every_handle(f: &Fixture) {
+    let (a, b) = (f.open(), f.open());
+    assert_eq!(a.claim_trigger("am:g1", "run-a", WINDOW).unwrap(), "run-a");
+    assert_eq!(b.claim_trigger("am:g1", "run-b", WINDOW).unwrap(), "run-a");
+    assert_eq!(b.claim_trigger("am:g2", "run-b", WINDOW).unwrap(), "run-b");
+    // Finished, the key is kept for the window...
+    a.trigger_done("am:g1", "run-a").unwrap();
+    assert_eq!(b.claim_trigger("am:g1", "run-c", WINDOW).unwrap(), "run-a");
+    // ...but a schedule's is given up at once; a run that does not hold it cannot finish it.
+    assert_eq!(
+        b.claim_trigger("am:g1", "run-c", Reuse::AtOnce).unwrap(),
+        "run-c"
+    );
+    a.trigger_done("am:g1", "run-a").unwrap();
+    assert_eq!(
+        a.claim_trigger("am:g1", "run-d", Reuse::AtOnce).unwrap(),
+        "run-c",
+        "run-c is still going"
+    );
+}
+
+fn at(minute: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T12:00:00.000001+00:00")
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::minutes(minute)
+}
+
+pub(super) fn a_finished_run_keeps_its_key_for_the_window_only(f: &Fixture) {
+    let s = f.open();
+    let b = &s.backend;
+    assert_eq!(
+        b.claim_trigger("k", "run-a", at(0), at(-10)).unwrap(),
+        "run-a"
+    );
+    // Still going an hour later: held, whatever the window.
+    assert_eq!(
+        b.claim_trigger("k", "run-b", at(60), at(50)).unwrap(),
+        "run-a"
+    );
+    b.trigger_done("k", "run-a", at(61)).unwrap();
+    // Finished at :61, window 10 min: held at :70, given up after :71.
+    assert_eq!(
+        b.claim_trigger("k", "run-b", at(70), at(60)).unwrap(),
+        "run-a"
+    );
+    assert_eq!(
+        b.claim_trigger("k", "run-b", at(71), at(61)).unwrap(),
+        "run-a"
+    );
+    assert_eq!(
+        b.claim_trigger("k", "run-b", at(72), at(62)).unwrap(),
+        "run-b"
+    );
+    // The new claim is going again: held.
+    assert_eq!(
+        b.claim_trigger("k", "run-c", at(200), at(190)).unwrap(),
+        "run-b"
+    );
+}
+
+pub(super) fn handles_claiming_one_key_at_once_agree_on_one_run(f: &Fixture) {
+    const N: usize = 6;
+    let barrier = Arc::new(Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|i| {
+            let (store, barrier) = (f.open(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .claim_trigger("alarm:payment", &format!("run-{i}"), WINDOW)
+                    .unwrap()
+            })
+        })
+        .collect();
+    let holders: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(
+        holders.iter().all(|h| *h == holders[0]),
+        "every handle joins one run: {holders:?}"
+    );
+    assert!(holders[0].starts_with("run-"), "{holders:?}");
+}
