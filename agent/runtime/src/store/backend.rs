@@ -162,14 +162,17 @@ pub(crate) trait InboxStore {
 /// Which run a trigger's dedup key belongs to, for every process on the store (see
 /// `dedup.rs`).
 pub(crate) trait DedupStore {
-    /// Gives `key` to `run_id` unless a run holds it that is still going or finished at or
-    /// after `reusable_before`; returns the run that holds it now (`run_id` if it was given).
+    /// Gives `key` to `run_id` unless a run holds it that finished at or after
+    /// `reusable_before`, or is still going: not interrupted, and claimed at or after
+    /// `stale_before` (a claim whose replica died unnoticed is given up then); returns the
+    /// run that holds it now (`run_id` if it was given).
     fn claim_trigger(
         &self,
         key: &str,
         run_id: &str,
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<String, StoreError>;
     /// Marks `key`'s claim by `run_id` finished at `at` (nothing when another run holds it).
     fn trigger_done(&self, key: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

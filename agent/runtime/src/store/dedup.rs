@@ -7,6 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, now};
 
+/// How long a claim whose run never finished holds its key: the replica running it died
+/// without the run being marked interrupted (on another host: nobody marks it). Runs end
+/// within their deadline (10 minutes by default) plus an approval's wait.
+pub const CLAIM_STALE_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
 /// Whether a claim still holds once its run finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reuse {
@@ -19,8 +24,9 @@ pub enum Reuse {
 
 impl Store {
     /// Claims trigger `key` for `run_id` unless another run holds it (still going, or
-    /// finished within `reuse`); returns the run that holds it: `run_id` when this call
-    /// claimed it, else the run to join.
+    /// finished within `reuse`); an interrupted run's claim, or one older than
+    /// [`CLAIM_STALE_AFTER`] whose run never finished, holds nothing. Returns the run that
+    /// holds it: `run_id` when this call claimed it, else the run to join.
     pub fn claim_trigger(
         &self,
         key: &str,
@@ -32,7 +38,8 @@ impl Store {
             Reuse::After(window) => at - window,
             Reuse::AtOnce => at + chrono::Duration::microseconds(1),
         };
-        self.backend.claim_trigger(key, run_id, at, reusable_before)
+        self.backend
+            .claim_trigger(key, run_id, at, reusable_before, at - CLAIM_STALE_AFTER)
     }
 
     /// Marks `key`'s claim by `run_id` finished now, so it is given up after the dedup window.

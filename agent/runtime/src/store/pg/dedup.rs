@@ -16,8 +16,9 @@ impl DedupStore for Postgres {
         run_id: &str,
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        let p: Params = params![s(key), s(run_id), now, reusable_before];
+        let p: Params = params![s(key), s(run_id), now, reusable_before, stale_before];
         let holder = self.db.call(move |c| {
             lazily(c, |tx| {
                 let refs = p.refs();
@@ -26,7 +27,10 @@ impl DedupStore for Postgres {
                      VALUES ($1, $2, $3, NULL)
                      ON CONFLICT (dedup_key) DO UPDATE SET run_id = EXCLUDED.run_id,
                        claimed_at = EXCLUDED.claimed_at, done_at = NULL
-                     WHERE trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < $4
+                     WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < $4)
+                        OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < $5)
+                        OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
+                                     AND runs.status = 'interrupted')
                      RETURNING run_id",
                     &refs,
                 )?;

@@ -16,6 +16,7 @@ impl DedupStore for Sqlite {
         run_id: &str,
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let c = self.conn();
         let tx =
@@ -24,8 +25,11 @@ impl DedupStore for Sqlite {
             "INSERT INTO trigger_claims (dedup_key, run_id, claimed_at, done_at) VALUES (?1, ?2, ?3, NULL)
              ON CONFLICT (dedup_key) DO UPDATE SET run_id = excluded.run_id,
                claimed_at = excluded.claimed_at, done_at = NULL
-             WHERE trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < ?4",
-            params![key, run_id, stamp(now), stamp(reusable_before)],
+             WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < ?4)
+                OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?5)
+                OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
+                             AND runs.status = 'interrupted')",
+            params![key, run_id, stamp(now), stamp(reusable_before), stamp(stale_before)],
         )?;
         let holder = tx.query_row(
             "SELECT run_id FROM trigger_claims WHERE dedup_key = ?1",

@@ -13,6 +13,7 @@ super::both_backends!(
     the_first_claim_of_a_key_wins_on_every_handle,
     a_finished_run_keeps_its_key_for_the_window_only,
     handles_claiming_one_key_at_once_agree_on_one_run,
+    an_interrupted_run_holds_no_key,
 );
 
 const WINDOW: Reuse = Reuse::After(Duration::minutes(10));
@@ -45,37 +46,46 @@ fn at(minute: i64) -> DateTime<Utc> {
         + Duration::minutes(minute)
 }
 
+/// A claim at minute `m` with a 10-minute window and claims going stale after 120 minutes.
+fn claim(s: &crate::store::Store, run: &str, m: i64) -> String {
+    s.backend
+        .claim_trigger("k", run, at(m), at(m - 10), at(m - 120))
+        .unwrap()
+}
+
 pub(super) fn a_finished_run_keeps_its_key_for_the_window_only(f: &Fixture) {
     let s = f.open();
-    let b = &s.backend;
-    assert_eq!(
-        b.claim_trigger("k", "run-a", at(0), at(-10)).unwrap(),
-        "run-a"
-    );
+    assert_eq!(claim(&s, "run-a", 0), "run-a");
     // Still going an hour later: held, whatever the window.
-    assert_eq!(
-        b.claim_trigger("k", "run-b", at(60), at(50)).unwrap(),
-        "run-a"
-    );
-    b.trigger_done("k", "run-a", at(61)).unwrap();
+    assert_eq!(claim(&s, "run-b", 60), "run-a");
+    s.backend.trigger_done("k", "run-a", at(61)).unwrap();
     // Finished at :61, window 10 min: held at :70, given up after :71.
-    assert_eq!(
-        b.claim_trigger("k", "run-b", at(70), at(60)).unwrap(),
-        "run-a"
-    );
-    assert_eq!(
-        b.claim_trigger("k", "run-b", at(71), at(61)).unwrap(),
-        "run-a"
-    );
-    assert_eq!(
-        b.claim_trigger("k", "run-b", at(72), at(62)).unwrap(),
-        "run-b"
-    );
-    // The new claim is going again: held.
-    assert_eq!(
-        b.claim_trigger("k", "run-c", at(200), at(190)).unwrap(),
-        "run-b"
-    );
+    assert_eq!(claim(&s, "run-b", 70), "run-a");
+    assert_eq!(claim(&s, "run-b", 71), "run-a");
+    assert_eq!(claim(&s, "run-b", 72), "run-b");
+    // The new claim is going again: held until it is stale (claimed at :72, stale after
+    // :192), then given up: its replica died without finishing it.
+    assert_eq!(claim(&s, "run-c", 192), "run-b");
+    assert_eq!(claim(&s, "run-c", 193), "run-c");
+}
+
+pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {
+    let s = f.open();
+    let trigger = serde_json::json!({"kind": "manual"});
+    s.create_run(
+        "run-a",
+        "pod-crashloop",
+        &trigger,
+        &serde_json::json!({}),
+        "none",
+    )
+    .unwrap();
+    assert_eq!(s.claim_trigger("k", "run-a", WINDOW).unwrap(), "run-a");
+    assert_eq!(s.claim_trigger("k", "run-b", WINDOW).unwrap(), "run-a");
+    s.backend
+        .interrupt("run-a", at(0), "the process running it stopped")
+        .unwrap();
+    assert_eq!(s.claim_trigger("k", "run-b", WINDOW).unwrap(), "run-b");
 }
 
 pub(super) fn handles_claiming_one_key_at_once_agree_on_one_run(f: &Fixture) {
