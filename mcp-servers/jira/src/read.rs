@@ -2,13 +2,13 @@
 
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
-use sopilot_mcp_common::{Table, cap, ok_json};
+use sopilot_mcp_common::{Table, cap, contains_credential, ok_json};
 
 use crate::Ctx;
 use crate::args::{GetIssue, Search};
 use crate::client::Jira;
 use crate::config::ApiVersion;
-use crate::error::JiraResult;
+use crate::error::{JiraError, JiraResult};
 use crate::scope::Resolved;
 
 /// The most bytes of text a tool returns.
@@ -122,6 +122,13 @@ fn labels(v: &Value) -> String {
 }
 
 pub async fn search(ctx: &Ctx, a: Search) -> JiraResult<CallToolResult> {
+    // A query is kept in Jira's logs and search history: one carrying a credential is
+    // refused (not echoed: errors reach the model and logs) rather than sent.
+    if contains_credential(&a.jql) {
+        return Err(JiraError::BadArgument(
+            "the JQL contains what looks like a credential (a password, token or key); nothing was sent to Jira: search by label, status, key or words without secrets".into(),
+        ));
+    }
     let jql = ctx.projects.confine(&a.jql)?;
     let max = a
         .max_results

@@ -18,6 +18,14 @@ pub struct Resolved {
     pub project: String,
 }
 
+/// A Jira id (an issue's or a transition's) from an answer, if it is one: digits only. It goes
+/// into a request's path or body, where `../` or `?` would send the request elsewhere.
+pub fn numeric_id(v: &Value) -> Option<String> {
+    v.as_str()
+        .filter(|s| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+}
+
 /// The projects the tools may use.
 #[derive(Debug, Clone)]
 pub struct Projects(Vec<String>);
@@ -80,10 +88,10 @@ impl Projects {
     pub fn resolved(&self, asked: &str, bean: &Value) -> JiraResult<Resolved> {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_ascii_uppercase();
         let (key, project) = (text(&bean["key"]), text(&bean["fields"]["project"]["key"]));
-        let id = bean["id"].as_str().unwrap_or_default().to_owned();
+        let id = numeric_id(&bean["id"]).unwrap_or_default();
         if key.is_empty() || project.is_empty() || id.is_empty() {
             return Err(JiraError::BadArgument(format!(
-                "Jira's answer for {asked} has no key, id or project; nothing was changed"
+                "Jira's answer for {asked} has no key, numeric id or project; nothing was changed"
             )));
         }
         let key_project = key.rsplit_once('-').map_or("", |(p, _)| p);
@@ -160,13 +168,16 @@ fn tokens(s: &str) -> Vec<String> {
             '=' | '(' | ')' | ',' => out.push(c.to_string()),
             c if c.is_whitespace() => {}
             c => {
-                let mut w = c.to_string();
-                while let Some(&x) = chars.peek() {
-                    if x.is_whitespace() || "=(),\"'".contains(x) {
-                        break;
+                let mut w = String::new();
+                let mut next = Some(c);
+                while let Some(x) = next {
+                    // An escaped character belongs to the word, as in Jira's lexer.
+                    if x == '\\' {
+                        w.extend(chars.next());
+                    } else {
+                        w.push(x);
                     }
-                    w.push(x);
-                    chars.next();
+                    next = chars.next_if(|x| !x.is_whitespace() && !"=(),\"'".contains(*x));
                 }
                 out.push(w);
             }
@@ -186,12 +197,20 @@ fn split_order(jql: &str) -> JiraResult<(&str, Option<&str>)> {
     let mut escaped = false;
     let mut order_at = None;
     for (i, c) in jql.char_indices() {
+        // Jira's lexer takes `\"` as a literal quote in an unquoted word too (`labels =
+        // a\"`): escapes count outside quotes as well, or an escaped quote would open a
+        // "string" here that Jira never sees, hiding a `)` that closes the wrapper early.
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if c == '\\' {
+            escaped = true;
+            continue;
+        }
         if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                c if c == q => quote = None,
-                _ => {}
+            if c == q {
+                quote = None;
             }
             continue;
         }
@@ -283,6 +302,21 @@ mod tests {
             p().resolved("OPS-5", &serde_json::json!({"key": "OPS-5"})),
             Err(JiraError::BadArgument(_))
         ));
+        // An id that is not a number would steer the write's path (issue/ID/comment).
+        for id in [
+            "../../../rest/api/3/issue/SEC-1",
+            "10005?x=1",
+            "10005/../1",
+            "",
+        ] {
+            let bean = serde_json::json!({"id": id, "key": "OPS-5", "fields": {"project": {"key": "OPS"}}});
+            assert!(
+                matches!(p().resolved("OPS-5", &bean), Err(JiraError::BadArgument(_))),
+                "{id}"
+            );
+        }
+        assert_eq!(numeric_id(&serde_json::json!("31")).as_deref(), Some("31"));
+        assert_eq!(numeric_id(&serde_json::json!(31)), None);
     }
 
     #[test]
@@ -308,6 +342,9 @@ mod tests {
             ") OR project = SEC OR (",
             "labels = \"x",
             "(labels = x",
+            // Jira reads `a\"` as the word a" (no string opens): the `)` after it is live.
+            r#"labels = a\" ) OR project = SEC OR ( labels = "b\" c""#,
+            r#"labels = a\' ) OR project = SEC OR ( labels = 'b\' c'"#,
         ] {
             assert!(
                 matches!(p().confine(escape), Err(JiraError::BadArgument(_))),
@@ -325,5 +362,14 @@ mod tests {
             );
         }
         assert!(p().confine("project = ops AND status = Done").is_ok());
+        // Escapes outside quotes are words, as Jira reads them: the project is still seen.
+        assert!(matches!(
+            p().confine(r#"labels = a\" OR project = SEC"#),
+            Err(JiraError::OutOfScope { .. })
+        ));
+        assert!(
+            p().confine(r#"labels = a\(b AND summary ~ "x\" y""#)
+                .is_ok()
+        );
     }
 }

@@ -9,6 +9,7 @@ use crate::Ctx;
 use crate::args::{AddComment, CreateIssue, TransitionIssue};
 use crate::error::{JiraError, JiraResult};
 use crate::read::resolve;
+use crate::scope::numeric_id;
 
 /// The answer to a dry run: nothing executed, the impact named as the gate reads it
 /// (`action`, and a `target` with `kind` and `name`: `JiraProject` for a new issue,
@@ -191,11 +192,15 @@ pub async fn transition_issue(ctx: &Ctx, a: TransitionIssue) -> JiraResult<CallT
             }
         )));
     };
-    let (transition, name, to) = (
-        t["id"].as_str().unwrap_or_default().to_owned(),
+    let (name, to) = (
         t["name"].as_str().unwrap_or_default().to_owned(),
         t["to"]["name"].as_str().unwrap_or("?").to_owned(),
     );
+    let Some(transition) = numeric_id(&t["id"]) else {
+        return Err(JiraError::BadArgument(format!(
+            "Jira's transition {name:?} of {key} has no numeric id; nothing was changed"
+        )));
+    };
     let impact = json!({"action": "transition_issue", "target": {"kind": "JiraIssue", "name": key}, "project": resolved.project, "issue_id": id, "transition": name, "from": from, "to": to});
     if a.dry_run {
         return Ok(dry(

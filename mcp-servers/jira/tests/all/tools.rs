@@ -78,6 +78,23 @@ async fn search_is_wrapped_in_the_allowed_projects() {
 }
 
 #[tokio::test]
+async fn a_jql_carrying_a_credential_is_not_sent() {
+    let h = Harness::start().await;
+    for jql in [
+        r#"text ~ "password=hunter2""#,
+        r#"labels = x OR summary ~ "postgres://app:hunter2@db/pay""#,
+    ] {
+        let e = h.fails("search", json!({ "jql": jql })).await;
+        assert!(
+            e.contains("looks like a credential") && !e.contains("hunter2"),
+            "{jql}: {e}"
+        );
+    }
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+    h.assert_no_leak();
+}
+
+#[tokio::test]
 async fn create_issue_sends_adf_with_credentials_masked() {
     let h = Harness::start().await;
     let description =
