@@ -61,9 +61,9 @@ fn sslmode_require_against_a_server_without_tls_fails_naming_sslmode() {
     assert!(text.contains("sslmode=on is not known"), "{text}");
 }
 
-/// Whether the test server's connections of `schema`'s store are encrypted.
-fn encrypted(schema: &super::fixture::Schema) -> Vec<bool> {
-    let (base, name) = (super::fixture::base_url().unwrap(), schema.name.clone());
+/// Whether the test server's connections named `name` are encrypted.
+fn encrypted(name: &str) -> Vec<bool> {
+    let (base, name) = (super::fixture::base_url().unwrap(), name.to_owned());
     std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
         c.query(
@@ -80,6 +80,22 @@ fn encrypted(schema: &super::fixture::Schema) -> Vec<bool> {
     .unwrap()
 }
 
+/// A setting of the test server (`SHOW name`).
+fn server_setting(name: &'static str) -> String {
+    let base = super::fixture::base_url().unwrap();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        c.query_one(&format!("SHOW {name}"), &[]).unwrap().get(0)
+    })
+    .join()
+    .unwrap()
+}
+
+/// Whether the test server speaks TLS.
+fn server_offers_tls() -> bool {
+    server_setting("ssl") == "on"
+}
+
 /// Against the test server: `disable` speaks plain text; `prefer` (the default) and `require`
 /// speak TLS when the server offers it (and `require` is refused when it does not);
 /// `verify-full` never accepts its certificate (self-signed, or none), naming the sslmode.
@@ -91,20 +107,26 @@ fn tls_is_spoken_as_sslmode_says() {
     let Fixture::Postgres(schema) = &f else {
         unreachable!()
     };
-    let with = |mode: &str| Location::Postgres(format!("{}&sslmode={mode}", schema.url()));
-    let offered = {
-        let s = Store::open_at(&with("prefer")).unwrap();
-        let seen = encrypted(schema);
-        drop(s);
-        seen == [true]
+    // Each mode's connection named apart (the last application_name counts).
+    let name = |mode: &str| format!("{}-{mode}", schema.name);
+    let with = |mode: &str| {
+        Location::Postgres(format!(
+            "{}&sslmode={mode}&application_name={}",
+            schema.url(),
+            name(mode)
+        ))
     };
+    let offered = server_offers_tls();
+    let s = Store::open_at(&with("prefer")).unwrap();
+    assert_eq!(encrypted(&name("prefer")), [offered], "sslmode=prefer");
+    drop(s);
     let s = Store::open_at(&with("disable")).unwrap();
-    assert_eq!(encrypted(schema), [false], "sslmode=disable");
+    assert_eq!(encrypted(&name("disable")), [false], "sslmode=disable");
     drop(s);
     match Store::open_at(&with("require")) {
         Ok(s) => {
             assert!(offered, "require connected to a server that offers no TLS");
-            assert_eq!(encrypted(schema), [true], "sslmode=require");
+            assert_eq!(encrypted(&name("require")), [true], "sslmode=require");
             drop(s);
         }
         Err(e) => {
@@ -119,6 +141,19 @@ fn tls_is_spoken_as_sslmode_says() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("sslmode=verify-full requires TLS"), "{err}");
+    // With the server's own certificate as the CA (when it is readable here, as on a server
+    // with a self-signed one), verify-ca accepts it, whatever name it is for.
+    let cert = server_setting("ssl_cert_file");
+    if offered && std::fs::read(&cert).is_ok() {
+        let url = format!(
+            "{}&sslmode=verify-ca&sslrootcert={cert}&application_name={}",
+            schema.url(),
+            name("verify-ca")
+        );
+        let s = Store::open_at(&Location::Postgres(url)).unwrap();
+        assert_eq!(encrypted(&name("verify-ca")), [true], "sslmode=verify-ca");
+        drop(s);
+    }
 }
 
 #[test]
