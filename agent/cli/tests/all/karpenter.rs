@@ -9,8 +9,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use sopilot_protocol::{ApprovalState, CallOrigin};
+use sopilot_runtime::{
+    Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, Gateway, ServerSource, ServerSpec,
+    Store,
+};
+use sopilot_sim_env::{KubeState, Scenario, SimOptions};
 
 fn rehearse(capacity_per_pod: &str) -> (String, Value) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sopilot"))
@@ -157,4 +166,134 @@ fn a_ratchet_of_cheap_steps_is_escalated_once_the_whole_reservation_passes_the_c
     assert_eq!(scale[2]["approval"]["state"], "denied", "{v:#}");
     // The pin: the replicas the vCPUs resolved to are what ran.
     assert_eq!(scale[1]["args"]["replicas"], 14, "{v:#}");
+}
+
+/// Approves every escalation; on the first, before answering, halves the placeholder pods'
+/// CPU request in the simulated cluster (someone edits it while the human decides).
+#[derive(Debug)]
+struct ApproveWhileEdited {
+    kube: KubeState,
+    edit: AtomicBool,
+    asked: Mutex<Vec<ApprovalRecord>>,
+}
+
+#[async_trait::async_trait]
+impl Approver for ApproveWhileEdited {
+    async fn ask(&self, record: &ApprovalRecord) -> Option<Answer> {
+        self.asked.lock().unwrap().push(record.clone());
+        if self.edit.swap(false, Ordering::SeqCst) {
+            let mut d = self
+                .kube
+                .get("Deployment", Some("scaling"), "capacity-reservation")
+                .unwrap();
+            d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] =
+                json!("500m");
+            self.kube.apply(d).unwrap();
+        }
+        Some(Answer {
+            state: ApprovalState::Approved,
+            by: "alice".into(),
+            channel: "test".into(),
+        })
+    }
+
+    fn reachable(&self) -> bool {
+        true
+    }
+}
+
+/// Review L6: an approved escalation executes exactly what was approved. A scale by vcpus
+/// is pinned to the replicas its dry run resolved them to, so "27 vCPU" approved as 27 pods
+/// never runs as the 54 pods the same vCPUs are once the pods' request is halved.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approved_scale_by_vcpus_executes_the_pods_approved_or_nothing() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scenario = Scenario::from_file(root.join("scenarios/karpenter-peak.yaml")).unwrap();
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    let spec = ServerSpec {
+        name: "kubectl".into(),
+        source: ServerSource::Command {
+            program: env!("CARGO_BIN_EXE_sopilot").into(),
+            args: vec![
+                "mcp-server".into(),
+                "kubectl".into(),
+                "--allow-write".into(),
+                "--kubeconfig".into(),
+                sim.kubeconfig().display().to_string(),
+            ],
+            env: vec![("RUST_LOG".into(), "warn".into())],
+        },
+        builtin: true,
+    };
+    let (gateway, failures) = Gateway::connect(vec![spec]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let approver = Arc::new(ApproveWhileEdited {
+        kube: sim.kube().clone(),
+        edit: AtomicBool::new(true),
+        asked: Mutex::new(Vec::new()),
+    });
+    let gate = Gate {
+        gateway: Arc::new(gateway),
+        policy: Arc::new(sopilot_policy::load_paths(&[root.join("policies")]).unwrap()),
+        approver: approver.clone(),
+        approval_timeout: Duration::from_secs(30),
+    };
+    let store = Arc::new(Store::in_memory().unwrap());
+    store
+        .create_run(
+            "run-1",
+            "predictive-scaling",
+            &json!({}),
+            &json!({}),
+            "none",
+        )
+        .unwrap();
+    let log = EventLog::new("run-1", store, None);
+    let scope = CallScope {
+        sop: Some("predictive-scaling".into()),
+        trigger: None,
+        dry_run: false,
+        offered: ["kubectl.scale_placeholder_capacity".parse().unwrap()].into(),
+    };
+    let scale = |id: &'static str| {
+        gate.handle(
+            &log,
+            &scope,
+            id,
+            "kubectl.scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "capacity-reservation", "vcpus": 27}),
+            CallOrigin::Model,
+        )
+    };
+    let replicas = || {
+        sim.get("Deployment", Some("scaling"), "capacity-reservation")
+            .unwrap()["spec"]["replicas"]
+            .clone()
+    };
+
+    // 27 vCPU of 1-vCPU pods pass the NodePool's limits: escalated, asked about 27 pods.
+    let first = scale("c1").await.unwrap();
+    let asked = approver.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{first:#?}");
+    assert_eq!(asked[0].args["replicas"], 27, "the approval names the pods");
+    assert_eq!(asked[0].impact.as_ref().unwrap()["replicas_after"], 27);
+    // Approved, but the request was halved meanwhile: 27 vCPU are 54 pods now. Not executed.
+    assert!(!first.executed, "{first:#?}");
+    assert!(
+        first.text.contains("resolve to 54 placeholder pods"),
+        "{}",
+        first.text
+    );
+    assert_eq!(replicas(), 0);
+
+    // Asked again on today's figures (54 pods of 500m), approved unchanged: exactly 54 run.
+    let second = scale("c2").await.unwrap();
+    let asked = approver.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2);
+    assert_eq!(asked[1].args["replicas"], 54);
+    assert!(second.executed && second.ok, "{second:#?}");
+    assert_eq!(second.args["replicas"], 54);
+    assert_eq!(replicas(), 54);
 }
