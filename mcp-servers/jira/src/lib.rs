@@ -144,7 +144,8 @@ impl JiraTools {
             title = "Transition an issue",
             read_only_hint = false,
             destructive_hint = false,
-            idempotent_hint = true,
+            // Not idempotent: a workflow's "Next" from every status moves on each call.
+            idempotent_hint = false,
             open_world_hint = true
         )
     )]
