@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use sopilot_protocol::{RunEventKind, Trigger};
 use sopilot_runtime::{
-    Budgets, CancellationToken, Observer, RunInput, Runner, UnroutedTrigger, new_run_id,
+    Budgets, CancellationToken, Observer, Reuse, RunInput, Runner, UnroutedTrigger, new_run_id,
 };
 use sopilot_sop::Sop;
 use tokio::sync::Semaphore;
@@ -329,15 +329,7 @@ impl RunManager {
             if let Some(e) = dedup.get(&key) {
                 let run_id = e.run_id.clone();
                 drop(dedup);
-                m.triggers_joined.fetch_add(1, Ordering::Relaxed);
-                // The repeat joins the run's timeline; a failure to note it loses nothing.
-                let _ = self.inner.runner.store.append_event(
-                    &run_id,
-                    RunEventKind::Note {
-                        message: format!("a repeat of the trigger joined this run ({key})"),
-                    },
-                );
-                return Ok(Started::Joined { run_id });
+                return Ok(self.join(run_id, &key));
             }
             let (sop, params) = match self.plan(&req) {
                 Ok(p) => p,
@@ -358,6 +350,10 @@ impl RunManager {
                 return Err(e);
             }
             let run_id = new_run_id();
+            if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
+                drop(dedup);
+                return Ok(self.join(holder, &key));
+            }
             dedup.insert(
                 key.clone(),
                 Entry {
@@ -375,6 +371,42 @@ impl RunManager {
             let run = async move { this.execute(run_id, key, sop, params, req).await };
             tokio::spawn(run.instrument(tracing::Span::current()));
             Ok(started)
+        }
+    }
+
+    /// A repeat joins its run's timeline (a failure to note it loses nothing).
+    fn join(&self, run_id: String, key: &str) -> Started {
+        self.inner
+            .metrics
+            .triggers_joined
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = self.inner.runner.store.append_event(
+            &run_id,
+            RunEventKind::Note {
+                message: format!("a repeat of the trigger joined this run ({key})"),
+            },
+        );
+        Started::Joined { run_id }
+    }
+
+    /// The run another replica on the store (or an earlier life of this one) started for
+    /// `key`, from the store's trigger claims; `None` when `run_id` got the key. A store
+    /// that cannot answer lets the run start: a second run is better than a lost alarm.
+    fn claimed_elsewhere(&self, trigger: &Trigger, key: &str, run_id: &str) -> Option<String> {
+        let reuse = match trigger {
+            Trigger::Schedule { .. } => Reuse::AtOnce,
+            _ => Reuse::After(
+                chrono::Duration::from_std(self.inner.options.dedup_window)
+                    .unwrap_or(chrono::Duration::MAX),
+            ),
+        };
+        match self.inner.runner.store.claim_trigger(key, run_id, reuse) {
+            Ok(holder) if holder != run_id => Some(holder),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(trigger = %key, "cannot claim the trigger in the store, so repeats on other replicas may start runs of their own: {e}");
+                None
+            }
         }
     }
 
@@ -428,6 +460,7 @@ impl RunManager {
         let permit = self.inner.slots.clone().acquire_owned().await;
         self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
         let Ok(_permit) = permit else {
+            self.done(&key, &run_id);
             return;
         };
         let mut runner = self.inner.runner.clone();
@@ -464,8 +497,17 @@ impl RunManager {
         for l in &self.inner.listeners {
             l.finished(&run_id, result.as_ref().ok());
         }
-        if let Some(e) = lock(&self.inner.dedup).get_mut(&key) {
+        self.done(&key, &run_id);
+    }
+
+    /// The run of `key` ended: repeats start a new run once the dedup window has passed,
+    /// here and on every replica.
+    fn done(&self, key: &str, run_id: &str) {
+        if let Some(e) = lock(&self.inner.dedup).get_mut(key) {
             e.done_at = Some(Instant::now());
+        }
+        if let Err(e) = self.inner.runner.store.trigger_done(key, run_id) {
+            tracing::warn!(trigger = %key, %run_id, "cannot mark the trigger's run finished in the store: {e}");
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   B carries the call out, once, and the alert's run, its audit and the approval are all
 //!   still there;
 //! - both alive, the approval is pressed on B: the run on A carries it out, once, and B says
-//!   so.
+//!   so;
+//! - a repeat of the alert sent to B joins the run A started (dedup through the store).
 //!
 //! Exactly once is read from the store's audit (one executed row), not from the cluster,
 //! where a second identical patch would change nothing visible.
@@ -206,4 +207,30 @@ async fn pressed_on_another_replica_the_run_that_asked_executes_it_once() {
     assert_eq!(executed(&http, &a, &run_id, "kubectl.patch_hpa").await, 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(executed(&http, &b, &run_id, "kubectl.patch_hpa").await, 1);
+}
+
+#[tokio::test]
+async fn a_repeat_on_another_replica_joins_the_run_the_first_started() {
+    let Some(schema) = Schema::create("dedup") else {
+        return;
+    };
+    let (url, sim, http) = (schema.url(), sim().await, http());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = replica(&sim, dir_a.path(), &url).await;
+    let b = replica(&sim, dir_b.path(), &url).await;
+
+    let run_id = fire(&http, &a).await;
+    let again: Value = http
+        .post(format!("{}/hooks/alertmanager", b.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, json!({"status": "joined", "run_id": run_id}));
+    let runs = wait_for(&http, &format!("{}/api/runs", b.url), "runs", |_| true).await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs:#}");
 }
