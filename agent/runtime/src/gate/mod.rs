@@ -51,7 +51,7 @@ use crate::store::StoreError;
 use call::{Call, Step, Stop};
 
 /// The store's change lock, while a stage holds it.
-type Held = tokio::sync::OwnedMutexGuard<()>;
+type Held = crate::store::ChangesHeld;
 
 /// Default per-call timeout.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -46,6 +46,7 @@ pub(crate) trait Backend:
     + InboxStore
     + LeaseStore
     + DedupStore
+    + ChangeLockStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -59,6 +60,7 @@ impl<T> Backend for T where
         + InboxStore
         + LeaseStore
         + DedupStore
+        + ChangeLockStore
         + Send
         + Sync
         + std::fmt::Debug
@@ -176,6 +178,15 @@ pub(crate) trait DedupStore {
     ) -> Result<String, StoreError>;
     /// Marks `key`'s claim by `run_id` finished at `at` (nothing when another run holds it).
     fn trigger_done(&self, key: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// The change lock every process on the store takes (see `lock.rs`).
+pub(crate) trait ChangeLockStore {
+    /// Takes the store-wide change lock for this handle if nobody holds it; returns whether
+    /// it did. Never waits.
+    fn try_lock_changes(&self) -> Result<bool, StoreError>;
+    /// Gives the change lock back.
+    fn unlock_changes(&self) -> Result<(), StoreError>;
 }
 
 /// Run ownership (see `lease.rs`).

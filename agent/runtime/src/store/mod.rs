@@ -13,6 +13,7 @@
 mod backend;
 mod changes;
 mod dedup;
+mod lock;
 mod inbox;
 mod lease;
 mod location;
@@ -35,6 +36,7 @@ use backend::{ApprovalRow, Backend, CallRow, Decided, NewRun, enum_text};
 
 pub use changes::PastChange;
 pub use dedup::Reuse;
+pub use lock::ChangesHeld;
 pub use inbox::ApprovalMessage;
 pub use lease::Lease;
 pub use location::Location;
@@ -144,7 +146,8 @@ pub struct Store {
     backend: Box<dyn Backend>,
     /// Held by the gate from reading a mutating call's history to writing its executed
     /// audit row, so concurrent calls (parallel tool blocks, runs, IDE sessions of this
-    /// process) cannot all pass a cumulative limit on the same stale count.
+    /// process) cannot all pass a cumulative limit on the same stale count; with the store's
+    /// own lock across processes (see `lock.rs`).
     changes: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -209,11 +212,6 @@ impl Store {
         }
     }
 
-    /// Serialises decisions on mutating calls with their execution (see the field's docs);
-    /// the guard is dropped once the executed audit row is written.
-    pub async fn lock_changes(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.changes.clone().lock_owned().await
-    }
 
     /// Marks runs whose process (on this host) is gone as interrupted.
     fn recover(&self) -> Result<(), StoreError> {

@@ -1,6 +1,6 @@
 //! Trigger claims shared by every handle on one store (several `serve` replicas): the first
 //! claim of a key wins, the others learn its run; a finished run keeps its key for the dedup
-//! window, a schedule's gives it up at once.
+//! window, a schedule's gives it up at once. And the change lock every handle takes.
 
 use std::sync::{Arc, Barrier};
 
@@ -14,6 +14,7 @@ super::both_backends!(
     a_finished_run_keeps_its_key_for_the_window_only,
     handles_claiming_one_key_at_once_agree_on_one_run,
     an_interrupted_run_holds_no_key,
+    the_change_lock_holds_across_handles,
 );
 
 const WINDOW: Reuse = Reuse::After(Duration::minutes(10));
@@ -108,4 +109,32 @@ pub(super) fn handles_claiming_one_key_at_once_agree_on_one_run(f: &Fixture) {
         "every handle joins one run: {holders:?}"
     );
     assert!(holders[0].starts_with("run-"), "{holders:?}");
+}
+
+/// Two handles on one PostgreSQL store (two replicas): while one holds the change lock the
+/// other waits; it takes it once the first is dropped, and a holder's connection that ends
+/// gives it back. (SQLite's store is one process's: its mutex is the lock.)
+pub(super) fn the_change_lock_holds_across_handles(f: &Fixture) {
+    if !f.is_postgres() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (a, b) = (Arc::new(f.open()), Arc::new(f.open()));
+        let held = a.lock_changes().await;
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(300), b.lock_changes());
+        assert!(wait.await.is_err(), "b took the lock a holds");
+        drop(held);
+        let held_by_b = tokio::time::timeout(std::time::Duration::from_secs(5), b.lock_changes())
+            .await
+            .expect("b takes the lock once a dropped it");
+        // b's connection ends with b: a takes it again.
+        drop(held_by_b);
+        drop(b);
+        let again = tokio::time::timeout(std::time::Duration::from_secs(5), a.lock_changes());
+        assert!(again.await.is_ok());
+    });
 }
