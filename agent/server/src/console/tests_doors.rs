@@ -345,3 +345,16 @@ async fn a_console_form_larger_than_the_body_limit_is_refused() {
     .await;
     assert_eq!(a.status, 413, "{}", a.body);
 }
+
+#[tokio::test]
+async fn streams_end_when_the_server_shuts_down() {
+    let s = state(tokens(), None).await;
+    let (cookie, _) = sign_in(&s, APPROVER).await;
+    let r = open(&s, "/events?run=run-x", Some(&cookie)).await;
+    assert_eq!(r.status(), 200);
+    after_ticks(&s, Stats::default(), 1).await;
+    s.runs.shutdown();
+    let ended = tokio::time::timeout(Duration::from_secs(5), r.into_body().collect()).await;
+    assert!(ended.is_ok(), "the stream ends with the server");
+    assert!(live::stats(&s).is_none(), "the poller stopped");
+}
