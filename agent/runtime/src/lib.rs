@@ -29,6 +29,6 @@ pub use report::{Evidence, ReportParts, RunReport, StopReason};
 pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
 pub use store::{
     ApprovalMessage, ApprovalRef, CallAudit, Lease, Location, PastChange, Reuse, RunRow, Store,
-    StoreError, UnroutedTrigger, this_replica,
+    SET_ASIDE, StoreError, UnroutedTrigger, this_replica,
 };
 pub use tokio_util::sync::CancellationToken;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sopilot_protocol::{ApprovalState, RunEventKind, RunStatus};
 use sopilot_runtime::{
-    Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, Store, StoreError,
+    Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, SET_ASIDE, Store, StoreError,
 };
 use tokio::sync::broadcast;
 
@@ -114,7 +114,7 @@ impl ApprovalHub {
 
     /// Decides an approval. The first decision wins; later ones are told so.
     pub async fn decide(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         state: ApprovalState,
         by: &str,
@@ -129,13 +129,24 @@ impl ApprovalHub {
         };
         let mut resumed = None;
         if first {
-            let _ = self.changed.send(id.to_owned());
-            for ch in channels(self) {
-                ch.resolved(&record).await;
-            }
-            if orphan && record.state == ApprovalState::Approved {
-                resumed = Some(self.carry_out(&record).await);
-            }
+            // In a task of its own: a client that hangs up (a closed tab, a proxy's timeout)
+            // must not cancel telling the channels or carrying the call out.
+            let (hub, decided) = (self.clone(), record.clone());
+            let after = tokio::spawn(async move {
+                let _ = hub.changed.send(decided.id.clone());
+                for ch in channels(&hub) {
+                    ch.resolved(&decided).await;
+                }
+                if orphan && decided.state == ApprovalState::Approved {
+                    return Some(hub.carry_out(&decided).await);
+                }
+                None
+            });
+            resumed = after.await.unwrap_or_else(|e| {
+                Some(format!(
+                    "approval {id}: carrying it out stopped unexpectedly ({e}); see the run's timeline"
+                ))
+            });
         }
         Ok(Decided {
             record,
@@ -160,11 +171,41 @@ impl ApprovalHub {
     /// while that run is still going elsewhere and claims it within [`OWNER_GRACE`], else
     /// through this replica's gate.
     async fn carry_out(&self, record: &ApprovalRecord) -> String {
-        let going = matches!(self.store.run(&record.run_id), Ok((row, _, _)) if row.status == RunStatus::Running);
-        if going && let Some(by) = self.claimed_within(&record.id, OWNER_GRACE).await {
-            return format!("approval {} is carried out by its run, on {by}", record.id);
+        if self.run_status(&record.run_id) == Some(RunStatus::Running)
+            && let Some(by) = self.claimed_within(&record.id, OWNER_GRACE).await
+        {
+            return match by.strip_prefix(SET_ASIDE) {
+                Some(why) => format!(
+                    "approval {} was not executed: its run set it aside ({why}) and asks again",
+                    record.id
+                ),
+                None => format!("approval {} is carried out by its run, on {by}", record.id),
+            };
         }
-        self.resume(record).await
+        // Read again after the grace: a run stopped meanwhile (cancelled, ended) must not have
+        // its call carried out; one still running (its replica died) or interrupted may.
+        match self.run_status(&record.run_id) {
+            Some(RunStatus::Running | RunStatus::Interrupted) => self.resume(record).await,
+            status => self.note(
+                &record.run_id,
+                format!(
+                    "approval {} was approved after its run ended ({}); {} was not executed",
+                    record.id,
+                    status.map_or_else(
+                        || "unreadable".to_owned(),
+                        |s| serde_json::to_value(s).map_or_else(
+                            |_| format!("{s:?}"),
+                            |v| v.as_str().unwrap_or_default().to_owned()
+                        )
+                    ),
+                    record.tool
+                ),
+            ),
+        }
+    }
+
+    fn run_status(&self, run_id: &str) -> Option<RunStatus> {
+        self.store.run(run_id).ok().map(|(row, _, _)| row.status)
     }
 
     /// Who claimed approved call `id`'s execution, polled until `within` has passed.

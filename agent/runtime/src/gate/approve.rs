@@ -108,6 +108,25 @@ pub(super) fn claim_execution(call: &mut Call<'_>, record: &ApprovalRecord) -> S
     Err(call.fail(format!("not executed: {why}"), why, None))
 }
 
+/// Sets an approval the re-check found changed aside, under the change lock, so that no other
+/// replica carries it out after this run asked again (or was denied); stops the call when
+/// someone carried it out already.
+fn set_aside(call: &mut Call<'_>, record: &ApprovalRecord, diff: &str) -> Step<()> {
+    let store = call.log.store();
+    let why = format!("what it covered changed before it executed ({diff})");
+    if store.set_aside_approval(&record.id, &why)? {
+        return Ok(());
+    }
+    let by = store
+        .executed_by(&record.id)?
+        .unwrap_or_else(|| "nobody: it is no longer approved".to_owned());
+    let why = format!(
+        "approval {} was carried out by {by} before this run's re-check; not asked again",
+        record.id
+    );
+    Err(call.fail(format!("not executed here: {why}"), why, None))
+}
+
 impl Gate {
     /// Asks for approval, then re-checks; returns the fresh assessment the call executes on.
     pub(super) async fn approve(
@@ -124,15 +143,16 @@ impl Gate {
                 .ask(call, target, &assessed, &verdict, changed.as_deref())
                 .await?;
             let fresh = self.assess(call, target).await?;
-            let guard = self.serialise(call, target).await;
+            let guard = self.serialise(call, target).await?;
             let fresh_verdict = self.decide(call, scope, target, &fresh, false)?;
             let path = decision_path(&fresh_verdict);
             if digest_of(&fresh) == record.impact_digest && path == record.decision_path {
                 claim_execution(call, &record)?;
                 return Ok((fresh, guard));
             }
-            drop(guard);
             let diff = difference(&record, &fresh, &path);
+            set_aside(call, &record, &diff)?;
+            drop(guard);
             if fresh_verdict.decision == Decision::Deny {
                 call.out.text = format!(
                     "DENIED, not executed: after approval {} the policy denies it ({diff}): {}",

@@ -163,7 +163,7 @@ impl Gate {
     async fn stages(&self, call: &mut Call<'_>, scope: &CallScope, origin: CallOrigin) -> Step<()> {
         let target = self.resolve(call, scope, origin).await?;
         let assessed = self.assess(call, &target).await?;
-        let guard = self.serialise(call, &target).await;
+        let guard = self.serialise(call, &target).await?;
         let verdict = self.decide(call, scope, &target, &assessed, true)?;
         let (assessed, guard) = match verdict.decision {
             Decision::Deny => {
@@ -192,11 +192,18 @@ impl Gate {
     /// until the call's executed audit row is written (see [`Store::lock_changes`]).
     ///
     /// [`Store::lock_changes`]: crate::store::Store::lock_changes
-    async fn serialise(&self, call: &Call<'_>, target: &resolve::Target) -> Option<Held> {
-        if target.info.mutating() {
-            Some(call.log.store().lock_changes().await)
-        } else {
-            None
+    async fn serialise(&self, call: &mut Call<'_>, target: &resolve::Target) -> Step<Option<Held>> {
+        if !target.info.mutating() {
+            return Ok(None);
+        }
+        match call.log.store().lock_changes().await {
+            Ok(held) => Ok(Some(held)),
+            Err(e) => {
+                let why = format!(
+                    "{e}, so limits across the processes on the store cannot be checked; nothing was executed"
+                );
+                Err(call.fail(format!("not executed: {why}"), why, None))
+            }
         }
     }
 }

@@ -62,7 +62,7 @@ impl Gate {
             );
             return Err(call.fail(format!("not executed: {why}"), why, None));
         }
-        let guard = self.serialise(call, &target).await;
+        let guard = self.serialise(call, &target).await?;
         let verdict = self.decide(call, scope, &target, &assessed, true)?;
         let path = decision_path(&verdict);
         if digest_of(&assessed) != record.impact_digest || path != record.decision_path {

@@ -715,6 +715,15 @@ async fn a_changed_impact_after_approval_is_escalated_again_with_the_difference(
     );
     assert!(o.executed, "approved again for what will happen: {o:#?}");
     assert_eq!(h.executed().len(), 1);
+    // The first approval is set aside: no other replica's hub can carry it out later.
+    assert_first_approval_set_aside(&h, &asked[0].id);
+}
+
+/// Approval `id` was set aside by its run's re-check: nobody may claim its execution.
+fn assert_first_approval_set_aside(h: &Harness, id: &str) {
+    let by = h.store.executed_by(id).unwrap().unwrap_or_default();
+    assert!(by.starts_with(crate::store::SET_ASIDE), "{by}");
+    assert!(!h.store.claim_execution(id).unwrap());
 }
 
 #[tokio::test]
@@ -741,6 +750,7 @@ async fn a_deny_after_approval_stands() {
     assert_eq!(o.decision, Some(Decision::Deny), "{o:#?}");
     assert!(o.text.contains("denies it"), "{}", o.text);
     assert!(h.executed().is_empty());
+    assert_first_approval_set_aside(&h, &h.asked()[0].id);
 }
 
 // ------------------------------------------------------------------ stages 6-7: execute, record

@@ -9,12 +9,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Store;
+use super::{Store, StoreError};
 
 /// How often a process waiting for another's change lock asks again.
 const RETRY: Duration = Duration::from_millis(20);
 /// After how long a wait is worth a warning (calls hold the lock for seconds at most).
 const LONG_WAIT: Duration = Duration::from_secs(30);
+/// After how long a wait gives up: the call is not executed (a holder takes the lock for one
+/// call's execution, bounded by its timeout).
+const GIVE_UP: Duration = Duration::from_secs(300);
+/// How many failed attempts in a row give up.
+const ATTEMPTS: u32 = 3;
 
 /// The change lock, held until dropped.
 #[derive(Debug)]
@@ -39,20 +44,25 @@ impl Drop for ChangesHeld {
 impl Store {
     /// Serialises decisions on mutating calls with their execution, in this process and
     /// across every process on the store; the guard is dropped once the executed audit row
-    /// is written. A store that cannot take its lock leaves the process's mutex only, and
-    /// says so: the call's audit row, which must be written before it acts, fails on such a
-    /// store anyway.
-    pub async fn lock_changes(self: &Arc<Self>) -> ChangesHeld {
+    /// is written. Fails closed: a store that cannot take its lock (after [`ATTEMPTS`] tries,
+    /// or [`GIVE_UP`] of waiting) is an error, and the gate executes nothing.
+    pub async fn lock_changes(self: &Arc<Self>) -> Result<ChangesHeld, StoreError> {
         let local = self.changes.clone().lock_owned().await;
         let started = tokio::time::Instant::now();
-        let mut warned = false;
+        let (mut warned, mut failed) = (false, 0);
         loop {
             match self.backend.try_lock_changes() {
                 Ok(true) => {
-                    return ChangesHeld {
+                    return Ok(ChangesHeld {
                         _local: local,
                         shared: Some(self.clone()),
-                    };
+                    });
+                }
+                Ok(false) if started.elapsed() > GIVE_UP => {
+                    return Err(StoreError::ChangeLock(format!(
+                        "another replica has held it for over {} s",
+                        GIVE_UP.as_secs()
+                    )));
                 }
                 Ok(false) => {
                     if !warned && started.elapsed() > LONG_WAIT {
@@ -65,11 +75,14 @@ impl Store {
                     tokio::time::sleep(RETRY).await;
                 }
                 Err(e) => {
-                    tracing::error!("cannot take the store's change lock: {e}");
-                    return ChangesHeld {
-                        _local: local,
-                        shared: None,
-                    };
+                    // A request that timed out may still take the lock later on its
+                    // connection, which runs requests in order: give it back after it.
+                    let _ = self.backend.unlock_changes();
+                    failed += 1;
+                    if failed >= ATTEMPTS {
+                        return Err(StoreError::ChangeLock(e.to_string()));
+                    }
+                    tokio::time::sleep(RETRY * 10).await;
                 }
             }
         }

@@ -76,6 +76,8 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("no run {0}")]
     NoRun(String),
+    #[error("the store's change lock: {0}")]
+    ChangeLock(String),
     #[error("no approval {0}")]
     NoApproval(String),
 }
@@ -175,6 +177,9 @@ fn alive(pid: i64, nonce: Option<&str>, me: (i64, &str), exists: impl Fn(i64) ->
         exists(pid)
     }
 }
+
+/// How an approval set aside by its run is marked as taken (see [`Store::set_aside_approval`]).
+pub const SET_ASIDE: &str = "not executed: ";
 
 /// This process as a run's owner: `host:pid`.
 pub fn this_replica() -> String {
@@ -337,7 +342,17 @@ impl Store {
         self.backend.claim_execution(id, &this_replica())
     }
 
-    /// Who took approved call `id`'s execution, if anyone (`host:pid`).
+    /// Sets approved call `id` aside unexecuted: the run that asked found, re-checking it, that
+    /// it is not what was approved (it changed, or the policy now denies it), so nobody may
+    /// carry it out any more (another replica's hub included). Claimed like an execution, by
+    /// `not executed: WHY`; false when someone took it already.
+    pub fn set_aside_approval(&self, id: &str, why: &str) -> Result<bool, StoreError> {
+        self.backend
+            .claim_execution(id, &format!("{SET_ASIDE}{why}"))
+    }
+
+    /// Who took approved call `id`'s execution, if anyone (`host:pid`, or `not executed: …`
+    /// when the run set it aside).
     pub fn executed_by(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.backend.executed_by(id)
     }

@@ -130,7 +130,7 @@ impl Eliciting {
 }
 
 /// Stores a decision through the hub (first wins) and answers with what stands.
-async fn decide(hub: &ApprovalHub, id: &str, state: ApprovalState, by: &str) -> Answer {
+async fn decide(hub: &Arc<ApprovalHub>, id: &str, state: ApprovalState, by: &str) -> Answer {
     match hub.decide(id, state, by, CHANNEL).await {
         Ok(d) => Answer {
             state: d.record.state,

@@ -124,17 +124,25 @@ pub(super) fn the_change_lock_holds_across_handles(f: &Fixture) {
         .unwrap();
     rt.block_on(async {
         let (a, b) = (Arc::new(f.open()), Arc::new(f.open()));
-        let held = a.lock_changes().await;
+        let held = a.lock_changes().await.unwrap();
         let wait = tokio::time::timeout(std::time::Duration::from_millis(300), b.lock_changes());
         assert!(wait.await.is_err(), "b took the lock a holds");
         drop(held);
         let held_by_b = tokio::time::timeout(std::time::Duration::from_secs(5), b.lock_changes())
             .await
-            .expect("b takes the lock once a dropped it");
-        // b's connection ends with b: a takes it again.
+            .expect("b takes the lock once a dropped it")
+            .unwrap();
         drop(held_by_b);
+        // A holder whose connection ends (its replica killed) holds nothing: b takes it with
+        // no guard to give it back, then b's store (and its connection) goes.
+        assert!(b.backend.try_lock_changes().unwrap());
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(300), a.lock_changes());
+        assert!(wait.await.is_err(), "a took the lock b holds");
         drop(b);
         let again = tokio::time::timeout(std::time::Duration::from_secs(5), a.lock_changes());
-        assert!(again.await.is_ok());
+        assert!(
+            again.await.is_ok_and(|r| r.is_ok()),
+            "b's connection ended: a takes it"
+        );
     });
 }
