@@ -297,7 +297,8 @@ pub static TOOLS: &[ToolAccess] = &[
     write(
         "scale_placeholder_capacity",
         &[
-            apps("deployments", GET_PATCH),
+            // list: every placeholder in the cluster counts towards the reservation's cost.
+            apps("deployments", GET_LIST_PATCH),
             NAMESPACES,
             Access {
                 group: "scheduling.k8s.io",

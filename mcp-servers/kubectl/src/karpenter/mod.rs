@@ -8,6 +8,7 @@ mod cluster;
 pub mod placeholder;
 mod plan;
 pub mod read;
+mod reserved;
 
 use kube::api::{Api, ListParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};

@@ -15,10 +15,13 @@ use serde::Deserialize;
 use serde_json::json;
 use sopilot_protocol::{Impact, ObjectRef, Workload};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::cluster::{self, requests};
 use super::plan::{Plan, Res, Reservation, plan, reservation};
+use super::reserved::{self, Cluster};
 use super::{nodeclaims, nodepools};
-use crate::error::{ToolFailure, ToolResult};
+use crate::error::{ToolFailure, ToolResult, api_code};
 use crate::lookup::get_namespaced;
 use crate::mutate::outcome_pinned;
 
@@ -46,10 +49,10 @@ pub struct ScalePlaceholder {
 /// The placeholder Deployment, checked to be one: its pods run only pause containers (so they
 /// serve nothing and hold no data) under a PriorityClass with a negative value, so any real pod
 /// preempts them.
-struct Placeholder {
-    replicas: i64,
+pub(super) struct Placeholder {
+    pub(super) replicas: i64,
     ready: i64,
-    per_pod: Res,
+    pub(super) per_pod: Res,
     priority_class: String,
     priority: i32,
     images: Vec<String>,
@@ -58,38 +61,76 @@ struct Placeholder {
     anywhere: bool,
 }
 
-async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<Placeholder> {
+/// The target Deployment as read (its `resourceVersion` is the precondition of the patch) and
+/// checked to be a placeholder.
+async fn placeholder(
+    client: &kube::Client,
+    a: &ScalePlaceholder,
+) -> ToolResult<(Deployment, Placeholder)> {
     let hint = format!(
         "list them with get_resource {{kind: Deployment, namespace: {}}}",
         a.namespace
     );
     let d: Deployment = get_namespaced(client, "deployment", &a.namespace, &a.name, &hint).await?;
-    let not_placeholder = |why: String| {
+    let priorities = priorities(client, priority_class(&d).into_iter()).await?;
+    let p = classify(&d, &priorities).map_err(|why| {
         ToolFailure::BadArgument(format!(
             "Deployment {}/{} is not a capacity placeholder: {why}. A placeholder runs only pause containers (an image whose repository's last path component is `pause`, e.g. registry.k8s.io/pause:3.10), without command, ports or data volumes, under a PriorityClass with a negative value. Scale real workloads with kubectl.scale, whose impact counts the replicas they lose",
             a.namespace, a.name
         ))
-    };
+    })?;
+    Ok((d, p))
+}
+
+/// The PriorityClass a Deployment's pods run under.
+pub(super) fn priority_class(d: &Deployment) -> Option<String> {
+    d.spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .priority_class_name
+        .clone()
+}
+
+/// The values of the named PriorityClasses that exist.
+pub(super) async fn priorities(
+    client: &kube::Client,
+    names: impl Iterator<Item = String>,
+) -> ToolResult<BTreeMap<String, i32>> {
+    let api = Api::<PriorityClass>::all(client.clone());
+    let mut values = BTreeMap::new();
+    for name in names.collect::<BTreeSet<_>>() {
+        if let Some(pc) = api.get_opt(&name).await? {
+            values.insert(name, pc.value);
+        }
+    }
+    Ok(values)
+}
+
+/// Checks that a Deployment is a placeholder (`priorities`: the values of the PriorityClasses
+/// that exist); answers why it is not otherwise.
+pub(super) fn classify(
+    d: &Deployment,
+    priorities: &BTreeMap<String, i32>,
+) -> Result<Placeholder, String> {
     let template = d
         .spec
         .as_ref()
         .and_then(|s| s.template.spec.as_ref())
-        .ok_or_else(|| not_placeholder("it has no pod template".into()))?;
-    let images = pause_only(template).map_err(not_placeholder)?;
+        .ok_or("it has no pod template")?;
+    let images = pause_only(template)?;
     let class = template
         .priority_class_name
         .clone()
-        .ok_or_else(|| not_placeholder("its pods have no priorityClassName".into()))?;
-    let pc = Api::<PriorityClass>::all(client.clone())
-        .get_opt(&class)
-        .await?;
-    let priority = pc
-        .map(|p| p.value)
-        .ok_or_else(|| not_placeholder(format!("its PriorityClass {class:?} does not exist")))?;
+        .ok_or("its pods have no priorityClassName")?;
+    let priority = *priorities
+        .get(&class)
+        .ok_or_else(|| format!("its PriorityClass {class:?} does not exist"))?;
     if priority >= 0 {
-        return Err(not_placeholder(format!(
+        return Err(format!(
             "its PriorityClass {class:?} has value {priority}, not below 0, so real pods would not preempt it"
-        )));
+        ));
     }
     let pod = Pod {
         spec: Some(template.clone()),
@@ -97,9 +138,7 @@ async fn placeholder(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<
     };
     let per_pod = requests(&pod);
     if per_pod.cpu <= 0 {
-        return Err(not_placeholder(
-            "its pods request no CPU, so they reserve nothing".into(),
-        ));
+        return Err("its pods request no CPU, so they reserve nothing".into());
     }
     let status = d.status.as_ref();
     Ok(Placeholder {
@@ -238,10 +277,39 @@ fn wanted(a: &ScalePlaceholder, per_pod: Res) -> ToolResult<i64> {
     Ok(n)
 }
 
+/// What a call was assessed on: the Deployment as checked (the patch's precondition), the
+/// estimate, and every placeholder's reservation after it.
+struct Assessed {
+    resource_version: String,
+    p: Placeholder,
+    after: i64,
+    estimate: Plan,
+    whole: Reservation,
+    cluster: Cluster,
+}
+
 /// `scale_placeholder_capacity`
 pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<CallToolResult> {
-    let p = placeholder(client, &a).await?;
-    let after = wanted(&a, p.per_pod)?;
+    let x = assess(client, &a).await?;
+    patch_checked(client, &a, &x).await?;
+    let imp = impact(&a, &x);
+    // A count by vCPUs resolves through the pods' CPU request, which can change before the
+    // real call: pin the replicas it resolved to.
+    let pin = (a.replicas.is_none()).then(|| json!({"replicas": x.after}));
+    Ok(outcome_pinned(a.dry_run, &summary(&a, &x), &imp, pin))
+}
+
+/// Reads and checks the placeholder, estimates what Karpenter launches for it, and adds up
+/// what every placeholder in the cluster reserves after the call.
+async fn assess(client: &kube::Client, a: &ScalePlaceholder) -> ToolResult<Assessed> {
+    let (d, p) = placeholder(client, a).await?;
+    let resource_version = d.metadata.resource_version.clone().ok_or_else(|| {
+        ToolFailure::Transport(format!(
+            "the API server answered Deployment {}/{} without metadata.resourceVersion, so it cannot be scaled only as checked",
+            a.namespace, a.name
+        ))
+    })?;
+    let after = wanted(a, p.per_pod)?;
     let added = (after - p.replicas).max(0);
     let mut pools = nodepools(client).await?;
     cluster::ordered(&mut pools);
@@ -250,40 +318,61 @@ pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<Cal
     let pools: Vec<_> = pools.iter().map(|np| cluster::pool(np, &claims)).collect();
     let estimate = plan(added, p.per_pod, &rooms, &pools);
     let whole = reservation(after, p.per_pod, &pools);
-    let imp = impact(&a, &p, after, &estimate, &whole);
+    let others = reserved::others(client, &a.namespace, &a.name).await?;
+    let cluster = reserved::cluster(&whole, &others, &pools);
+    Ok(Assessed {
+        resource_version,
+        p,
+        after,
+        estimate,
+        whole,
+        cluster,
+    })
+}
+
+/// Scales (or dry-runs) to the replicas assessed, on the Deployment as it was checked: the
+/// merge patch carries the `resourceVersion` read, so the API server refuses it (409 Conflict)
+/// if the Deployment changed in between (its image swapped for real work, say).
+async fn patch_checked(
+    client: &kube::Client,
+    a: &ScalePlaceholder,
+    x: &Assessed,
+) -> ToolResult<()> {
     let params = PatchParams {
         field_manager: Some("mcp-kubectl".into()),
         ..PatchParams::default()
     };
     let params = if a.dry_run { params.dry_run() } else { params };
-    Api::<Deployment>::namespaced(client.clone(), &a.namespace)
-        .patch(
-            &a.name,
-            &params,
-            &Patch::Merge(&json!({"spec": {"replicas": after}})),
-        )
-        .await?;
-    // A count by vCPUs resolves through the pods' CPU request, which can change before the
-    // real call: pin the replicas it resolved to.
-    let pin = (a.replicas.is_none()).then(|| json!({"replicas": after}));
-    Ok(outcome_pinned(
-        a.dry_run,
-        &summary(&a, &p, after, &estimate, &whole),
-        &imp,
-        pin,
-    ))
+    let body = json!({
+        "metadata": {"resourceVersion": x.resource_version},
+        "spec": {"replicas": x.after},
+    });
+    match Api::<Deployment>::namespaced(client.clone(), &a.namespace)
+        .patch(&a.name, &params, &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if api_code(&e) == Some(409) => Err(ToolFailure::Refused(format!(
+            "Deployment {}/{} changed since it was checked as a capacity placeholder (resourceVersion {} is no longer current), so nothing was scaled; call again to check it as it is now",
+            a.namespace, a.name, x.resource_version
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How the estimate leans, for whoever reads the impact.
-const CONSERVATIVE: &str = "conservative: existing room counts only on Ready, untainted nodes and taint-free launching NodeClaims, after the pods already Pending take theirs (launching NodeClaims first), and none when the placeholder has a nodeSelector, affinity or tolerations; reserved_hourly_cost_usd_after prices the whole reservation on nodes of its own, since the real pods it is for take any room it borrows";
+const CONSERVATIVE: &str = "conservative: existing room counts only on Ready, untainted nodes and taint-free launching NodeClaims, after the pods already Pending take theirs (launching NodeClaims first), and none when the placeholder has a nodeSelector, affinity or tolerations; reserved_hourly_cost_usd_after prices the whole reservation on nodes of its own, since the real pods it is for take any room it borrows; cluster_reserved_hourly_cost_usd_after adds every other placeholder Deployment in the cluster, each priced the same way";
 
-fn impact(
-    a: &ScalePlaceholder,
-    p: &Placeholder,
-    after: i64,
-    estimate: &Plan,
-    whole: &Reservation,
-) -> Impact {
+fn impact(a: &ScalePlaceholder, x: &Assessed) -> Impact {
+    let Assessed {
+        p,
+        after,
+        estimate,
+        whole,
+        cluster,
+        ..
+    } = x;
+    let after = *after;
     let mut karpenter = serde_json::to_value(estimate).unwrap_or_default();
     karpenter["priority_class"] = json!(p.priority_class);
     karpenter["priority"] = json!(p.priority);
@@ -295,6 +384,11 @@ fn impact(
     karpenter["reserved_vcpus_after"] = json!(whole.vcpus);
     karpenter["reserved_nodes_after"] = json!(whole.nodes);
     karpenter["reserved_hourly_cost_usd_after"] = json!(whole.hourly_cost_usd);
+    karpenter["cluster_reserved_pods_after"] = json!(cluster.total.pods);
+    karpenter["cluster_reserved_vcpus_after"] = json!(cluster.total.vcpus);
+    karpenter["cluster_reserved_nodes_after"] = json!(cluster.total.nodes);
+    karpenter["cluster_reserved_hourly_cost_usd_after"] = json!(cluster.total.hourly_cost_usd);
+    karpenter["other_placeholders"] = json!(cluster.others);
     karpenter["estimate"] = json!(CONSERVATIVE);
     let mut extra = serde_json::Map::new();
     extra.insert("karpenter".into(), karpenter);
@@ -325,13 +419,16 @@ fn impact(
     }
 }
 
-fn summary(
-    a: &ScalePlaceholder,
-    p: &Placeholder,
-    after: i64,
-    e: &Plan,
-    whole: &Reservation,
-) -> String {
+fn summary(a: &ScalePlaceholder, x: &Assessed) -> String {
+    let Assessed {
+        p,
+        after,
+        estimate: e,
+        whole,
+        cluster,
+        ..
+    } = x;
+    let after = *after;
     let mut text = format!(
         "scale placeholder {}/{} {} -> {after} pods ({} vCPU reserved; the whole reservation on nodes of its own: {} node(s), est. {}/h)",
         a.namespace,
@@ -343,6 +440,18 @@ fn summary(
             .hourly_cost_usd
             .map_or("unknown".into(), |c| format!("${c:.4}"))
     );
+    if !cluster.others.is_empty() {
+        text.push_str(&format!(
+            "; every placeholder in the cluster together ({} more Deployment(s)): {} pods, {} vCPU, est. {}/h",
+            cluster.others.len(),
+            cluster.total.pods,
+            cluster.total.vcpus,
+            cluster
+                .total
+                .hourly_cost_usd
+                .map_or("unknown".into(), |c| format!("${c:.4}"))
+        ));
+    }
     if after <= p.replicas {
         text.push_str(
             "; releases reserved capacity, launches nothing (Karpenter consolidates emptied nodes)",
@@ -410,6 +519,60 @@ mod tests {
             vcpus,
             dry_run: true,
         }
+    }
+
+    /// The race between the check and the patch: the placeholder is assessed, then someone
+    /// swaps its image for real work before the patch. The patch carries the resourceVersion
+    /// that was checked, so the API server refuses it and nothing is scaled.
+    #[tokio::test]
+    async fn a_deployment_changed_after_its_check_is_not_scaled() {
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let scenario =
+            sopilot_sim_env::Scenario::from_file(repo.join("scenarios/karpenter-peak.yaml"))
+                .unwrap();
+        let sim = sopilot_sim_env::start(scenario, sopilot_sim_env::SimOptions::default())
+            .await
+            .unwrap();
+        let client = crate::connect(Some(sim.kubeconfig().to_owned()), None)
+            .await
+            .unwrap();
+        let real = |n: i32| ScalePlaceholder {
+            dry_run: false,
+            ..args(Some(n), None)
+        };
+        let replicas = || {
+            sim.get("Deployment", Some("scaling"), "capacity-reservation")
+                .unwrap()["spec"]["replicas"]
+                .clone()
+        };
+        // Unchanged in between: the checked patch scales.
+        let x = assess(&client, &real(2)).await.unwrap();
+        patch_checked(&client, &real(2), &x).await.unwrap();
+        assert_eq!(replicas(), 2);
+
+        let x = assess(&client, &real(7)).await.unwrap();
+        let mut d = sim
+            .get("Deployment", Some("scaling"), "capacity-reservation")
+            .unwrap();
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("acme/batch-worker:2");
+        sim.kube().apply(d).unwrap();
+        let err = patch_checked(&client, &real(7), &x).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("changed since it was checked")
+                && text.contains("nothing was scaled")
+                && text.contains("call again"),
+            "{text}"
+        );
+        assert_eq!(replicas(), 2, "the swapped Deployment was not scaled");
+        // Called again, it is checked as it is now: no longer a placeholder.
+        let again = assess(&client, &real(7)).await.err().map(|e| e.to_string());
+        assert!(
+            again
+                .as_deref()
+                .is_some_and(|e| e.contains("not a capacity placeholder")),
+            "{again:?}"
+        );
     }
 
     #[test]

@@ -324,6 +324,32 @@ pub fn reservation(pods: i64, each: Res, pools: &[Pool]) -> Reservation {
     }
 }
 
+/// Several reservations added up (every placeholder in the cluster): pods, vCPUs, nodes and
+/// cost summed, each priced on nodes of its own, so the total is at least what they would cost
+/// packed together; the cost is unknown when any part's is.
+pub fn total<'a>(parts: impl IntoIterator<Item = &'a Reservation>) -> Reservation {
+    let mut sum = Reservation {
+        pods: 0,
+        vcpus: 0.0,
+        nodes: 0,
+        hourly_cost_usd: Some(0.0),
+    };
+    for r in parts {
+        sum.pods += r.pods;
+        sum.vcpus += r.vcpus;
+        sum.nodes += r.nodes;
+        sum.hourly_cost_usd = sum
+            .hourly_cost_usd
+            .zip(r.hourly_cost_usd)
+            .map(|(a, b)| a + b);
+    }
+    sum.vcpus = (sum.vcpus * 1000.0).round() / 1000.0;
+    sum.hourly_cost_usd = sum
+        .hourly_cost_usd
+        .map(|c| (c * 10_000.0).round() / 10_000.0);
+    sum
+}
+
 /// Packs pods onto one NodePool's nodes: (its plan, pods placed, pods over its limits).
 fn plan_pool(pool: &Pool, count: i64, each: Res) -> (PoolPlan, i64, i64) {
     let types = pool.types();
@@ -486,6 +512,18 @@ mod tests {
         let mut unpriced = pool(24);
         unpriced.requirements[2].values = vec!["m6i".into()];
         assert_eq!(reservation(7, PAUSE, &[unpriced]).hourly_cost_usd, None);
+    }
+
+    #[test]
+    fn reservations_add_up_and_one_unknown_cost_makes_the_total_unknown() {
+        let a = reservation(14, PAUSE, &[pool(24)]);
+        let b = reservation(7, PAUSE, &[pool(24)]);
+        let t = total([&a, &b]);
+        assert_eq!((t.pods, t.vcpus, t.nodes), (21, 21.0, 3));
+        assert_eq!(t.hourly_cost_usd, Some(1.071));
+        assert_eq!(total([]).hourly_cost_usd, Some(0.0));
+        let unknown = reservation(7, PAUSE, &[]);
+        assert_eq!(total([&a, &unknown]).hourly_cost_usd, None);
     }
 
     #[test]

@@ -380,3 +380,78 @@ async fn room_on_existing_nodes_counts_only_for_placeholders_free_to_run_there()
     assert_eq!(k["pods_on_existing_capacity"], 0, "{}", r.text);
     assert_eq!(k["pods_on_new_nodes"], 4);
 }
+
+/// A second placeholder (the document's pause pods under the same PriorityClass) in another
+/// namespace, standing at 0; and a real negative-priority workload, which reserves nothing here.
+const SECOND: &str = r#"
+    - apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: reserve-b, namespace: shop, labels: {app: reserve-b}}
+      spec:
+        replicas: 0
+        selector: {matchLabels: {app: reserve-b}}
+        template:
+          metadata: {labels: {app: reserve-b}}
+          spec:
+            priorityClassName: capacity-reservation
+            containers:
+              - name: pause
+                image: registry.k8s.io/pause:3.9
+                resources:
+                  requests: {cpu: "1", memory: 2Gi}
+"#;
+
+#[tokio::test]
+async fn the_reservation_counts_every_placeholder_in_the_cluster() {
+    let h = harness_with(&format!("{SECOND}{BATCH}")).await;
+    let a = h
+        .ok(
+            "scale_placeholder_capacity",
+            json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 14}),
+        )
+        .await;
+    let k = &a.structured["impact"]["karpenter"];
+    // B stands at 0 and batch-workers is no placeholder: A's total is its own.
+    assert_eq!(k["cluster_reserved_hourly_cost_usd_after"], 0.714, "{k:#}");
+    assert_eq!(k["other_placeholders"], json!([]));
+    assert_eq!(replicas(&h), 14);
+
+    // B's 7 pods alone cost $0.357/h, under the ceiling; with A's 14, $1.071/h.
+    let b = h
+        .ok(
+            "scale_placeholder_capacity",
+            json!({"namespace": "shop", "name": "reserve-b", "replicas": 7, "dry_run": true}),
+        )
+        .await;
+    let k = &b.structured["impact"]["karpenter"];
+    assert_eq!(k["reserved_hourly_cost_usd_after"], 0.357, "{k:#}");
+    assert_eq!(k["cluster_reserved_pods_after"], 21);
+    assert_eq!(k["cluster_reserved_vcpus_after"], 21.0);
+    assert_eq!(k["cluster_reserved_nodes_after"], 3);
+    assert_eq!(k["cluster_reserved_hourly_cost_usd_after"], 1.071);
+    assert_eq!(
+        k["other_placeholders"],
+        json!([{"namespace": "scaling", "name": "capacity-reservation", "replicas": 14, "vcpus": 14.0, "hourly_cost_usd": 0.714}])
+    );
+    assert!(
+        b.text
+            .contains("every placeholder in the cluster together (1 more Deployment(s)): 21 pods"),
+        "{}",
+        b.text
+    );
+
+    // Releasing A brings B's total back to its own.
+    h.ok(
+        "scale_placeholder_capacity",
+        json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 0}),
+    )
+    .await;
+    let b = h
+        .ok(
+            "scale_placeholder_capacity",
+            json!({"namespace": "shop", "name": "reserve-b", "replicas": 7, "dry_run": true}),
+        )
+        .await;
+    let k = &b.structured["impact"]["karpenter"];
+    assert_eq!(k["cluster_reserved_hourly_cost_usd_after"], 0.357, "{k:#}");
+}
