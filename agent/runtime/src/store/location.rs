@@ -73,6 +73,14 @@ pub(crate) fn redact_url(url: &str) -> String {
     format!("{scheme}://{user}{host}{}", redact_query(tail))
 }
 
+/// The hosts of `url`'s authority (after the user part, before the path or query), as
+/// written: `db.internal`, `127.0.0.1:5432`, `a:5432,b:5432`, or empty (the local socket).
+pub(crate) fn hosts(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = last_userinfo_end(rest).map_or(rest, |at| &rest[at + 1..]);
+    &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
+}
+
 /// Where `url`'s query begins (its `?`), after the user part (whose password may hold a `?`).
 pub(crate) fn query_start(url: &str) -> Option<usize> {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);

@@ -87,17 +87,43 @@ pub(super) struct Settings {
     pub root_cert: Option<String>,
 }
 
+/// Whether every host of `hosts` (as [`crate::store::location::hosts`] gives them) is this
+/// machine: a loopback address, `localhost`, or none (the local socket).
+fn loopback_only(hosts: &str) -> bool {
+    hosts.split(',').all(|h| {
+        let h = h.trim();
+        let name = match h.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => h.rsplit_once(':').map_or(h, |(name, _)| name),
+        };
+        name.is_empty()
+            || name.eq_ignore_ascii_case("localhost")
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 /// Splits `sslmode` and `sslrootcert` off `url`'s query: the URL the driver parses, and the
-/// settings. `query_start`: where the query begins (its `?`), if there is one.
+/// settings. `query_start`: where the query begins (its `?`), if there is one. Without an
+/// `sslmode`, a server on this machine is `prefer` (libpq's default) and any other
+/// `verify-full`: over a network, only a verified certificate keeps someone who can redirect
+/// the connection from reading the password and rewriting approvals.
 pub(super) fn split_url(
     url: &str,
     query_start: Option<usize>,
 ) -> Result<(String, Settings), String> {
+    let local = loopback_only(crate::store::location::hosts(url));
     let mut settings = Settings {
-        mode: Mode::Prefer,
+        mode: if local {
+            Mode::Prefer
+        } else {
+            Mode::VerifyFull
+        },
         root_cert: None,
     };
     let Some(q) = query_start else {
+        unambiguous(url)?;
         return Ok((url.to_owned(), settings));
     };
     let (base, query) = url.split_at(q);
@@ -110,10 +136,23 @@ pub(super) fn split_url(
             _ => {}
         }
     }
-    if kept.is_empty() {
-        return Ok((base.to_owned(), settings));
+    let driver = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    unambiguous(&driver)?;
+    Ok((driver, settings))
+}
+
+/// Refuses a URL whose TLS settings were not found where its query begins (an `@` in the
+/// query made the user part end there): the driver would read them, and this store would
+/// not, so `sslmode=require` could silently become `prefer`.
+fn unambiguous(driver: &str) -> Result<(), String> {
+    if driver.contains("sslmode=") || driver.contains("sslrootcert=") {
+        return Err("cannot tell where the URL's password ends and its query begins, so its sslmode cannot be read: percent-encode every @ in the password and the query (%40)".into());
     }
-    Ok((format!("{base}?{}", kept.join("&")), settings))
+    Ok(())
 }
 
 /// The connector for `settings`, or why it cannot be built (a CA file that cannot be read).
@@ -352,13 +391,52 @@ mod tests {
         assert_eq!(driver, "postgres://u:p@db/x?application_name=a");
         assert_eq!(s.mode, Mode::VerifyFull);
         assert_eq!(s.root_cert.as_deref(), Some("/ca.pem"));
-        let (driver, s) = split_url("postgres://db/x", None).unwrap();
-        assert_eq!((driver.as_str(), s.mode), ("postgres://db/x", Mode::Prefer));
+        let (driver, s) = split_url("postgres://127.0.0.1:5432/x", None).unwrap();
+        assert_eq!(
+            (driver.as_str(), s.mode),
+            ("postgres://127.0.0.1:5432/x", Mode::Prefer)
+        );
         let err = split_url("postgres://db/x?sslmode=on", Some(15)).unwrap_err();
         assert!(
             err.contains("sslmode=on") && err.contains("verify-full"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn without_sslmode_a_server_elsewhere_must_prove_who_it_is() {
+        let mode = |url: &str| split_url(url, url.find('?')).map(|(_, s)| s.mode);
+        for local in [
+            "postgres://u:p@127.0.0.1:5432/test",
+            "postgres://localhost/x",
+            "postgresql://[::1]:5432/x",
+            "postgres:///x",
+            "postgres://u@127.0.0.1,localhost:5433/x?application_name=a",
+        ] {
+            assert_eq!(mode(local), Ok(Mode::Prefer), "{local}");
+        }
+        for remote in [
+            "postgres://sopilot@db.internal/sopilot",
+            "postgres://u:p@10.0.0.5:5432/x",
+            "postgres://u@127.0.0.1,db.internal/x",
+            "postgres://u:p@localhost.evil.example/x",
+        ] {
+            assert_eq!(mode(remote), Ok(Mode::VerifyFull), "{remote}");
+        }
+        assert_eq!(
+            mode("postgres://u@db.internal/x?sslmode=require"),
+            Ok(Mode::Require)
+        );
+    }
+
+    #[test]
+    fn an_at_in_the_query_cannot_hide_sslmode() {
+        let url = "postgres://u:pw@db/x?sslmode=require&application_name=ops@corp";
+        let err = split_url(url, crate::store::location::query_start(url)).unwrap_err();
+        assert!(err.contains("percent-encode"), "{err}");
+        let ok = "postgres://u:pw@db/x?sslmode=require&application_name=ops%40corp";
+        let (_, s) = split_url(ok, crate::store::location::query_start(ok)).unwrap();
+        assert_eq!(s.mode, Mode::Require);
     }
 
     #[test]
