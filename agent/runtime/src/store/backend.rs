@@ -166,8 +166,9 @@ pub(crate) trait InboxStore {
 pub(crate) trait DedupStore {
     /// Gives `key` to `run_id` unless a run holds it that finished at or after
     /// `reusable_before`, or is still going: not interrupted, and claimed at or after
-    /// `stale_before` (a claim whose replica died unnoticed is given up then); returns the
-    /// run that holds it now (`run_id` if it was given).
+    /// `stale_before` (a claim whose replica died unnoticed is given up then), and, if its run
+    /// never started (no run row), claimed at or after `unstarted_before`; returns the run
+    /// that holds it now (`run_id` if it was given).
     fn claim_trigger(
         &self,
         key: &str,
@@ -175,6 +176,7 @@ pub(crate) trait DedupStore {
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        unstarted_before: DateTime<Utc>,
     ) -> Result<String, StoreError>;
     /// Marks `key`'s claim by `run_id` finished at `at` (nothing when another run holds it).
     fn trigger_done(&self, key: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

@@ -12,6 +12,11 @@ use super::{Store, StoreError, now};
 /// within their deadline (10 minutes by default) plus an approval's wait.
 pub const CLAIM_STALE_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
+/// How long a claim whose run never started holds its key: the replica that accepted the
+/// trigger died or stopped while the run waited in its queue. A run still queued after that
+/// long (a full queue) may be started a second time by a repeat: better than a lost alarm.
+pub const CLAIM_UNSTARTED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Whether a claim still holds once its run finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reuse {
@@ -38,8 +43,14 @@ impl Store {
             Reuse::After(window) => at - window,
             Reuse::AtOnce => at + chrono::Duration::microseconds(1),
         };
-        self.backend
-            .claim_trigger(key, run_id, at, reusable_before, at - CLAIM_STALE_AFTER)
+        self.backend.claim_trigger(
+            key,
+            run_id,
+            at,
+            reusable_before,
+            at - CLAIM_STALE_AFTER,
+            at - CLAIM_UNSTARTED_AFTER,
+        )
     }
 
     /// Marks `key`'s claim by `run_id` finished now, so it is given up after the dedup window.

@@ -17,8 +17,16 @@ impl DedupStore for Postgres {
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        unstarted_before: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        let p: Params = params![s(key), s(run_id), now, reusable_before, stale_before];
+        let p: Params = params![
+            s(key),
+            s(run_id),
+            now,
+            reusable_before,
+            stale_before,
+            unstarted_before
+        ];
         let holder = self.db.call(move |c| {
             lazily(c, |tx| {
                 let refs = p.refs();
@@ -31,6 +39,9 @@ impl DedupStore for Postgres {
                         OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < $5)
                         OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
                                      AND runs.status = 'interrupted')
+                        OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < $6
+                            AND NOT EXISTS (SELECT 1 FROM runs
+                                            WHERE runs.id = trigger_claims.run_id))
                      RETURNING run_id",
                     &refs,
                 )?;

@@ -17,6 +17,7 @@ impl DedupStore for Sqlite {
         now: DateTime<Utc>,
         reusable_before: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        unstarted_before: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let c = self.conn();
         let tx =
@@ -28,8 +29,17 @@ impl DedupStore for Sqlite {
              WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < ?4)
                 OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?5)
                 OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
-                             AND runs.status = 'interrupted')",
-            params![key, run_id, stamp(now), stamp(reusable_before), stamp(stale_before)],
+                             AND runs.status = 'interrupted')
+                OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?6
+                    AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id))",
+            params![
+                key,
+                run_id,
+                stamp(now),
+                stamp(reusable_before),
+                stamp(stale_before),
+                stamp(unstarted_before)
+            ],
         )?;
         let holder = tx.query_row(
             "SELECT run_id FROM trigger_claims WHERE dedup_key = ?1",

@@ -14,6 +14,7 @@ super::both_backends!(
     a_finished_run_keeps_its_key_for_the_window_only,
     handles_claiming_one_key_at_once_agree_on_one_run,
     an_interrupted_run_holds_no_key,
+    a_run_that_never_started_holds_its_key_for_ten_minutes,
     the_change_lock_holds_across_handles,
 );
 
@@ -50,7 +51,7 @@ fn at(minute: i64) -> DateTime<Utc> {
 /// A claim at minute `m` with a 10-minute window and claims going stale after 120 minutes.
 fn claim(s: &crate::store::Store, run: &str, m: i64) -> String {
     s.backend
-        .claim_trigger("k", run, at(m), at(m - 10), at(m - 120))
+        .claim_trigger("k", run, at(m), at(m - 10), at(m - 120), at(m - 120))
         .unwrap()
 }
 
@@ -68,6 +69,31 @@ pub(super) fn a_finished_run_keeps_its_key_for_the_window_only(f: &Fixture) {
     // :192), then given up: its replica died without finishing it.
     assert_eq!(claim(&s, "run-c", 192), "run-b");
     assert_eq!(claim(&s, "run-c", 193), "run-c");
+}
+
+pub(super) fn a_run_that_never_started_holds_its_key_for_ten_minutes(f: &Fixture) {
+    let s = f.open();
+    let b = &s.backend;
+    // Claimed at :00 by a run still queued when its replica died (no run row): held at :09,
+    // given up after :10.
+    let at_minute = |run: &str, m: i64| {
+        b.claim_trigger("q", run, at(m), at(m - 10), at(m - 120), at(m - 10))
+            .unwrap()
+    };
+    assert_eq!(at_minute("run-q", 0), "run-q");
+    assert_eq!(at_minute("run-b", 9), "run-q");
+    assert_eq!(at_minute("run-b", 11), "run-b");
+    // A run that started is held for as long as it goes.
+    let trigger = serde_json::json!({"kind": "manual"});
+    s.create_run(
+        "run-b",
+        "pod-crashloop",
+        &trigger,
+        &serde_json::json!({}),
+        "none",
+    )
+    .unwrap();
+    assert_eq!(at_minute("run-c", 30), "run-b");
 }
 
 pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {
