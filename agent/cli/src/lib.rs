@@ -364,8 +364,9 @@ pub struct McpArgs {
 #[command(after_help = "\
 Examples:
   sopilot demo                 # the demo incident in the terminal, checked, exits 0 when it behaved
-  sopilot demo --serve         # the same incident in the web console: open the printed link,
-                               # watch the run, approve or deny the HPA change in the browser
+  sopilot demo --serve         # the same incident in the web console: open the printed address,
+                               # enter the printed one-time code, watch the run, approve or deny
+                               # the HPA change in the browser
   sopilot demo --serve --listen 127.0.0.1:9000
 
 With --serve, `sopilot serve --simulate` runs on the embedded demo scenario (no network, no
