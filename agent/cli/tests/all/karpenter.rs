@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sopilot_protocol::{ApprovalState, CallOrigin};
+use sopilot_protocol::{ApprovalState, CallOrigin, Decision};
 use sopilot_runtime::{
     Answer, ApprovalRecord, Approver, CallScope, EventLog, Gate, Gateway, ServerSource, ServerSpec,
     Store,
@@ -168,6 +168,56 @@ fn a_ratchet_of_cheap_steps_is_escalated_once_the_whole_reservation_passes_the_c
     assert_eq!(scale[1]["args"]["replicas"], 14, "{v:#}");
 }
 
+/// A gate over a real `sopilot mcp-server kubectl --allow-write` in front of `sim`, with the
+/// repository's policies and `approver`.
+async fn gate(sim: &sopilot_sim_env::RunningSim, approver: Arc<dyn Approver>) -> Gate {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let spec = ServerSpec {
+        name: "kubectl".into(),
+        source: ServerSource::Command {
+            program: env!("CARGO_BIN_EXE_sopilot").into(),
+            args: vec![
+                "mcp-server".into(),
+                "kubectl".into(),
+                "--allow-write".into(),
+                "--kubeconfig".into(),
+                sim.kubeconfig().display().to_string(),
+            ],
+            env: vec![("RUST_LOG".into(), "warn".into())],
+        },
+        builtin: true,
+    };
+    let (gateway, failures) = Gateway::connect(vec![spec]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    Gate {
+        gateway: Arc::new(gateway),
+        policy: Arc::new(sopilot_policy::load_paths(&[root.join("policies")]).unwrap()),
+        approver,
+        approval_timeout: Duration::from_secs(30),
+    }
+}
+
+/// A run of the predictive-scaling SOP to log the calls under, offering the placeholder tool.
+fn run() -> (EventLog, CallScope) {
+    let store = Arc::new(Store::in_memory().unwrap());
+    store
+        .create_run(
+            "run-1",
+            "predictive-scaling",
+            &json!({}),
+            &json!({}),
+            "none",
+        )
+        .unwrap();
+    let scope = CallScope {
+        sop: Some("predictive-scaling".into()),
+        trigger: None,
+        dry_run: false,
+        offered: ["kubectl.scale_placeholder_capacity".parse().unwrap()].into(),
+    };
+    (EventLog::new("run-1", store, None), scope)
+}
+
 /// Approves every escalation; on the first, before answering, halves the placeholder pods'
 /// CPU request in the simulated cluster (someone edits it while the human decides).
 #[derive(Debug)]
@@ -212,51 +262,13 @@ async fn an_approved_scale_by_vcpus_executes_the_pods_approved_or_nothing() {
     let sim = sopilot_sim_env::start(scenario, SimOptions::default())
         .await
         .unwrap();
-    let spec = ServerSpec {
-        name: "kubectl".into(),
-        source: ServerSource::Command {
-            program: env!("CARGO_BIN_EXE_sopilot").into(),
-            args: vec![
-                "mcp-server".into(),
-                "kubectl".into(),
-                "--allow-write".into(),
-                "--kubeconfig".into(),
-                sim.kubeconfig().display().to_string(),
-            ],
-            env: vec![("RUST_LOG".into(), "warn".into())],
-        },
-        builtin: true,
-    };
-    let (gateway, failures) = Gateway::connect(vec![spec]).await;
-    assert!(failures.is_empty(), "{failures:?}");
     let approver = Arc::new(ApproveWhileEdited {
         kube: sim.kube().clone(),
         edit: AtomicBool::new(true),
         asked: Mutex::new(Vec::new()),
     });
-    let gate = Gate {
-        gateway: Arc::new(gateway),
-        policy: Arc::new(sopilot_policy::load_paths(&[root.join("policies")]).unwrap()),
-        approver: approver.clone(),
-        approval_timeout: Duration::from_secs(30),
-    };
-    let store = Arc::new(Store::in_memory().unwrap());
-    store
-        .create_run(
-            "run-1",
-            "predictive-scaling",
-            &json!({}),
-            &json!({}),
-            "none",
-        )
-        .unwrap();
-    let log = EventLog::new("run-1", store, None);
-    let scope = CallScope {
-        sop: Some("predictive-scaling".into()),
-        trigger: None,
-        dry_run: false,
-        offered: ["kubectl.scale_placeholder_capacity".parse().unwrap()].into(),
-    };
+    let gate = gate(&sim, approver.clone()).await;
+    let (log, scope) = run();
     let scale = |id: &'static str| {
         gate.handle(
             &log,
@@ -296,4 +308,93 @@ async fn an_approved_scale_by_vcpus_executes_the_pods_approved_or_nothing() {
     assert!(second.executed && second.ok, "{second:#?}");
     assert_eq!(second.args["replicas"], 54);
     assert_eq!(replicas(), 54);
+}
+
+/// Denies every escalation and keeps what it was asked.
+#[derive(Debug, Default)]
+struct DenyAll {
+    asked: Mutex<Vec<ApprovalRecord>>,
+}
+
+#[async_trait::async_trait]
+impl Approver for DenyAll {
+    async fn ask(&self, record: &ApprovalRecord) -> Option<Answer> {
+        self.asked.lock().unwrap().push(record.clone());
+        Some(Answer {
+            state: ApprovalState::Denied,
+            by: "alice".into(),
+            channel: "test".into(),
+        })
+    }
+
+    fn reachable(&self) -> bool {
+        true
+    }
+}
+
+/// Review: the $1/h ceiling bounds every placeholder in the cluster, not one Deployment's.
+/// With 14 pods ($0.714/h) in scaling/capacity-reservation, a second placeholder's 7 pods cost
+/// $0.357/h on their own but $1.071/h together: escalated, denied, not scaled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_placeholder_is_escalated_once_every_placeholder_together_passes_the_ceiling() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scenario = Scenario::from_file(root.join("scenarios/karpenter-peak.yaml")).unwrap();
+    let sim = sopilot_sim_env::start(scenario, SimOptions::default())
+        .await
+        .unwrap();
+    let mut b = sim
+        .get("Deployment", Some("scaling"), "capacity-reservation")
+        .unwrap();
+    // The same pause pods under the same PriorityClass, as another Deployment elsewhere.
+    b["metadata"] = json!({"name": "reserve-b", "namespace": "shop"});
+    b["spec"]["selector"] = json!({"matchLabels": {"app": "reserve-b"}});
+    b["spec"]["template"]["metadata"] = json!({"labels": {"app": "reserve-b"}});
+    b.as_object_mut().unwrap().remove("status");
+    sim.kube().apply(b).unwrap();
+    let approver = Arc::new(DenyAll::default());
+    let gate = gate(&sim, approver.clone()).await;
+    let (log, scope) = run();
+    let scale = |id: &'static str, namespace: &str, name: &str, replicas: i64| {
+        gate.handle(
+            &log,
+            &scope,
+            id,
+            "kubectl.scale_placeholder_capacity",
+            json!({"namespace": namespace, "name": name, "replicas": replicas}),
+            CallOrigin::Model,
+        )
+    };
+    let replicas = |ns: &str, name: &str| {
+        sim.get("Deployment", Some(ns), name).unwrap()["spec"]["replicas"].clone()
+    };
+
+    let a = scale("c1", "scaling", "capacity-reservation", 14)
+        .await
+        .unwrap();
+    assert!(a.executed && a.ok, "{a:#?}");
+    assert_eq!(a.rules, ["placeholder-within-limits-and-ceiling"]);
+    assert_eq!(replicas("scaling", "capacity-reservation"), 14);
+
+    let b = scale("c2", "shop", "reserve-b", 7).await.unwrap();
+    assert_eq!(b.decision, Some(Decision::Escalate), "{b:#?}");
+    assert_eq!(b.rules, ["placeholder-beyond-limits-or-ceiling"]);
+    assert!(!b.executed, "{b:#?}");
+    assert_eq!(replicas("shop", "reserve-b"), 0);
+    let asked = approver.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    let k = &asked[0].impact.as_ref().unwrap()["karpenter"];
+    // What the approver saw: B's own reservation is under the ceiling, the cluster's is not.
+    assert_eq!(k["reserved_hourly_cost_usd_after"], 0.357, "{k:#}");
+    assert_eq!(k["cluster_reserved_hourly_cost_usd_after"], 1.071);
+    assert_eq!(k["other_placeholders"][0]["name"], "capacity-reservation");
+
+    // Once capacity-reservation is released, the same call is within the ceiling.
+    let release = scale("c3", "scaling", "capacity-reservation", 0)
+        .await
+        .unwrap();
+    assert!(release.executed, "{release:#?}");
+    let b = scale("c4", "shop", "reserve-b", 7).await.unwrap();
+    assert_eq!(b.decision, Some(Decision::Allow), "{b:#?}");
+    assert!(b.executed && b.ok, "{b:#?}");
+    assert_eq!(replicas("shop", "reserve-b"), 7);
 }
