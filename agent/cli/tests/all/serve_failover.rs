@@ -48,6 +48,33 @@ async fn replica(sim: &RunningSim, dir: &Path, url: &str) -> Server {
     spawn(cmd).await
 }
 
+/// Two replicas on one fresh PostgreSQL schema and the simulator; `None` (skipped) without a
+/// server. Bind every field: the schema and the replicas' folders go with `_store`.
+struct Pair {
+    sim: RunningSim,
+    http: reqwest::Client,
+    a: Server,
+    b: Server,
+    _store: (Schema, tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Pair {
+    async fn start(tag: &str) -> Option<Pair> {
+        let schema = Schema::create(tag)?;
+        let (url, sim) = (schema.url(), sim().await);
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = replica(&sim, dir_a.path(), &url).await;
+        let b = replica(&sim, dir_b.path(), &url).await;
+        Some(Pair {
+            sim,
+            http: http(),
+            a,
+            b,
+            _store: (schema, dir_a, dir_b),
+        })
+    }
+}
+
 fn alert() -> Value {
     let pod = "payment-service-7d8f9c6b5-x2k9p";
     json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
@@ -58,8 +85,14 @@ fn alert() -> Value {
 
 /// Sends the alert to `server`; returns the run it started.
 async fn fire(http: &reqwest::Client, server: &Server) -> String {
-    let r: Value = http
-        .post(format!("{}/hooks/alertmanager", server.url))
+    let r = send_alert(http, server).await;
+    assert_eq!(r["status"], "started", "{r}");
+    r["run_id"].as_str().unwrap().to_owned()
+}
+
+/// Sends the alert to `server`; returns its answer.
+async fn send_alert(http: &reqwest::Client, server: &Server) -> Value {
+    http.post(format!("{}/hooks/alertmanager", server.url))
         .bearer_auth(AM_TOKEN)
         .json(&alert())
         .send()
@@ -67,9 +100,7 @@ async fn fire(http: &reqwest::Client, server: &Server) -> String {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    assert_eq!(r["status"], "started", "{r}");
-    r["run_id"].as_str().unwrap().to_owned()
+        .unwrap()
 }
 
 /// The pending approval of `run_id`, read through `server` (any replica: the store is one).
@@ -119,13 +150,16 @@ fn hpa_max(sim: &RunningSim) -> Option<Value> {
 
 #[tokio::test]
 async fn the_owner_killed_the_approval_pressed_on_the_survivor_executes_once() {
-    let Some(schema) = Schema::create("failover") else {
+    let Some(Pair {
+        sim,
+        http,
+        mut a,
+        b,
+        _store: _kept,
+    }) = Pair::start("failover").await
+    else {
         return;
     };
-    let (url, sim, http) = (schema.url(), sim().await, http());
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = replica(&sim, dir_a.path(), &url).await;
-    let b = replica(&sim, dir_b.path(), &url).await;
 
     let run_id = fire(&http, &a).await;
     let approval = pending_of(&http, &b, &run_id).await;
@@ -174,13 +208,16 @@ async fn the_owner_killed_the_approval_pressed_on_the_survivor_executes_once() {
 
 #[tokio::test]
 async fn pressed_on_another_replica_the_run_that_asked_executes_it_once() {
-    let Some(schema) = Schema::create("handover") else {
+    let Some(Pair {
+        sim,
+        http,
+        a,
+        b,
+        _store: _kept,
+    }) = Pair::start("handover").await
+    else {
         return;
     };
-    let (url, sim, http) = (schema.url(), sim().await, http());
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = replica(&sim, dir_a.path(), &url).await;
-    let b = replica(&sim, dir_b.path(), &url).await;
 
     let run_id = fire(&http, &a).await;
     let id = pending_of(&http, &b, &run_id).await["id"]
@@ -211,25 +248,19 @@ async fn pressed_on_another_replica_the_run_that_asked_executes_it_once() {
 
 #[tokio::test]
 async fn a_repeat_on_another_replica_joins_the_run_the_first_started() {
-    let Some(schema) = Schema::create("dedup") else {
+    let Some(Pair {
+        sim: _sim,
+        http,
+        a,
+        b,
+        _store: _kept,
+    }) = Pair::start("dedup").await
+    else {
         return;
     };
-    let (url, sim, http) = (schema.url(), sim().await, http());
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = replica(&sim, dir_a.path(), &url).await;
-    let b = replica(&sim, dir_b.path(), &url).await;
 
     let run_id = fire(&http, &a).await;
-    let again: Value = http
-        .post(format!("{}/hooks/alertmanager", b.url))
-        .bearer_auth(AM_TOKEN)
-        .json(&alert())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = send_alert(&http, &b).await;
     assert_eq!(again, json!({"status": "joined", "run_id": run_id}));
     let runs = wait_for(&http, &format!("{}/api/runs", b.url), "runs", |_| true).await;
     assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs:#}");
