@@ -373,6 +373,8 @@ async fn a_second_placeholder_is_escalated_once_every_placeholder_together_passe
         .unwrap();
     assert!(a.executed && a.ok, "{a:#?}");
     assert_eq!(a.rules, ["placeholder-within-limits-and-ceiling"]);
+    // The gate pinned the cluster total its dry run assessed to the call it executed.
+    assert_eq!(a.args["cluster_hourly_cost_usd_at_most"], 0.714, "{a:#?}");
     assert_eq!(replicas("scaling", "capacity-reservation"), 14);
 
     let b = scale("c2", "shop", "reserve-b", 7).await.unwrap();

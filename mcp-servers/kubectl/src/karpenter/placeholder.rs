@@ -44,6 +44,10 @@ pub struct ScalePlaceholder {
     /// left, estimated hourly cost) without scaling (server-side dry run).
     #[serde(default)]
     pub dry_run: bool,
+    /// Leave this out: the dry run pins it to what every placeholder in the cluster together
+    /// costs an hour after the call, and the call then scales only if that is still at most
+    /// this much (another placeholder scaled since the dry run makes it refuse).
+    pub cluster_hourly_cost_usd_at_most: Option<f64>,
 }
 
 /// The placeholder Deployment, checked to be one: its pods run only pause containers (so they
@@ -291,12 +295,44 @@ struct Assessed {
 /// `scale_placeholder_capacity`
 pub async fn scale(client: &kube::Client, a: ScalePlaceholder) -> ToolResult<CallToolResult> {
     let x = assess(client, &a).await?;
+    within_assessed(&a, &x.cluster)?;
     patch_checked(client, &a, &x).await?;
     let imp = impact(&a, &x);
-    // A count by vCPUs resolves through the pods' CPU request, which can change before the
-    // real call: pin the replicas it resolved to.
-    let pin = (a.replicas.is_none()).then(|| json!({"replicas": x.after}));
-    Ok(outcome_pinned(a.dry_run, &summary(&a, &x), &imp, pin))
+    Ok(outcome_pinned(
+        a.dry_run,
+        &summary(&a, &x),
+        &imp,
+        pin(&a, &x),
+    ))
+}
+
+/// What the gate pins from the dry run: the replicas a count by vCPUs resolved to (the pods'
+/// CPU request can change before the real call), and the cluster's total cost after the call
+/// (other placeholders can be scaled in between, by a call assessed at the same time).
+fn pin(a: &ScalePlaceholder, x: &Assessed) -> Option<serde_json::Value> {
+    let mut pin = serde_json::Map::new();
+    if a.replicas.is_none() {
+        pin.insert("replicas".into(), json!(x.after));
+    }
+    if let Some(cost) = x.cluster.total.hourly_cost_usd {
+        pin.insert("cluster_hourly_cost_usd_at_most".into(), json!(cost));
+    }
+    (!pin.is_empty()).then_some(serde_json::Value::Object(pin))
+}
+
+/// Refuses a call whose cluster total passed the one its dry run assessed (and the policy
+/// decided on): two calls assessed side by side each see the other's placeholder as it was.
+fn within_assessed(a: &ScalePlaceholder, cluster: &Cluster) -> ToolResult<()> {
+    let Some(bound) = a.cluster_hourly_cost_usd_at_most else {
+        return Ok(());
+    };
+    match cluster.total.hourly_cost_usd {
+        Some(now) if now <= bound + 1e-9 => Ok(()),
+        now => Err(ToolFailure::BadArgument(format!(
+            "every placeholder in the cluster together would cost {} an hour after this call, more than the ${bound:.4} its dry run assessed (another placeholder was scaled since), so nothing was scaled; dry-run the call again without cluster_hourly_cost_usd_at_most to assess the cluster as it is now",
+            now.map_or("an unknown amount".into(), |c| format!("${c:.4}"))
+        ))),
+    }
 }
 
 /// Reads and checks the placeholder, estimates what Karpenter launches for it, and adds up
@@ -518,6 +554,7 @@ mod tests {
             replicas,
             vcpus,
             dry_run: true,
+            cluster_hourly_cost_usd_at_most: None,
         }
     }
 

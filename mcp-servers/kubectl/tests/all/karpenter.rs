@@ -313,7 +313,10 @@ async fn a_count_by_vcpus_is_pinned_to_replicas_and_executes_only_as_assessed() 
     let assessed = h.ok("scale_placeholder_capacity", dry).await;
     assert_eq!(assessed.structured["impact"]["replicas_after"], 7);
     // The gate adds the pin to the call it asks about and executes.
-    assert_eq!(assessed.structured["pin"], json!({"replicas": 7}));
+    assert_eq!(
+        assessed.structured["pin"],
+        json!({"replicas": 7, "cluster_hourly_cost_usd_at_most": 0.357})
+    );
     let mut pinned = args.clone();
     pinned["replicas"] = json!(7);
     // Someone halves the placeholder pods' CPU request after the assessment: the same 7 vCPU
@@ -340,17 +343,23 @@ async fn a_count_by_vcpus_is_pinned_to_replicas_and_executes_only_as_assessed() 
     let fresh = h.ok("scale_placeholder_capacity", dry).await;
     let imp = &fresh.structured["impact"];
     assert_eq!(imp["replicas_after"], 14, "{imp:#}");
-    assert_eq!(fresh.structured["pin"], json!({"replicas": 14}));
+    assert_eq!(fresh.structured["pin"]["replicas"], 14);
     assert_eq!(imp["karpenter"]["reserved_pods_after"], 14);
     assert_eq!(imp["karpenter"]["pod_requests"]["cpu_millicores"], 500);
-    // A call by replicas needs no pin.
+    // A call by replicas needs no replicas pinned, only the cluster's total.
     let by_replicas = h
         .ok(
             "scale_placeholder_capacity",
             json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 3, "dry_run": true}),
         )
         .await;
-    assert!(by_replicas.structured.get("pin").is_none());
+    let total =
+        &by_replicas.structured["impact"]["karpenter"]["cluster_reserved_hourly_cost_usd_after"];
+    assert_eq!(total, 0.1008, "3 pods of 500m on one m7i.large");
+    assert_eq!(
+        by_replicas.structured["pin"],
+        json!({"cluster_hourly_cost_usd_at_most": total})
+    );
 }
 
 #[tokio::test]
@@ -454,4 +463,47 @@ async fn the_reservation_counts_every_placeholder_in_the_cluster() {
         .await;
     let k = &b.structured["impact"]["karpenter"];
     assert_eq!(k["cluster_reserved_hourly_cost_usd_after"], 0.357, "{k:#}");
+}
+
+/// Two calls assessed side by side: B's dry run sees A at 0 ($0.357/h together), then A is
+/// scaled to 14. B's call, pinned to the total its dry run assessed, is refused: the policy
+/// decided on a cluster that no longer is.
+#[tokio::test]
+async fn a_call_whose_cluster_total_grew_since_its_dry_run_is_refused() {
+    let h = harness_with(SECOND).await;
+    let b = json!({"namespace": "shop", "name": "reserve-b", "replicas": 7});
+    let mut dry = b.clone();
+    dry["dry_run"] = json!(true);
+    let assessed = h.ok("scale_placeholder_capacity", dry).await;
+    let pin = assessed.structured["pin"].clone();
+    assert_eq!(pin, json!({"cluster_hourly_cost_usd_at_most": 0.357}));
+    h.ok(
+        "scale_placeholder_capacity",
+        json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 14}),
+    )
+    .await;
+    let mut pinned = b.clone();
+    pinned["cluster_hourly_cost_usd_at_most"] = pin["cluster_hourly_cost_usd_at_most"].clone();
+    let refused = h.call("scale_placeholder_capacity", pinned.clone()).await;
+    assert!(
+        refused.is_error
+            && refused.text.contains("would cost $1.0710 an hour")
+            && refused
+                .text
+                .contains("more than the $0.3570 its dry run assessed")
+            && refused.text.contains("nothing was scaled"),
+        "{}",
+        refused.text
+    );
+    let b_replicas =
+        || h.sim.get("Deployment", Some("shop"), "reserve-b").unwrap()["spec"]["replicas"].clone();
+    assert_eq!(b_replicas(), 0);
+    // A released again: the pinned call is within what was assessed and runs.
+    h.ok(
+        "scale_placeholder_capacity",
+        json!({"namespace": "scaling", "name": "capacity-reservation", "replicas": 0}),
+    )
+    .await;
+    h.ok("scale_placeholder_capacity", pinned).await;
+    assert_eq!(b_replicas(), 7);
 }
