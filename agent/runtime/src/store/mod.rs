@@ -13,10 +13,10 @@
 mod backend;
 mod changes;
 mod dedup;
-mod lock;
 mod inbox;
 mod lease;
 mod location;
+mod lock;
 mod pg;
 mod sqlite;
 #[cfg(test)]
@@ -36,10 +36,10 @@ use backend::{ApprovalRow, Backend, CallRow, Decided, NewRun, enum_text};
 
 pub use changes::PastChange;
 pub use dedup::Reuse;
-pub use lock::ChangesHeld;
 pub use inbox::ApprovalMessage;
 pub use lease::Lease;
 pub use location::Location;
+pub use lock::ChangesHeld;
 pub use unrouted::UnroutedTrigger;
 
 /// A store failure.
@@ -216,7 +216,6 @@ impl Store {
             changes: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
-
 
     /// Marks runs whose process (on this host) is gone as interrupted.
     fn recover(&self) -> Result<(), StoreError> {
