@@ -39,8 +39,9 @@ esac
 
 if [ -n "${SOPILOT_BIN:-}" ] && [ -n "${LOADGEN_BIN:-}" ]; then
     # Binaries built elsewhere (a smoke run of this script with debug builds, say).
-    SOPILOT="$SOPILOT_BIN" LOADGEN="$LOADGEN_BIN"
+    SOPILOT="$SOPILOT_BIN" LOADGEN="$LOADGEN_BIN" BUILT="given, not built here"
 else
+    BUILT="a release build made by this script"
     echo "== building sopilot and serve-load (release) into $CARGO_TARGET_DIR" >&2
     cargo build --release --quiet -p sopilot -p sopilot-bench-serve-load
     SOPILOT="$CARGO_TARGET_DIR/release/sopilot"
@@ -171,7 +172,7 @@ kill $SIM 2>/dev/null || true
     echo "run one of them started. Model \`none\`, one cheap SOP (bench/serve-load/sops), 64"
     echo "concurrent runs and a queue of 100,000 per replica, a 10-minute dedup window."
     echo
-    echo "- sopilot: this repository at $(git rev-parse --short HEAD), ${SOPILOT_BIN:+not }a release build of this script ($SOPILOT)."
+    echo "- sopilot: this repository at $(git rev-parse --short HEAD); binary $SOPILOT ($BUILT)."
     echo "- Command: \`bench/serve-load/replicas.sh $REPEATS\` (RATE=$RATE, LOAD_SECONDS=$SECONDS_, DUPLICATES=$DUPLICATES, CONFIGS=\"$CONFIGS\")."
     echo "- PostgreSQL: $(psql "$PG" -At -c 'SHOW server_version' 2>/dev/null || echo 'not used') on the same machine."
     echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/{print $2}') GiB; the servers, the simulator, PostgreSQL and the load generator share it."
