@@ -4,8 +4,9 @@
 //! [`TTL_SECONDS`]; then it is useless. `sopilot demo --serve` prints one instead of a link
 //! carrying the token, so no secret lands in a URL (browser history, access logs, Referer).
 //!
-//! Only a digest of each code is kept, in this process's memory (a restart voids them), and
-//! at most [`MAX_OUTSTANDING`] at once.
+//! Only a digest of each code is kept, in this process's memory (a restart voids them; with
+//! several replicas a code works on the replica that made it), and at most
+//! [`MAX_OUTSTANDING`] at once, [`MAX_PER_TOKEN`] of one token.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -24,6 +25,10 @@ pub const TTL_SECONDS: i64 = 600;
 /// The most codes waiting for their use at once.
 pub const MAX_OUTSTANDING: usize = 32;
 
+/// The most codes waiting at once for one token: one token (a viewer's, say) cannot take
+/// every place and lock everyone else out of signing in by code.
+pub const MAX_PER_TOKEN: usize = 4;
+
 /// Crockford's base32: no I, L, O or U to misread.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -37,6 +42,10 @@ pub enum CodeError {
         "{MAX_OUTSTANDING} sign-in codes are already waiting for their use; use one, or wait until they expire ({TTL_SECONDS} s after they were made)"
     )]
     TooMany,
+    #[error(
+        "{MAX_PER_TOKEN} sign-in codes of this token are already waiting for their use; use one, or wait until they expire ({TTL_SECONDS} s after they were made)"
+    )]
+    TooManyForToken,
     #[error("no random numbers are available to make a sign-in code")]
     NoRandomness,
 }
@@ -88,6 +97,9 @@ pub fn issue(who: &Identity, now: i64) -> Result<String, CodeError> {
     if codes.len() >= MAX_OUTSTANDING {
         return Err(CodeError::TooMany);
     }
+    if codes.values().filter(|w| w.who.name == who.name).count() >= MAX_PER_TOKEN {
+        return Err(CodeError::TooManyForToken);
+    }
     codes.insert(
         digest(&code),
         Waiting {
@@ -118,7 +130,7 @@ pub async fn create(
         Unauthenticated::Refused => ApiError::Unauthorized,
     })?;
     let code = issue(&who, super::now_unix()).map_err(|e| match e {
-        CodeError::TooMany => ApiError::TooMany(e.to_string()),
+        CodeError::TooMany | CodeError::TooManyForToken => ApiError::TooMany(e.to_string()),
         CodeError::NoRandomness => ApiError::Internal(e.to_string()),
     })?;
     tracing::info!(token = %who.name, "console: one-time sign-in code issued");
@@ -147,8 +159,12 @@ mod tests {
     use crate::auth::Role;
 
     fn who() -> Identity {
+        named("you")
+    }
+
+    fn named(name: &str) -> Identity {
         Identity {
-            name: "you".into(),
+            name: name.into(),
             role: Role::Approver,
         }
     }
@@ -174,13 +190,26 @@ mod tests {
     #[test]
     fn codes_waiting_are_capped() {
         let now = 50_000;
-        for _ in 0..MAX_OUTSTANDING {
-            if issue(&who(), now).is_err() {
+        for n in 0..MAX_OUTSTANDING {
+            if issue(&named(&format!("person-{n}")), now).is_err() {
                 break;
             }
         }
-        assert_eq!(issue(&who(), now), Err(CodeError::TooMany));
+        assert_eq!(issue(&named("another"), now), Err(CodeError::TooMany));
         // Expired ones make room.
         assert!(issue(&who(), now + TTL_SECONDS).is_ok());
+    }
+
+    #[test]
+    fn one_token_cannot_take_every_place() {
+        let now = 90_000;
+        for _ in 0..MAX_PER_TOKEN {
+            issue(&named("viewer"), now).unwrap();
+        }
+        assert_eq!(
+            issue(&named("viewer"), now),
+            Err(CodeError::TooManyForToken)
+        );
+        assert!(issue(&who(), now).is_ok(), "others still get codes");
     }
 }
