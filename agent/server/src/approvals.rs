@@ -9,9 +9,10 @@
 //!
 //! With several replicas on one store, an approval decided on one replica is often for a run
 //! that waits on another. The deciding replica leaves the call to that run for
-//! [`OWNER_GRACE`] while the run is still `running` (its waiter reads the store every second
-//! and claims the execution); only if nobody claims it in that time (the owner died) does the
-//! hub carry it out itself. Either way the store's execution claim lets one of them execute it.
+//! [`OWNER_GRACE`] while the run is still `running` and its replica still renews the run's
+//! lease (its waiter reads the store every second and claims the execution); only if nobody
+//! claims it in that time, or at once when the lease ran out (the owner died), does the hub
+//! carry it out itself. Either way the store's execution claim lets one of them execute it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
@@ -172,6 +173,7 @@ impl ApprovalHub {
     /// through this replica's gate.
     async fn carry_out(&self, record: &ApprovalRecord) -> String {
         if self.run_status(&record.run_id) == Some(RunStatus::Running)
+            && self.owner_alive(&record.run_id)
             && let Some(by) = self.claimed_within(&record.id, OWNER_GRACE).await
         {
             return match by.strip_prefix(SET_ASIDE) {
@@ -201,6 +203,15 @@ impl ApprovalHub {
                     record.tool
                 ),
             ),
+        }
+    }
+
+    /// Whether the replica running `run_id` still renews its lease (without a lease to read,
+    /// it is taken to be alive: the grace is only a wait).
+    fn owner_alive(&self, run_id: &str) -> bool {
+        match self.store.lease(run_id) {
+            Ok(Some(lease)) => lease.until > chrono::Utc::now(),
+            _ => true,
         }
     }
 

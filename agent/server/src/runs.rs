@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use sopilot_protocol::{RunEventKind, Trigger};
 use sopilot_runtime::{
     Budgets, CancellationToken, Observer, Reuse, RunInput, Runner, UnroutedTrigger, new_run_id,
+    this_replica,
 };
 use sopilot_sop::Sop;
 use tokio::sync::Semaphore;
@@ -489,7 +490,12 @@ impl RunManager {
             dry_run: false,
             run_id: Some(run_id.clone()),
         };
+        let lease = tokio::spawn(keep_lease(self.inner.runner.store.clone(), run_id.clone()));
         let result = runner.run(input, self.inner.shutdown.child_token()).await;
+        lease.abort();
+        if let Err(e) = self.inner.runner.store.release(&run_id, &this_replica()) {
+            tracing::warn!(%run_id, "cannot release the run's lease: {e}");
+        }
         match &result {
             Ok(report) => self.inner.metrics.finished(report.status),
             Err(e) => tracing::error!(%run_id, "run failed to start: {e}"),
@@ -509,6 +515,31 @@ impl RunManager {
         if let Err(e) = self.inner.runner.store.trigger_done(key, run_id) {
             tracing::warn!(trigger = %key, %run_id, "cannot mark the trigger's run finished in the store: {e}");
         }
+    }
+}
+
+/// How long a run's lease holds without renewal: a replica that dies stops renewing, and
+/// after this its runs count as nobody's (their alarms' repeats start new runs, their
+/// approvals are carried out at once by the replica they are pressed on).
+pub const RUN_LEASE: Duration = Duration::from_secs(30);
+
+/// Keeps this replica's lease on `run_id` (claimed once its record exists, then renewed every
+/// third of [`RUN_LEASE`]) until aborted.
+async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String) {
+    let me = this_replica();
+    let mut held = false;
+    loop {
+        match store.claim(&run_id, &me, RUN_LEASE) {
+            Ok(now_held) => held |= now_held,
+            Err(e) => tracing::warn!(%run_id, "cannot renew the run's lease: {e}"),
+        }
+        // Until the run's record exists (a queued run has none yet), ask again soon.
+        let next = if held {
+            RUN_LEASE / 3
+        } else {
+            Duration::from_secs(1)
+        };
+        tokio::time::sleep(next).await;
     }
 }
 

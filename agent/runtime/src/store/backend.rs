@@ -78,8 +78,9 @@ pub(crate) trait RunStore {
         summary: &str,
         reason: &str,
     ) -> Result<(), StoreError>;
-    /// Runs still `running` that a process of `host` started and nobody holds a lease on
-    /// at `now`: `(id, pid, process nonce)`.
+    /// Runs still `running` that a process of `host` started and nobody else holds a lease
+    /// on at `now` (a lease of the run's own process counts for nothing): `(id, pid, process
+    /// nonce)`.
     fn running_here(
         &self,
         host: &str,
@@ -165,7 +166,8 @@ pub(crate) trait InboxStore {
 /// `dedup.rs`).
 pub(crate) trait DedupStore {
     /// Gives `key` to `run_id` unless a run holds it that finished at or after
-    /// `reusable_before`, or is still going: not interrupted, and claimed at or after
+    /// `reusable_before`, or is still going: not interrupted, its lease (if it has one) not
+    /// run out at `now`, and claimed at or after
     /// `stale_before` (a claim whose replica died unnoticed is given up then), and, if its run
     /// never started (no run row), claimed at or after `unstarted_before`; returns the run
     /// that holds it now (`run_id` if it was given).

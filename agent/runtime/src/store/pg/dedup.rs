@@ -38,7 +38,8 @@ impl DedupStore for Postgres {
                      WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < $4)
                         OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < $5)
                         OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
-                                     AND runs.status = 'interrupted')
+                                     AND (runs.status = 'interrupted'
+                                          OR (runs.status = 'running' AND runs.lease_until < $3)))
                         OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < $6
                             AND NOT EXISTS (SELECT 1 FROM runs
                                             WHERE runs.id = trigger_claims.run_id))

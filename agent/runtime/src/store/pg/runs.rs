@@ -56,7 +56,7 @@ impl RunStore for Postgres {
     ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
         self.rows(
             "SELECT id, pid, process_nonce FROM runs WHERE status = 'running' AND host = $1
-               AND (lease_until IS NULL OR lease_until < $2)"
+               AND (lease_until IS NULL OR lease_until < $2 OR owner = host || ':' || pid)"
                 .into(),
             params![s(host), now],
             |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),

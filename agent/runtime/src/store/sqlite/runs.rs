@@ -37,13 +37,15 @@ impl RunStore for Sqlite {
     /// A file is this host's: every running run nobody holds a live lease on.
     fn running_here(
         &self,
-        _host: &str,
+        host: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
+        // A lease held by the run's own process counts for nothing here: whether that process
+        // lives is what the caller decides.
         self.rows(
             "SELECT id, pid, process_nonce FROM runs WHERE status = 'running'
-               AND (lease_until IS NULL OR lease_until < ?1)",
-            params![stamp(now)],
+               AND (lease_until IS NULL OR lease_until < ?1 OR owner = ?2 || ':' || pid)",
+            params![stamp(now), host],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
     }

@@ -15,6 +15,7 @@ super::both_backends!(
     handles_claiming_one_key_at_once_agree_on_one_run,
     an_interrupted_run_holds_no_key,
     a_run_that_never_started_holds_its_key_for_ten_minutes,
+    a_run_whose_lease_ran_out_holds_no_key,
     the_change_lock_holds_across_handles,
 );
 
@@ -94,6 +95,37 @@ pub(super) fn a_run_that_never_started_holds_its_key_for_ten_minutes(f: &Fixture
     )
     .unwrap();
     assert_eq!(at_minute("run-c", 30), "run-b");
+}
+
+pub(super) fn a_run_whose_lease_ran_out_holds_no_key(f: &Fixture) {
+    let s = f.open();
+    let trigger = serde_json::json!({"kind": "manual"});
+    s.create_run(
+        "run-l",
+        "pod-crashloop",
+        &trigger,
+        &serde_json::json!({}),
+        "none",
+    )
+    .unwrap();
+    let b = &s.backend;
+    assert_eq!(
+        b.claim_trigger("l", "run-l", at(0), at(-10), at(-120), at(-10))
+            .unwrap(),
+        "run-l"
+    );
+    // Its replica holds the lease until :01, and renews it no more (it died).
+    assert!(b.claim("run-l", "host:1", at(0), at(1)).unwrap());
+    let claim = |m: i64| {
+        b.claim_trigger("l", "run-m", at(m), at(m - 10), at(m - 120), at(m - 10))
+            .unwrap()
+    };
+    assert_eq!(claim(0), "run-l", "the lease holds");
+    assert_eq!(
+        claim(2),
+        "run-m",
+        "the lease ran out: nobody carries the run on"
+    );
 }
 
 pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {

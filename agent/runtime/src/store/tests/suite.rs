@@ -407,6 +407,16 @@ pub(super) fn a_dead_process_s_runs_are_interrupted_at_open(f: &Fixture) {
         std::time::Duration::from_secs(600),
     )
     .unwrap();
+    // Its own process's lease (serve renews one per run) does not keep a dead run alive.
+    s.backend
+        .create_run(&run("run-own-lease", dead, &host))
+        .unwrap();
+    s.claim(
+        "run-own-lease",
+        &format!("{host}:{dead}"),
+        std::time::Duration::from_secs(600),
+    )
+    .unwrap();
     s.create_run("run-mine", "sop", &json!({}), &json!({}), "m")
         .unwrap();
     // A container restarted in place: the same pid as this process, an earlier process.
@@ -428,6 +438,7 @@ pub(super) fn a_dead_process_s_runs_are_interrupted_at_open(f: &Fixture) {
         row.reason
     );
     let status = |id| s.run(id).unwrap().0.status;
+    assert_eq!(status("run-own-lease"), RunStatus::Interrupted);
     assert_eq!(
         status("run-mine"),
         RunStatus::Running,
