@@ -262,6 +262,15 @@ async fn a_repeat_on_another_replica_joins_the_run_the_first_started() {
     let run_id = fire(&http, &a).await;
     let again = send_alert(&http, &b).await;
     assert_eq!(again, json!({"status": "joined", "run_id": run_id}));
-    let runs = wait_for(&http, &format!("{}/api/runs", b.url), "runs", |_| true).await;
-    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs:#}");
+    // The run's record is written once it leaves A's queue: wait for it, then for any other.
+    let listed = |v: &Value| v["runs"].as_array().map_or(0, Vec::len);
+    let url = format!("{}/api/runs", b.url);
+    wait_for(&http, &url, "the run's record", |v| listed(v) > 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let runs = wait_for(&http, &url, "the runs", |_| true).await;
+    assert_eq!(
+        listed(&runs),
+        1,
+        "one run for the alert and its repeat: {runs:#}"
+    );
 }
