@@ -167,7 +167,7 @@ pub(crate) trait InboxStore {
 pub(crate) trait DedupStore {
     /// Gives `key` to `run_id` unless a run holds it that finished at or after
     /// `reusable_before`, or is still going: not interrupted, its lease (if it has one) not
-    /// run out at `now`, and claimed at or after
+    /// run out at `now`, and either its lease held at `now` or claimed at or after
     /// `stale_before` (a claim whose replica died unnoticed is given up then), and, if its run
     /// never started (no run row), claimed at or after `unstarted_before`; returns the run
     /// that holds it now (`run_id` if it was given).

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, now};
 
-/// How long a claim whose run never finished holds its key: the replica running it died
-/// without the run being marked interrupted (on another host: nobody marks it). Runs end
-/// within their deadline (10 minutes by default) plus an approval's wait.
+/// How long a claim whose run never finished holds its key when nobody renews a lease on
+/// the run (a run `serve` carries is leased, and held for as long as its lease is renewed):
+/// the replica running it died without the run being marked interrupted (on another host:
+/// nobody marks it). Runs end within their deadline (10 minutes by default) plus an
+/// approval's wait.
 pub const CLAIM_STALE_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 /// How long a claim whose run never started holds its key: the replica that accepted the

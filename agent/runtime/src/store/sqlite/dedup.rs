@@ -27,7 +27,9 @@ impl DedupStore for Sqlite {
              ON CONFLICT (dedup_key) DO UPDATE SET run_id = excluded.run_id,
                claimed_at = excluded.claimed_at, done_at = NULL
              WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < ?4)
-                OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?5)
+                OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?5
+                    AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
+                                      AND runs.status = 'running' AND runs.lease_until >= ?3))
                 OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
                              AND (runs.status = 'interrupted'
                                   OR (runs.status = 'running' AND runs.lease_until < ?3)))

@@ -16,6 +16,7 @@ super::both_backends!(
     an_interrupted_run_holds_no_key,
     a_run_that_never_started_holds_its_key_for_ten_minutes,
     a_run_whose_lease_ran_out_holds_no_key,
+    a_leased_run_holds_its_key_past_the_stale_bound,
     the_change_lock_holds_across_handles,
 );
 
@@ -126,6 +127,30 @@ pub(super) fn a_run_whose_lease_ran_out_holds_no_key(f: &Fixture) {
         "run-m",
         "the lease ran out: nobody carries the run on"
     );
+}
+
+pub(super) fn a_leased_run_holds_its_key_past_the_stale_bound(f: &Fixture) {
+    let s = f.open();
+    let trigger = serde_json::json!({"kind": "manual"});
+    s.create_run(
+        "run-long",
+        "pod-crashloop",
+        &trigger,
+        &serde_json::json!({}),
+        "none",
+    )
+    .unwrap();
+    let b = &s.backend;
+    let claim = |run: &str, m: i64| {
+        b.claim_trigger("long", run, at(m), at(m - 10), at(m - 120), at(m - 10))
+            .unwrap()
+    };
+    assert_eq!(claim("run-long", 0), "run-long");
+    // Three hours on, its replica still renews the lease: the run goes on, the key is held.
+    assert!(b.claim("run-long", "host:1", at(179), at(181)).unwrap());
+    assert_eq!(claim("run-other", 180), "run-long");
+    // The lease runs out: the stale bound applies again.
+    assert_eq!(claim("run-other", 182), "run-other");
 }
 
 pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {
