@@ -12,41 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sopilot_sim_env::RunningSim;
 
 use crate::pg_support::Schema;
-use crate::support::{AM_TOKEN, Server, TOKEN, decide, http, repo, sim, spawn, wait_for};
-
-/// A replica on store `url`: the scripted model raises the HPA's maximum to 20 at the
-/// restart step (an escalation: more than 50 %).
-async fn replica(sim: &RunningSim, dir: &Path, url: &str) -> Server {
-    let script = dir.join("script.yaml");
-    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
-    let config = dir.join("sopilot.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "store: \"{url}\"\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n",
-            script.display()
-        ),
-    )
-    .unwrap();
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
-    cmd.current_dir(repo())
-        .env("KUBECONFIG", sim.kubeconfig())
-        .env("SOPILOT_API_TOKEN", TOKEN)
-        .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
-        .env("RUST_LOG", "info")
-        .env_remove("SLACK_BOT_TOKEN")
-        .env_remove("SOPILOT_STORE")
-        .args(["serve", "--config"])
-        .arg(&config);
-    spawn(cmd).await
-}
+use crate::support::{AM_TOKEN, Server, decide, http, sim, start_server_on, wait_for};
 
 /// Two replicas on one fresh PostgreSQL schema and the simulator; `None` (skipped) without a
 /// server. Bind every field: the schema and the replicas' folders go with `_store`.
@@ -63,8 +35,9 @@ impl Pair {
         let schema = Schema::create(tag)?;
         let (url, sim) = (schema.url(), sim().await);
         let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let a = replica(&sim, dir_a.path(), &url).await;
-        let b = replica(&sim, dir_b.path(), &url).await;
+        // The scripted model raises the HPA's maximum to 20 at the restart step: escalated.
+        let a = start_server_on(&sim, dir_a.path(), &url, "").await;
+        let b = start_server_on(&sim, dir_b.path(), &url, "").await;
         Some(Pair {
             sim,
             http: http(),

@@ -43,10 +43,22 @@ pub struct Server {
 /// maximum (an escalation) at the restart step. `serve_extra` is appended to the `serve:`
 /// section (indented two spaces by the caller).
 pub async fn start_server(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Server {
+    let store = dir.join("db").display().to_string();
+    start_server_on(sim, dir, &store, serve_extra).await
+}
+
+/// [`start_server`] on store `store` (a file or a `postgres://` URL), its config and script
+/// in `dir`; several servers on one store are replicas.
+pub async fn start_server_on(
+    sim: &RunningSim,
+    dir: &Path,
+    store: &str,
+    serve_extra: &str,
+) -> Server {
     let script = dir.join("script.yaml");
     std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
     let config = dir.join("sopilot.yaml");
-    std::fs::write(&config, format!("store: {}\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n{serve_extra}", dir.join("db").display(), script.display())).unwrap();
+    std::fs::write(&config, format!("store: \"{store}\"\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n{serve_extra}", script.display())).unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
     cmd.current_dir(repo())
         .env("KUBECONFIG", sim.kubeconfig())
@@ -54,6 +66,7 @@ pub async fn start_server(sim: &RunningSim, dir: &Path, serve_extra: &str) -> Se
         .env("SOPILOT_ALERTMANAGER_TOKEN", AM_TOKEN)
         .env("RUST_LOG", "info")
         .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SOPILOT_STORE")
         .args(["serve", "--config"])
         .arg(&config);
     spawn(cmd).await

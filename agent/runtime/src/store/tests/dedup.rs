@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, Duration, Utc};
 
 use super::Fixture;
-use crate::store::Reuse;
+use crate::store::{Reuse, Store};
 
 super::both_backends!(
     the_first_claim_of_a_key_wins_on_every_handle,
@@ -50,11 +50,30 @@ fn at(minute: i64) -> DateTime<Utc> {
         + Duration::minutes(minute)
 }
 
-/// A claim at minute `m` with a 10-minute window and claims going stale after 120 minutes.
-fn claim(s: &crate::store::Store, run: &str, m: i64) -> String {
+/// A claim of `key` for `run` at minute `m`: a 10-minute window, claims going stale after
+/// 120 minutes, and after `unstarted` minutes when their run has no record.
+fn claim_at(s: &Store, key: &str, run: &str, m: i64, unstarted: i64) -> String {
     s.backend
-        .claim_trigger("k", run, at(m), at(m - 10), at(m - 120), at(m - 120))
+        .claim_trigger(key, run, at(m), at(m - 10), at(m - 120), at(m - unstarted))
         .unwrap()
+}
+
+/// A claim of `k` at minute `m`, runs without a record going stale like the others.
+fn claim(s: &Store, run: &str, m: i64) -> String {
+    claim_at(s, "k", run, m, 120)
+}
+
+/// Writes run `id`'s record, as its start does.
+fn started(s: &Store, id: &str) {
+    let trigger = serde_json::json!({"kind": "manual"});
+    s.create_run(
+        id,
+        "pod-crashloop",
+        &trigger,
+        &serde_json::json!({}),
+        "none",
+    )
+    .unwrap();
 }
 
 pub(super) fn a_finished_run_keeps_its_key_for_the_window_only(f: &Fixture) {
@@ -75,52 +94,24 @@ pub(super) fn a_finished_run_keeps_its_key_for_the_window_only(f: &Fixture) {
 
 pub(super) fn a_run_that_never_started_holds_its_key_for_ten_minutes(f: &Fixture) {
     let s = f.open();
-    let b = &s.backend;
     // Claimed at :00 by a run still queued when its replica died (no run row): held at :09,
     // given up after :10.
-    let at_minute = |run: &str, m: i64| {
-        b.claim_trigger("q", run, at(m), at(m - 10), at(m - 120), at(m - 10))
-            .unwrap()
-    };
+    let at_minute = |run: &str, m: i64| claim_at(&s, "q", run, m, 10);
     assert_eq!(at_minute("run-q", 0), "run-q");
     assert_eq!(at_minute("run-b", 9), "run-q");
     assert_eq!(at_minute("run-b", 11), "run-b");
     // A run that started is held for as long as it goes.
-    let trigger = serde_json::json!({"kind": "manual"});
-    s.create_run(
-        "run-b",
-        "pod-crashloop",
-        &trigger,
-        &serde_json::json!({}),
-        "none",
-    )
-    .unwrap();
+    started(&s, "run-b");
     assert_eq!(at_minute("run-c", 30), "run-b");
 }
 
 pub(super) fn a_run_whose_lease_ran_out_holds_no_key(f: &Fixture) {
     let s = f.open();
-    let trigger = serde_json::json!({"kind": "manual"});
-    s.create_run(
-        "run-l",
-        "pod-crashloop",
-        &trigger,
-        &serde_json::json!({}),
-        "none",
-    )
-    .unwrap();
-    let b = &s.backend;
-    assert_eq!(
-        b.claim_trigger("l", "run-l", at(0), at(-10), at(-120), at(-10))
-            .unwrap(),
-        "run-l"
-    );
+    started(&s, "run-l");
+    assert_eq!(claim_at(&s, "l", "run-l", 0, 10), "run-l");
     // Its replica holds the lease until :01, and renews it no more (it died).
-    assert!(b.claim("run-l", "host:1", at(0), at(1)).unwrap());
-    let claim = |m: i64| {
-        b.claim_trigger("l", "run-m", at(m), at(m - 10), at(m - 120), at(m - 10))
-            .unwrap()
-    };
+    assert!(s.backend.claim("run-l", "host:1", at(0), at(1)).unwrap());
+    let claim = |m: i64| claim_at(&s, "l", "run-m", m, 10);
     assert_eq!(claim(0), "run-l", "the lease holds");
     assert_eq!(
         claim(2),
@@ -131,23 +122,15 @@ pub(super) fn a_run_whose_lease_ran_out_holds_no_key(f: &Fixture) {
 
 pub(super) fn a_leased_run_holds_its_key_past_the_stale_bound(f: &Fixture) {
     let s = f.open();
-    let trigger = serde_json::json!({"kind": "manual"});
-    s.create_run(
-        "run-long",
-        "pod-crashloop",
-        &trigger,
-        &serde_json::json!({}),
-        "none",
-    )
-    .unwrap();
-    let b = &s.backend;
-    let claim = |run: &str, m: i64| {
-        b.claim_trigger("long", run, at(m), at(m - 10), at(m - 120), at(m - 10))
-            .unwrap()
-    };
+    started(&s, "run-long");
+    let claim = |run: &str, m: i64| claim_at(&s, "long", run, m, 10);
     assert_eq!(claim("run-long", 0), "run-long");
     // Three hours on, its replica still renews the lease: the run goes on, the key is held.
-    assert!(b.claim("run-long", "host:1", at(179), at(181)).unwrap());
+    assert!(
+        s.backend
+            .claim("run-long", "host:1", at(179), at(181))
+            .unwrap()
+    );
     assert_eq!(claim("run-other", 180), "run-long");
     // The lease runs out: the stale bound applies again.
     assert_eq!(claim("run-other", 182), "run-other");
@@ -155,15 +138,7 @@ pub(super) fn a_leased_run_holds_its_key_past_the_stale_bound(f: &Fixture) {
 
 pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {
     let s = f.open();
-    let trigger = serde_json::json!({"kind": "manual"});
-    s.create_run(
-        "run-a",
-        "pod-crashloop",
-        &trigger,
-        &serde_json::json!({}),
-        "none",
-    )
-    .unwrap();
+    started(&s, "run-a");
     assert_eq!(s.claim_trigger("k", "run-a", WINDOW).unwrap(), "run-a");
     assert_eq!(s.claim_trigger("k", "run-b", WINDOW).unwrap(), "run-a");
     s.backend
