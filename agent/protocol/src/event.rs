@@ -27,6 +27,19 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Its name as the store, the API and the logs spell it (`needs_human`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::NeedsHuman => "needs_human",
+            RunStatus::Failed => "failed",
+            RunStatus::Inconclusive => "inconclusive",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
     /// Whether the run has ended.
     pub fn is_terminal(self) -> bool {
         match self {
@@ -142,6 +155,22 @@ pub fn root_cause_of(events: &[RunEvent]) -> Option<&RootCause> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_is_named_as_it_is_serialised() {
+        use RunStatus::*;
+        for s in [
+            Running,
+            Succeeded,
+            NeedsHuman,
+            Failed,
+            Inconclusive,
+            Cancelled,
+            Interrupted,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str(), "{s:?}");
+        }
+    }
 
     #[test]
     fn events_round_trip_with_a_flat_tag() {

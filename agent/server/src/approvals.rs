@@ -193,13 +193,7 @@ impl ApprovalHub {
                 format!(
                     "approval {} was approved after its run ended ({}); {} was not executed",
                     record.id,
-                    status.map_or_else(
-                        || "unreadable".to_owned(),
-                        |s| serde_json::to_value(s).map_or_else(
-                            |_| format!("{s:?}"),
-                            |v| v.as_str().unwrap_or_default().to_owned()
-                        )
-                    ),
+                    status.map_or("unreadable", RunStatus::as_str),
                     record.tool
                 ),
             ),

@@ -70,7 +70,7 @@ pub(super) fn run_finished(span: &Span, result: &Result<RunReport, super::RunErr
     match result {
         Ok(r) => {
             span.record("sopilot.run_id", r.run_id.as_str());
-            span.record("sopilot.status", status_text(r.status));
+            span.record("sopilot.status", r.status.as_str());
             if let Some(s) = &r.stopped_by {
                 span.record("sopilot.stopped_by", s.to_string());
             }
@@ -96,14 +96,6 @@ pub(super) fn run_finished(span: &Span, result: &Result<RunReport, super::RunErr
 /// A count as an OTLP integer (the exporter sends unsigned integers as text).
 fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A status as the store and the API spell it (`needs_human`).
-fn status_text(s: RunStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The span of one SOP step, named after its phase (`step N` for a step outside phases).

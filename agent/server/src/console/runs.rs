@@ -129,10 +129,7 @@ pub fn duration_text(s: i64) -> String {
 
 /// The status of a run as its row stores it.
 pub fn status_text(row: &RunRow) -> String {
-    serde_json::to_value(row.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    row.status.as_str().to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
