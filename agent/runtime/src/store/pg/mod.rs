@@ -14,6 +14,7 @@ mod approvals;
 mod client;
 mod dedup;
 mod lease;
+mod lock;
 mod runs;
 mod schema;
 mod tls;

@@ -61,14 +61,3 @@ impl DedupStore for Sqlite {
         Ok(())
     }
 }
-
-/// One process's store: its mutex is the lock (see `store/lock.rs`).
-impl crate::store::backend::ChangeLockStore for Sqlite {
-    fn try_lock_changes(&self) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-
-    fn unlock_changes(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-}

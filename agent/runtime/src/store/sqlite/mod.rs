@@ -13,6 +13,7 @@
 mod approvals;
 mod dedup;
 mod lease;
+mod lock;
 mod runs;
 mod schema;
 
