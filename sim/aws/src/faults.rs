@@ -100,5 +100,19 @@ fn error(service: Service, kind: FaultKind) -> ApiError {
             "InternalServerException",
             "Internal server error (injected by the scenario)",
         ),
+        (FaultKind::Throttle, Service::Sts) => ApiError::client("Throttling", "Rate exceeded"),
+        (FaultKind::ServerError, Service::Sts) => ApiError::server(
+            "InternalFailure",
+            "Internal failure (injected by the scenario)",
+        ),
+        (FaultKind::Throttle, Service::Eks) => ApiError {
+            status: 429,
+            code: "ThrottlingException".into(),
+            message: "Rate exceeded".into(),
+        },
+        (FaultKind::ServerError, Service::Eks) => ApiError::server(
+            "ServerException",
+            "Internal server error (injected by the scenario)",
+        ),
     }
 }

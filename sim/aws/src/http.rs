@@ -1,9 +1,10 @@
-//! The HTTP face: one router for the three services. CloudWatch is routed by path
+//! The HTTP face: one router for every service. CloudWatch is routed by path
 //! (`/service/GraniteServiceVersion20100801/operation/<Op>`, CBOR), Logs and Cost Explorer by
-//! `POST /` and `X-Amz-Target` (JSON 1.1), X-Ray by path (`POST /ServiceGraph`,
-//! `POST /TraceSummaries`, REST-JSON), ARC zonal shift by path and method (`/zonalshifts`,
-//! `/managedresources`, REST-JSON). A SigV4 `authorization` header is required but not
-//! verified.
+//! `POST /` and `X-Amz-Target` (JSON 1.1), STS by `POST /` with a form body (AWS Query, XML),
+//! X-Ray by path (`POST /ServiceGraph`, `POST /TraceSummaries`, REST-JSON), ARC zonal shift by
+//! path and method (`/zonalshifts`, `/managedresources`, REST-JSON), EKS by `GET
+//! /clusters/{name}` (REST-JSON). A SigV4 `authorization` header is required but not verified;
+//! its access key ID is recorded with the request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +18,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::state::Signer;
 use crate::{AwsState, Service, cbor};
 
 const CBOR_PATH: &str = "/service/GraniteServiceVersion20100801/operation/{operation}";
@@ -33,20 +35,37 @@ pub fn router(state: AwsState) -> Router {
         .route("/zonalshifts/{id}", axum::routing::delete(arc_cancel_shift))
         .route("/managedresources", get(arc_list_resources))
         .route("/managedresources/{id}", get(arc_get_resource))
+        .route("/clusters/{name}", get(eks_describe_cluster))
         .fallback(unknown_path)
         .with_state(state)
 }
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
-fn request_id() -> HeaderValue {
+pub(crate) fn request_id() -> HeaderValue {
     let n = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
     HeaderValue::from_str(&format!("5a1e0000-0000-4000-8000-{n:012x}")).unwrap_or(
         HeaderValue::from_static("5a1e0000-0000-4000-8000-000000000000"),
     )
 }
 
-fn signed(headers: &HeaderMap) -> bool {
+/// The access key ID and region of a SigV4 `authorization` header's credential scope
+/// (`Credential=AKID/20260101/us-east-1/sts/aws4_request`).
+fn signer(headers: &HeaderMap) -> Signer {
+    let scope = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .unwrap_or_default();
+    let mut parts = scope.split('/');
+    let non_empty = |p: Option<&str>| p.filter(|p| !p.is_empty()).map(str::to_owned);
+    let access_key = non_empty(parts.next());
+    let region = non_empty(parts.nth(1));
+    Signer { access_key, region }
+}
+
+pub(crate) fn signed(headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -61,7 +80,9 @@ async fn cloudwatch(
 ) -> Response {
     let result = if signed(&headers) {
         match cbor::decode(&body) {
-            Ok(request) => state.handle(Service::CloudWatch, &operation, request),
+            Ok(request) => {
+                state.handle(Service::CloudWatch, &operation, request, &signer(&headers))
+            }
             Err(message) => {
                 state.record_refused(
                     Service::CloudWatch,
@@ -108,6 +129,9 @@ async fn cloudwatch(
 }
 
 async fn json_rpc(State(state): State<AwsState>, headers: HeaderMap, body: Bytes) -> Response {
+    if is_form(&headers) {
+        return crate::sts::http::query(&state, &headers, &signer(&headers), &body);
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -144,7 +168,9 @@ async fn json_rpc(State(state): State<AwsState>, headers: HeaderMap, body: Bytes
         })
     };
     let result = match request {
-        Ok(request) if request.is_object() => state.handle(service, operation, request),
+        Ok(request) if request.is_object() => {
+            state.handle(service, operation, request, &signer(&headers))
+        }
         Ok(_) => Err(ApiError::client(
             "SerializationException",
             "body must be a JSON object",
@@ -248,6 +274,25 @@ async fn arc_get_resource(
     rest_json(state, Service::Arc, op, &headers, &body, StatusCode::OK)
 }
 
+async fn eks_describe_cluster(
+    state: State<AwsState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let body = query_body(&uri, &[("name", name)]);
+    let op = "DescribeCluster";
+    rest_json(state, Service::Eks, op, &headers, &body, StatusCode::OK)
+}
+
+/// Whether the body is a form (`application/x-www-form-urlencoded`): the AWS Query protocol.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
 /// A REST request's path labels and query parameters as the JSON body the operations read.
 fn query_body(uri: &Uri, labels: &[(&str, String)]) -> Bytes {
     let mut members = serde_json::Map::new();
@@ -268,7 +313,7 @@ fn query_body(uri: &Uri, labels: &[(&str, String)]) -> Bytes {
 
 /// `%XX` escapes (and `+`, kept as is: the SDK writes spaces as `%20`) decoded; bad escapes
 /// are kept as written.
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -311,7 +356,9 @@ fn rest_json(
         Err(missing_token_json())
     } else {
         match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
-            Ok(request) if request.is_object() => state.handle(service, operation, request),
+            Ok(request) if request.is_object() => {
+                state.handle(service, operation, request, &signer(headers))
+            }
             _ => {
                 state.record_refused(service, operation, 400, "SerializationException");
                 Err(ApiError::client(
@@ -344,7 +391,7 @@ async fn unknown_path() -> Response {
     let e = ApiError {
         status: 404,
         code: "UnknownOperationException".into(),
-        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch), POST / with X-Amz-Target (Logs, Cost Explorer), POST /ServiceGraph and POST /TraceSummaries (X-Ray), /zonalshifts and /managedresources (ARC zonal shift)".into(),
+        message: "the simulator serves POST /service/GraniteServiceVersion20100801/operation/<Op> (CloudWatch), POST / with X-Amz-Target (Logs, Cost Explorer), POST / with a form body (STS), POST /ServiceGraph and POST /TraceSummaries (X-Ray), /zonalshifts and /managedresources (ARC zonal shift), GET /clusters/{name} (EKS)".into(),
     };
     json_response(&Err(e))
 }
@@ -365,7 +412,7 @@ fn missing_token_json() -> ApiError {
     }
 }
 
-fn status_of(e: &ApiError) -> StatusCode {
+pub(crate) fn status_of(e: &ApiError) -> StatusCode {
     StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 

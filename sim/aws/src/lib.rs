@@ -1,8 +1,10 @@
 //! Simulated AWS for SOPilot: CloudWatch (Smithy RPC v2 CBOR), CloudWatch Logs and Cost
-//! Explorer (AWS JSON 1.1), X-Ray and ARC zonal shift (REST-JSON) on one listener, seeded from a
-//! scenario's `cloudwatch`, `logs`, `cost`, `xray` and `arc` sections ([`AwsState::with_xray`],
-//! [`AwsState::with_arc`]) and driven by the
-//! real AWS SDKs through `endpoint_url`.
+//! Explorer (AWS JSON 1.1), X-Ray, ARC zonal shift and EKS DescribeCluster (REST-JSON) and STS
+//! AssumeRole/GetCallerIdentity (AWS Query, XML) on one listener, seeded from a scenario's
+//! `cloudwatch`, `logs`, `cost`, `xray`, `arc` and `eks` sections ([`AwsState::with_xray`],
+//! [`AwsState::with_arc`], [`AwsState::with_eks`]) and driven by the real AWS SDKs through
+//! `endpoint_url`. Requests record the access key ID they were signed with, and
+//! [`AwsState::assumed_roles`] the roles STS handed out.
 //!
 //! Scenario times are relative to when the state is built (`-30m`), and metric series are
 //! generated (baseline, seasonality, trend, seeded noise, steps and spikes), so scenarios
@@ -21,20 +23,24 @@ mod arc;
 mod cbor;
 mod cloudwatch;
 mod cost;
+mod eks;
 mod error;
 mod faults;
 mod http;
 mod logs;
 mod req;
 mod state;
+mod sts;
 mod time;
 mod xray;
 
 pub use cloudwatch::MetricHistory;
+pub use eks::EksCluster;
 pub use error::{ApiError, AwsSimError};
 pub use faults::{Fault, FaultKind};
 pub use http::router;
 pub use state::{AwsState, RecordedRequest};
+pub use sts::{AssumedRole, SIM_ACCOUNT};
 
 /// The simulated services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +55,10 @@ pub enum Service {
     XRay,
     /// ARC zonal shift (REST-JSON: `/managedresources`, `/zonalshifts`).
     Arc,
+    /// STS (AWS Query: `POST /` with a form body `Action=AssumeRole|GetCallerIdentity`, XML).
+    Sts,
+    /// EKS (REST-JSON: `GET /clusters/{name}`, DescribeCluster).
+    Eks,
 }
 
 impl Service {
@@ -60,6 +70,8 @@ impl Service {
             Service::CostExplorer => "cost",
             Service::XRay => "xray",
             Service::Arc => "arc",
+            Service::Sts => "sts",
+            Service::Eks => "eks",
         }
     }
 }

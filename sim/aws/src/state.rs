@@ -9,9 +9,11 @@ use crate::Service;
 use crate::arc::ZonalShifts;
 use crate::cloudwatch::CloudWatch;
 use crate::cost::Cost;
+use crate::eks::{Eks, EksCluster};
 use crate::error::{ApiResult, AwsSimError};
 use crate::faults::{Fault, Faults};
 use crate::logs::Logs;
+use crate::sts::{AssumedRole, Sts};
 use crate::xray::XRay;
 
 /// One request the simulator answered, for assertions.
@@ -26,6 +28,15 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The error code answered, if any (`Throttling`, `ResourceNotFoundException`, ...).
     pub error: Option<String>,
+    /// The access key ID the request was signed with (`Credential=AKID/...`), if signed.
+    pub access_key: Option<String>,
+}
+
+/// Who signed a request: the access key ID and region of its SigV4 credential scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Signer {
+    pub access_key: Option<String>,
+    pub region: Option<String>,
 }
 
 /// The current time of the simulated world.
@@ -44,6 +55,8 @@ struct Inner {
     cost: Cost,
     xray: XRay,
     arc: ZonalShifts,
+    sts: Sts,
+    eks: Eks,
     faults: Faults,
     requests: Vec<RecordedRequest>,
     /// Requests kept for assertions; older ones are dropped first.
@@ -109,6 +122,8 @@ impl AwsState {
                 cost,
                 xray: XRay::default(),
                 arc: ZonalShifts::default(),
+                sts: Sts::default(),
+                eks: Eks::default(),
                 faults,
                 requests: Vec::new(),
                 request_cap: 10_000,
@@ -146,6 +161,25 @@ impl AwsState {
         Ok(self)
     }
 
+    /// Adds EKS, from a scenario's `eks` section (`clusters: [{name, endpoint, ca, version}]`;
+    /// absent means no clusters), for DescribeCluster.
+    pub fn with_eks(self, section: Option<&Value>) -> Result<Self, AwsSimError> {
+        let eks = Eks::from_section(section)?;
+        self.lock().eks = eks;
+        Ok(self)
+    }
+
+    /// Adds (or replaces) one EKS cluster: how the environment describes its simulated
+    /// Kubernetes API as an EKS cluster.
+    pub fn add_eks_cluster(&self, cluster: EksCluster) {
+        self.lock().eks.add(cluster);
+    }
+
+    /// Every STS AssumeRole answered so far, oldest first.
+    pub fn assumed_roles(&self) -> Vec<AssumedRole> {
+        self.lock().sts.assumed().to_vec()
+    }
+
     /// The `arc` section's zone name → zone ID pairs (ARC names zones by ID, CloudWatch by
     /// name), for the servers' `SOPILOT_AZ_IDS`.
     pub fn zone_ids(&self) -> Vec<(String, String)> {
@@ -177,7 +211,13 @@ impl AwsState {
     }
 
     /// Handles one decoded request: faults first, then the operation. Recorded either way.
-    pub(crate) fn handle(&self, service: Service, operation: &str, body: Value) -> ApiResult {
+    pub(crate) fn handle(
+        &self,
+        service: Service,
+        operation: &str,
+        body: Value,
+        signer: &Signer,
+    ) -> ApiResult {
         let mut inner = self.lock();
         let clock = Clock {
             now: if inner.frozen {
@@ -194,6 +234,14 @@ impl AwsState {
                 Service::CostExplorer => inner.cost.handle(operation, &body, clock),
                 Service::XRay => inner.xray.handle(operation, &body, clock),
                 Service::Arc => inner.arc.handle(operation, &body, clock),
+                Service::Sts => {
+                    let caller = signer.access_key.as_deref();
+                    inner.sts.handle(operation, &body, caller, clock)
+                }
+                Service::Eks => {
+                    let region = signer.region.as_deref().unwrap_or("us-east-1");
+                    inner.eks.handle(operation, &body, region)
+                }
             },
         };
         let (status, error) = match &result {
@@ -206,6 +254,7 @@ impl AwsState {
             body,
             status,
             error,
+            access_key: signer.access_key.clone(),
         });
         result
     }
@@ -224,6 +273,7 @@ impl AwsState {
             body: Value::Null,
             status,
             error: Some(code.to_owned()),
+            access_key: None,
         });
     }
 
