@@ -39,6 +39,10 @@ pub struct SimOptions {
     /// Start a real Prometheus on the scenario's history when it has a `prometheus` section
     /// (default); `false` for callers that export the history themselves.
     pub prometheus: bool,
+    /// Play an EKS cluster of this name: the Kubernetes API serves HTTPS and wants EKS bearer
+    /// tokens (the kubeconfig's token is refused), and the simulated AWS's DescribeCluster
+    /// answers its endpoint and CA for the name.
+    pub eks_cluster: Option<String>,
 }
 
 impl Default for SimOptions {
@@ -50,6 +54,7 @@ impl Default for SimOptions {
             seed: kube.seed,
             limits: kube.limits,
             prometheus: true,
+            eks_cluster: None,
         }
     }
 }
@@ -81,8 +86,12 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         kubeconfig_path: options.kubeconfig_path,
         seed: options.seed,
         limits: options.limits,
+        eks_cluster: options.eks_cluster.clone(),
     };
-    let kube = sopilot_sim_k8s::start(&scenario.kubernetes, kube_options).await?;
+    let kube = match options.eks_cluster {
+        Some(_) => sopilot_sim_k8s::start_tls(&scenario.kubernetes, kube_options).await?,
+        None => sopilot_sim_k8s::start(&scenario.kubernetes, kube_options).await?,
+    };
     let slack = SlackState::from_section(scenario.slack.as_ref())?;
     let aws = AwsState::from_sections(
         scenario.cloudwatch.as_ref(),
@@ -91,6 +100,14 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
     )?
     .with_xray(scenario.xray.as_ref())?
     .with_arc(scenario.arc.as_ref())?;
+    if let (Some(name), Some(ca)) = (&options.eks_cluster, kube.ca_pem()) {
+        aws.add_eks_cluster(sopilot_sim_aws::EksCluster {
+            name: name.clone(),
+            endpoint: kube.kubernetes_url(),
+            ca: ca.to_owned(),
+            version: "1.33".to_owned(),
+        });
+    }
     let aws_service = Service::start("AWS", sopilot_sim_aws::router(aws.clone())).await?;
     let model_service = Service::start("model", sopilot_sim_model::router(model.clone())).await?;
     let slack_service = Service::start("Slack", sopilot_sim_slack::router(slack.clone())).await?;

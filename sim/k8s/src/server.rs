@@ -26,6 +26,9 @@ pub struct KubeOptions {
     pub seed: u64,
     /// Request, watch and history bounds.
     pub limits: Limits,
+    /// Play the EKS cluster of this name: requests need an EKS bearer token (see
+    /// [`KubeState::require_eks_token`]); the kubeconfig's token is refused.
+    pub eks_cluster: Option<String>,
 }
 
 impl Default for KubeOptions {
@@ -35,6 +38,7 @@ impl Default for KubeOptions {
             kubeconfig_path: None,
             seed: 0x0509_1107,
             limits: Limits::default(),
+            eks_cluster: None,
         }
     }
 }
@@ -79,6 +83,9 @@ async fn start_with(
     tls: bool,
 ) -> Result<RunningKube, K8sSimError> {
     let kube = KubeState::new(kubernetes, options.seed, options.limits)?;
+    if let Some(cluster) = &options.eks_cluster {
+        kube.require_eks_token(cluster);
+    }
     let listener = TcpListener::bind(options.addr)
         .await
         .map_err(|source| K8sSimError::Bind {
@@ -170,6 +177,12 @@ impl RunningKube {
     /// The Kubernetes API's address.
     pub fn kubernetes_addr(&self) -> SocketAddr {
         self.kube_addr
+    }
+
+    /// The PEM of the CA the HTTPS server's certificate is signed by ([`start_tls`]; `None`
+    /// over HTTP): what a client that is not given the kubeconfig needs to trust.
+    pub fn ca_pem(&self) -> Option<&'static str> {
+        (self.scheme == "https").then_some(crate::tls::CA_PEM)
     }
 
     /// The kubeconfig file (works with the real `kubectl` and with kube-rs).

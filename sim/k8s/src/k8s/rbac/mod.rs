@@ -5,9 +5,12 @@
 //! issued by the TokenRequest API (`kubectl create token SA`) is that ServiceAccount, and its
 //! requests are authorized from the stored Roles, ClusterRoles and their bindings
 //! ([`authorize`]); any other bearer token is 401. Denials answer the real 403 `Status`.
+//! Made an EKS cluster ([`KubeState::require_eks_token`], module [`eks`]), the API wants an EKS
+//! bearer token instead of none or the kubeconfig's.
 
 pub(crate) mod attributes;
 pub(crate) mod authorize;
+pub(crate) mod eks;
 pub(crate) mod reviews;
 
 use std::collections::HashMap;
@@ -75,9 +78,15 @@ struct Issued {
 #[derive(Debug, Default)]
 pub struct Tokens {
     issued: Mutex<HashMap<String, Issued>>,
+    /// The EKS cluster this API plays, when it wants EKS tokens.
+    eks_cluster: Mutex<Option<String>>,
 }
 
 impl Tokens {
+    pub(crate) fn eks_cluster(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.eks_cluster.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn issued(&self) -> std::sync::MutexGuard<'_, HashMap<String, Issued>> {
         self.issued.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -130,8 +139,13 @@ pub fn unauthorized() -> ApiStatus {
 /// Who sent the request: the admin without a token or with [`ADMIN_TOKEN`], the
 /// ServiceAccount of an issued, unexpired token whose account still exists; 401 otherwise.
 pub fn authenticate(state: &KubeState, headers: &HeaderMap) -> Result<Identity, ApiStatus> {
+    let eks = state.tokens().eks_cluster().is_some();
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Identity::Admin);
+        return if eks {
+            Err(unauthorized())
+        } else {
+            Ok(Identity::Admin)
+        };
     };
     let token = value
         .to_str()
@@ -139,7 +153,16 @@ pub fn authenticate(state: &KubeState, headers: &HeaderMap) -> Result<Identity, 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(unauthorized)?;
-    if token == ADMIN_TOKEN {
+    if eks && token.starts_with(eks::TOKEN_PREFIX) {
+        return match eks::check_token(token, Utc::now()) {
+            Ok(()) => Ok(Identity::Admin),
+            Err(why) => {
+                tracing::debug!(%why, "EKS token refused");
+                Err(unauthorized())
+            }
+        };
+    }
+    if token == ADMIN_TOKEN && !eks {
         return Ok(Identity::Admin);
     }
     let issued = state
