@@ -1,7 +1,9 @@
 //! The AWS configuration every client shares: the standard credential chain and region,
-//! `AWS_ENDPOINT_URL`, retries with backoff for throttling and 5xx, and timeouts; the `main`
-//! of an AWS-backed server; and the one classifier of AWS SDK failures ([`AwsFailure`]).
+//! `AWS_ENDPOINT_URL`, retries with backoff for throttling and 5xx, and timeouts, with an
+//! assumed role over them when `SOPILOT_AWS_ROLE_ARN` is set ([`AssumeRole`]); the `main` of an
+//! AWS-backed server; and the one classifier of AWS SDK failures ([`AwsFailure`]).
 
+mod assume;
 mod failure;
 
 use std::time::Duration;
@@ -10,6 +12,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
+pub use assume::{AssumeRole, EXTERNAL_ID_VAR, ROLE_ARN_VAR, SESSION_NAME};
 pub use failure::AwsFailure;
 
 /// How long resolving the region (environment, profile, instance metadata) may take.
@@ -24,12 +27,19 @@ pub enum ConfigError {
     NoRegion,
     #[error("resolving the AWS configuration took longer than {} s", LOAD_TIMEOUT.as_secs())]
     Timeout,
+    #[error(
+        "SOPILOT_AWS_ROLE_ARN={value:?} is not a role ARN: expected arn:aws:iam::<12-digit account>:role/<name>, e.g. arn:aws:iam::123456789012:role/sopilot-reader (or unset it to use the standard credentials)"
+    )]
+    RoleArn { value: String },
 }
 
 /// Loads the configuration: region and credentials from the standard chain, endpoint from
 /// `AWS_ENDPOINT_URL` when set, `max_attempts` tries per call (throttling and 5xx are
-/// retried with exponential backoff) and per-attempt and per-call timeouts.
+/// retried with exponential backoff) and per-attempt and per-call timeouts. With
+/// `SOPILOT_AWS_ROLE_ARN` set, the credentials are that role's, assumed over the chain's
+/// (lazily: the first call assumes it).
 pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigError> {
+    let role = AssumeRole::from_env()?;
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
@@ -51,7 +61,13 @@ pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigErro
     if config.region().is_none() {
         return Err(ConfigError::NoRegion);
     }
-    Ok(config)
+    match role {
+        Some(role) => {
+            tracing::info!(role = %role.role_arn, "credentials: assuming the role of SOPILOT_AWS_ROLE_ARN");
+            Ok(role.apply(config).await)
+        }
+        None => Ok(config),
+    }
 }
 
 /// Loads the AWS configuration, builds the tools and serves them: the whole `main` of an
