@@ -20,9 +20,12 @@ Examples:
   mcp-kubectl                                   stdio, for an MCP client config
   mcp-kubectl --http 127.0.0.1:8811             streamable HTTP at http://127.0.0.1:8811/mcp
   mcp-kubectl --kubeconfig ~/.kube/prod --context eks-prod --allow-write
+  AWS_REGION=eu-west-1 mcp-kubectl --eks-cluster prod   EKS, no kubeconfig or aws CLI needed
 
-The cluster comes from --kubeconfig, else KUBECONFIG, ~/.kube/config or the in-cluster
-service account. Logs go to stderr (RUST_LOG=debug for more)."
+The cluster comes from --eks-cluster, else --kubeconfig, else KUBECONFIG, ~/.kube/config or
+the in-cluster service account. With --eks-cluster, region and credentials come from the
+standard AWS chain (AWS_ENDPOINT_URL honoured; SOPILOT_AWS_ROLE_ARN assumes a role first).
+Logs go to stderr (RUST_LOG=debug for more)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -36,12 +39,20 @@ pub struct Cli {
     /// Kubeconfig context.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// EKS cluster: endpoint and CA from DescribeCluster, a token signed with the AWS
+    /// credentials (as `aws eks get-token` makes it), no kubeconfig.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["kubeconfig", "context"])]
+    pub eks_cluster: Option<String>,
 }
 
 /// Connects and serves until the client goes away or a signal arrives.
 pub async fn run(cli: Cli) -> ExitCode {
     init_logging();
-    let client = match crate::connect(cli.kubeconfig, cli.context).await {
+    let connected = match cli.eks_cluster {
+        Some(cluster) => crate::connect_eks(&cluster).await,
+        None => crate::connect(cli.kubeconfig, cli.context).await,
+    };
+    let client = match connected {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");

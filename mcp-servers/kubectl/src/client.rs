@@ -1,4 +1,5 @@
-//! Connecting to the cluster named by a kubeconfig, with timeouts on every call.
+//! Connecting to the cluster named by a kubeconfig, or to an EKS cluster by name
+//! ([`connect_eks`]), with timeouts on every call.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub enum ConnectError {
     Context(#[source] kube::config::KubeconfigError),
     #[error("cannot build the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
+    #[error(transparent)]
+    Eks(#[from] crate::eks::EksError),
 }
 
 /// Builds a client from `kubeconfig` (or `KUBECONFIG`/`~/.kube/config`/in-cluster) and an
@@ -48,11 +51,25 @@ pub async fn connect(
             .map_err(ConnectError::Context)?,
         None => kube::Config::infer().await.map_err(ConnectError::Infer)?,
     };
+    tune(&mut config);
+    kube::Client::try_from(config).map_err(ConnectError::Client)
+}
+
+/// A client for the EKS cluster `cluster` (see [`crate::eks`]): region and credentials from
+/// the standard AWS chain (or `SOPILOT_AWS_ROLE_ARN`'s role), endpoint and CA from
+/// DescribeCluster, a bearer token re-signed before it expires.
+pub async fn connect_eks(cluster: &str) -> Result<kube::Client, ConnectError> {
+    let (mut config, tokens) = crate::eks::configure(cluster).await?;
+    tune(&mut config);
+    crate::eks::client(config, tokens).map_err(ConnectError::Client)
+}
+
+/// Timeouts on every call, and no retries of 429s.
+fn tune(config: &mut kube::Config) {
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(REQUEST_TIMEOUT);
     config.write_timeout = Some(REQUEST_TIMEOUT);
     // kube's default retry waits out 429s for up to 15 attempts; an eviction refused by a
     // PodDisruptionBudget answers 429, and drain handles that itself within its timeout.
     config.default_retry = false;
-    kube::Client::try_from(config).map_err(ConnectError::Client)
 }

@@ -19,6 +19,7 @@ pub mod cli;
 mod client;
 mod discovery;
 mod drain;
+pub mod eks;
 mod error;
 mod events;
 mod format;
@@ -46,7 +47,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use sopilot_mcp_common::{Failure, redacted, run};
 
-pub use client::{ConnectError, connect};
+pub use client::{ConnectError, connect, connect_eks};
 pub use error::ToolFailure;
 
 /// The longest any tool may take (drain has its own, longer, budget).

@@ -7,6 +7,7 @@ mod common;
 
 mod changes;
 mod diagnosis;
+mod eks;
 mod karpenter;
 mod mutations;
 mod no_leaks;
