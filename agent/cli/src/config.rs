@@ -62,6 +62,10 @@ pub struct Config {
     /// `sopilot serve`'s settings.
     #[serde(default)]
     pub serve: ServeConfig,
+    /// The clusters and accounts served, each with its own servers (see [`crate::targets`]);
+    /// empty: one implicit target from the environment.
+    #[serde(default)]
+    pub targets: Vec<crate::targets::TargetConfig>,
 }
 
 /// `sopilot serve`: where to listen, what to run, how much at once.
@@ -586,7 +590,27 @@ impl Config {
         if let Some(sns) = &self.serve.sns {
             sns.check()?;
         }
-        Ok(())
+        crate::targets::check(&self.targets)
+    }
+
+    /// The servers of one environment: the builtin ones this configuration keeps, started
+    /// with `env` added, then the configured (foreign) ones.
+    pub fn all_servers(&self, env: &[(String, String)]) -> Result<Vec<ServerSpec>, String> {
+        let mut servers = crate::session::builtin_servers(env)?;
+        if let Some(keep) = &self.builtin {
+            servers.retain(|s| keep.contains(&s.name));
+        }
+        servers.extend(self.servers());
+        Ok(servers)
+    }
+
+    /// The configured targets, each with its own servers (`env` added to each); empty
+    /// without `targets`.
+    pub fn target_specs(
+        &self,
+        env: &[(String, String)],
+    ) -> Result<Vec<sopilot_runtime::TargetSpec>, String> {
+        crate::targets::specs(&self.targets, env, |env| self.all_servers(env))
     }
 
     /// The extra (foreign) servers.

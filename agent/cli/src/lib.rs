@@ -13,6 +13,7 @@ mod model;
 mod outcome;
 mod progress;
 mod session;
+mod targets;
 mod telemetry;
 
 use std::net::SocketAddr;
@@ -136,9 +137,14 @@ pub struct RunArgs {
     /// Policy file or folder.
     #[arg(long, value_name = "PATH", default_value = "policies/")]
     pub policy: Vec<PathBuf>,
-    /// Configuration file (servers, store, prices).
+    /// Configuration file (servers, store, prices, targets).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The target (cluster and account, from the configuration's `targets`) to work on; every
+    /// call of the run acts there. Default: the target the trigger routes to, else each call
+    /// names its own (or gets the default target).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
     /// prompt (ask in the terminal) or deny (record and deny).
     #[arg(long, value_name = "prompt|deny")]
     pub on_escalate: Option<String>,

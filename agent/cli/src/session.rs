@@ -161,6 +161,9 @@ pub struct SessionOptions {
     pub approval_timeout: Option<Duration>,
     pub prices: PriceTable,
     pub budgets: Option<Budgets>,
+    /// The configured targets; when not empty, the servers given to [`Session::start`] are
+    /// not used.
+    pub targets: Vec<sopilot_runtime::TargetSpec>,
 }
 
 impl Session {
@@ -177,6 +180,7 @@ impl Session {
     ) -> Session {
         let (runner, failures) = sopilot_runtime::assemble(Parts {
             servers,
+            targets: options.targets,
             policy,
             model,
             approver,
@@ -205,6 +209,7 @@ impl Session {
         params: BTreeMap<String, String>,
         trigger: Option<Trigger>,
         dry_run: bool,
+        target: Option<String>,
     ) -> Result<RunReport, String> {
         let cancel = CancellationToken::new();
         let on_ctrl_c = cancel.clone();
@@ -222,6 +227,7 @@ impl Session {
             budgets: self.budgets.clone(),
             dry_run,
             run_id: Some(run_id.clone()),
+            target,
         };
         let result = self
             .runner

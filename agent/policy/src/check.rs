@@ -3,7 +3,7 @@
 //! target is not judged on, and such a call is never allowed.
 
 use serde_json::Value;
-use sopilot_protocol::{History, Impact, Resource, ToolRef, Trigger};
+use sopilot_protocol::{History, Impact, Resource, Target, ToolRef, Trigger};
 
 use crate::{Policy, Request, RunInfo, ServerTrust, Verdict};
 
@@ -21,6 +21,8 @@ pub struct HandCheck<'a> {
     pub trigger: Option<&'a Trigger>,
     pub run: &'a RunInfo,
     pub trust: ServerTrust,
+    /// The call's target; `None`: the implicit `default`.
+    pub target: Option<&'a Target>,
 }
 
 /// The policy's verdict on a call described by hand.
@@ -48,6 +50,7 @@ pub fn check_by_hand(policy: &Policy, call: &HandCheck<'_>) -> Verdict {
         run: call.run,
         annotations: None,
         trust: call.trust,
+        target: call.target,
     });
     if let Some(p) = problem {
         verdict.never_allow(p, call.run.unattended);

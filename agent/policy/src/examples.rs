@@ -5,7 +5,7 @@
 //! not.
 
 use serde_json::Value;
-use sopilot_protocol::{CallOrigin, History, Impact, Resource, ToolRef, Trigger};
+use sopilot_protocol::{CallOrigin, History, Impact, Resource, Target, ToolRef, Trigger};
 use sopilot_yaml::{Node, Seg};
 
 use crate::error::Problem;
@@ -24,6 +24,7 @@ struct OwnedRequest {
     run: RunInfo,
     annotations: Option<ToolAnnotations>,
     trust: ServerTrust,
+    target: Option<Target>,
 }
 
 impl OwnedRequest {
@@ -38,6 +39,7 @@ impl OwnedRequest {
             run: &self.run,
             annotations: self.annotations.as_ref(),
             trust: self.trust,
+            target: self.target.as_ref(),
         }
     }
 }
@@ -153,6 +155,12 @@ fn build(policy: &Policy, rule: usize, ex: &ExampleSpec) -> Result<OwnedRequest,
         trigger,
         run,
         annotations: ex.annotations.as_ref().map(annotations).transpose()?,
+        target: ex
+            .target
+            .clone()
+            .map(serde_json::from_value::<Target>)
+            .transpose()
+            .map_err(|e| format!("example target must be {{name, labels}}: {e}"))?,
         trust: if ex.builtin_server.unwrap_or(true) {
             ServerTrust::Builtin
         } else {

@@ -102,6 +102,10 @@ pub(crate) struct ExampleSpec {
     /// Whether the tool's server is one of SOPilot's own (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin_server: Option<bool>,
+    /// The call's target (`{name, labels}`); default: the implicit target `default` with
+    /// no labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Value>,
 }
 
 /// The run an example call is made in.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sopilot_protocol::{CallOrigin, Decision, History, Impact, Resource, ToolRef, Trigger};
+use sopilot_protocol::{CallOrigin, Decision, History, Impact, Resource, Target, ToolRef, Trigger};
 
 /// Whether a tool's server is one of SOPilot's own. Only the gateway, which knows what it
 /// started, can say so; a server's own claims never make it builtin.
@@ -67,6 +67,9 @@ pub struct Request<'a> {
     pub run: &'a RunInfo,
     pub annotations: Option<&'a ToolAnnotations>,
     pub trust: ServerTrust,
+    /// The cluster and account the call acts on (`target.name`, `target.labels`); `None`:
+    /// the implicit target of a deployment that configures none (`default`, no labels).
+    pub target: Option<&'a Target>,
 }
 
 /// A rule that matched a call.

@@ -84,6 +84,10 @@ pub enum RunEventKind {
         sop: String,
         trigger: Trigger,
         params: serde_json::Map<String, serde_json::Value>,
+        /// The target the run works on, when several are configured and the run is bound to
+        /// one (by its trigger or by whoever started it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     StepStarted {
         step: u32,
@@ -182,6 +186,7 @@ mod tests {
                 sop: "crashloop".into(),
                 trigger: Trigger::Manual { by: None },
                 params: serde_json::Map::new(),
+                target: None,
             },
             RunEventKind::StepStarted {
                 step: 1,

@@ -11,6 +11,7 @@ mod impact;
 mod investigation;
 mod resource;
 mod root_cause;
+mod target;
 mod tool;
 mod trigger;
 
@@ -23,6 +24,7 @@ pub use impact::{
 pub use investigation::{AIOPS_SOURCE, Investigation, InvestigationItem};
 pub use resource::{Resource, is_secret_resource, may_name_secrets};
 pub use root_cause::{CauseClass, RootCause, RootCauseError, UnknownCauseClass};
+pub use target::{DEFAULT_TARGET, Routes, TARGET_ARG, Target, valid_target_name};
 pub use tool::{CallOrigin, MAX_MODEL_NAME_LEN, ToolCall, ToolRef, ToolRefError};
 pub use trigger::{
     Alarm, AlarmMetric, AlarmSource, Alert, AlertGroup, KubeEvent, KubeObject, ScheduleFire,

@@ -129,6 +129,9 @@ pub struct KubeEvent {
     pub object: KubeObject,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// The target whose cluster the event came from, set by that target's watcher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 fn one() -> i64 {
@@ -496,6 +499,8 @@ fn parse_kube_event(payload: &Value) -> Result<Trigger, TriggerError> {
                 })?,
             },
             last_seen: s(payload, "lastTimestamp").or_else(|| s(payload, "eventTime")),
+            // Only a target's own watcher says which cluster an event came from.
+            cluster: None,
         },
     })
 }

@@ -14,14 +14,18 @@ use crate::gate::Gate;
 use crate::gateway::{Gateway, GatewayError, ServerSpec};
 use crate::runloop::Runner;
 use crate::store::Store;
+use crate::targets::{TargetSpec, Targets};
 
 /// The approval timeout when none is configured: 15 minutes.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// What a runner is made of.
 pub struct Parts {
-    /// The MCP servers to start (builtin and configured).
+    /// The MCP servers to start (builtin and configured), when no targets are configured.
     pub servers: Vec<ServerSpec>,
+    /// The configured targets, each with its own servers; when not empty, `servers` is not
+    /// used.
+    pub targets: Vec<TargetSpec>,
     pub policy: Policy,
     pub model: Option<Arc<dyn ModelClient>>,
     /// Who is asked about escalations (a front end may replace it per run).
@@ -43,9 +47,23 @@ impl std::fmt::Debug for Parts {
 /// Starts the servers and assembles the gate and the runner. Servers that fail to start are
 /// returned beside the runner: their tools are simply absent, and the caller says so.
 pub async fn assemble(parts: Parts) -> (Runner, Vec<GatewayError>) {
-    let (gateway, failures) = Gateway::connect(parts.servers).await;
+    let (targets, failures) = if parts.targets.is_empty() {
+        let (gateway, failures) = Gateway::connect(parts.servers).await;
+        (Targets::single(Arc::new(gateway)), failures)
+    } else {
+        let (targets, failures, clashes) = Targets::connect(parts.targets).await;
+        for c in clashes {
+            tracing::warn!(
+                "{} (target {}) declares its own `target` argument, which SOPilot uses to route calls between targets; the tool is left out",
+                c.tool,
+                c.target
+            );
+        }
+        (targets, failures)
+    };
     let gate = Gate {
-        gateway: Arc::new(gateway),
+        gateway: targets.catalog().clone(),
+        targets: Arc::new(targets),
         policy: Arc::new(parts.policy),
         approver: parts.approver,
         approval_timeout: parts.approval_timeout,

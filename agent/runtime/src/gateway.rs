@@ -17,9 +17,9 @@ use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sopilot_policy::{ServerTrust, ToolAnnotations};
-use sopilot_protocol::ToolRef;
+use sopilot_protocol::{TARGET_ARG, ToolRef};
 use tokio::io::AsyncBufReadExt;
 
 pub use traced_http::set_traceparent_source;
@@ -274,6 +274,15 @@ impl Server {
     }
 }
 
+/// The schema of the [`TARGET_ARG`] argument: prompt text for the model and the IDE.
+fn target_schema(names: &[String]) -> Value {
+    json!({
+        "type": "string",
+        "enum": names,
+        "description": "Which cluster and AWS account to act on (a target of this SOPilot). Omit it to use the run's own target (the one its alert came from) or the default target; a run started by an alert cannot act on another target."
+    })
+}
+
 /// A server's tools, or why they could not be listed.
 type Listed = Result<Vec<rmcp::model::Tool>, GatewayError>;
 
@@ -282,6 +291,9 @@ type Listed = Result<Vec<rmcp::model::Tool>, GatewayError>;
 pub struct Gateway {
     servers: BTreeMap<String, Arc<Server>>,
     tools: BTreeMap<ToolRef, ToolInfo>,
+    /// One of several targets' gateways: calls carry [`TARGET_ARG`], which is SOPilot's
+    /// and never reaches a server.
+    routed: bool,
 }
 
 fn annotations(t: &rmcp::model::Tool) -> ToolAnnotations {
@@ -365,7 +377,14 @@ impl Gateway {
             }
             servers.insert(server.spec.name.clone(), server);
         }
-        (Gateway { servers, tools }, failures)
+        (
+            Gateway {
+                servers,
+                tools,
+                routed: false,
+            },
+            failures,
+        )
     }
 
     /// The catalog.
@@ -376,6 +395,31 @@ impl Gateway {
     /// One tool of the catalog.
     pub fn tool(&self, tool: &ToolRef) -> Option<&ToolInfo> {
         self.tools.get(tool)
+    }
+
+    /// Makes this one of several targets' gateways: every tool's schema gains the
+    /// [`TARGET_ARG`] argument (one of `names`), and calls drop it before they reach a server.
+    /// A tool that declares an argument of that name itself is removed from the catalog,
+    /// since its argument and the route could not be told apart; its name is returned.
+    pub fn route_by_target(&mut self, names: &[String]) -> Vec<ToolRef> {
+        self.routed = true;
+        let mut clashing = Vec::new();
+        for (tool, info) in &mut self.tools {
+            let props = info
+                .input_schema
+                .as_object_mut()
+                .map(|o| o.entry("properties").or_insert_with(|| json!({})));
+            match props.and_then(Value::as_object_mut) {
+                Some(p) if !p.contains_key(TARGET_ARG) => {
+                    p.insert(TARGET_ARG.to_owned(), target_schema(names));
+                }
+                _ => clashing.push(tool.clone()),
+            }
+        }
+        for tool in &clashing {
+            self.tools.remove(tool);
+        }
+        clashing
     }
 
     /// The connected servers' names.
@@ -425,8 +469,12 @@ impl Gateway {
                 None => return Err(GatewayError::UnknownServer(tool.server().to_owned())),
             }
         };
-        let mut params = CallToolRequestParams::new(tool.tool().to_owned())
-            .with_arguments(args.as_object().cloned().unwrap_or_default());
+        let mut arguments = args.as_object().cloned().unwrap_or_default();
+        if self.routed {
+            arguments.remove(TARGET_ARG);
+        }
+        let mut params =
+            CallToolRequestParams::new(tool.tool().to_owned()).with_arguments(arguments);
         // The tool call's span, for the server's own traces (MCP SEP-414; over HTTP also as
         // the `traceparent` header).
         if let Some(tp) = traced_http::current() {

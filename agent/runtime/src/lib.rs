@@ -12,6 +12,7 @@ mod gateway;
 mod report;
 mod runloop;
 mod store;
+mod targets;
 
 pub use approval::{
     Answer, ApprovalRecord, Approver, DenyAll, Scripted, Terminal, canonical, digest, impact_digest,
@@ -20,7 +21,7 @@ pub use assemble::{DEFAULT_APPROVAL_TIMEOUT, Parts, assemble};
 pub use events::{EventLog, Observer};
 pub use gate::{
     CALL_TIMEOUT, CallScope, Gate, GateOutcome, HISTORY_WINDOW, IMPACT_UNKNOWN,
-    MAX_APPROVAL_ROUNDS, NOT_OFFERED, outcome_json, resolve_name,
+    MAX_APPROVAL_ROUNDS, NOT_OFFERED, WRONG_TARGET, outcome_json, resolve_name,
 };
 pub use gateway::{
     Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput, set_traceparent_source,
@@ -31,4 +32,5 @@ pub use store::{
     ApprovalMessage, ApprovalRef, CallAudit, Lease, Location, PastChange, Reuse, RunRow, SET_ASIDE,
     Store, StoreError, UnroutedTrigger, this_replica,
 };
+pub use targets::{Clash, Place, TargetSpec, Targets};
 pub use tokio_util::sync::CancellationToken;

@@ -71,6 +71,8 @@ impl std::fmt::Display for StopReason {
 pub struct ReportParts {
     pub run_id: String,
     pub sop: String,
+    /// The target the run was bound to, when several are configured.
+    pub target: Option<String>,
     pub model: String,
     pub status: RunStatus,
     pub stopped_by: Option<StopReason>,
@@ -102,6 +104,9 @@ pub struct ReportParts {
 pub struct RunReport {
     pub run_id: String,
     pub sop: String,
+    /// The target (cluster and account) the run worked on, when several are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub model: String,
     pub status: RunStatus,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
@@ -183,6 +188,7 @@ impl RunReport {
         let ReportParts {
             run_id,
             sop,
+            target,
             model,
             status,
             stopped_by,
@@ -239,6 +245,7 @@ impl RunReport {
         RunReport {
             run_id,
             sop,
+            target,
             model,
             status,
             stopped_by,
@@ -283,6 +290,9 @@ impl RunReport {
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default()
         );
+        if let Some(t) = &self.target {
+            let _ = writeln!(o, "target:  {t}");
+        }
         let _ = writeln!(o, "summary: {}", self.summary);
         if let Some(rc) = &self.root_cause {
             let _ = writeln!(

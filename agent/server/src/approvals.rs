@@ -243,6 +243,7 @@ impl ApprovalHub {
                 trigger: serde_json::from_value(row.trigger).ok(),
                 dry_run: false,
                 offered: Default::default(),
+                target: None,
             },
             Err(e) => {
                 return note(format!(

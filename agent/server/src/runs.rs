@@ -488,6 +488,7 @@ impl RunManager {
             trigger: Some(req.trigger),
             budgets: self.inner.options.budgets.clone(),
             dry_run: false,
+            target: None,
             run_id: Some(run_id.clone()),
         };
         let lease = tokio::spawn(keep_lease(self.inner.runner.store.clone(), run_id.clone()));

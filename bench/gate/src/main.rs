@@ -152,6 +152,7 @@ async fn main() -> anyhow::Result<()> {
     // The gate exactly as `sopilot run` assembles it.
     let (runner, failures) = sopilot_runtime::assemble(Parts {
         servers: vec![spec],
+        targets: Vec::new(),
         policy,
         model: None,
         approver: Arc::new(DenyAll),
@@ -183,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             .tools()
             .map(|t| t.tool.clone())
             .collect::<BTreeSet<_>>(),
+        target: None,
     };
     let timeout = Duration::from_secs(30);
     let mut call_no = 0usize;
@@ -322,6 +324,7 @@ async fn main() -> anyhow::Result<()> {
                 run: &run_info,
                 annotations: Some(&info.annotations),
                 trust: ServerTrust::Builtin,
+                target: None,
             });
             let d = t.elapsed();
             std::hint::black_box(v);

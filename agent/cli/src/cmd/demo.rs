@@ -147,7 +147,7 @@ async fn demo_async(args: &DemoArgs) -> Result<Outcome, String> {
         SessionOptions::default(),
     )
     .await;
-    let report = session.run(sop, params, Some(trigger), false).await;
+    let report = session.run(sop, params, Some(trigger), false, None).await;
     let pods_after = env.kube().list("Pod", Some("payment")).len();
     let posted = env
         .slack()

@@ -352,6 +352,7 @@ impl SimExecutor {
                 approval_timeout: Some(APPROVAL_TIMEOUT),
                 prices: self.prices.clone(),
                 budgets: Some(self.budgets.clone()),
+                targets: Vec::new(),
             },
         )
         .await;
@@ -361,6 +362,7 @@ impl SimExecutor {
             trigger: Some(planned.trigger),
             budgets: session.budgets.clone(),
             dry_run: false,
+            target: None,
             run_id: None,
         };
         let started = Instant::now();

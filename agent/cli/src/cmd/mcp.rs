@@ -15,7 +15,7 @@ use sopilot_server::mcp::{McpContext, serve_stdio};
 
 use crate::cmd::serve::load_library;
 use crate::config::Config;
-use crate::session::{builtin_servers, load_policy, store_path};
+use crate::session::{load_policy, store_path};
 use crate::{McpArgs, Outcome};
 
 /// `sopilot mcp [--config FILE] [--policy PATH] [--sops PATH] [--model M] [--store PATH]`
@@ -84,13 +84,11 @@ async fn mcp_async(args: &McpArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let store_file = store_path(args.store.as_deref(), config.store.as_deref());
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
-    let mut servers = builtin_servers(&[])?;
-    if let Some(keep) = &config.builtin {
-        servers.retain(|s| keep.contains(&s.name));
-    }
-    servers.extend(config.servers());
+    let servers = config.all_servers(&[])?;
+    let targets = config.target_specs(&[])?;
     let (runner, failures) = sopilot_runtime::assemble(Parts {
         servers,
+        targets,
         policy,
         model,
         // Replaced per session by the elicitation approver or the refusing one.

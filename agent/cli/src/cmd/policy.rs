@@ -141,6 +141,7 @@ pub fn check(args: &PolicyCheckArgs) -> Outcome {
             } else {
                 ServerTrust::Builtin
             },
+            target: None,
         },
     );
     let out = json!({

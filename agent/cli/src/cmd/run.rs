@@ -107,15 +107,12 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
     };
     let store_file = store_path(args.store.as_deref(), config.store.as_deref());
     let store = Arc::new(Store::open(&store_file).map_err(|e| e.to_string())?);
-    let mut servers = builtin_servers(&[])?;
-    if let Some(keep) = &config.builtin {
-        servers.retain(|s| keep.contains(&s.name));
-    }
-    servers.extend(config.servers());
+    let servers = config.all_servers(&[])?;
     let options = SessionOptions {
         approval_timeout: Some(timeout),
         prices: config.prices.clone(),
         budgets: Some(config.budgets()),
+        targets: config.target_specs(&[])?,
     };
     let session = Session::start(
         servers,
@@ -127,7 +124,9 @@ async fn run_async(args: &RunArgs) -> Result<Outcome, String> {
         options,
     )
     .await;
-    let report = session.run(sop, params, trigger, args.dry_run).await?;
+    let report = session
+        .run(sop, params, trigger, args.dry_run, args.target.clone())
+        .await?;
     Ok(finish(&report, args.json))
 }
 
@@ -182,7 +181,7 @@ async fn rehearse_async(args: &RehearseArgs) -> Result<Outcome, String> {
         SessionOptions::default(),
     )
     .await;
-    let report = session.run(sop, params, trigger, args.dry_run).await;
+    let report = session.run(sop, params, trigger, args.dry_run, None).await;
     env.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(finish(&report?, args.json))

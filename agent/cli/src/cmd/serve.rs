@@ -11,7 +11,7 @@ use sopilot_sim_env::{RunningSim, SimOptions};
 use sopilot_sop::Sop;
 
 use crate::config::{Config, ServeConfig};
-use crate::session::{builtin_servers, load_policy, store_path};
+use crate::session::{load_policy, store_path};
 use crate::{Outcome, ServeArgs, assets, progress};
 
 /// Every SOP under `paths` (files or folders), then the shipped ones not overridden.
@@ -133,14 +133,12 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
     let store = Arc::new(
         Store::open(&store_path(None, config.store.as_deref())).map_err(|e| e.to_string())?,
     );
-    let mut servers =
-        builtin_servers(&sim.as_ref().map(RunningSim::server_env).unwrap_or_default())?;
-    if let Some(keep) = &config.builtin {
-        servers.retain(|s| keep.contains(&s.name));
-    }
-    servers.extend(config.servers());
+    let sim_env = sim.as_ref().map(RunningSim::server_env).unwrap_or_default();
+    let servers = config.all_servers(&sim_env)?;
+    let targets = config.target_specs(&sim_env)?;
     let (runner, failures) = sopilot_runtime::assemble(Parts {
         servers,
+        targets,
         policy,
         model,
         // Runs started by serve get the approval hub's approver (see RunManager).

@@ -189,12 +189,12 @@ async fn gate(sim: &sopilot_sim_env::RunningSim, approver: Arc<dyn Approver>) ->
     };
     let (gateway, failures) = Gateway::connect(vec![spec]).await;
     assert!(failures.is_empty(), "{failures:?}");
-    Gate {
-        gateway: Arc::new(gateway),
-        policy: Arc::new(sopilot_policy::load_paths(&[root.join("policies")]).unwrap()),
+    Gate::single(
+        Arc::new(gateway),
+        Arc::new(sopilot_policy::load_paths(&[root.join("policies")]).unwrap()),
         approver,
-        approval_timeout: Duration::from_secs(30),
-    }
+        Duration::from_secs(30),
+    )
 }
 
 /// A run of the predictive-scaling SOP to log the calls under, offering the placeholder tool.
@@ -214,6 +214,7 @@ fn run() -> (EventLog, CallScope) {
         trigger: None,
         dry_run: false,
         offered: ["kubectl.scale_placeholder_capacity".parse().unwrap()].into(),
+        target: None,
     };
     (EventLog::new("run-1", store, None), scope)
 }

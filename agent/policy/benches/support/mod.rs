@@ -62,6 +62,7 @@ impl Call {
             run: &self.run,
             annotations: None,
             trust: ServerTrust::Builtin,
+            target: None,
         })
     }
 }

@@ -180,6 +180,15 @@ pub(crate) fn context(req: &Request<'_>) -> JValue {
     if let Some(trigger) = req.trigger {
         map.insert("trigger", JValue::from(minijinja::value::Serde(trigger)));
     }
+    let implicit;
+    let target = match req.target {
+        Some(t) => t,
+        None => {
+            implicit = sopilot_protocol::Target::implicit();
+            &implicit
+        }
+    };
+    map.insert("target", JValue::from(minijinja::value::Serde(target)));
     // A foreign server's annotations are its own claims; policies never see them.
     if let (Some(a), ServerTrust::Builtin) = (req.annotations, req.trust) {
         map.insert("annotations", JValue::from(minijinja::value::Serde(a)));

@@ -13,7 +13,7 @@ use sopilot_protocol::Decision;
 use crate::error::Problem;
 
 /// The names a `when` expression may use.
-pub const WHEN_VARIABLES: [&str; 10] = [
+pub const WHEN_VARIABLES: [&str; 11] = [
     "tool",
     "server",
     "tool_name",
@@ -24,6 +24,7 @@ pub const WHEN_VARIABLES: [&str; 10] = [
     "trigger",
     "run",
     "annotations",
+    "target",
 ];
 
 /// Bounds the work one `when` may do, so a policy cannot stall the gate.

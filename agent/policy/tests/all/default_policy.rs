@@ -38,6 +38,7 @@ fn decide(
         run: &run,
         annotations: None,
         trust: ServerTrust::Builtin,
+        target: None,
     })
 }
 

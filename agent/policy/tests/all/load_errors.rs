@@ -199,6 +199,7 @@ fn decide_with(
         run: &run,
         annotations,
         trust,
+        target: None,
     })
     .decision
 }
@@ -260,6 +261,7 @@ fn evaluation_errors_fail_closed() {
         run: &run,
         annotations: None,
         trust: ServerTrust::Builtin,
+        target: None,
     });
     assert_eq!(v.decision, Decision::Deny, "{}", v.reason);
     assert_eq!(v.skipped.len(), 1);

@@ -6,3 +6,4 @@
 mod default_policy;
 mod load_errors;
 mod properties;
+mod targets;

@@ -113,6 +113,7 @@ impl GenCall {
             run: &self.run,
             annotations: Some(&ann),
             trust: self.trust,
+            target: None,
         })
     }
 }
@@ -276,7 +277,7 @@ proptest! {
             let tool: ToolRef = "kubectl.get_resource".parse().unwrap();
             let args = json!({"kind": "Secret"});
             let run = RunInfo::default();
-            let v = p.evaluate(&Request { tool: &tool, args: &args, impact: None, resource: None, history: None, trigger: None, run: &run, annotations: None, trust: ServerTrust::Builtin });
+            let v = p.evaluate(&Request { tool: &tool, args: &args, impact: None, resource: None, history: None, trigger: None, run: &run, annotations: None, trust: ServerTrust::Builtin, target: None });
             prop_assert_eq!(v.decision, Decision::Deny);
         }
     }

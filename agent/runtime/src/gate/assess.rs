@@ -90,7 +90,7 @@ impl Gate {
                 impact: i.clone(),
             })?;
             call.audit.impact = serde_json::to_value(i).ok();
-            let (t, w) = keys(i);
+            let (t, w) = keys(i, call.target.as_ref().map(|t| t.name.as_str()));
             call.audit.target = Some(t);
             call.audit.workload = w;
         }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sopilot_protocol::{CallOrigin, Decision, RunEventKind};
+use sopilot_protocol::{CallOrigin, Decision, RunEventKind, Target};
 
 use super::{GateOutcome, resolve_name};
 use crate::events::EventLog;
@@ -52,6 +52,8 @@ pub(super) struct Call<'a> {
     pub approval_wait: Option<Duration>,
     /// The kind of a failure to execute (`timeout`, `tool_error`...), for traces.
     pub error_type: Option<&'static str>,
+    /// The target the call acts on, once placed (several targets configured).
+    pub target: Option<Target>,
 }
 
 impl<'a> Call<'a> {
@@ -78,6 +80,7 @@ impl<'a> Call<'a> {
                 tool: tool_text.clone(),
                 origin,
                 args: masked.clone(),
+                target: None,
                 decision: None,
                 rules: Vec::new(),
                 reason: String::new(),
@@ -99,6 +102,7 @@ impl<'a> Call<'a> {
             args,
             approval_wait: None,
             error_type: None,
+            target: None,
         };
         match tool {
             Some(t) => log.emit(RunEventKind::ToolCallProposed {

@@ -26,8 +26,29 @@ fn object_key(o: &ObjectRef) -> String {
 }
 
 /// The keys cumulative limits are counted by: the changed object
-/// (`deployment/payment/web`), and the workload it belongs to or is.
-pub(super) fn keys(impact: &Impact) -> (String, Option<String>) {
+/// (`deployment/payment/web`), and the workload it belongs to or is. With several targets
+/// configured, each key starts with the target's name (`prod:deployment/payment/web`): the
+/// same name in two clusters is two objects.
+pub(super) fn keys(impact: &Impact, place: Option<&str>) -> (String, Option<String>) {
+    let (target, workload) = object_keys(impact);
+    match place {
+        Some(p) => (
+            format!("{p}:{target}"),
+            workload.map(|w| format!("{p}:{w}")),
+        ),
+        None => (target, workload),
+    }
+}
+
+/// The key's object part (`node//ip-1` of `prod:node//ip-1`) and its target prefix.
+fn split_key(key: &str) -> (&str, &str) {
+    match key.split_once(':') {
+        Some((place, object)) => (place, object),
+        None => ("", key),
+    }
+}
+
+fn object_keys(impact: &Impact) -> (String, Option<String>) {
     let target = impact.target.as_ref().map(object_key).unwrap_or_default();
     let workload = match (&impact.workload, &impact.target) {
         (Some(w), _) => Some(format!(
@@ -49,8 +70,12 @@ fn int(v: &Value, pointer: &str) -> Option<i64> {
 }
 
 /// What the store's audit says already happened to the impact's target within the window.
-pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreError> {
-    let (target, workload) = keys(impact);
+pub(super) fn history(
+    log: &EventLog,
+    impact: &Impact,
+    place: Option<&str>,
+) -> Result<History, StoreError> {
+    let (target, workload) = keys(impact, place);
     let since = Utc::now() - chrono::Duration::seconds(HISTORY_WINDOW.as_secs() as i64);
     let changes = log
         .store()
@@ -71,11 +96,16 @@ pub(super) fn history(log: &EventLog, impact: &Impact) -> Result<History, StoreE
             _ => {}
         }
     }
-    if target.starts_with("node/") {
+    let (place, object) = split_key(&target);
+    if object.starts_with("node/") {
         let nodes = log
             .store()
             .targets_changed_by(&["kubectl.cordon", "kubectl.drain"], since)?;
-        h.other_nodes_disrupted = nodes.iter().filter(|n| **n != target).count() as u64;
+        // Other nodes of the same cluster.
+        h.other_nodes_disrupted = nodes
+            .iter()
+            .filter(|n| **n != target && split_key(n).0 == place)
+            .count() as u64;
     }
     // Where the object stood at the window's start: before its first change in the window.
     let first = changes
@@ -106,7 +136,11 @@ impl Gate {
         announce: bool,
     ) -> Step<Verdict> {
         let history = match &assessed.impact {
-            Some(i) => Some(history(call.log, i)?),
+            Some(i) => Some(history(
+                call.log,
+                i,
+                call.target.as_ref().map(|t| t.name.as_str()),
+            )?),
             None => None,
         };
         let run = RunInfo {
@@ -126,6 +160,7 @@ impl Gate {
             run: &run,
             annotations: builtin.then_some(&target.info.annotations),
             trust: target.info.trust,
+            target: call.target.as_ref(),
         });
         if let Some(problem) = &assessed.impact_problem {
             verdict.never_allow(problem, run.unattended);
@@ -159,12 +194,26 @@ mod tests {
     }
 
     #[test]
+    fn with_targets_the_same_object_in_two_clusters_has_two_keys() {
+        let pod = impact(json!({"action": "delete_pod",
+            "target": {"kind": "Pod", "namespace": "payment", "name": "web-1"},
+            "workload": {"kind": "Deployment", "namespace": "payment", "name": "web", "replicas": 3, "ready": 2}}));
+        let (prod, prod_w) = keys(&pod, Some("prod"));
+        let (staging, _) = keys(&pod, Some("staging"));
+        assert_eq!(prod, "prod:pod/payment/web-1");
+        assert_eq!(prod_w.as_deref(), Some("prod:deployment/payment/web"));
+        assert_ne!(prod, staging);
+        assert_eq!(split_key("prod:node//ip-1"), ("prod", "node//ip-1"));
+        assert_eq!(split_key("node//ip-1"), ("", "node//ip-1"));
+    }
+
+    #[test]
     fn objects_and_workloads_are_keyed_by_kind_namespace_and_name() {
         let pod = impact(json!({"action": "delete_pod",
             "target": {"kind": "Pod", "namespace": "payment", "name": "web-1"},
             "workload": {"kind": "Deployment", "namespace": "payment", "name": "web", "replicas": 3, "ready": 2}}));
         assert_eq!(
-            keys(&pod),
+            keys(&pod, None),
             (
                 "pod/payment/web-1".into(),
                 Some("deployment/payment/web".into())
@@ -173,13 +222,13 @@ mod tests {
         let undo = impact(json!({"action": "rollout_undo",
             "target": {"kind": "Deployment", "namespace": "payment", "name": "web"}}));
         assert_eq!(
-            keys(&undo),
+            keys(&undo, None),
             (
                 "deployment/payment/web".into(),
                 Some("deployment/payment/web".into())
             )
         );
         let node = impact(json!({"action": "cordon", "target": {"kind": "Node", "name": "n1"}}));
-        assert_eq!(keys(&node), ("node//n1".into(), None));
+        assert_eq!(keys(&node, None), ("node//n1".into(), None));
     }
 }

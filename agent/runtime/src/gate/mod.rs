@@ -1,5 +1,8 @@
 //! The gate: every tool call, whatever its origin, passes here, in named stages:
 //!
+//! 0. **place** ([`place`]): with several targets configured, the cluster and account the
+//!    call acts on (the run's own, the one the call names, or the default), pinned into
+//!    its `target` argument; the stages after it use that target's servers.
 //! 1. **resolve** ([`resolve`]): the name is a tool a connected server offers, offered to
 //!    this SOP, with object arguments; `dry_run: true` only to a tool that can dry-run; a
 //!    `kind` argument resolved against the cluster's discovery and pinned to what it
@@ -28,6 +31,7 @@ mod assess;
 mod call;
 mod decide;
 mod execute;
+mod place;
 mod resolve;
 mod resume;
 mod span;
@@ -47,6 +51,7 @@ use crate::approval::Approver;
 use crate::events::EventLog;
 use crate::gateway::Gateway;
 use crate::store::StoreError;
+use crate::targets::Targets;
 
 use call::{Call, Step, Stop};
 
@@ -59,6 +64,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The name the gate uses for its own refusals in explanations.
 pub const NOT_OFFERED: &str = "builtin:not-offered";
 
+pub use place::WRONG_TARGET;
 pub use sopilot_policy::IMPACT_UNKNOWN;
 
 /// How far back cumulative limits look (`history.window_minutes`).
@@ -77,6 +83,9 @@ pub struct CallScope {
     pub dry_run: bool,
     /// The tools this run offers the model.
     pub offered: BTreeSet<ToolRef>,
+    /// The target the run is bound to (by its trigger, or by whoever started it): its calls
+    /// act there and nowhere else. `None`: each call names its target, or gets the default.
+    pub target: Option<String>,
 }
 
 /// What happened to one call.
@@ -88,6 +97,8 @@ pub struct GateOutcome {
     pub origin: CallOrigin,
     /// The arguments as executed (after pinning), credentials masked.
     pub args: Value,
+    /// The target the call acted on (or would have), when several are configured.
+    pub target: Option<String>,
     pub decision: Option<Decision>,
     pub rules: Vec<String>,
     pub reason: String,
@@ -111,7 +122,10 @@ impl GateOutcome {
 /// The gate's parts.
 #[derive(Debug, Clone)]
 pub struct Gate {
+    /// The servers calls are made to: the default target's until a call is placed.
     pub gateway: Arc<Gateway>,
+    /// Every target with its own servers ([`Targets::single`] without configured targets).
+    pub targets: Arc<Targets>,
     pub policy: Arc<Policy>,
     pub approver: Arc<dyn Approver>,
     pub approval_timeout: Duration,
@@ -134,6 +148,22 @@ pub fn resolve_name(name: &str) -> Option<ToolRef> {
 }
 
 impl Gate {
+    /// A gate over one gateway: the implicit single target.
+    pub fn single(
+        gateway: Arc<Gateway>,
+        policy: Arc<Policy>,
+        approver: Arc<dyn Approver>,
+        approval_timeout: Duration,
+    ) -> Gate {
+        Gate {
+            targets: Arc::new(Targets::single(gateway.clone())),
+            gateway,
+            policy,
+            approver,
+            approval_timeout,
+        }
+    }
+
     /// Gates and (when allowed or approved) executes one call.
     pub async fn handle(
         &self,
@@ -161,6 +191,16 @@ impl Gate {
     }
 
     async fn stages(&self, call: &mut Call<'_>, scope: &CallScope, origin: CallOrigin) -> Step<()> {
+        let placed = self.place(call, scope)?;
+        placed.stages_on_target(call, scope, origin).await
+    }
+
+    async fn stages_on_target(
+        &self,
+        call: &mut Call<'_>,
+        scope: &CallScope,
+        origin: CallOrigin,
+    ) -> Step<()> {
         let target = self.resolve(call, scope, origin).await?;
         let assessed = self.assess(call, &target).await?;
         let guard = self.serialise(call, &target).await?;
@@ -211,7 +251,7 @@ impl Gate {
 /// The structured summary of an outcome for reports and `--json`.
 pub fn outcome_json(o: &GateOutcome) -> Value {
     json!({
-        "tool": o.tool, "origin": o.origin, "args": o.args,
+        "tool": o.tool, "target": o.target, "origin": o.origin, "args": o.args,
         "decision": o.decision.map(|d| d.as_str()),
         "rules": o.rules,
         "approval": o.approval.as_ref().map(|(id, state, by)| json!({"id": id, "state": state, "by": by})),

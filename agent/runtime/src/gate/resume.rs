@@ -36,7 +36,12 @@ impl Gate {
             record.state,
             record.decided_by.clone().unwrap_or_default(),
         ));
-        match self.resume_stages(&mut call, scope, record).await {
+        let placed = match self.place(&mut call, scope) {
+            Ok(gate) => gate,
+            Err(Stop::Halted) => return call.finish(),
+            Err(Stop::Store(e)) => return Err(e),
+        };
+        match placed.resume_stages(&mut call, scope, record).await {
             Ok(()) | Err(Stop::Halted) => {}
             Err(Stop::Store(e)) => return Err(e),
         }

@@ -275,12 +275,12 @@ impl Harness {
         });
         let policy = Policy::from_sources(&[("p.yaml".into(), POLICY.into())]).unwrap();
         Harness {
-            gate: Gate {
-                gateway: Arc::new(gateway),
-                policy: Arc::new(policy),
-                approver: approvals.clone(),
-                approval_timeout: Duration::from_secs(5),
-            },
+            gate: Gate::single(
+                Arc::new(gateway),
+                Arc::new(policy),
+                approvals.clone(),
+                Duration::from_secs(5),
+            ),
             fake,
             approvals,
             log: EventLog::new("run-1", store.clone(), None),
@@ -297,6 +297,7 @@ impl Harness {
                 .iter()
                 .map(|t| t.parse::<ToolRef>().unwrap())
                 .collect::<BTreeSet<_>>(),
+            target: None,
         }
     }
 
@@ -883,3 +884,8 @@ async fn a_resumed_approval_whose_impact_changed_executes_nothing() {
     assert!(!o.executed, "{o:#?}");
     assert!(h.executed().is_empty());
 }
+
+// ------------------------------------------------------------------ stage 0: place
+
+#[path = "tests_targets.rs"]
+mod targets;

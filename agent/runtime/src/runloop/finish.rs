@@ -39,6 +39,7 @@ impl Runner {
         let report = RunReport::build(ReportParts {
             run_id: run.run_id.clone(),
             sop: input.sop.name.clone(),
+            target: run.st.scope.target.clone(),
             model: run.model_name.clone(),
             status,
             stopped_by: stopped_by.clone(),

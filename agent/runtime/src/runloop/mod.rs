@@ -70,6 +70,17 @@ pub enum RunError {
     Render(#[from] sopilot_sop::RenderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The run was asked to work on a target that is not configured.
+    #[error("no target {name:?} is configured{}", known_targets(.known))]
+    UnknownTarget { name: String, known: Vec<String> },
+}
+
+fn known_targets(known: &[String]) -> String {
+    if known.is_empty() {
+        "; this SOPilot configures no targets, so start the run without one".to_owned()
+    } else {
+        format!("; the targets are {}", known.join(", "))
+    }
 }
 
 /// One run to make.
@@ -83,6 +94,9 @@ pub struct RunInput {
     pub dry_run: bool,
     /// The run's id, when the caller assigned one (a queued run is known before it starts).
     pub run_id: Option<String>,
+    /// The target to work on (`--target`, the API); `None`: the target the trigger routes
+    /// to, if any. A run with a target acts only there.
+    pub target: Option<String>,
 }
 
 /// A fresh run id.

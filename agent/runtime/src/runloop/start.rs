@@ -13,10 +13,63 @@ use crate::events::EventLog;
 use crate::gate::CallScope;
 
 impl Runner {
+    /// The target the run is bound to: the one it was started for, else the one its
+    /// trigger routes to; `None` without configured targets or a route.
+    fn run_target(&self, input: &RunInput) -> Result<Option<String>, RunError> {
+        let targets = &self.gate.targets;
+        match &input.target {
+            Some(name) if targets.configured() && targets.get(name).is_some() => {
+                Ok(Some(name.clone()))
+            }
+            Some(name) => Err(RunError::UnknownTarget {
+                name: name.clone(),
+                known: targets
+                    .places()
+                    .iter()
+                    .filter(|_| targets.configured())
+                    .map(|p| p.target.name.clone())
+                    .collect(),
+            }),
+            None if targets.configured() => Ok(input
+                .trigger
+                .as_ref()
+                .and_then(|t| targets.route(t))
+                .map(|t| t.name.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// What the model is told about targets.
+    fn target_note(&self, bound: Option<&str>) -> String {
+        let targets = &self.gate.targets;
+        if !targets.configured() {
+            return String::new();
+        }
+        match bound.and_then(|b| targets.get(b)) {
+            Some(p) => format!(
+                " Target: {} (labels {}): every call acts there; you need not name it.",
+                p.target.name,
+                serde_json::to_string(&p.target.labels).unwrap_or_default()
+            ),
+            None => {
+                let names: Vec<&str> = targets
+                    .places()
+                    .iter()
+                    .map(|p| p.target.name.as_str())
+                    .collect();
+                format!(
+                    " Targets: {}. This run is bound to none: name the target in each call's `target` argument.",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+
     /// Renders the SOP with its parameters and trigger, records the run and its start, and
     /// assembles the system prompt and the tools offered.
     pub(crate) fn start(&self, input: &RunInput) -> Result<Run, RunError> {
         let rendered = sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
+        let target = self.run_target(input)?;
         let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
         tracing::Span::current().record("sopilot.run_id", run_id.as_str());
         let model_name = self
@@ -44,6 +97,7 @@ impl Runner {
             sop: input.sop.name.clone(),
             trigger: trigger.clone(),
             params: params_json,
+            target: target.clone(),
         })?;
         let tools = offered_tools(&self.gate, &input.sop, &self.gate.policy);
         let offered: BTreeSet<ToolRef> = tools
@@ -51,7 +105,8 @@ impl Runner {
             .filter_map(|t| ToolRef::from_model_name(&t.name).ok())
             .collect();
         let system = format!(
-            "{RULES}\n\nRun {run_id}. SOP {name}. Parameters: {params}. Trigger: {trig}.\n\n--- SOP ---\n{md}",
+            "{RULES}\n\nRun {run_id}. SOP {name}. Parameters: {params}. Trigger: {trig}.{place}\n\n--- SOP ---\n{md}",
+            place = self.target_note(target.as_deref()),
             name = input.sop.name,
             params = serde_json::to_string(&rendered.params).unwrap_or_default(),
             trig = serde_json::to_string(&trigger).unwrap_or_default(),
@@ -75,6 +130,7 @@ impl Runner {
                     trigger: input.trigger.clone(),
                     dry_run: input.dry_run,
                     offered,
+                    target: target.clone(),
                 },
                 started: Instant::now(),
                 evidence: Vec::new(),

@@ -83,14 +83,12 @@ async fn run(report: Report) -> (crate::RunReport, Arc<Store>) {
     assert!(failures.is_empty());
     let store = Arc::new(Store::in_memory().unwrap());
     let runner = Runner {
-        gate: Gate {
-            gateway: Arc::new(gateway),
-            policy: Arc::new(
-                Policy::from_sources(&[("p.yaml".into(), "rules: []\n".into())]).unwrap(),
-            ),
-            approver: Arc::new(DenyAll),
-            approval_timeout: Duration::from_secs(5),
-        },
+        gate: Gate::single(
+            Arc::new(gateway),
+            Arc::new(Policy::from_sources(&[("p.yaml".into(), "rules: []\n".into())]).unwrap()),
+            Arc::new(DenyAll),
+            Duration::from_secs(5),
+        ),
         store: store.clone(),
         model: Some(Arc::new(Model(report))),
         prices: Default::default(),
@@ -103,6 +101,7 @@ async fn run(report: Report) -> (crate::RunReport, Arc<Store>) {
         trigger: None,
         budgets: Budgets::default(),
         dry_run: false,
+        target: None,
         run_id: None,
     };
     let report = runner

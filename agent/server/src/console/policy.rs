@@ -88,6 +88,7 @@ pub fn evaluate(policy: &Policy, ask: &Ask) -> Result<Verdict, String> {
             } else {
                 ServerTrust::Builtin
             },
+            target: None,
         },
     ))
 }

@@ -262,6 +262,7 @@ pub async fn run_sop(
         trigger: Some(Trigger::Manual { by: Some(by) }),
         budgets: ctx.budgets.clone(),
         dry_run: a.dry_run,
+        target: None,
         run_id: None,
     };
     match runner.run(input, cancel).await {

@@ -167,6 +167,7 @@ impl SopilotMcp {
             trigger: None,
             dry_run: false,
             offered: BTreeSet::new(),
+            target: None,
         };
         let call_id = self.session.next_call_id();
         // The gate runs to its end even if the client goes away, so the audit is complete

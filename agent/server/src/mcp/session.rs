@@ -83,6 +83,7 @@ impl Session {
             sop: SESSION_SOP.to_owned(),
             trigger,
             params: Map::new(),
+            target: None,
         })?;
         tracing::info!(%run_id, client, "MCP session recorded as a run");
         *slot = Some(log.clone());

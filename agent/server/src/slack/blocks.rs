@@ -610,6 +610,7 @@ mod tests {
             call_id: "c".into(),
             tool: tool.into(),
             args: json!({"namespace": "payment", "name": "payment-service-hpa"}),
+            target: None,
             decision: Some(decision),
             rules: vec!["rule".into()],
             reason: "no rule allows it".into(),
@@ -631,6 +632,7 @@ mod tests {
         let report = RunReport::build(sopilot_runtime::ReportParts {
             run_id: "run-0123456789ab".into(),
             sop: "pod-crashloop".into(),
+            target: None,
             model: "scripted:script.yaml".into(),
             status: RunStatus::NeedsHuman,
             stopped_by: None,

@@ -51,12 +51,12 @@ pub async fn state_with(options: ServeOptions, store: Arc<Store>) -> AppState {
         sopilot_policy::Policy::from_sources(&[("test.yaml".into(), "rules: []\n".into())])
             .unwrap();
     let runner = Runner {
-        gate: Gate {
-            gateway: Arc::new(gateway),
-            policy: Arc::new(policy),
-            approver: Arc::new(DenyAll),
-            approval_timeout: Duration::from_secs(60),
-        },
+        gate: Gate::single(
+            Arc::new(gateway),
+            Arc::new(policy),
+            Arc::new(DenyAll),
+            Duration::from_secs(60),
+        ),
         store: store.clone(),
         model: None,
         prices: Default::default(),
