@@ -36,4 +36,5 @@ mod serve_slack_sources;
 mod serve_sns;
 mod serve_watch;
 mod store_postgres;
+mod targets;
 mod zonal_shift;

@@ -281,14 +281,18 @@ impl Budgets {
 
 /// The JSON `sopilot run --json` prints (CONTRACTS.md).
 pub fn report_json(r: &RunReport) -> Value {
-    json!({
+    let mut v = json!({
         "run_id": r.run_id, "sop": r.sop, "status": r.status, "summary": r.summary,
         "tool_calls": r.calls.iter().map(crate::gate::outcome_json).collect::<Vec<_>>(),
         "tokens": {"input": r.tokens.input, "output": r.tokens.output},
         "model": r.model, "stopped_by": r.stopped_by.as_ref().map(ToString::to_string), "cost_usd": r.cost_usd,
         "duration_ms": r.duration.as_millis() as u64, "root_cause": r.root_cause, "turns": r.turns,
         "context_bytes": r.context_bytes,
-    })
+    });
+    if let (Some(t), Some(o)) = (&r.target, v.as_object_mut()) {
+        o.insert("target".into(), json!(t));
+    }
+    v
 }
 
 #[cfg(test)]
