@@ -253,12 +253,39 @@ impl Trigger {
                             .join(",")
                     })
                     .unwrap_or_default();
-                format!("alarm:{}:{}", alarm.name, dims)
+                // The same alarm name in two accounts or regions is two incidents.
+                let place = match (&alarm.account, &alarm.region) {
+                    (None, None) => String::new(),
+                    (a, r) => format!(
+                        "@{}/{}",
+                        a.as_deref().unwrap_or(""),
+                        r.as_deref().unwrap_or("")
+                    ),
+                };
+                format!("alarm:{}:{}{place}", alarm.name, dims)
             }
-            Trigger::Alertmanager { group, .. } => format!("alertmanager:{}", group.group_key),
+            // Two clusters' Alertmanagers send the same group key for their own alerts.
+            Trigger::Alertmanager { group, alert } => {
+                match alert
+                    .labels
+                    .get("cluster")
+                    .or(group.common_labels.get("cluster"))
+                {
+                    Some(c) => format!("alertmanager:{}@{c}", group.group_key),
+                    None => format!("alertmanager:{}", group.group_key),
+                }
+            }
             Trigger::KubernetesEvent { event } => format!(
-                "k8s:{}/{}/{}:{}",
-                event.object.namespace, event.object.kind, event.object.name, event.reason
+                "k8s:{}/{}/{}:{}{}",
+                event.object.namespace,
+                event.object.kind,
+                event.object.name,
+                event.reason,
+                event
+                    .cluster
+                    .as_deref()
+                    .map(|c| format!("@{c}"))
+                    .unwrap_or_default()
             ),
             Trigger::Slack { request } => format!(
                 "slack:{}:{}",
@@ -541,8 +568,14 @@ mod tests {
         );
         assert_eq!(
             t.dedup_key(),
-            "alarm:payment-5xx:LoadBalancer=app/payment/abc"
+            "alarm:payment-5xx:LoadBalancer=app/payment/abc@123456789012/ap-northeast-2"
         );
+        // The same alarm in another account is another incident.
+        let mut other = t.clone();
+        if let Trigger::CloudwatchAlarm { alarm, .. } = &mut other {
+            alarm.account = Some("210987654321".into());
+        }
+        assert_ne!(other.dedup_key(), t.dedup_key());
         let v = serde_json::to_value(&t).unwrap();
         assert_eq!(v["kind"], "cloudwatch_alarm");
         assert_eq!(v["alarm"]["name"], "payment-5xx");
