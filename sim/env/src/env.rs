@@ -99,7 +99,8 @@ pub async fn start(scenario: Scenario, options: SimOptions) -> Result<RunningSim
         scenario.cost.as_ref(),
     )?
     .with_xray(scenario.xray.as_ref())?
-    .with_arc(scenario.arc.as_ref())?;
+    .with_arc(scenario.arc.as_ref())?
+    .with_eks(scenario.eks.as_ref())?;
     if let (Some(name), Some(ca)) = (&options.eks_cluster, kube.ca_pem()) {
         aws.add_eks_cluster(sopilot_sim_aws::EksCluster {
             name: name.clone(),

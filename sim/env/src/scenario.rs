@@ -1,7 +1,7 @@
 //! The scenario file: what the simulated world contains when it starts.
 //!
 //! Sections are all optional. `kubernetes` is read by `sopilot-sim-k8s`; `cloudwatch`,
-//! `logs`, `cost`, `xray`, `arc`, `slack` and `model` are kept as opaque JSON for the simulators that read
+//! `logs`, `cost`, `xray`, `arc`, `eks`, `slack` and `model` are kept as opaque JSON for the simulators that read
 //! them when the environment starts. Errors name the line of the offending key or value.
 
 use std::path::Path;
@@ -30,6 +30,8 @@ pub struct Scenario {
     /// ARC zonal shift's managed resources and the account's zone IDs (`sopilot-sim-aws`);
     /// kept as written.
     pub arc: Option<Value>,
+    /// EKS clusters DescribeCluster answers (`sopilot-sim-aws`); kept as written.
+    pub eks: Option<Value>,
     /// Series and rules only a Prometheus has (`openmetrics`); kept as written.
     pub prometheus: Option<Value>,
     /// The Slack workspace (`sopilot-sim-slack`); kept as written.
@@ -49,6 +51,7 @@ const TOP_LEVEL: &[&str] = &[
     "cost",
     "xray",
     "arc",
+    "eks",
     "prometheus",
     "slack",
     "model",
@@ -97,6 +100,7 @@ impl Scenario {
                 "cost" => scenario.cost = opaque(),
                 "xray" => scenario.xray = opaque(),
                 "arc" => scenario.arc = opaque(),
+                "eks" => scenario.eks = opaque(),
                 "prometheus" => scenario.prometheus = opaque(),
                 "slack" => scenario.slack = opaque(),
                 "model" => scenario.model = opaque(),

@@ -99,3 +99,46 @@ impl Eks {
         }}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eks() -> Eks {
+        let section = json!({"clusters": [
+            {"name": "prod", "endpoint": "https://10.0.0.1", "ca": "-----BEGIN CERTIFICATE-----\n"}
+        ]});
+        Eks::from_section(Some(&section)).unwrap()
+    }
+
+    #[test]
+    fn describe_answers_the_endpoint_and_the_ca_base64() {
+        let out = eks()
+            .handle("DescribeCluster", &json!({"name": "prod"}), "eu-west-1")
+            .unwrap();
+        let c = &out["cluster"];
+        assert_eq!(c["endpoint"], "https://10.0.0.1");
+        assert_eq!(c["status"], "ACTIVE");
+        assert_eq!(c["version"], "1.33");
+        assert_eq!(c["arn"], "arn:aws:eks:eu-west-1:123456789012:cluster/prod");
+        assert_eq!(
+            c["certificateAuthority"]["data"],
+            "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
+        );
+    }
+
+    #[test]
+    fn an_unknown_cluster_is_404_and_bad_sections_name_the_field() {
+        let e = eks()
+            .handle("DescribeCluster", &json!({"name": "nope"}), "us-east-1")
+            .unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (404, "ResourceNotFoundException")
+        );
+        assert_eq!(e.message, "No cluster found for name: nope.");
+        let bad = json!({"clusters": [{"name": "x", "endpoint": "https://y"}]});
+        let err = Eks::from_section(Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("`eks`") && err.contains("ca"), "{err}");
+    }
+}
