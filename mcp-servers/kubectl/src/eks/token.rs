@@ -3,7 +3,8 @@
 //! SigV4 (`X-Amz-Expires=60`, the `x-k8s-aws-id: <cluster>` header signed). EKS accepts it
 //! for 15 minutes after signing; [`TokenSource`] signs a new one once the last is
 //! [`REFRESH_AFTER`] old, on the request that finds it so (no timer), and adds it to every
-//! request as a tower [`AsyncPredicate`].
+//! request as a tower [`AsyncPredicate`]. Credentials are resolved again only when the last
+//! ones would expire within a token's lifetime (an assumed role is not assumed per token).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +35,9 @@ const PRESIGN_EXPIRES: Duration = Duration::from_secs(60);
 pub const REFRESH_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How long resolving credentials (instance metadata, SSO, AssumeRole) may take.
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(15);
+/// Credentials are reused while they outlive a token signed now by this much (a presigned
+/// URL is only good while its credentials are).
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(16 * 60);
 
 /// The token for `cluster` in `region`, signed with `credentials` at `time`.
 pub fn presign(
@@ -104,6 +108,8 @@ struct Inner {
     credentials: SharedCredentialsProvider,
     refresh_after: Duration,
     cached: tokio::sync::Mutex<Option<(HeaderValue, Instant)>>,
+    /// The credentials the last token was signed with.
+    last_credentials: std::sync::Mutex<Option<Credentials>>,
     /// How many tokens were signed (for tests of the refresh).
     signed: AtomicUsize,
 }
@@ -136,14 +142,14 @@ impl TokenSource {
                 credentials,
                 refresh_after,
                 cached: tokio::sync::Mutex::new(None),
+                last_credentials: std::sync::Mutex::new(None),
                 signed: AtomicUsize::new(0),
             }),
         }
     }
 
     /// The `Authorization` header: the cached token while younger than the refresh age,
-    /// else a newly signed one (with credentials resolved anew: assumed or instance
-    /// credentials rotate).
+    /// else a newly signed one.
     pub async fn header(&self) -> Result<HeaderValue, EksError> {
         let mut cached = self.inner.cached.lock().await;
         if let Some((value, at)) = cached.as_ref()
@@ -160,7 +166,30 @@ impl TokenSource {
     }
 
     async fn sign_now(&self) -> Result<String, EksError> {
+        let credentials = self.credentials().await?;
         let inner = &self.inner;
+        inner.signed.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(cluster = %inner.cluster, "signed a new EKS token");
+        presign(
+            &inner.cluster,
+            &inner.region,
+            credentials,
+            SystemTime::now(),
+        )
+    }
+
+    /// The last credentials while they outlive [`CREDENTIALS_MARGIN`], else the provider's.
+    async fn credentials(&self) -> Result<Credentials, EksError> {
+        let inner = &self.inner;
+        let last = inner
+            .last_credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let deadline = SystemTime::now() + CREDENTIALS_MARGIN;
+        if let Some(c) = last.filter(|c| c.expiry().is_none_or(|e| e > deadline)) {
+            return Ok(c);
+        }
         let credentials =
             tokio::time::timeout(CREDENTIALS_TIMEOUT, inner.credentials.provide_credentials())
                 .await
@@ -172,14 +201,11 @@ impl TokenSource {
                     cluster: inner.cluster.clone(),
                     source,
                 })?;
-        inner.signed.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(cluster = %inner.cluster, "signed a new EKS token");
-        presign(
-            &inner.cluster,
-            &inner.region,
-            credentials,
-            SystemTime::now(),
-        )
+        *inner
+            .last_credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(credentials.clone());
+        Ok(credentials)
     }
 
     /// How many tokens this source has signed.
@@ -332,5 +358,47 @@ mod tests {
         tokens.header().await.unwrap();
         tokens.header().await.unwrap();
         assert_eq!(tokens.signed(), 2);
+    }
+
+    /// Credentials expiring `expires_in` from now (never: `None`), counting resolutions.
+    #[derive(Debug)]
+    struct Counting {
+        expires_in: Option<Duration>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let expiry = self.expires_in.map(|d| SystemTime::now() + d);
+            let c = Credentials::new("AKIDEXAMPLE", "secret", None, expiry, "test");
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(c))
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_are_resolved_again_only_when_they_would_expire_too_soon() {
+        for (expires_in, resolved) in [
+            (None, 1),
+            (Some(Duration::from_secs(3600)), 1),
+            (Some(Duration::from_secs(5 * 60)), 3),
+        ] {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let provider = SharedCredentialsProvider::new(Counting {
+                expires_in,
+                calls: calls.clone(),
+            });
+            let tokens = TokenSource::with_refresh("prod", "us-east-1", provider, Duration::ZERO);
+            for _ in 0..3 {
+                tokens.header().await.unwrap();
+            }
+            assert_eq!(tokens.signed(), 3);
+            assert_eq!(calls.load(Ordering::Relaxed), resolved, "{expires_in:?}");
+        }
     }
 }
