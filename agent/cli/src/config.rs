@@ -263,6 +263,9 @@ pub struct ScheduleConfig {
     pub sop: Option<String>,
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// The target its runs work on (one of `targets`).
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 impl ScheduleConfig {
@@ -273,6 +276,7 @@ impl ScheduleConfig {
             cron: self.cron.clone(),
             sop: self.sop.clone(),
             params: self.params.clone(),
+            target: self.target.clone(),
         })
     }
 }
@@ -311,6 +315,8 @@ impl WatchConfig {
                 .map_or(d.max_age, |s| Duration::from_secs(s.seconds())),
             // Set per leadership term (`serve.leader_election`).
             not_before: None,
+            // Set per target.
+            cluster: None,
         }
     }
 }
@@ -590,7 +596,18 @@ impl Config {
         if let Some(sns) = &self.serve.sns {
             sns.check()?;
         }
-        crate::targets::check(&self.targets)
+        crate::targets::check(&self.targets)?;
+        for s in &self.serve.schedules {
+            if let Some(t) = &s.target
+                && !self.targets.iter().any(|c| &c.name == t)
+            {
+                return Err(format!(
+                    "serve.schedules: {:?} runs on target {t:?}, which `targets` does not name",
+                    s.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The servers of one environment: the builtin ones this configuration keeps, started

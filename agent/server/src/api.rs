@@ -187,6 +187,9 @@ struct StartBody {
     sop: String,
     #[serde(default)]
     params: BTreeMap<String, String>,
+    /// The target to work on (one of the configured targets).
+    #[serde(default)]
+    target: Option<String>,
 }
 
 async fn start_run(
@@ -195,19 +198,30 @@ async fn start_run(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let who = authorize(&s, &headers, Role::Operator, "start runs")?;
-    let body: StartBody = object_body(body, "{\"sop\": NAME, \"params\": {NAME: VALUE}}")?;
+    let body: StartBody = object_body(
+        body,
+        "{\"sop\": NAME, \"params\": {NAME: VALUE}, \"target\": TARGET}",
+    )?;
+    if let Some(t) = &body.target {
+        s.runs.check_target(t).map_err(ApiError::BadRequest)?;
+    }
     // Who asked, and for what: identical requests join one run, different ones do not.
     let by = format!(
-        "{}: {} {}",
+        "{}: {} {}{}",
         who.recorded("api"),
         body.sop,
-        serde_json::to_string(&body.params).unwrap_or_default()
+        serde_json::to_string(&body.params).unwrap_or_default(),
+        body.target
+            .as_deref()
+            .map(|t| format!(" on {t}"))
+            .unwrap_or_default()
     );
     let req = StartRequest {
         trigger: Trigger::Manual { by: Some(by) },
         sop: Some(body.sop),
         params: body.params,
         origin: Origin::Api,
+        target: body.target,
     };
     crate::hooks::submit(&s, req)
 }

@@ -46,6 +46,9 @@ pub struct StartRequest {
     /// Parameters on top of those the trigger fills.
     pub params: BTreeMap<String, String>,
     pub origin: Origin,
+    /// The target to bind the run to (a schedule's, the API caller's); `None`: the target
+    /// the trigger routes to, if any.
+    pub target: Option<String>,
 }
 
 /// What became of a request.
@@ -286,6 +289,26 @@ impl RunManager {
         &self.inner.runner
     }
 
+    /// Whether `name` is a configured target a run may be bound to; the error names the
+    /// targets there are.
+    pub fn check_target(&self, name: &str) -> Result<(), String> {
+        let targets = &self.inner.runner.gate.targets;
+        if targets.configured() && targets.get(name).is_some() {
+            return Ok(());
+        }
+        let names: Vec<&str> = targets
+            .places()
+            .iter()
+            .filter(|_| targets.configured())
+            .map(|p| p.target.name.as_str())
+            .collect();
+        Err(if names.is_empty() {
+            format!("no target {name:?}: this SOPilot configures no targets; leave `target` out")
+        } else {
+            format!("no target {name:?}; the targets are {}", names.join(", "))
+        })
+    }
+
     /// Cancelled when the manager shuts down (the MCP gateway's sessions end with it).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.inner.shutdown.child_token()
@@ -488,7 +511,7 @@ impl RunManager {
             trigger: Some(req.trigger),
             budgets: self.inner.options.budgets.clone(),
             dry_run: false,
-            target: None,
+            target: req.target,
             run_id: Some(run_id.clone()),
         };
         let lease = tokio::spawn(keep_lease(self.inner.runner.store.clone(), run_id.clone()));

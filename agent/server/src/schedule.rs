@@ -24,6 +24,8 @@ pub struct ScheduleSpec {
     /// The SOP to run; `None` routes by SOPs' `schedule: {name}` triggers.
     pub sop: Option<String>,
     pub params: BTreeMap<String, String>,
+    /// The target its runs work on (several targets configured).
+    pub target: Option<String>,
 }
 
 /// A parsed schedule.
@@ -63,6 +65,7 @@ impl Schedule {
             sop: self.spec.sop.clone(),
             params: self.spec.params.clone(),
             origin: Origin::Schedule(self.spec.name.clone()),
+            target: self.spec.target.clone(),
         }
     }
 }
@@ -155,6 +158,7 @@ mod tests {
             cron: cron.into(),
             sop: Some("predictive-scaling".into()),
             params: BTreeMap::from([("namespace".into(), "payment".into())]),
+            target: None,
         }
     }
 

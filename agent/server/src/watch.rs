@@ -50,6 +50,9 @@ pub struct WatchOptions {
     /// initial list leaves what came before its term to the previous leader
     /// ([`crate::leader::Term::previous_until`]).
     pub not_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// The target whose cluster is watched (several targets configured): its events name it
+    /// (`trigger.event.cluster`) and their runs are bound to it.
+    pub cluster: Option<String>,
 }
 
 impl Default for WatchOptions {
@@ -60,6 +63,7 @@ impl Default for WatchOptions {
             dedup: Duration::from_secs(600),
             max_age: Duration::from_secs(300),
             not_before: None,
+            cluster: None,
         }
     }
 }
@@ -131,9 +135,12 @@ impl EventFilter {
                 return Seen::Stale;
             }
         }
-        let Ok(trigger) = Trigger::from_payload(event) else {
+        let Ok(mut trigger) = Trigger::from_payload(event) else {
             return Seen::Ignored;
         };
+        if let Trigger::KubernetesEvent { event } = &mut trigger {
+            event.cluster.clone_from(&self.options.cluster);
+        }
         let key = trigger.dedup_key();
         let window = self.options.dedup;
         self.last.retain(|_, at| at.elapsed() < window);
@@ -145,6 +152,7 @@ impl EventFilter {
             sop: None,
             params: Default::default(),
             origin: Origin::Watcher,
+            target: None,
         });
         // A full queue is not a trigger seen: the next update of the Event retries.
         if !matches!(result, Err(StartError::QueueFull(_))) {
@@ -178,7 +186,10 @@ pub async fn run(
     });
     let mut events = futures::stream::select_all(streams);
     let mut filter = EventFilter::new(options);
-    tracing::info!("watching Kubernetes events");
+    match &filter.options.cluster {
+        Some(c) => tracing::info!("watching Kubernetes events of target {c}"),
+        None => tracing::info!("watching Kubernetes events"),
+    }
     loop {
         let next = tokio::select! {
             () = stop.cancelled() => break,

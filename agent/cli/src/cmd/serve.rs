@@ -235,7 +235,7 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
             ));
         }
     }
-    let elector = start_run_once(sc, sim.as_ref(), &runs, &state.metrics, &stop).await?;
+    let elector = start_run_once(&config, sim.as_ref(), &runs, &state.metrics, &stop).await?;
     let shutdown = async move {
         stop_requested().await;
         tracing::info!("shutting down");
@@ -278,20 +278,23 @@ async fn stop_requested() {
 /// until it ends), else at once until `stop`. Returns the elector's task, which releases the
 /// lease once `stop` is cancelled.
 async fn start_run_once(
-    sc: &ServeConfig,
+    config: &Config,
     sim: Option<&RunningSim>,
     runs: &RunManager,
     metrics: &Arc<Metrics>,
     stop: &CancellationToken,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
     use sopilot_server::leader::{Elector, Leadership, RunOnce, while_leading};
+    let sc = &config.serve;
     let schedules = checked_schedules(sc, runs)?;
     let identity = sopilot_server::leader::identity();
     let election = match &sc.leader_election {
         Some(le) => le.options(identity.clone())?,
         None => None,
     };
-    let client = kube_client_if_needed(sc, election.is_some(), sim).await?;
+    // With targets, each target's watcher has its own cluster's client.
+    let watch_here = sc.kubernetes_events.is_some() && config.targets.is_empty();
+    let client = kube_client_if_needed(watch_here, election.is_some(), sim).await?;
     let (leadership, elector) = match (election, &client) {
         (Some(options), Some(client)) => {
             let clock = Arc::new(sopilot_server::schedule::TokioClock::starting_at(
@@ -308,9 +311,18 @@ async fn start_run_once(
             (Leadership::always(&identity, stop), None)
         }
     };
+    let watches = match &sc.kubernetes_events {
+        None => Vec::new(),
+        Some(w) if config.targets.is_empty() => client
+            .clone()
+            .map(|c| (c, w.options()))
+            .into_iter()
+            .collect(),
+        Some(w) => target_watches(&config.targets, w).await?,
+    };
     let work = RunOnce {
         schedules,
-        watch: client.zip(sc.kubernetes_events.as_ref().map(|w| w.options())),
+        watches,
         runs: runs.clone(),
         metrics: metrics.clone(),
     };
@@ -319,6 +331,36 @@ async fn start_run_once(
         std::future::ready(())
     }));
     Ok(elector)
+}
+
+/// One event watcher per target, on the target's own cluster; its events bind their runs to
+/// the target.
+async fn target_watches(
+    targets: &[crate::targets::TargetConfig],
+    w: &crate::config::WatchConfig,
+) -> Result<Vec<(kube::Client, sopilot_server::watch::WatchOptions)>, String> {
+    let mut watches = Vec::new();
+    for t in targets {
+        let kube = t.kubernetes.as_ref();
+        if kube.is_some_and(|k| k.eks_cluster.is_some()) {
+            return Err(format!(
+                "serve.kubernetes_events: target {} reaches its cluster as an EKS cluster, which the event watcher cannot yet (its AWS settings are the target's servers', not this process's); give the target a kubeconfig context, or watch that cluster with Alertmanager",
+                t.name
+            ));
+        }
+        let client = mcp_kubectl::connect(
+            kube.and_then(|k| k.kubeconfig.clone()),
+            kube.and_then(|k| k.context.clone()),
+        )
+        .await
+        .map_err(|e| format!("serve.kubernetes_events: target {}: {e}", t.name))?;
+        let options = sopilot_server::watch::WatchOptions {
+            cluster: Some(t.name.clone()),
+            ..w.options()
+        };
+        watches.push((client, options));
+    }
+    Ok(watches)
 }
 
 /// `serve.schedules`, parsed, each checked to route to a SOP.
@@ -341,12 +383,12 @@ fn checked_schedules(
 /// The Kubernetes client of the event watcher and the elector, when either is on; the error
 /// names the sections that need it.
 async fn kube_client_if_needed(
-    sc: &ServeConfig,
+    watch: bool,
     election: bool,
     sim: Option<&RunningSim>,
 ) -> Result<Option<kube::Client>, String> {
     let needs: Vec<&str> = [
-        ("serve.kubernetes_events", sc.kubernetes_events.is_some()),
+        ("serve.kubernetes_events", watch),
         ("serve.leader_election", election),
     ]
     .into_iter()

@@ -301,3 +301,146 @@ async fn an_unknown_target_is_refused_before_anything_starts() {
     );
     assert!(w.pod_in(&w.prod) && w.pod_in(&w.staging));
 }
+
+/// A SOP a BackOff event starts, which restarts the pod in a tool block (no model: one
+/// scripted model would be shared by the two runs).
+const RESTART_ON_BACKOFF: &str = r#"---
+name: restart-on-backoff
+triggers:
+  - kubernetes_event:
+      reasons: [BackOff]
+      kinds: [Pod]
+    params:
+      namespace: "{{ trigger.event.object.namespace }}"
+      pod: "{{ trigger.event.object.name }}"
+tools: [kubectl.delete_pod]
+---
+# Restart on BackOff
+
+## Overview
+Restart a crash-looping pod.
+
+## Parameters
+- **namespace** (required): The pod's namespace
+- **pod** (required): The pod
+
+## Steps
+### 1. Restart the pod
+
+```tool
+kubectl.delete_pod: {namespace: "{{ namespace }}", name: "{{ pod }}"}
+```
+
+**Constraints:**
+- You MUST restart the pod
+"#;
+
+/// `sopilot serve` with both targets and the event watcher: one watcher per target.
+async fn serve_both(w: &World) -> crate::support::Server {
+    let p = |name: &str| w.dir.path().join(name);
+    std::fs::create_dir_all(p("sops")).unwrap();
+    std::fs::write(p("sops/restart-on-backoff.sop.md"), RESTART_ON_BACKOFF).unwrap();
+    let mut config: Value = serde_json::from_str(&config(&w.prod, &w.staging)).unwrap();
+    config["store"] = json!(p("db"));
+    config["serve"] = json!({
+        "listen": "127.0.0.1:0",
+        "model": "none",
+        "sops": [p("sops")],
+        "policy": [repo().join("policies/default.yaml"), p("prod.yaml")],
+        "kubernetes_events": {"namespaces": ["payment"], "reasons": ["BackOff"]},
+    });
+    std::fs::write(p("serve.yaml"), config.to_string()).unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
+        .env("SOPILOT_API_TOKEN", crate::support::TOKEN)
+        .env("AWS_ACCESS_KEY_ID", "sopilot-sim")
+        .env("AWS_SECRET_ACCESS_KEY", "sopilot-sim")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .env_remove("KUBECONFIG")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SOPILOT_STORE")
+        .args(["serve", "--config"])
+        .arg(p("serve.yaml"));
+    crate::support::spawn(cmd).await
+}
+
+/// The target a run recorded at its start.
+fn run_target(run: &Value) -> Value {
+    run["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "run_started")
+        .map_or(Value::Null, |e| e["target"].clone())
+}
+
+#[tokio::test]
+async fn serve_watches_each_cluster_and_binds_its_events_runs_to_it() {
+    let w = World::new().await;
+    let server = serve_both(&w).await;
+    let http = crate::support::http();
+    // The scenario's recent BackOff event is in both clusters: one run per cluster (the
+    // same pod and reason in two clusters is two incidents).
+    let listed = crate::support::wait_for(
+        &http,
+        &format!("{}/api/runs", server.url),
+        "a run per cluster",
+        |v| v["runs"].as_array().unwrap().len() >= 2,
+    )
+    .await;
+    let mut by_target = std::collections::BTreeMap::new();
+    for run in listed["runs"].as_array().unwrap() {
+        let id = run["id"].as_str().unwrap();
+        let v = crate::support::wait_for(
+            &http,
+            &format!("{}/api/runs/{id}", server.url),
+            "the run's start",
+            |v| !run_target(v).is_null(),
+        )
+        .await;
+        assert_eq!(v["run"]["sop"], "restart-on-backoff");
+        assert_eq!(
+            v["run"]["trigger"]["event"]["cluster"],
+            run_target(&v),
+            "the event names its cluster"
+        );
+        by_target.insert(run_target(&v).as_str().unwrap().to_owned(), id.to_owned());
+    }
+    assert_eq!(by_target.keys().collect::<Vec<_>>(), ["prod-eu", "staging"]);
+    // Staging restarts the pod itself; prod waits for a human.
+    let approval = crate::support::pending_approval(&http, &server.url).await;
+    assert_eq!(approval["run_id"], by_target["prod-eu"], "{approval:#}");
+    assert_eq!(approval["args"]["target"], "prod-eu");
+    for _ in 0..100 {
+        if !w.pod_in(&w.staging) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!w.pod_in(&w.staging), "staging's pod was restarted");
+    assert!(w.pod_in(&w.prod), "prod's pod waits for the approval");
+    // Approved, the restart happens in prod's cluster.
+    let id = approval["id"].as_str().unwrap();
+    let (status, _) = crate::support::decide(&http, &server.url, id, "approve", "alice").await;
+    assert_eq!(status, 200);
+    for _ in 0..100 {
+        if !w.pod_in(&w.prod) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!w.pod_in(&w.prod), "prod's pod was restarted once approved");
+
+    // The API binds a run to a target by name; an unknown one is refused, naming them.
+    let r = http
+        .post(format!("{}/api/runs", server.url))
+        .bearer_auth(crate::support::TOKEN)
+        .json(&json!({"sop": "restart-on-backoff", "params": {"namespace": "payment", "pod": POD}, "target": "qa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("prod-eu, staging"), "{text}");
+}

@@ -270,6 +270,7 @@ pub async fn start(
         sop: Some(sop.name.clone()),
         params,
         origin: Origin::Api,
+        target: None,
     };
     let run_id = match s.runs.submit(req) {
         Ok(Started::New { run_id, .. } | Started::Joined { run_id }) => run_id,

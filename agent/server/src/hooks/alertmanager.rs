@@ -49,6 +49,7 @@ pub(crate) async fn handle(
             sop: None,
             params: Default::default(),
             origin: Origin::Webhook("alertmanager".into()),
+            target: None,
         },
     )
 }

@@ -59,6 +59,7 @@ pub(crate) async fn handle(
             sop: None,
             params: Default::default(),
             origin: Origin::Webhook("eventbridge".into()),
+            target: None,
         },
     )
 }

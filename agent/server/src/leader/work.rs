@@ -16,8 +16,9 @@ use crate::watch::WatchOptions;
 #[derive(Clone)]
 pub struct RunOnce {
     pub schedules: Vec<Schedule>,
-    /// The event watcher's API client and options, when `serve.kubernetes_events` is set.
-    pub watch: Option<(kube::Client, WatchOptions)>,
+    /// The event watchers' API clients and options, when `serve.kubernetes_events` is set:
+    /// one, or one per target.
+    pub watches: Vec<(kube::Client, WatchOptions)>,
     pub runs: RunManager,
     pub metrics: Arc<Metrics>,
 }
@@ -26,7 +27,7 @@ impl std::fmt::Debug for RunOnce {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOnce")
             .field("schedules", &self.schedules.len())
-            .field("watch", &self.watch.is_some())
+            .field("watches", &self.watches.len())
             .finish()
     }
 }
@@ -55,7 +56,7 @@ impl RunOnce {
             );
             tokio::spawn(task.instrument(span.clone()));
         }
-        if let Some((client, options)) = &self.watch {
+        for (client, options) in &self.watches {
             let options = WatchOptions {
                 not_before: term.previous_until,
                 ..options.clone()
@@ -97,6 +98,7 @@ mod tests {
                 ("pod".to_owned(), "web-1".to_owned()),
             ]),
             origin: Origin::Schedule("nightly".into()),
+            target: None,
         }
     }
 

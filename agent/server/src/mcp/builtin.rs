@@ -236,6 +236,7 @@ pub async fn run_sop(
             sop: Some(sop.name.clone()),
             params: a.params,
             origin: Origin::Api,
+            target: None,
         };
         return match runs.submit(req) {
             Ok(Started::New { run_id, sop }) => answer(

@@ -202,6 +202,7 @@ fn start(
         sop: Some(sop),
         params,
         origin: origin.clone(),
+        target: None,
     };
     let slot = match bot.take_run_slot(&who.user) {
         Ok(slot) => slot,

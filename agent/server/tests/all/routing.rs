@@ -49,6 +49,7 @@ fn alert(labels: serde_json::Value) -> StartRequest {
         sop: None,
         params: BTreeMap::new(),
         origin: Origin::Webhook("alertmanager".into()),
+        target: None,
     }
 }
 

@@ -300,6 +300,7 @@ fn notification(s: &AppState, msg: &Value) -> Result<Json<Value>, ApiError> {
             sop: None,
             params: Default::default(),
             origin: Origin::Webhook("sns".into()),
+            target: None,
         },
     )
 }
