@@ -228,6 +228,7 @@ impl Session {
             dry_run,
             run_id: Some(run_id.clone()),
             target,
+            carries_on: None,
         };
         let result = self
             .runner

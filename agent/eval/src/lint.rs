@@ -48,6 +48,7 @@ pub fn route_case(case: &Case, sops: &[Sop]) -> Result<Planned, CaseError> {
         params,
         origin: Origin::Api,
         target: None,
+        carries_on: None,
     };
     let (sop, params) = sopilot_server::runs::plan(sops, &req)
         .map_err(|e| CaseError::at(&file, line, e.to_string()))?;

@@ -78,7 +78,13 @@ fn response(answer: Answer) -> ModelResponse {
 #[async_trait::async_trait]
 impl ModelClient for ScriptedModel {
     async fn complete(&self, request: &ModelRequest) -> Result<ModelResponse, LlmError> {
-        Ok(self.answer(&conversation_text(&request.system, &request.messages)))
+        let answer = self
+            .player
+            .answer(&conversation_text(&request.system, &request.messages));
+        if let Some(pause) = answer.pause {
+            tokio::time::sleep(pause).await;
+        }
+        Ok(response(answer))
     }
 
     fn name(&self) -> String {

@@ -20,8 +20,8 @@ pub use approval::{
 pub use assemble::{DEFAULT_APPROVAL_TIMEOUT, Parts, assemble};
 pub use events::{EventLog, Observer};
 pub use gate::{
-    CALL_TIMEOUT, CallScope, Gate, GateOutcome, HISTORY_WINDOW, IMPACT_UNKNOWN,
-    MAX_APPROVAL_ROUNDS, NOT_OFFERED, WRONG_TARGET, outcome_json, resolve_name,
+    ALREADY_EXECUTED, CALL_TIMEOUT, CallScope, DoneBefore, Gate, GateOutcome, HISTORY_WINDOW,
+    IMPACT_UNKNOWN, MAX_APPROVAL_ROUNDS, NOT_OFFERED, WRONG_TARGET, outcome_json, resolve_name,
 };
 pub use gateway::{
     Gateway, GatewayError, ServerSource, ServerSpec, ToolInfo, ToolOutput, set_traceparent_source,

@@ -222,6 +222,7 @@ async fn start_run(
         params: body.params,
         origin: Origin::Api,
         target: body.target,
+        carries_on: None,
     };
     crate::hooks::submit(&s, req)
 }

@@ -244,6 +244,7 @@ impl ApprovalHub {
                 dry_run: false,
                 offered: Default::default(),
                 target: None,
+                done_before: Vec::new(),
             },
             Err(e) => {
                 return note(format!(

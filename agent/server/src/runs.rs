@@ -16,7 +16,10 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::approvals::{ApprovalHub, HubApprover};
+
+mod takeover;
 use crate::metrics::Metrics;
+pub use takeover::{CHECK_EVERY, keep_taking_over};
 
 /// Where a run request came from; channels use it to report progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +38,8 @@ pub enum Origin {
     Schedule(String),
     /// The Kubernetes event watcher.
     Watcher,
+    /// A takeover: this replica carries on the named run, whose replica died.
+    Takeover(String),
 }
 
 /// A request to run an SOP.
@@ -49,6 +54,8 @@ pub struct StartRequest {
     /// The target to bind the run to (a schedule's, the API caller's); `None`: the target
     /// the trigger routes to, if any.
     pub target: Option<String>,
+    /// The run this one carries on after its replica died ([`RunManager::take_over_expired`]).
+    pub carries_on: Option<String>,
 }
 
 /// What became of a request.
@@ -151,6 +158,7 @@ pub fn origin_text(origin: &Origin) -> String {
         Origin::Api => "the API".into(),
         Origin::Schedule(name) => format!("schedule {name}"),
         Origin::Watcher => "the Kubernetes event watcher".into(),
+        Origin::Takeover(run) => format!("a takeover of run {run}"),
     }
 }
 
@@ -512,10 +520,16 @@ impl RunManager {
             budgets: self.inner.options.budgets.clone(),
             dry_run: false,
             target: req.target,
+            carries_on: req.carries_on,
             run_id: Some(run_id.clone()),
         };
-        let lease = tokio::spawn(keep_lease(self.inner.runner.store.clone(), run_id.clone()));
-        let result = runner.run(input, self.inner.shutdown.child_token()).await;
+        let cancel = self.inner.shutdown.child_token();
+        let lease = tokio::spawn(keep_lease(
+            self.inner.runner.store.clone(),
+            run_id.clone(),
+            cancel.clone(),
+        ));
+        let result = runner.run(input, cancel).await;
         lease.abort();
         if let Err(e) = self.inner.runner.store.release(&run_id, &this_replica()) {
             tracing::warn!(%run_id, "cannot release the run's lease: {e}");
@@ -548,13 +562,20 @@ impl RunManager {
 pub const RUN_LEASE: Duration = Duration::from_secs(30);
 
 /// Keeps this replica's lease on `run_id` (claimed once its record exists, then renewed every
-/// third of [`RUN_LEASE`]) until aborted.
-async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String) {
+/// third of [`RUN_LEASE`]) until aborted. Once held, a lease lost (another replica took the
+/// run over after it ran out) cancels the run here: two replicas never carry one run on.
+async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String, cancel: CancellationToken) {
     let me = this_replica();
     let mut held = false;
     loop {
         match store.claim(&run_id, &me, RUN_LEASE) {
-            Ok(now_held) => held |= now_held,
+            Ok(true) => held = true,
+            Ok(false) if held => {
+                tracing::error!(%run_id, "this replica lost the run's lease (another replica carries the run on); stopping it here");
+                cancel.cancel();
+                return;
+            }
+            Ok(false) => {}
             Err(e) => tracing::warn!(%run_id, "cannot renew the run's lease: {e}"),
         }
         // Until the run's record exists (a queued run has none yet), ask again soon.
@@ -576,6 +597,7 @@ fn trigger_span(req: &StartRequest) -> tracing::Span {
         Origin::Api => "api",
         Origin::Schedule(_) => "schedule",
         Origin::Watcher => "kubernetes_watcher",
+        Origin::Takeover(_) => "takeover",
     };
     tracing::debug_span!(
         "sopilot.trigger",

@@ -66,6 +66,7 @@ impl Schedule {
             params: self.spec.params.clone(),
             origin: Origin::Schedule(self.spec.name.clone()),
             target: self.spec.target.clone(),
+            carries_on: None,
         }
     }
 }

@@ -153,6 +153,7 @@ impl EventFilter {
             params: Default::default(),
             origin: Origin::Watcher,
             target: None,
+            carries_on: None,
         });
         // A full queue is not a trigger seen: the next update of the Event retries.
         if !matches!(result, Err(StartError::QueueFull(_))) {

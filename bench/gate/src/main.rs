@@ -185,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|t| t.tool.clone())
             .collect::<BTreeSet<_>>(),
         target: None,
+        done_before: Vec::new(),
     };
     let timeout = Duration::from_secs(30);
     let mut call_no = 0usize;

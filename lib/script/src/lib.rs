@@ -43,6 +43,10 @@ pub struct ScriptTurn {
     pub say: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<ScriptCall>,
+    /// Seconds to wait before answering (at most an hour): a slow model, or one that is still
+    /// thinking when its process is killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_seconds: Option<u64>,
 }
 
 /// When a turn may answer.
@@ -193,6 +197,8 @@ pub struct Answer {
     pub input_tokens: u64,
     /// Estimated tokens written: a quarter of the bytes said and called.
     pub output_tokens: u64,
+    /// How long to wait before answering (the turn's `pause_seconds`, at most an hour).
+    pub pause: Option<std::time::Duration>,
 }
 
 /// Plays a [`Script`]: each answer uses the first unused turn whose `when` holds.
@@ -232,6 +238,7 @@ impl Player {
                 calls: Vec::new(),
                 input_tokens,
                 output_tokens: 0,
+                pause: None,
             };
         };
         if let Some(u) = used.get_mut(i) {
@@ -258,6 +265,9 @@ impl Player {
             calls,
             input_tokens,
             output_tokens: output as u64,
+            pause: turn
+                .pause_seconds
+                .map(|s| std::time::Duration::from_secs(s.min(3600))),
         }
     }
 }

@@ -146,6 +146,9 @@ async fn completions(
         return (StatusCode::OK, Json(json!({"unexpected": "shape"}))).into_response();
     }
     let r = s.inner.model.answer(&conversation(&body));
+    if let Some(pause) = r.pause {
+        tokio::time::sleep(pause).await;
+    }
     let tool_calls: Vec<Value> = r
         .calls
         .iter()

@@ -363,6 +363,7 @@ impl SimExecutor {
             budgets: session.budgets.clone(),
             dry_run: false,
             target: None,
+            carries_on: None,
             run_id: None,
         };
         let started = Instant::now();

@@ -236,6 +236,11 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         }
     }
     let elector = start_run_once(&config, sim.as_ref(), &runs, &state.metrics, &stop).await?;
+    // Runs of dead replicas (their leases ran out) are carried on here.
+    tokio::spawn(sopilot_server::runs::keep_taking_over(
+        runs.clone(),
+        stop.clone(),
+    ));
     let shutdown = async move {
         stop_requested().await;
         tracing::info!("shutting down");

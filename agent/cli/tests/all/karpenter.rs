@@ -215,6 +215,7 @@ fn run() -> (EventLog, CallScope) {
         dry_run: false,
         offered: ["kubectl.scale_placeholder_capacity".parse().unwrap()].into(),
         target: None,
+        done_before: Vec::new(),
     };
     (EventLog::new("run-1", store, None), scope)
 }

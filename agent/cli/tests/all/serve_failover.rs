@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use sopilot_sim_env::RunningSim;
 
 use crate::pg_support::Schema;
-use crate::support::{AM_TOKEN, Server, decide, http, sim, start_server_on, wait_for};
+use crate::support::{
+    AM_TOKEN, Server, decide, http, sim, start_server_on, start_server_scripted, wait_for,
+};
 
 /// Two replicas on one fresh PostgreSQL schema and the simulator; `None` (skipped) without a
 /// server. Bind every field: the schema and the replicas' folders go with `_store`.
@@ -32,12 +34,26 @@ struct Pair {
 
 impl Pair {
     async fn start(tag: &str) -> Option<Pair> {
+        // The scripted model raises the HPA's maximum to 20 at the restart step: escalated.
+        Self::start_with(tag, None).await
+    }
+
+    /// The pair, both replicas' models playing `script` (default: [`Pair::start`]'s).
+    async fn start_with(tag: &str, script: Option<&str>) -> Option<Pair> {
         let schema = Schema::create(tag)?;
         let (url, sim) = (schema.url(), sim().await);
         let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        // The scripted model raises the HPA's maximum to 20 at the restart step: escalated.
-        let a = start_server_on(&sim, dir_a.path(), &url, "").await;
-        let b = start_server_on(&sim, dir_b.path(), &url, "").await;
+        let start = |dir: std::path::PathBuf| {
+            let (sim, url) = (&sim, &url);
+            async move {
+                match script {
+                    Some(s) => start_server_scripted(sim, &dir, url, "", s).await,
+                    None => start_server_on(sim, &dir, url, "").await,
+                }
+            }
+        };
+        let a = start(dir_a.path().to_owned()).await;
+        let b = start(dir_b.path().to_owned()).await;
         Some(Pair {
             sim,
             http: http(),
@@ -246,4 +262,112 @@ async fn a_repeat_on_another_replica_joins_the_run_the_first_started() {
         1,
         "one run for the alert and its repeat: {runs:#}"
     );
+}
+
+/// A model that raises the HPA's maximum within the policy's bounds (allowed, executed), then
+/// thinks for ten minutes; carrying a run on (its system prompt says so) it tries the same
+/// change again.
+const SLOW_AFTER_A_CHANGE: &str = r#"
+turns:
+  - when: {contains: "Step 3: Restart", absent: "carries on run"}
+    calls:
+      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 12}
+  - when: {contains: "Step 3: Restart", absent: "carries on run"}
+    pause_seconds: 600
+    say: still thinking
+  - when: {contains: ["Step 3: Restart", "carries on run"]}
+    calls:
+      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 12}
+"#;
+
+/// Polls `server`'s run list until `ok` holds; panics after `secs`.
+async fn runs_until(
+    http: &reqwest::Client,
+    server: &Server,
+    secs: u64,
+    ok: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    for _ in 0..secs * 4 {
+        let v = wait_for(http, &format!("{}/api/runs", server.url), "runs", |_| true).await;
+        let runs = v["runs"].as_array().unwrap().clone();
+        if ok(&runs) {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("timed out after {secs} s waiting for the runs");
+}
+
+#[tokio::test]
+async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
+    let Some(Pair {
+        sim,
+        http,
+        mut a,
+        b,
+        _store: _kept,
+    }) = Pair::start_with("takeover", Some(SLOW_AFTER_A_CHANGE)).await
+    else {
+        return;
+    };
+    let first = fire(&http, &a).await;
+    // A changed the HPA (allowed), then its model thinks: kill A there.
+    for _ in 0..120 {
+        if executed(&http, &b, &first, "kubectl.patch_hpa").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(executed(&http, &b, &first, "kubectl.patch_hpa").await, 1);
+    assert_eq!(hpa_max(&sim), Some(json!(12)));
+    a.child.start_kill().unwrap(); // SIGKILL: the lease is not released, it runs out
+    a.child.wait().await.unwrap();
+
+    // Within the lease (30 s) and a check (10 s), B carries the run on, and it finishes.
+    let runs = runs_until(&http, &b, 90, |runs| {
+        runs.iter()
+            .any(|r| r["id"] != first.as_str() && r["status"] != "running")
+    })
+    .await;
+    let next = runs.iter().find(|r| r["id"] != first.as_str()).unwrap();
+    let next_id = next["id"].as_str().unwrap();
+    assert_eq!(next["sop"], "pod-crashloop");
+    let v = wait_for(
+        &http,
+        &format!("{}/api/runs/{first}", b.url),
+        "the first run",
+        |_| true,
+    )
+    .await;
+    assert_eq!(v["run"]["status"], "interrupted", "{v:#}");
+    assert!(
+        v["run"]["reason"].as_str().unwrap().contains(next_id),
+        "{v:#}"
+    );
+
+    // The continuation tried the same change; the gate refused it: executed once in all.
+    let v = wait_for(
+        &http,
+        &format!("{}/api/runs/{next_id}", b.url),
+        "the continuation",
+        |_| true,
+    )
+    .await;
+    let patches: Vec<&Value> = v["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tool"] == "kubectl.patch_hpa")
+        .collect();
+    assert_eq!(patches.len(), 1, "{v:#}");
+    assert_eq!(
+        patches[0]["rules"],
+        json!(["builtin:already-executed"]),
+        "{:#}",
+        patches[0]
+    );
+    assert_eq!(patches[0]["executed"], false);
+    assert_eq!(executed(&http, &b, next_id, "kubectl.patch_hpa").await, 0);
+    assert_eq!(executed(&http, &b, &first, "kubectl.patch_hpa").await, 1);
+    assert_eq!(hpa_max(&sim), Some(json!(12)));
 }

@@ -55,8 +55,20 @@ pub async fn start_server_on(
     store: &str,
     serve_extra: &str,
 ) -> Server {
+    let script = "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n";
+    start_server_scripted(sim, dir, store, serve_extra, script).await
+}
+
+/// [`start_server_on`] with the scripted model playing `script` (YAML).
+pub async fn start_server_scripted(
+    sim: &RunningSim,
+    dir: &Path,
+    store: &str,
+    serve_extra: &str,
+    script_text: &str,
+) -> Server {
     let script = dir.join("script.yaml");
-    std::fs::write(&script, "turns:\n  - when: {contains: \"Step 3: Restart\"}\n    calls:\n      - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 20}\n").unwrap();
+    std::fs::write(&script, script_text).unwrap();
     let config = dir.join("sopilot.yaml");
     std::fs::write(&config, format!("store: \"{store}\"\napproval_timeout: 2m\nserve:\n  listen: 127.0.0.1:0\n  model: scripted:{}\n  dedup_window: 10m\n{serve_extra}", script.display())).unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));

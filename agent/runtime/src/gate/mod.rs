@@ -11,6 +11,7 @@
 //!    must say it executed nothing, the impact must be well formed and name its target, and
 //!    relative arguments are pinned to what the dry run assessed (`rollout_undo` gets its
 //!    `to_revision`).
+//!    After a takeover, a mutating call the first run executed is refused here ([`done`]).
 //! 3. **decide** ([`decide`]): the policy, over the call, its impact, the resolved resource
 //!    and the target's history in the store; an unknown impact never allows.
 //! 4. **approve** and **re-check** ([`approve`]): an escalation becomes a durable approval
@@ -30,6 +31,7 @@ mod approve;
 mod assess;
 mod call;
 mod decide;
+mod done;
 mod execute;
 mod place;
 mod resolve;
@@ -64,6 +66,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The name the gate uses for its own refusals in explanations.
 pub const NOT_OFFERED: &str = "builtin:not-offered";
 
+pub use done::{ALREADY_EXECUTED, DoneBefore};
 pub use place::WRONG_TARGET;
 pub use sopilot_policy::IMPACT_UNKNOWN;
 
@@ -86,6 +89,8 @@ pub struct CallScope {
     /// The target the run is bound to (by its trigger, or by whoever started it): its calls
     /// act there and nowhere else. `None`: each call names its target, or gets the default.
     pub target: Option<String>,
+    /// The changes the run this one carries on (after a takeover) executed: never repeated.
+    pub done_before: Vec<DoneBefore>,
 }
 
 /// What happened to one call.
@@ -203,6 +208,7 @@ impl Gate {
     ) -> Step<()> {
         let target = self.resolve(call, scope, origin).await?;
         let assessed = self.assess(call, &target).await?;
+        self.not_done_before(call, scope, &target)?;
         let guard = self.serialise(call, &target).await?;
         let verdict = self.decide(call, scope, &target, &assessed, true)?;
         let (assessed, guard) = match verdict.decision {

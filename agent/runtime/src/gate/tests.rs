@@ -298,6 +298,7 @@ impl Harness {
                 .map(|t| t.parse::<ToolRef>().unwrap())
                 .collect::<BTreeSet<_>>(),
             target: None,
+            done_before: Vec::new(),
         }
     }
 

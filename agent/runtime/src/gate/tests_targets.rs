@@ -99,6 +99,7 @@ impl Two {
             dry_run: false,
             offered: BTreeSet::new(),
             target: bound.map(str::to_owned),
+            done_before: Vec::new(),
         };
         let id = format!("c{}", self.log.next_call_seq());
         self.gate

@@ -97,6 +97,9 @@ pub struct RunInput {
     /// The target to work on (`--target`, the API); `None`: the target the trigger routes
     /// to, if any. A run with a target acts only there.
     pub target: Option<String>,
+    /// The run this one carries on after its replica died (a takeover): the changes it
+    /// executed are never repeated, and the model is told what they were.
+    pub carries_on: Option<String>,
 }
 
 /// A fresh run id.

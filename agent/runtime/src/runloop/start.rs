@@ -10,7 +10,7 @@ use sopilot_protocol::{RunEventKind, ToolRef, Trigger};
 use super::state::{Run, State};
 use super::{RULES, RunError, RunInput, Runner, effective_budgets, new_run_id, offered_tools};
 use crate::events::EventLog;
-use crate::gate::CallScope;
+use crate::gate::{CallScope, DoneBefore};
 
 impl Runner {
     /// The target the run is bound to: the one it was started for, else the one its
@@ -37,6 +37,21 @@ impl Runner {
                 .map(|t| t.name.clone())),
             None => Ok(None),
         }
+    }
+
+    /// The changes the run `input` carries on executed, from its audit.
+    fn done_before(&self, input: &RunInput) -> Result<Vec<DoneBefore>, RunError> {
+        let Some(first) = &input.carries_on else {
+            return Ok(Vec::new());
+        };
+        let (_, _, calls) = self.store.run(first)?;
+        let catalog = self.gate.gateway.clone();
+        let mutating = |tool: &str| {
+            crate::gate::resolve_name(tool)
+                .and_then(|t| catalog.tool(&t).map(crate::gateway::ToolInfo::mutating))
+                .unwrap_or(true)
+        };
+        Ok(DoneBefore::from_audit(first, &calls, mutating))
     }
 
     /// What the model is told about targets.
@@ -70,6 +85,7 @@ impl Runner {
     pub(crate) fn start(&self, input: &RunInput) -> Result<Run, RunError> {
         let rendered = sopilot_sop::render(&input.sop, &input.params, input.trigger.as_ref())?;
         let target = self.run_target(input)?;
+        let done_before = self.done_before(input)?;
         let run_id = input.run_id.clone().unwrap_or_else(new_run_id);
         tracing::Span::current().record("sopilot.run_id", run_id.as_str());
         let model_name = self
@@ -105,8 +121,9 @@ impl Runner {
             .filter_map(|t| ToolRef::from_model_name(&t.name).ok())
             .collect();
         let system = format!(
-            "{RULES}\n\nRun {run_id}. SOP {name}. Parameters: {params}. Trigger: {trig}.{place}\n\n--- SOP ---\n{md}",
+            "{RULES}\n\nRun {run_id}. SOP {name}. Parameters: {params}. Trigger: {trig}.{place}{carried}\n\n--- SOP ---\n{md}",
             place = self.target_note(target.as_deref()),
+            carried = carried_note(input.carries_on.as_deref(), &done_before),
             name = input.sop.name,
             params = serde_json::to_string(&rendered.params).unwrap_or_default(),
             trig = serde_json::to_string(&trigger).unwrap_or_default(),
@@ -131,6 +148,7 @@ impl Runner {
                     dry_run: input.dry_run,
                     offered,
                     target: target.clone(),
+                    done_before,
                 },
                 started: Instant::now(),
                 evidence: Vec::new(),
@@ -152,4 +170,29 @@ impl Runner {
             phase_deadlines,
         })
     }
+}
+
+/// What the model is told about the run this one carries on.
+fn carried_note(first: Option<&str>, done: &[DoneBefore]) -> String {
+    let Some(first) = first else {
+        return String::new();
+    };
+    let list: Vec<String> = done
+        .iter()
+        .map(|d| {
+            format!(
+                "{} on {}",
+                d.tool,
+                d.key.as_deref().unwrap_or("(its arguments)")
+            )
+        })
+        .collect();
+    format!(
+        " This run carries on run {first}, whose replica stopped mid-run. It already executed: {}. Never repeat those changes; check their effect and go on from there.",
+        if list.is_empty() {
+            "no change".to_owned()
+        } else {
+            list.join("; ")
+        }
+    )
 }

@@ -102,6 +102,7 @@ async fn run(report: Report) -> (crate::RunReport, Arc<Store>) {
         budgets: Budgets::default(),
         dry_run: false,
         target: None,
+        carries_on: None,
         run_id: None,
     };
     let report = runner

@@ -265,6 +265,12 @@ impl Store {
             .finish_run(id, &enum_text(status), now(), summary, reason)
     }
 
+    /// Marks running run `id` interrupted, with why (another replica carries it on, or it
+    /// waits for an approval nobody runs); a run no longer running is left as it is.
+    pub fn interrupt(&self, id: &str, reason: &str) -> Result<(), StoreError> {
+        self.backend.interrupt(id, now(), reason)
+    }
+
     /// Appends an event to a run's timeline and returns it, numbered. The store numbers
     /// events, so anyone (the run, a joining trigger) may append.
     pub fn append_event(&self, run_id: &str, kind: RunEventKind) -> Result<RunEvent, StoreError> {

@@ -271,6 +271,7 @@ pub async fn start(
         params,
         origin: Origin::Api,
         target: None,
+        carries_on: None,
     };
     let run_id = match s.runs.submit(req) {
         Ok(Started::New { run_id, .. } | Started::Joined { run_id }) => run_id,

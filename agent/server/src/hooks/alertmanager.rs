@@ -50,6 +50,7 @@ pub(crate) async fn handle(
             params: Default::default(),
             origin: Origin::Webhook("alertmanager".into()),
             target: None,
+            carries_on: None,
         },
     )
 }

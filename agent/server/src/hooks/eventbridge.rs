@@ -60,6 +60,7 @@ pub(crate) async fn handle(
             params: Default::default(),
             origin: Origin::Webhook("eventbridge".into()),
             target: None,
+            carries_on: None,
         },
     )
 }

@@ -99,6 +99,7 @@ mod tests {
             ]),
             origin: Origin::Schedule("nightly".into()),
             target: None,
+            carries_on: None,
         }
     }
 

@@ -237,6 +237,7 @@ pub async fn run_sop(
             params: a.params,
             origin: Origin::Api,
             target: None,
+            carries_on: None,
         };
         return match runs.submit(req) {
             Ok(Started::New { run_id, sop }) => answer(
@@ -264,6 +265,7 @@ pub async fn run_sop(
         budgets: ctx.budgets.clone(),
         dry_run: a.dry_run,
         target: None,
+        carries_on: None,
         run_id: None,
     };
     match runner.run(input, cancel).await {

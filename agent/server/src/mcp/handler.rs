@@ -168,6 +168,7 @@ impl SopilotMcp {
             dry_run: false,
             offered: BTreeSet::new(),
             target: None,
+            done_before: Vec::new(),
         };
         let call_id = self.session.next_call_id();
         // The gate runs to its end even if the client goes away, so the audit is complete

@@ -48,6 +48,7 @@ fn started_by(origin: &Origin) -> String {
         Origin::Api => "the API".into(),
         Origin::Schedule(name) => format!("schedule {name}"),
         Origin::Watcher => "a Kubernetes event".into(),
+        Origin::Takeover(run) => format!("a takeover of run {run}"),
     }
 }
 
@@ -62,7 +63,7 @@ impl SlackBot {
                 channel: channel.clone(),
                 thread_ts: thread_ts.clone(),
             }),
-            Origin::Webhook(_) | Origin::Schedule(_) | Origin::Watcher => {
+            Origin::Webhook(_) | Origin::Schedule(_) | Origin::Watcher | Origin::Takeover(_) => {
                 self.settings.channel.clone().map(|channel| Place {
                     channel,
                     thread_ts: None,

@@ -203,6 +203,7 @@ fn start(
         params,
         origin: origin.clone(),
         target: None,
+        carries_on: None,
     };
     let slot = match bot.take_run_slot(&who.user) {
         Ok(slot) => slot,

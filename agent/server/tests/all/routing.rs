@@ -50,6 +50,7 @@ fn alert(labels: serde_json::Value) -> StartRequest {
         params: BTreeMap::new(),
         origin: Origin::Webhook("alertmanager".into()),
         target: None,
+        carries_on: None,
     }
 }
 

@@ -301,6 +301,7 @@ fn notification(s: &AppState, msg: &Value) -> Result<Json<Value>, ApiError> {
             params: Default::default(),
             origin: Origin::Webhook("sns".into()),
             target: None,
+            carries_on: None,
         },
     )
 }
