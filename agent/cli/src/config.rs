@@ -597,6 +597,13 @@ impl Config {
             sns.check()?;
         }
         crate::targets::check(&self.targets)?;
+        if !self.targets.is_empty() && !self.servers.is_empty() {
+            let names: Vec<&str> = self.servers.keys().map(String::as_str).collect();
+            return Err(format!(
+                "servers ({}) with targets: each target would get the same server, acting wherever that server is configured to, while the policy judged the call by the target's labels; per-target foreign servers are not supported yet, so remove `servers` or `targets`",
+                names.join(", ")
+            ));
+        }
         for s in &self.serve.schedules {
             if let Some(t) = &s.target
                 && !self.targets.iter().any(|c| &c.name == t)

@@ -62,9 +62,10 @@ pub struct Routes {
 
 impl Routes {
     /// Whether `trigger` belongs here. An alarm matches by account (and region, when
-    /// regions are listed); an Alertmanager alert by its `cluster` label; a Kubernetes event
-    /// by the cluster its watcher watches. Other triggers name no place and match nothing.
-    pub fn matches(&self, target: &str, trigger: &Trigger) -> bool {
+    /// regions are listed); an Alertmanager alert group by its common `cluster` label (a
+    /// group spanning clusters belongs to none). A Kubernetes event is bound by the watcher
+    /// of its cluster, never routed; other triggers name no place and match nothing.
+    pub fn matches(&self, trigger: &Trigger) -> bool {
         match trigger {
             Trigger::CloudwatchAlarm { alarm, .. } => {
                 self.account_region(alarm.account.as_deref(), alarm.region.as_deref())
@@ -73,16 +74,14 @@ impl Routes {
                 investigation.account.as_deref(),
                 investigation.region.as_deref(),
             ),
-            Trigger::Alertmanager { group, alert } => alert
-                .labels
+            Trigger::Alertmanager { group, .. } => group
+                .common_labels
                 .get("cluster")
-                .or_else(|| group.common_labels.get("cluster"))
                 .is_some_and(|c| self.clusters.iter().any(|x| x == c)),
-            Trigger::KubernetesEvent { event } => event
-                .cluster
-                .as_deref()
-                .is_some_and(|c| c == target || self.clusters.iter().any(|x| x == c)),
-            Trigger::Slack { .. } | Trigger::Schedule { .. } | Trigger::Manual { .. } => false,
+            Trigger::KubernetesEvent { .. }
+            | Trigger::Slack { .. }
+            | Trigger::Schedule { .. }
+            | Trigger::Manual { .. } => false,
         }
     }
 
@@ -97,7 +96,7 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trigger::{Alarm, AlarmSource, Alert, AlertGroup, KubeEvent};
+    use crate::trigger::{Alarm, AlarmSource, Alert, AlertGroup};
 
     fn alarm(account: &str, region: &str) -> Trigger {
         Trigger::CloudwatchAlarm {
@@ -123,36 +122,46 @@ mod tests {
     #[test]
     fn an_alarm_routes_by_account_and_region() {
         let r = routes();
-        assert!(r.matches("p", &alarm("111111111111", "eu-west-1")));
-        assert!(!r.matches("p", &alarm("111111111111", "us-east-1")));
-        assert!(!r.matches("p", &alarm("222222222222", "eu-west-1")));
+        assert!(r.matches(&alarm("111111111111", "eu-west-1")));
+        assert!(!r.matches(&alarm("111111111111", "us-east-1")));
+        assert!(!r.matches(&alarm("222222222222", "eu-west-1")));
         let any_region = Routes {
             regions: Vec::new(),
             ..routes()
         };
-        assert!(any_region.matches("p", &alarm("111111111111", "us-east-1")));
+        assert!(any_region.matches(&alarm("111111111111", "us-east-1")));
     }
 
     #[test]
-    fn an_alert_routes_by_its_cluster_label_and_an_event_by_its_watcher() {
+    fn an_alert_group_routes_by_its_common_cluster_label_and_an_event_never() {
+        let mut group = AlertGroup::default();
+        group
+            .common_labels
+            .insert("cluster".into(), "prod-eu".into());
+        let t = Trigger::Alertmanager {
+            group,
+            alert: Alert::default(),
+        };
+        assert!(routes().matches(&t));
+        assert!(!Routes::default().matches(&t));
+        // One alert's label is not the group's: a group spanning clusters routes nowhere.
         let mut alert = Alert::default();
         alert.labels.insert("cluster".into(), "prod-eu".into());
-        let t = Trigger::Alertmanager {
+        let spanning = Trigger::Alertmanager {
             group: AlertGroup::default(),
             alert,
         };
-        assert!(routes().matches("p", &t));
-        assert!(!Routes::default().matches("p", &t));
-        let event = |cluster: Option<&str>| Trigger::KubernetesEvent {
-            event: KubeEvent {
-                cluster: cluster.map(str::to_owned),
-                ..KubeEvent::default()
-            },
+        assert!(!routes().matches(&spanning));
+        // An event's cluster is its watcher's to bind, and a payload cannot claim one.
+        let event: Trigger = serde_json::from_value(serde_json::json!({"kind": "kubernetes_event",
+            "event": {"reason": "BackOff", "object": {"kind": "Pod", "name": "p"}, "cluster": "prod-eu"}}))
+        .unwrap();
+        let Trigger::KubernetesEvent { event: e } = &event else {
+            panic!()
         };
-        assert!(Routes::default().matches("staging", &event(Some("staging"))));
-        assert!(!Routes::default().matches("staging", &event(Some("prod-eu"))));
-        assert!(!Routes::default().matches("staging", &event(None)));
-        assert!(!routes().matches("p", &Trigger::Manual { by: None }));
+        assert_eq!(e.cluster, None);
+        assert!(!routes().matches(&event));
+        assert!(!routes().matches(&Trigger::Manual { by: None }));
     }
 
     #[test]

@@ -129,8 +129,9 @@ pub struct KubeEvent {
     pub object: KubeObject,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
-    /// The target whose cluster the event came from, set by that target's watcher.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The target whose cluster the event came from, set by that target's watcher only: a
+    /// payload can never claim it.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
 }
 
@@ -253,28 +254,18 @@ impl Trigger {
                             .join(",")
                     })
                     .unwrap_or_default();
-                // The same alarm name in two accounts or regions is two incidents.
-                let place = match (&alarm.account, &alarm.region) {
-                    (None, None) => String::new(),
-                    (a, r) => format!(
-                        "@{}/{}",
-                        a.as_deref().unwrap_or(""),
-                        r.as_deref().unwrap_or("")
-                    ),
-                };
-                format!("alarm:{}:{}{place}", alarm.name, dims)
-            }
-            // Two clusters' Alertmanagers send the same group key for their own alerts.
-            Trigger::Alertmanager { group, alert } => {
-                match alert
-                    .labels
-                    .get("cluster")
-                    .or(group.common_labels.get("cluster"))
-                {
-                    Some(c) => format!("alertmanager:{}@{c}", group.group_key),
-                    None => format!("alertmanager:{}", group.group_key),
+                // The same alarm name in two accounts or regions is two incidents; the
+                // fields as a JSON array, so no name or dimension can pass for a place.
+                match (&alarm.account, &alarm.region) {
+                    (None, None) => format!("alarm:{}:{}", alarm.name, dims),
+                    (a, r) => format!("alarm:{}", serde_json::json!([a, r, alarm.name, dims])),
                 }
             }
+            // Two clusters' Alertmanagers send the same group key for their own alerts.
+            Trigger::Alertmanager { group, .. } => match group.common_labels.get("cluster") {
+                Some(c) => format!("alertmanager:{}", serde_json::json!([c, group.group_key])),
+                None => format!("alertmanager:{}", group.group_key),
+            },
             Trigger::KubernetesEvent { event } => format!(
                 "k8s:{}/{}/{}:{}{}",
                 event.object.namespace,
@@ -568,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             t.dedup_key(),
-            "alarm:payment-5xx:LoadBalancer=app/payment/abc@123456789012/ap-northeast-2"
+            r#"alarm:["123456789012","ap-northeast-2","payment-5xx","LoadBalancer=app/payment/abc"]"#
         );
         // The same alarm in another account is another incident.
         let mut other = t.clone();

@@ -137,11 +137,17 @@ impl Targets {
         self.places.iter().find(|p| p.target.name == name)
     }
 
+    /// The default target: calls naming none in unbound runs, and machine triggers no route
+    /// claims, go there.
+    pub fn default_target(&self) -> Option<&Target> {
+        self.default.map(|i| &self.places[i].target)
+    }
+
     /// The target `trigger` belongs to: the first whose routes match it.
     pub fn route(&self, trigger: &Trigger) -> Option<&Target> {
         self.places
             .iter()
-            .find(|p| p.routes.matches(&p.target.name, trigger))
+            .find(|p| p.routes.matches(trigger))
             .map(|p| &p.target)
     }
 

@@ -343,10 +343,15 @@ impl RunManager {
         result
     }
 
-    fn route(&self, req: StartRequest) -> Result<Started, StartError> {
+    fn route(&self, mut req: StartRequest) -> Result<Started, StartError> {
         let m = &self.inner.metrics;
         m.triggers_received.fetch_add(1, Ordering::Relaxed);
         let key = req.trigger.dedup_key();
+        if let Err(e) = self.bind_target(&mut req, &key) {
+            m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+            self.unrouted(&req, &key, &e);
+            return Err(e);
+        }
         let window = self.inner.options.dedup_window;
         {
             let mut dedup = lock(&self.inner.dedup);
@@ -403,6 +408,30 @@ impl RunManager {
             let run = async move { this.execute(run_id, key, sop, params, req).await };
             tokio::spawn(run.instrument(tracing::Span::current()));
             Ok(started)
+        }
+    }
+
+    /// With targets configured, binds a run an alarm, alert, event, investigation or
+    /// schedule starts to its target: the one it names, the one its routes claim it for, or
+    /// the default. One nobody claims is refused (recorded as unrouted): an unbound run would
+    /// let the model choose where to act.
+    fn bind_target(&self, req: &mut StartRequest, key: &str) -> Result<(), StartError> {
+        let targets = &self.inner.runner.gate.targets;
+        let machine = !matches!(req.trigger, Trigger::Slack { .. } | Trigger::Manual { .. });
+        if !targets.configured() || req.target.is_some() || !machine {
+            return Ok(());
+        }
+        match targets
+            .route(&req.trigger)
+            .or_else(|| targets.default_target())
+        {
+            Some(t) => {
+                req.target = Some(t.name.clone());
+                Ok(())
+            }
+            None => Err(StartError::BadRequest(format!(
+                "no target's routes claim this trigger ({key}) and no target is the default; add its account and region, or its cluster label, to a target's `routes`"
+            ))),
         }
     }
 

@@ -152,7 +152,7 @@ impl EventFilter {
             sop: None,
             params: Default::default(),
             origin: Origin::Watcher,
-            target: None,
+            target: self.options.cluster.clone(),
             carries_on: None,
         });
         // A full queue is not a trigger seen: the next update of the Event retries.

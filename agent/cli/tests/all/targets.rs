@@ -335,6 +335,8 @@ kubectl.delete_pod: {namespace: "{{ namespace }}", name: "{{ pod }}"}
 - You MUST restart the pod
 "#;
 
+const EB_SECRET: &str = "eventbridge-secret-for-targets-0123";
+
 /// `sopilot serve` with both targets and the event watcher: one watcher per target.
 async fn serve_both(w: &World) -> crate::support::Server {
     let p = |name: &str| w.dir.path().join(name);
@@ -353,6 +355,7 @@ async fn serve_both(w: &World) -> crate::support::Server {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
     cmd.current_dir(repo())
         .env("SOPILOT_API_TOKEN", crate::support::TOKEN)
+        .env("SOPILOT_EVENTBRIDGE_SECRET", EB_SECRET)
         .env("AWS_ACCESS_KEY_ID", "sopilot-sim")
         .env("AWS_SECRET_ACCESS_KEY", "sopilot-sim")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -443,4 +446,25 @@ async fn serve_watches_each_cluster_and_binds_its_events_runs_to_it() {
     assert_eq!(r.status().as_u16(), 400);
     let text = r.text().await.unwrap();
     assert!(text.contains("prod-eu, staging"), "{text}");
+
+    // An alarm from an account no target claims (and no default target) starts nothing:
+    // an unbound run would let the model choose where to act. It is recorded as unrouted.
+    let r = http
+        .post(format!("{}/hooks/eventbridge", server.url))
+        .bearer_auth(EB_SECRET)
+        .json(&alarm("333333333333", "us-east-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("no target's routes claim"), "{text}");
+    let unrouted = crate::support::wait_for(
+        &http,
+        &format!("{}/api/triggers/unrouted", server.url),
+        "the unrouted alarm",
+        |v| !v["triggers"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    assert!(unrouted.to_string().contains("333333333333"), "{unrouted}");
 }

@@ -42,6 +42,13 @@ pub(crate) async fn handle(
     }
     let trigger =
         Trigger::from_payload(&payload).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // This door takes Alertmanager's own format only: not a normalised trigger or an SNS
+    // envelope, which could claim another kind (and another cluster).
+    if !matches!(trigger, Trigger::Alertmanager { .. }) {
+        return Err(ApiError::BadRequest(
+            "expected an Alertmanager webhook payload (version \"4\", with groupKey and alerts), not another kind of trigger".into(),
+        ));
+    }
     super::submit(
         &s,
         StartRequest {

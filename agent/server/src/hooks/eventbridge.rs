@@ -52,6 +52,19 @@ pub(crate) async fn handle(
     }
     let trigger =
         Trigger::from_payload(&payload).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // EventBridge's own events only, never a normalised trigger of another kind.
+    let eventbridge = matches!(
+        trigger,
+        Trigger::CloudwatchAlarm {
+            source: sopilot_protocol::AlarmSource::Eventbridge,
+            ..
+        } | Trigger::Investigation { .. }
+    );
+    if !eventbridge {
+        return Err(ApiError::BadRequest(
+            "expected an EventBridge event (detail-type \"CloudWatch Alarm State Change\" or a CloudWatch investigation), not another kind of trigger".into(),
+        ));
+    }
     super::submit(
         &s,
         StartRequest {

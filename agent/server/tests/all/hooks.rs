@@ -214,10 +214,20 @@ async fn alertmanager_needs_its_bearer_token_and_a_v4_payload() {
     v3["version"] = json!("3");
     let mut empty = alertmanager_alert("firing");
     empty["alerts"] = json!([]);
+    // Another kind of trigger behind the token and `version: 4` (a normalised Kubernetes
+    // event claiming a cluster, an SNS envelope claiming an account): this door takes only
+    // Alertmanager's own format.
+    let event = json!({"version": "4", "kind": "kubernetes_event", "event": {"reason": "BackOff",
+        "object": {"kind": "Pod", "namespace": "payment", "name": "web-1"}, "cluster": "prod"}});
+    let envelope = json!({"version": "4", "Type": "Notification", "Message": json!({
+        "AlarmName": "payment-5xx", "AWSAccountId": "111111111111", "NewStateValue": "ALARM",
+        "Region": "EU (Ireland)", "Trigger": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count"}}).to_string()});
     for (what, body, says) in [
         ("not JSON", "{not json".to_owned(), "not JSON"),
         ("version 3", v3.to_string(), "version \"4\""),
         ("no alerts", empty.to_string(), "no alerts"),
+        ("a Kubernetes event", event.to_string(), "not another kind"),
+        ("an SNS envelope", envelope.to_string(), "not another kind"),
     ] {
         let (code, answer) = post(&s, path, Some(&bearer), &body).await;
         assert_eq!(code, 400, "{what}: {answer}");

@@ -281,8 +281,32 @@ async fn confirm(s: &AppState, hook: &SnsHook, msg: &Value) -> Result<Json<Value
     Ok(Json(json!({"status": "confirmed", "topic": topic})))
 }
 
+/// Why a notification's alarm cannot be believed: an SNS alarm that is not an SNS alarm, or
+/// one that says it comes from another account than the (signed) topic's.
+fn implausible(trigger: &Trigger, msg: &Value) -> Option<String> {
+    let Trigger::CloudwatchAlarm {
+        source: sopilot_protocol::AlarmSource::Sns,
+        alarm,
+    } = trigger
+    else {
+        return Some("the message is not a CloudWatch alarm".into());
+    };
+    let topic = msg.get("TopicArn").and_then(Value::as_str).unwrap_or("");
+    let topic_account = topic.split(':').nth(4).unwrap_or("");
+    match &alarm.account {
+        Some(a) if a != topic_account => Some(format!(
+            "the alarm says it is from account {a}, but topic {topic} is account {topic_account}'s"
+        )),
+        _ => None,
+    }
+}
+
 fn notification(s: &AppState, msg: &Value) -> Result<Json<Value>, ApiError> {
     let trigger = match Trigger::from_payload(msg) {
+        Ok(t) if let Some(why) = implausible(&t, msg) => {
+            tracing::warn!("SNS notification refused: {why}");
+            return Ok(Json(json!({"status": "ignored", "reason": why})));
+        }
         Ok(t) => t,
         Err(e) => {
             // A notification that is not a CloudWatch alarm: acknowledged so SNS does not
@@ -304,4 +328,37 @@ fn notification(s: &AppState, msg: &Value) -> Result<Json<Value>, ApiError> {
             carries_on: None,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn message(account: &str, topic_account: &str) -> Value {
+        let alarm = json!({"AlarmName": "payment-5xx", "AWSAccountId": account,
+            "NewStateValue": "ALARM", "Region": "EU (Ireland)",
+            "Trigger": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count"}});
+        json!({"Type": "Notification", "MessageId": "m-1",
+            "TopicArn": format!("arn:aws:sns:eu-west-1:{topic_account}:ops"),
+            "Message": alarm.to_string()})
+    }
+
+    #[test]
+    fn an_alarm_claiming_another_account_than_its_topics_is_not_believed() {
+        let honest = message("111111111111", "111111111111");
+        let t = Trigger::from_payload(&honest).unwrap();
+        assert_eq!(implausible(&t, &honest), None);
+        let claiming = message("111111111111", "222222222222");
+        let t = Trigger::from_payload(&claiming).unwrap();
+        let why = implausible(&t, &claiming).unwrap();
+        assert!(why.contains("222222222222"), "{why}");
+        // A normalised trigger of another kind inside a signed message: not an alarm.
+        let event = json!({"Type": "Notification", "TopicArn": "arn:aws:sns:eu-west-1:1:ops",
+            "Message": json!({"kind": "manual"}).to_string()});
+        if let Ok(t) = Trigger::from_payload(&event) {
+            assert!(implausible(&t, &event).is_some());
+        }
+    }
 }
