@@ -256,6 +256,30 @@ mod tests {
     }
 
     #[test]
+    fn configured_servers_with_targets_and_unknown_schedule_targets_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |yaml: &str| {
+            let path = dir.path().join("c.yaml");
+            std::fs::write(&path, yaml).unwrap();
+            crate::config::Config::load(&path).map(|_| ())
+        };
+        let err = load(
+            "servers:\n  argocd: {url: \"http://argocd:8811/mcp\"}\ntargets:\n  - {name: prod}\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("per-target foreign servers are not supported"),
+            "{err}"
+        );
+        let err = load(
+            "targets:\n  - {name: prod}\nserve:\n  schedules:\n    - {name: nightly, cron: \"0 2 * * *\", target: qa}\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("does not name"), "{err}");
+        load("targets:\n  - {name: prod}\nserve:\n  schedules:\n    - {name: nightly, cron: \"0 2 * * *\", target: prod}\n").unwrap();
+    }
+
+    #[test]
     fn each_target_gets_its_cluster_and_account() {
         let t = parse(
             "- {name: prod, kubernetes: {kubeconfig: /k, context: p}, aws: {region: eu-west-1, role_arn: r}, env: {PROMETHEUS_URL: http://p}}\n- {name: staging, kubernetes: {eks_cluster: s}}",

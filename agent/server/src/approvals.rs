@@ -238,12 +238,16 @@ impl ApprovalHub {
             ));
         };
         let scope = match self.store.run(&record.run_id) {
-            Ok((row, _, _)) => CallScope {
+            Ok((row, events, _)) => CallScope {
                 sop: Some(row.sop),
                 trigger: serde_json::from_value(row.trigger).ok(),
                 dry_run: false,
                 offered: Default::default(),
-                target: None,
+                // The run's own target: the approved call acts there or nowhere.
+                target: events.iter().find_map(|e| match &e.kind {
+                    sopilot_protocol::RunEventKind::RunStarted { target, .. } => target.clone(),
+                    _ => None,
+                }),
                 done_before: Vec::new(),
             },
             Err(e) => {

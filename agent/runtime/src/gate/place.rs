@@ -18,7 +18,15 @@ impl Gate {
     /// chosen and the arguments are left as they are (a foreign tool may take a `target`).
     pub(super) fn place(&self, call: &mut Call<'_>, scope: &CallScope) -> Step<Gate> {
         if !self.targets.configured() {
-            return Ok(self.clone());
+            return match &scope.target {
+                // A run bound to a target (an approval carried out by a replica configured
+                // without targets): nowhere here is that target.
+                Some(t) => Err(call.refuse(
+                    WRONG_TARGET,
+                    format!("the run works on target {t:?}, which this SOPilot does not configure; nothing was executed"),
+                )),
+                None => Ok(self.clone()),
+            };
         }
         let named = call.args.get(TARGET_ARG).cloned();
         match self.targets.choose(named.as_ref(), scope.target.as_deref()) {

@@ -193,3 +193,26 @@ async fn every_tool_offers_the_target_argument_with_the_targets_named() {
         Some(&json!(["prod", "staging"]))
     );
 }
+
+#[tokio::test]
+async fn a_run_bound_to_a_target_acts_nowhere_where_no_targets_are_configured() {
+    let h = Harness::new(vec![], true).await;
+    let scope = CallScope {
+        target: Some("prod".into()),
+        ..h.scope()
+    };
+    let o = h
+        .gate
+        .handle(
+            &h.log,
+            &scope,
+            "c1",
+            "kubectl.act",
+            json!({"name": "web"}),
+            CallOrigin::Api,
+        )
+        .await
+        .unwrap();
+    refused(&o, WRONG_TARGET);
+    assert!(h.executed().is_empty());
+}

@@ -154,8 +154,15 @@ fn call_sections(record: &ApprovalRecord) -> Vec<Value> {
     let args = code_json(&record.args);
     let pieces = escaped_pieces(&args, MAX_TEXT - 10);
     let n = pieces.len();
+    // The target (cluster and account) first, where no padded argument can push it out.
+    let on = record
+        .args
+        .get(sopilot_protocol::TARGET_ARG)
+        .and_then(Value::as_str)
+        .map(|t| format!(" on target *{}*", escape(t)))
+        .unwrap_or_default();
     let mut out = vec![section(&format!(
-        ":warning: *Approval needed* — `{}`\n*Call*: `{}` with these arguments (canonical JSON):",
+        ":warning: *Approval needed* — `{}`{on}\n*Call*: `{}` with these arguments (canonical JSON):",
         escape(&record.tool),
         escape(&record.tool)
     ))];
@@ -294,8 +301,14 @@ pub fn approval_resolved(record: &ApprovalRecord, decided_at: Option<DateTime<Ut
 
 /// The notification text of an approval message (what a phone shows).
 pub fn approval_text(record: &ApprovalRecord) -> String {
+    let on = record
+        .args
+        .get(sopilot_protocol::TARGET_ARG)
+        .and_then(Value::as_str)
+        .map(|t| format!(" on {t}"))
+        .unwrap_or_default();
     match record.state {
-        ApprovalState::Pending => format!("Approval needed: {} ({})", record.tool, record.id),
+        ApprovalState::Pending => format!("Approval needed: {}{on} ({})", record.tool, record.id),
         _ => format!("{} — {}", record.tool, outcome_line(record)),
     }
 }
@@ -496,6 +509,25 @@ mod tests {
             .unwrap();
         assert_eq!(actions["elements"][0]["value"], "apr-1a2b3c");
         assert_eq!(actions["elements"][1]["action_id"], DENY);
+    }
+
+    #[test]
+    fn an_approval_names_its_target_before_any_argument() {
+        let mut r = record(ApprovalState::Pending, None, None);
+        r.args["target"] = json!("prod-eu");
+        // Arguments padded to push the JSON's `target` out of the shown sections.
+        r.args["aaa"] = json!("x".repeat(40_000));
+        let blocks = approval_request(&r);
+        let first = blocks[0]["text"]["text"].as_str().unwrap();
+        assert!(first.contains("on target *prod-eu*"), "{first}");
+        assert!(approval_text(&r).contains("on prod-eu"));
+        let without = approval_request(&record(ApprovalState::Pending, None, None));
+        assert!(
+            !without[0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("target")
+        );
     }
 
     #[test]
