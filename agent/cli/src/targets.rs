@@ -185,6 +185,40 @@ pub fn check(targets: &[TargetConfig]) -> Result<(), String> {
     Ok(())
 }
 
+/// What SOPilot's own environment would give every target's servers alike (they inherit it),
+/// and so would blur which account or cluster a target reaches: refused. `var` reads the
+/// environment.
+fn check_environment(
+    targets: &[TargetConfig],
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    if var("SOPILOT_AWS_ROLE_ARN").is_some() {
+        return Err("targets: SOPILOT_AWS_ROLE_ARN is set in SOPilot's environment, so every target's AWS servers would assume that one role; unset it and give each target `aws: {role_arn: ...}`".into());
+    }
+    if let Some(t) = targets
+        .iter()
+        .find(|t| t.aws.as_ref().is_some_and(|a| a.profile.is_some()))
+        && var("AWS_ACCESS_KEY_ID").is_some()
+    {
+        return Err(format!(
+            "targets: {} names an AWS profile, but AWS_ACCESS_KEY_ID in SOPilot's environment would win over it (the SDK reads environment keys first) for every target; remove the keys from the environment (use profiles or roles throughout)",
+            t.name
+        ));
+    }
+    let no_cluster: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.kubernetes.is_none() && !t.env.contains_key("KUBECONFIG"))
+        .map(|t| t.name.as_str())
+        .collect();
+    if no_cluster.len() > 1 {
+        return Err(format!(
+            "targets: {} name no cluster (`kubernetes`), so all would reach the one of SOPilot's own KUBECONFIG or service account; give each its own `kubernetes: {{context: ...}}` or `{{eks_cluster: ...}}`",
+            no_cluster.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Every target with its servers: `servers(env)` gives the servers of one environment (the
 /// builtin ones and the configured ones), and each target's kubectl gets its cluster.
 pub fn specs(
@@ -192,6 +226,16 @@ pub fn specs(
     base_env: &[(String, String)],
     servers: impl Fn(&[(String, String)]) -> Result<Vec<ServerSpec>, String>,
 ) -> Result<Vec<TargetSpec>, String> {
+    if !targets.is_empty() {
+        // The simulator's environment (`base_env`) is the process's own for the servers.
+        check_environment(targets, |k| {
+            base_env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(k).ok())
+        })?;
+    }
     let mut specs = Vec::new();
     for t in targets {
         let mut list = servers(&t.server_env(base_env))?;
@@ -277,6 +321,28 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("does not name"), "{err}");
         load("targets:\n  - {name: prod}\nserve:\n  schedules:\n    - {name: nightly, cron: \"0 2 * * *\", target: prod}\n").unwrap();
+    }
+
+    #[test]
+    fn what_the_environment_would_give_every_target_alike_is_refused() {
+        let t =
+            parse("- {name: a, aws: {profile: a}}\n- {name: b, kubernetes: {context: b}}").unwrap();
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        check_environment(&t, env(&[])).unwrap();
+        let err = check_environment(&t, env(&[("AWS_ACCESS_KEY_ID", "AKID")])).unwrap_err();
+        assert!(err.contains("would win over it"), "{err}");
+        let err = check_environment(&t, env(&[("SOPILOT_AWS_ROLE_ARN", "arn")])).unwrap_err();
+        assert!(err.contains("every target's AWS servers"), "{err}");
+        let two = parse("- {name: a}\n- {name: b}").unwrap();
+        let err = check_environment(&two, env(&[])).unwrap_err();
+        assert!(err.contains("a, b name no cluster"), "{err}");
     }
 
     #[test]
