@@ -398,6 +398,7 @@ impl RunManager {
                     done_at: None,
                 },
             );
+            self.record_queued(&run_id, &sop, &params, &req);
             self.inner.waiting.fetch_add(1, Ordering::SeqCst);
             m.runs_started.fetch_add(1, Ordering::Relaxed);
             let started = Started::New {
@@ -432,6 +433,38 @@ impl RunManager {
             None => Err(StartError::BadRequest(format!(
                 "no target's routes claim this trigger ({key}) and no target is the default; add its account and region, or its cluster label, to a target's `routes`"
             ))),
+        }
+    }
+
+    /// Records an accepted run before it waits for a slot, leased to this replica: if the
+    /// replica dies while it waits, another carries it on ([`RunManager::take_over_expired`]);
+    /// an accepted alarm is never only in memory. A store that cannot record it leaves the run
+    /// to start anyway (recorded as it starts): a run is better than a lost alarm.
+    fn record_queued(
+        &self,
+        run_id: &str,
+        sop: &Sop,
+        params: &BTreeMap<String, String>,
+        req: &StartRequest,
+    ) {
+        let store = &self.inner.runner.store;
+        let model = self
+            .inner
+            .runner
+            .model
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |m| m.name());
+        let recorded = store
+            .create_run(
+                run_id,
+                &sop.name,
+                &serde_json::to_value(&req.trigger).unwrap_or_default(),
+                &serde_json::to_value(params).unwrap_or_default(),
+                &model,
+            )
+            .and_then(|()| store.claim(run_id, &this_replica(), RUN_LEASE));
+        if let Err(e) = recorded {
+            tracing::warn!(%run_id, "cannot record the queued run; it is in this replica's memory only until it starts: {e}");
         }
     }
 
@@ -518,12 +551,26 @@ impl RunManager {
         params: BTreeMap<String, String>,
         req: StartRequest,
     ) {
+        // The lease is held from the start, while the run waits for a slot too.
+        let cancel = self.inner.shutdown.child_token();
+        let lease = tokio::spawn(keep_lease(
+            self.inner.runner.store.clone(),
+            run_id.clone(),
+            cancel.clone(),
+        ));
         let permit = self.inner.slots.clone().acquire_owned().await;
         self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
         let Ok(_permit) = permit else {
+            lease.abort();
             self.done(&key, &run_id);
             return;
         };
+        if cancel.is_cancelled() {
+            // Another replica took it over while it waited here.
+            lease.abort();
+            self.done(&key, &run_id);
+            return;
+        }
         let mut runner = self.inner.runner.clone();
         runner.gate.approver = Arc::new(HubApprover {
             hub: self.inner.hub.clone(),
@@ -552,12 +599,6 @@ impl RunManager {
             carries_on: req.carries_on,
             run_id: Some(run_id.clone()),
         };
-        let cancel = self.inner.shutdown.child_token();
-        let lease = tokio::spawn(keep_lease(
-            self.inner.runner.store.clone(),
-            run_id.clone(),
-            cancel.clone(),
-        ));
         let result = runner.run(input, cancel).await;
         lease.abort();
         if let Err(e) = self.inner.runner.store.release(&run_id, &this_replica()) {

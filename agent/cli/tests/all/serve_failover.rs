@@ -35,11 +35,12 @@ struct Pair {
 impl Pair {
     async fn start(tag: &str) -> Option<Pair> {
         // The scripted model raises the HPA's maximum to 20 at the restart step: escalated.
-        Self::start_with(tag, None).await
+        Self::start_with(tag, None, "").await
     }
 
-    /// The pair, both replicas' models playing `script` (default: [`Pair::start`]'s).
-    async fn start_with(tag: &str, script: Option<&str>) -> Option<Pair> {
+    /// The pair, both replicas' models playing `script` (default: [`Pair::start`]'s), with
+    /// `serve_extra` in their `serve` sections.
+    async fn start_with(tag: &str, script: Option<&str>, serve_extra: &str) -> Option<Pair> {
         let schema = Schema::create(tag)?;
         let (url, sim) = (schema.url(), sim().await);
         let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -47,8 +48,8 @@ impl Pair {
             let (sim, url) = (&sim, &url);
             async move {
                 match script {
-                    Some(s) => start_server_scripted(sim, &dir, url, "", s).await,
-                    None => start_server_on(sim, &dir, url, "").await,
+                    Some(s) => start_server_scripted(sim, &dir, url, serve_extra, s).await,
+                    None => start_server_on(sim, &dir, url, serve_extra).await,
                 }
             }
         };
@@ -65,7 +66,10 @@ impl Pair {
 }
 
 fn alert() -> Value {
-    let pod = "payment-service-7d8f9c6b5-x2k9p";
+    alert_for("payment-service-7d8f9c6b5-x2k9p")
+}
+
+fn alert_for(pod: &str) -> Value {
     json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"KubePodCrashLooping\", pod=\"{pod}\"}}"), "status": "firing",
         "receiver": "sopilot", "groupLabels": {"alertname": "KubePodCrashLooping"},
         "commonLabels": {"alertname": "KubePodCrashLooping", "namespace": "payment", "pod": pod},
@@ -306,7 +310,7 @@ async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
         mut a,
         b,
         _store: _kept,
-    }) = Pair::start_with("takeover", Some(SLOW_AFTER_A_CHANGE)).await
+    }) = Pair::start_with("takeover", Some(SLOW_AFTER_A_CHANGE), "").await
     else {
         return;
     };
@@ -324,7 +328,7 @@ async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
     a.child.wait().await.unwrap();
 
     // Within the lease (30 s) and a check (10 s), B carries the run on, and it finishes.
-    let runs = runs_until(&http, &b, 90, |runs| {
+    let runs = runs_until(&http, &b, 150, |runs| {
         runs.iter()
             .any(|r| r["id"] != first.as_str() && r["status"] != "running")
     })
@@ -370,4 +374,86 @@ async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
     assert_eq!(executed(&http, &b, next_id, "kubectl.patch_hpa").await, 0);
     assert_eq!(executed(&http, &b, &first, "kubectl.patch_hpa").await, 1);
     assert_eq!(hpa_max(&sim), Some(json!(12)));
+}
+
+#[tokio::test]
+async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
+    let Some(Pair {
+        http,
+        mut a,
+        b,
+        _store: _kept,
+        ..
+    }) = Pair::start_with(
+        "queued",
+        Some(SLOW_AFTER_A_CHANGE),
+        "  max_concurrent_runs: 1\n",
+    )
+    .await
+    else {
+        return;
+    };
+    // The first run takes A's only slot (its model thinks for ten minutes)...
+    let first = fire(&http, &a).await;
+    for _ in 0..120 {
+        if executed(&http, &b, &first, "kubectl.patch_hpa").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // ...so a second alert waits in A's queue: accepted, recorded, leased.
+    let r: Value = http
+        .post(format!("{}/hooks/alertmanager", a.url))
+        .bearer_auth(AM_TOKEN)
+        .json(&alert_for("payment-service-7d8f9c6b5-q7w2z"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "started", "{r}");
+    let queued = r["run_id"].as_str().unwrap().to_owned();
+    let v = wait_for(
+        &http,
+        &format!("{}/api/runs/{queued}", b.url),
+        "the queued run's record",
+        |_| true,
+    )
+    .await;
+    assert_eq!(v["run"]["status"], "running", "{v:#}");
+    assert!(
+        v["events"].as_array().unwrap().is_empty(),
+        "it has not started: {v:#}"
+    );
+
+    a.child.start_kill().unwrap();
+    a.child.wait().await.unwrap();
+
+    // B carries both on: the queued alarm is not lost.
+    let runs = runs_until(&http, &b, 150, |runs| {
+        [&first, &queued].iter().all(|id| {
+            runs.iter()
+                .any(|r| r["id"] == id.as_str() && r["status"] == "interrupted")
+        })
+    })
+    .await;
+    for id in [&first, &queued] {
+        let row = runs.iter().find(|r| r["id"] == id.as_str()).unwrap();
+        let v = wait_for(
+            &http,
+            &format!("{}/api/runs/{id}", b.url),
+            "the run",
+            |_| true,
+        )
+        .await;
+        let reason = v["run"]["reason"].as_str().unwrap();
+        let next = runs
+            .iter()
+            .find(|r| reason.contains(r["id"].as_str().unwrap()) && r["id"] != id.as_str());
+        assert!(
+            next.is_some(),
+            "{id} is carried on by a new run: {row:#} {reason}"
+        );
+    }
 }

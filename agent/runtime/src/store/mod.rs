@@ -232,6 +232,8 @@ impl Store {
     }
 
     /// Records a new run, owned by this process.
+    /// A run recorded before it starts (queued) is recorded again as it starts: its
+    /// parameters and model are updated while it is still running.
     pub fn create_run(
         &self,
         id: &str,

@@ -87,14 +87,7 @@ impl RunManager {
             RunEventKind::RunStarted { target, .. } => target.clone(),
             _ => None,
         });
-        let run_id = new_run_id();
-        let why = format!(
-            "its replica stopped mid-run; run {run_id} on {} carries it on",
-            this_replica()
-        );
-        store.interrupt(first, &why).map_err(|e| e.to_string())?;
-        let _ = store.append_event(first, RunEventKind::Note { message: why });
-        let req = StartRequest {
+        let mut req = StartRequest {
             trigger,
             sop: Some(sop.name.clone()),
             params: Default::default(),
@@ -103,6 +96,20 @@ impl RunManager {
             carries_on: Some(first.to_owned()),
         };
         let key = req.trigger.dedup_key();
+        // A run that was still queued never started: its target is bound as at intake.
+        if let Err(e) = self.bind_target(&mut req, &key) {
+            store
+                .interrupt(first, &format!("its replica stopped; {e}"))
+                .map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
+        let run_id = new_run_id();
+        let why = format!(
+            "its replica stopped mid-run; run {run_id} on {} carries it on",
+            this_replica()
+        );
+        store.interrupt(first, &why).map_err(|e| e.to_string())?;
+        let _ = store.append_event(first, RunEventKind::Note { message: why });
         if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
             tracing::info!(run_id = %first, "a repeat of its trigger already started run {holder}; not carrying it on");
             return Ok(None);
@@ -114,6 +121,7 @@ impl RunManager {
                 done_at: None,
             },
         );
+        self.record_queued(&run_id, &sop, &params, &req);
         self.inner.waiting.fetch_add(1, Ordering::SeqCst);
         self.inner
             .metrics

@@ -18,7 +18,9 @@ impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
         self.execute_lazily(
             "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
+             WHERE runs.status = 'running'",
             params![
                 s(run.id),
                 s(run.sop),

@@ -13,7 +13,9 @@ use crate::store::{PastChange, StoreError};
 impl RunStore for Sqlite {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
+             WHERE runs.status = 'running'",
             params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce],
         )?;
         Ok(())
