@@ -284,6 +284,18 @@ turns:
       - kubectl.patch_hpa: {namespace: payment, name: payment-service-hpa, max_replicas: 12}
 "#;
 
+/// Waits (through `server`) until run `first` executed its HPA change, after which its model
+/// thinks for ten minutes.
+async fn changed_then_thinking(http: &reqwest::Client, server: &Server, first: &str) {
+    for _ in 0..120 {
+        if executed(http, server, first, "kubectl.patch_hpa").await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("run {first} never executed its HPA change");
+}
+
 /// Polls `server`'s run list until `ok` holds; panics after `secs`.
 async fn runs_until(
     http: &reqwest::Client,
@@ -316,13 +328,7 @@ async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
     };
     let first = fire(&http, &a).await;
     // A changed the HPA (allowed), then its model thinks: kill A there.
-    for _ in 0..120 {
-        if executed(&http, &b, &first, "kubectl.patch_hpa").await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(executed(&http, &b, &first, "kubectl.patch_hpa").await, 1);
+    changed_then_thinking(&http, &b, &first).await;
     assert_eq!(hpa_max(&sim), Some(json!(12)));
     a.child.start_kill().unwrap(); // SIGKILL: the lease is not released, it runs out
     a.child.wait().await.unwrap();
@@ -395,12 +401,7 @@ async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
     };
     // The first run takes A's only slot (its model thinks for ten minutes)...
     let first = fire(&http, &a).await;
-    for _ in 0..120 {
-        if executed(&http, &b, &first, "kubectl.patch_hpa").await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    changed_then_thinking(&http, &b, &first).await;
     // ...so a second alert waits in A's queue: accepted, recorded, leased.
     let r: Value = http
         .post(format!("{}/hooks/alertmanager", a.url))
