@@ -389,7 +389,8 @@ async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
         mut a,
         b,
         _store: _kept,
-        ..
+        // Kept to the end: the simulated cluster the replicas act on.
+        sim: _sim,
     }) = Pair::start_with(
         "queued",
         Some(SLOW_AFTER_A_CHANGE),
