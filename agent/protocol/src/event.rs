@@ -156,6 +156,14 @@ pub fn root_cause_of(events: &[RunEvent]) -> Option<&RootCause> {
     })
 }
 
+/// The target a run's timeline says it was bound to (its `run_started` event), if any.
+pub fn target_of(events: &[RunEvent]) -> Option<&str> {
+    events.iter().find_map(|e| match &e.kind {
+        RunEventKind::RunStarted { target, .. } => target.as_deref(),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

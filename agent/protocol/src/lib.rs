@@ -16,7 +16,7 @@ mod tool;
 mod trigger;
 
 pub use decision::{Decision, UnknownDecision};
-pub use event::{ApprovalState, RunEvent, RunEventKind, RunStatus, root_cause_of};
+pub use event::{ApprovalState, RunEvent, RunEventKind, RunStatus, root_cause_of, target_of};
 pub use history::{DEFAULT_HISTORY_WINDOW_MINUTES, History, HpaBounds};
 pub use impact::{
     HpaImpact, Impact, NodeImpact, ObjectRef, PdbImpact, PodImpact, RevisionImpact, Workload,

@@ -191,6 +191,16 @@ impl Targets {
         let names: Vec<&str> = self.places.iter().map(|p| p.target.name.as_str()).collect();
         names.join(", ")
     }
+
+    /// The configured targets' names, in order; empty without configured targets (the
+    /// implicit `default` is nobody's to name).
+    pub fn names(&self) -> Vec<&str> {
+        self.places
+            .iter()
+            .filter(|_| self.configured)
+            .map(|p| p.target.name.as_str())
+            .collect()
+    }
 }
 
 /// A start failure, naming the target it happened in.

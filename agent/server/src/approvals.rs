@@ -244,10 +244,7 @@ impl ApprovalHub {
                 dry_run: false,
                 offered: Default::default(),
                 // The run's own target: the approved call acts there or nowhere.
-                target: events.iter().find_map(|e| match &e.kind {
-                    sopilot_protocol::RunEventKind::RunStarted { target, .. } => target.clone(),
-                    _ => None,
-                }),
+                target: sopilot_protocol::target_of(&events).map(str::to_owned),
                 done_before: Vec::new(),
             },
             Err(e) => {

@@ -304,12 +304,7 @@ impl RunManager {
         if targets.configured() && targets.get(name).is_some() {
             return Ok(());
         }
-        let names: Vec<&str> = targets
-            .places()
-            .iter()
-            .filter(|_| targets.configured())
-            .map(|p| p.target.name.as_str())
-            .collect();
+        let names = targets.names();
         Err(if names.is_empty() {
             format!("no target {name:?}: this SOPilot configures no targets; leave `target` out")
         } else {

@@ -85,9 +85,14 @@ async fn fire(http: &reqwest::Client, server: &Server) -> String {
 
 /// Sends the alert to `server`; returns its answer.
 async fn send_alert(http: &reqwest::Client, server: &Server) -> Value {
+    send(http, server, &alert()).await
+}
+
+/// Sends Alertmanager payload `alert` to `server`; returns its answer.
+async fn send(http: &reqwest::Client, server: &Server, alert: &Value) -> Value {
     http.post(format!("{}/hooks/alertmanager", server.url))
         .bearer_auth(AM_TOKEN)
-        .json(&alert())
+        .json(alert)
         .send()
         .await
         .unwrap()
@@ -404,16 +409,7 @@ async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
     let first = fire(&http, &a).await;
     changed_then_thinking(&http, &b, &first).await;
     // ...so a second alert waits in A's queue: accepted, recorded, leased.
-    let r: Value = http
-        .post(format!("{}/hooks/alertmanager", a.url))
-        .bearer_auth(AM_TOKEN)
-        .json(&alert_for("payment-service-7d8f9c6b5-q7w2z"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = send(&http, &a, &alert_for("payment-service-7d8f9c6b5-q7w2z")).await;
     assert_eq!(r["status"], "started", "{r}");
     let queued = r["run_id"].as_str().unwrap().to_owned();
     let v = wait_for(

@@ -23,12 +23,7 @@ impl Runner {
             }
             Some(name) => Err(RunError::UnknownTarget {
                 name: name.clone(),
-                known: targets
-                    .places()
-                    .iter()
-                    .filter(|_| targets.configured())
-                    .map(|p| p.target.name.clone())
-                    .collect(),
+                known: targets.names().into_iter().map(str::to_owned).collect(),
             }),
             None if targets.configured() => Ok(input
                 .trigger

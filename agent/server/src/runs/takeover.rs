@@ -83,10 +83,7 @@ impl RunManager {
                     .collect()
             })
             .unwrap_or_default();
-        let target = events.iter().find_map(|e| match &e.kind {
-            RunEventKind::RunStarted { target, .. } => target.clone(),
-            _ => None,
-        });
+        let target = sopilot_protocol::target_of(&events).map(str::to_owned);
         let mut req = StartRequest {
             trigger,
             sop: Some(sop.name.clone()),
