@@ -170,7 +170,8 @@ kill $SIM 2>/dev/null || true
     echo "on one PostgreSQL store. With several replicas request i goes to replica i mod n (a load"
     echo "balancer without affinity), so a group's repeats reach every replica and must join the"
     echo "run one of them started. Model \`none\`, one cheap SOP (bench/serve-load/sops), 64"
-    echo "concurrent runs and a queue of 100,000 per replica, a 10-minute dedup window."
+    echo "concurrent runs per replica and a run queue of 100,000 (shared by the replicas on"
+    echo "PostgreSQL), a 10-minute dedup window."
     echo
     echo "- sopilot: this repository at $(git rev-parse --short HEAD); binary $SOPILOT ($BUILT)."
     echo "- Command: \`bench/serve-load/replicas.sh $REPEATS\` (RATE=$RATE, LOAD_SECONDS=$SECONDS_, DUPLICATES=$DUPLICATES, CONFIGS=\"$CONFIGS\")."

@@ -29,8 +29,8 @@ pub use gateway::{
 pub use report::{Evidence, ReportParts, RunReport, StopReason};
 pub use runloop::{Budgets, RunError, RunInput, Runner, new_run_id, offered_tools, report_json};
 pub use store::{
-    ApprovalMessage, ApprovalRef, CallAudit, Lease, Location, PastChange, Reuse, RunRow, SET_ASIDE,
-    Store, StoreError, UnroutedTrigger, this_replica,
+    ApprovalMessage, ApprovalRef, CallAudit, Enqueued, Lease, Location, Offer, PastChange,
+    QueuedRun, Reuse, RunRow, SET_ASIDE, Store, StoreError, UnroutedTrigger, this_replica,
 };
 pub use targets::{Clash, Place, TargetSpec, Targets};
 pub use tokio_util::sync::CancellationToken;

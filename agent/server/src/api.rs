@@ -75,8 +75,14 @@ async fn get_run(
     authorize(&s, &headers, Role::Viewer, "read runs")?;
     let (run, events, calls) = s.runs.store().run(&id)?;
     let root_cause = sopilot_protocol::root_cause_of(&events).cloned();
+    // Which replica holds the run (while it runs), and until when unless renewed.
+    let lease = s
+        .runs
+        .store()
+        .lease(&id)?
+        .map(|l| json!({"replica": l.owner, "until": l.until}));
     Ok(Json(
-        json!({"run": run, "root_cause": root_cause, "events": events, "tool_calls": calls}),
+        json!({"run": run, "lease": lease, "root_cause": root_cause, "events": events, "tool_calls": calls}),
     ))
 }
 

@@ -1,28 +1,41 @@
-//! Turning triggers into runs: SOP routing, deduplication, bounded concurrency and queue.
+//! Turning triggers into runs: SOP routing, deduplication, the shared run queue and bounded
+//! concurrency.
+//!
+//! An accepted trigger's run is recorded and queued in the store (one transaction); every
+//! replica with a free slot takes the oldest queued run, whichever replica accepted it
+//! ([`RunManager::dispatch`]): the accepting replica at once, the others when they look
+//! ([`keep_dispatching`], every [`LOOK_EVERY`]) or when one of their runs ends. A busy
+//! replica's backlog is worked off by idle ones, and a replica that dies leaves its queued
+//! runs to the others.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use sopilot_protocol::{RunEventKind, Trigger};
 use sopilot_runtime::{
-    Budgets, CancellationToken, Observer, Reuse, RunInput, Runner, UnroutedTrigger, new_run_id,
-    this_replica,
+    Budgets, CancellationToken, Enqueued, Observer, Offer, Reuse, RunInput, Runner,
+    UnroutedTrigger, new_run_id, this_replica,
 };
 use sopilot_sop::Sop;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::approvals::{ApprovalHub, HubApprover};
 
+mod queue;
 mod takeover;
 use crate::metrics::Metrics;
+pub use queue::{LOOK_EVERY, keep_dispatching};
 pub use takeover::{CHECK_EVERY, keep_taking_over};
 
-/// Where a run request came from; channels use it to report progress.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a run request came from; channels use it to report progress (whichever replica
+/// runs it: it is queued with the run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// A webhook (`sns`, `eventbridge`, `alertmanager`).
     Webhook(String),
@@ -76,6 +89,10 @@ pub enum StartError {
     BadRequest(String),
     #[error("the run queue is full ({0} waiting); try again later")]
     QueueFull(usize),
+    /// The store could not record and queue the run: nothing was accepted, so the sender
+    /// should try again (webhooks get a 503).
+    #[error("the run could not be queued ({0}); try again")]
+    Unavailable(String),
 }
 
 /// The SOPs a request may run, best first: the one it names; else every SOP with a
@@ -183,9 +200,51 @@ impl Default for RunManagerOptions {
     }
 }
 
+/// A trigger's run as this replica knows it (the store's trigger claims are the truth
+/// shared by every replica; this map answers repeats of runs running here without asking).
 struct Entry {
     run_id: String,
-    done_at: Option<Instant>,
+    state: EntryState,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum EntryState {
+    /// Accepted here and queued at this instant; any replica may be running it now.
+    Queued(Instant),
+    /// Running on this replica.
+    Running,
+    /// Ended on this replica at this instant.
+    Done(Instant),
+}
+
+impl Entry {
+    fn queued(run_id: String) -> Entry {
+        Entry {
+            run_id,
+            state: EntryState::Queued(Instant::now()),
+        }
+    }
+
+    fn running(run_id: String) -> Entry {
+        Entry {
+            run_id,
+            state: EntryState::Running,
+        }
+    }
+
+    /// Whether a repeat may join this run without asking the store: it runs here, or ended
+    /// here within the window.
+    fn known_here(&self) -> bool {
+        !matches!(self.state, EntryState::Queued(_))
+    }
+
+    /// Whether the entry is still worth keeping `window` on.
+    fn fresh(&self, window: Duration) -> bool {
+        match self.state {
+            EntryState::Queued(at) | EntryState::Done(at) => at.elapsed() < window,
+            EntryState::Running => true,
+        }
+    }
 }
 
 struct Inner {
@@ -196,7 +255,6 @@ struct Inner {
     options: RunManagerOptions,
     dedup: Mutex<HashMap<String, Entry>>,
     slots: Arc<Semaphore>,
-    waiting: AtomicUsize,
     listeners: Vec<Arc<dyn RunListener>>,
     shutdown: CancellationToken,
 }
@@ -251,7 +309,6 @@ impl RunManager {
                 options,
                 dedup: Mutex::new(HashMap::new()),
                 slots,
-                waiting: AtomicUsize::new(0),
                 listeners,
                 shutdown: CancellationToken::new(),
             }),
@@ -328,8 +385,8 @@ impl RunManager {
         plan(&self.inner.sops, req)
     }
 
-    /// Accepts a request without waiting for the run: a repeat joins its run, a new one is
-    /// queued. Never blocks on the run itself. Traced as a `sopilot.trigger` span, the parent
+    /// Accepts a request without waiting for the run: a repeat joins its run, a new one
+    /// starts here or is queued for any replica. Never blocks on the run itself. Traced as a `sopilot.trigger` span, the parent
     /// of the run's span.
     pub fn submit(&self, req: StartRequest) -> Result<Started, StartError> {
         let span = trigger_span(&req);
@@ -348,63 +405,91 @@ impl RunManager {
             return Err(e);
         }
         let window = self.inner.options.dedup_window;
+        let mut dedup = lock(&self.inner.dedup);
+        dedup.retain(|_, e| e.fresh(window));
+        // A schedule firing again starts a new run once the last one is done; it only joins a
+        // run that is still going (schedules never overlap themselves).
+        if matches!(req.trigger, Trigger::Schedule { .. })
+            && dedup
+                .get(&key)
+                .is_some_and(|e| matches!(e.state, EntryState::Done(_)))
         {
-            let mut dedup = lock(&self.inner.dedup);
-            dedup.retain(|_, e| e.done_at.is_none_or(|d| d.elapsed() < window));
-            // A schedule firing again starts a new run once the last one is done; it only
-            // joins a run that is still going (schedules never overlap themselves).
-            if matches!(req.trigger, Trigger::Schedule { .. })
-                && dedup.get(&key).is_some_and(|e| e.done_at.is_some())
-            {
-                dedup.remove(&key);
-            }
-            if let Some(e) = dedup.get(&key) {
-                let run_id = e.run_id.clone();
-                drop(dedup);
-                return Ok(self.join(run_id, &key));
-            }
-            let (sop, params) = match self.plan(&req) {
-                Ok(p) => p,
-                Err(e) => {
-                    m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
-                    drop(dedup);
-                    self.unrouted(&req, &key, &e);
-                    return Err(e);
-                }
-            };
-            let waiting = self.inner.waiting.load(Ordering::SeqCst);
-            if waiting >= self.inner.options.queue_size {
+            dedup.remove(&key);
+        }
+        if let Some(e) = dedup.get(&key).filter(|e| e.known_here()) {
+            let run_id = e.run_id.clone();
+            drop(dedup);
+            return Ok(self.join(run_id, &key));
+        }
+        let (sop, params) = match self.plan(&req) {
+            Ok(p) => p,
+            Err(e) => {
                 m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
-                return Err(StartError::QueueFull(waiting));
-            }
-            if let Some(e) = self.fenced_off() {
-                tracing::info!(trigger = %key, "{e}");
+                drop(dedup);
+                self.unrouted(&req, &key, &e);
                 return Err(e);
             }
-            let run_id = new_run_id();
-            if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
-                drop(dedup);
-                return Ok(self.join(holder, &key));
-            }
-            dedup.insert(
-                key.clone(),
-                Entry {
-                    run_id: run_id.clone(),
-                    done_at: None,
-                },
-            );
-            self.record_queued(&run_id, &sop, &params, &req);
-            self.inner.waiting.fetch_add(1, Ordering::SeqCst);
-            m.runs_started.fetch_add(1, Ordering::Relaxed);
-            let started = Started::New {
-                run_id: run_id.clone(),
-                sop: sop.name.clone(),
-            };
-            let this = self.clone();
-            let run = async move { this.execute(run_id, key, sop, params, req).await };
-            tokio::spawn(run.instrument(tracing::Span::current()));
-            Ok(started)
+        };
+        if let Some(e) = self.fenced_off() {
+            tracing::info!(trigger = %key, "{e}");
+            return Err(e);
         }
+        let run_id = new_run_id();
+        if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
+            drop(dedup);
+            return Ok(self.join(holder, &key));
+        }
+        let request = queue::Request::of(&key, &sop.name, &params, &req);
+        self.accept(dedup, run_id, sop, request)
+    }
+
+    /// Records a new run, holding the dedup map (so a repeat arriving meanwhile joins it): a
+    /// free slot here starts it at once; else it waits in the shared queue for the first
+    /// replica with one.
+    fn accept(
+        &self,
+        mut dedup: std::sync::MutexGuard<'_, HashMap<String, Entry>>,
+        run_id: String,
+        sop: Sop,
+        request: queue::Request,
+    ) -> Result<Started, StartError> {
+        let m = &self.inner.metrics;
+        let me = this_replica();
+        let slot = self.inner.slots.clone().try_acquire_owned().ok();
+        let offer = match slot {
+            Some(_) => Offer::Start {
+                owner: &me,
+                lease: RUN_LEASE,
+            },
+            None => Offer::Queue {
+                limit: self.inner.options.queue_size,
+            },
+        };
+        if let Err(e) = self.enqueue(&run_id, &sop, &request, offer) {
+            m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        m.runs_started.fetch_add(1, Ordering::Relaxed);
+        let started = Started::New {
+            run_id: run_id.clone(),
+            sop: sop.name.clone(),
+        };
+        let key = request.key.clone();
+        match slot {
+            Some(slot) => {
+                dedup.insert(key, Entry::running(run_id.clone()));
+                drop(dedup);
+                let run = self.clone().execute(run_id, sop, request, slot);
+                tokio::spawn(run.instrument(tracing::Span::current()));
+            }
+            None => {
+                dedup.insert(key, Entry::queued(run_id));
+                drop(dedup);
+                // A slot freed while it was being queued takes it now.
+                self.dispatch();
+            }
+        }
+        Ok(started)
     }
 
     /// With targets configured, binds a run an alarm, alert, event, investigation or
@@ -431,17 +516,19 @@ impl RunManager {
         }
     }
 
-    /// Records an accepted run before it waits for a slot, leased to this replica: if the
-    /// replica dies while it waits, another carries it on ([`RunManager::take_over_expired`]);
-    /// an accepted alarm is never only in memory. A store that cannot record it leaves the run
-    /// to start anyway (recorded as it starts): a run is better than a lost alarm.
-    fn record_queued(
+    /// Records an accepted run in the store, with its request, for `offer`: queued for
+    /// whichever replica has a slot first, or leased to this one, which starts it now. An
+    /// accepted alarm is never only in one replica's memory. A full queue or a store that
+    /// cannot take it gives the trigger's claim back and refuses the request (the sender
+    /// tries again).
+    fn enqueue(
         &self,
         run_id: &str,
         sop: &Sop,
-        params: &BTreeMap<String, String>,
-        req: &StartRequest,
-    ) {
+        request: &queue::Request,
+        offer: Offer<'_>,
+    ) -> Result<(), StartError> {
+        let key = &request.key;
         let store = &self.inner.runner.store;
         let model = self
             .inner
@@ -449,18 +536,27 @@ impl RunManager {
             .model
             .as_ref()
             .map_or_else(|| "none".to_owned(), |m| m.name());
-        let recorded = store
-            .create_run(
-                run_id,
-                &sop.name,
-                &serde_json::to_value(&req.trigger).unwrap_or_default(),
-                &serde_json::to_value(params).unwrap_or_default(),
-                &model,
-            )
-            .and_then(|()| store.claim(run_id, &this_replica(), RUN_LEASE));
-        if let Err(e) = recorded {
-            tracing::warn!(%run_id, "cannot record the queued run; it is in this replica's memory only until it starts: {e}");
+        let queued = store.enqueue_run(
+            run_id,
+            &sop.name,
+            &serde_json::to_value(&request.trigger).unwrap_or_default(),
+            &serde_json::to_value(&request.params).unwrap_or_default(),
+            &model,
+            &serde_json::to_value(request).unwrap_or_default(),
+            offer,
+        );
+        let refused = match queued {
+            Ok(Enqueued::Queued | Enqueued::Started) => return Ok(()),
+            Ok(Enqueued::Full(n)) => StartError::QueueFull(n),
+            Err(e) => {
+                tracing::error!(trigger = %key, "cannot queue the run: {e}");
+                StartError::Unavailable(e.to_string())
+            }
+        };
+        if let Err(e) = store.unclaim_trigger(key, run_id) {
+            tracing::warn!(trigger = %key, "cannot give the trigger's claim back: {e}");
         }
+        Err(refused)
     }
 
     /// A repeat joins its run's timeline (a failure to note it loses nothing).
@@ -512,7 +608,7 @@ impl RunManager {
                 tracing::warn!(trigger = %key, "no matching SOP can take this trigger: {why}");
                 why.clone()
             }
-            StartError::QueueFull(_) => return,
+            StartError::QueueFull(_) | StartError::Unavailable(_) => return,
         };
         if req.sop.is_some() {
             return;
@@ -538,34 +634,21 @@ impl RunManager {
         }
     }
 
+    /// Runs `run_id`, which this replica took from the queue (its lease is this replica's),
+    /// in the slot `permit` holds; then takes the next queued run.
     async fn execute(
         self,
         run_id: String,
-        key: String,
         sop: Sop,
-        params: BTreeMap<String, String>,
-        req: StartRequest,
+        req: queue::Request,
+        permit: OwnedSemaphorePermit,
     ) {
-        // The lease is held from the start, while the run waits for a slot too.
         let cancel = self.inner.shutdown.child_token();
         let lease = tokio::spawn(keep_lease(
             self.inner.runner.store.clone(),
             run_id.clone(),
             cancel.clone(),
         ));
-        let permit = self.inner.slots.clone().acquire_owned().await;
-        self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
-        let Ok(_permit) = permit else {
-            lease.abort();
-            self.done(&key, &run_id);
-            return;
-        };
-        if cancel.is_cancelled() {
-            // Another replica took it over while it waited here.
-            lease.abort();
-            self.done(&key, &run_id);
-            return;
-        }
         let mut runner = self.inner.runner.clone();
         runner.gate.approver = Arc::new(HubApprover {
             hub: self.inner.hub.clone(),
@@ -586,7 +669,7 @@ impl RunManager {
         }
         let input = RunInput {
             sop,
-            params,
+            params: req.params,
             trigger: Some(req.trigger),
             budgets: self.inner.options.budgets.clone(),
             dry_run: false,
@@ -606,14 +689,19 @@ impl RunManager {
         for l in &self.inner.listeners {
             l.finished(&run_id, result.as_ref().ok());
         }
-        self.done(&key, &run_id);
+        self.done(&req.key, &run_id);
+        drop(permit);
+        self.dispatch();
     }
 
     /// The run of `key` ended: repeats start a new run once the dedup window has passed,
     /// here and on every replica.
     fn done(&self, key: &str, run_id: &str) {
-        if let Some(e) = lock(&self.inner.dedup).get_mut(key) {
-            e.done_at = Some(Instant::now());
+        if let Some(e) = lock(&self.inner.dedup)
+            .get_mut(key)
+            .filter(|e| e.run_id == run_id)
+        {
+            e.state = EntryState::Done(Instant::now());
         }
         if let Err(e) = self.inner.runner.store.trigger_done(key, run_id) {
             tracing::warn!(trigger = %key, %run_id, "cannot mark the trigger's run finished in the store: {e}");
@@ -626,30 +714,22 @@ impl RunManager {
 /// approvals are carried out at once by the replica they are pressed on).
 pub const RUN_LEASE: Duration = Duration::from_secs(30);
 
-/// Keeps this replica's lease on `run_id` (claimed once its record exists, then renewed every
-/// third of [`RUN_LEASE`]) until aborted. Once held, a lease lost (another replica took the
-/// run over after it ran out) cancels the run here: two replicas never carry one run on.
+/// Renews this replica's lease on `run_id` (taken with the run from the queue) every third
+/// of [`RUN_LEASE`] until aborted. A lease lost (another replica took the run over after it
+/// ran out) cancels the run here: two replicas never carry one run on.
 async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String, cancel: CancellationToken) {
     let me = this_replica();
-    let mut held = false;
     loop {
         match store.claim(&run_id, &me, RUN_LEASE) {
-            Ok(true) => held = true,
-            Ok(false) if held => {
+            Ok(true) => {}
+            Ok(false) => {
                 tracing::error!(%run_id, "this replica lost the run's lease (another replica carries the run on); stopping it here");
                 cancel.cancel();
                 return;
             }
-            Ok(false) => {}
             Err(e) => tracing::warn!(%run_id, "cannot renew the run's lease: {e}"),
         }
-        // Until the run's record exists (a queued run has none yet), ask again soon.
-        let next = if held {
-            RUN_LEASE / 3
-        } else {
-            Duration::from_secs(1)
-        };
-        tokio::time::sleep(next).await;
+        tokio::time::sleep(RUN_LEASE / 3).await;
     }
 }
 
@@ -695,6 +775,9 @@ fn trigger_routed(span: &tracing::Span, result: &Result<Started, StartError>) {
         }
         Err(StartError::QueueFull(_)) => {
             span.record("sopilot.outcome", "queue_full");
+        }
+        Err(StartError::Unavailable(_)) => {
+            span.record("sopilot.outcome", "store_unavailable");
         }
     }
 }

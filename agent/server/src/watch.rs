@@ -155,8 +155,12 @@ impl EventFilter {
             target: self.options.cluster.clone(),
             carries_on: None,
         });
-        // A full queue is not a trigger seen: the next update of the Event retries.
-        if !matches!(result, Err(StartError::QueueFull(_))) {
+        // A full queue or a store that could not queue it is not a trigger seen: the next
+        // update of the Event retries.
+        if !matches!(
+            result,
+            Err(StartError::QueueFull(_) | StartError::Unavailable(_))
+        ) {
             self.last.insert(key, Instant::now());
         }
         Seen::Submitted(result)

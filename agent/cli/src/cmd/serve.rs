@@ -241,6 +241,12 @@ async fn serve_async(args: &ServeArgs) -> Result<(), String> {
         runs.clone(),
         stop.clone(),
     ));
+    // Runs queued by any replica (a busy one, or one that died) are taken here when a slot
+    // is free.
+    tokio::spawn(sopilot_server::runs::keep_dispatching(
+        runs.clone(),
+        stop.clone(),
+    ));
     let shutdown = async move {
         stop_requested().await;
         tracing::info!("shutting down");

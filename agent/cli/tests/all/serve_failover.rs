@@ -5,7 +5,9 @@
 //!   still there;
 //! - both alive, the approval is pressed on B: the run on A carries it out, once, and B says
 //!   so;
-//! - a repeat of the alert sent to B joins the run A started (dedup through the store).
+//! - a repeat of the alert sent to B joins the run A started (dedup through the store);
+//! - an alert A accepts while busy is run by idle B (the shared queue), and one queued while
+//!   both are busy is run by B after A is killed.
 //!
 //! Exactly once is read from the store's audit (one executed row), not from the cluster,
 //! where a second identical patch would change nothing visible.
@@ -308,15 +310,16 @@ async fn runs_until(
     secs: u64,
     ok: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
+    let mut runs = Vec::new();
     for _ in 0..secs * 4 {
         let v = wait_for(http, &format!("{}/api/runs", server.url), "runs", |_| true).await;
-        let runs = v["runs"].as_array().unwrap().clone();
+        runs = v["runs"].as_array().unwrap().clone();
         if ok(&runs) {
             return runs;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    panic!("timed out after {secs} s waiting for the runs");
+    panic!("timed out after {secs} s waiting for the runs: {runs:#?}");
 }
 
 #[tokio::test]
@@ -387,17 +390,37 @@ async fn a_run_whose_replica_died_is_carried_on_without_repeating_its_change() {
     assert_eq!(hpa_max(&sim), Some(json!(12)));
 }
 
+/// Whether `server`'s log says it took `run_id` from the shared queue.
+fn took(server: &Server, run_id: &str) -> bool {
+    server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("took a queued run") && l.contains(run_id))
+}
+
+/// Waits until run `run_id` (read through `server`) has events: it started somewhere.
+async fn started(http: &reqwest::Client, server: &Server, run_id: &str) -> Value {
+    wait_for(
+        http,
+        &format!("{}/api/runs/{run_id}", server.url),
+        "the run's first events",
+        |v| !v["events"].as_array().unwrap().is_empty(),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
+async fn an_alarm_a_busy_replica_accepts_is_run_by_an_idle_one() {
     let Some(Pair {
         http,
-        mut a,
+        a,
         b,
         _store: _kept,
-        // Kept to the end: the simulated cluster the replicas act on.
         sim: _sim,
     }) = Pair::start_with(
-        "queued",
+        "handoff",
         Some(SLOW_AFTER_A_CHANGE),
         "  max_concurrent_runs: 1\n",
     )
@@ -405,53 +428,106 @@ async fn an_alarm_queued_on_a_replica_that_dies_is_carried_on_by_another() {
     else {
         return;
     };
-    // The first run takes A's only slot (its model thinks for ten minutes)...
+    // The first alert takes A's only slot: its model thinks for ten minutes.
     let first = fire(&http, &a).await;
     changed_then_thinking(&http, &b, &first).await;
-    // ...so a second alert waits in A's queue: accepted, recorded, leased.
+    // A second one, sent to A too, waits in the shared queue; idle B takes it (B looks every
+    // second) while A is still busy.
     let r = send(&http, &a, &alert_for("payment-service-7d8f9c6b5-q7w2z")).await;
     assert_eq!(r["status"], "started", "{r}");
-    let queued = r["run_id"].as_str().unwrap().to_owned();
+    let second = r["run_id"].as_str().unwrap().to_owned();
+    let v = started(&http, &a, &second).await;
+    let b_pid = format!(":{}", b.child.id().unwrap());
+    let holder = v["lease"]["replica"].as_str().unwrap_or_default();
+    assert!(holder.ends_with(&b_pid), "B holds it: {v:#}");
+    assert!(took(&b, &second), "B's log says it took it from the queue");
+    assert!(!took(&a, &second));
     let v = wait_for(
         &http,
-        &format!("{}/api/runs/{queued}", b.url),
+        &format!("{}/api/runs/{first}", b.url),
+        "the first run",
+        |_| true,
+    )
+    .await;
+    let a_pid = format!(":{}", a.child.id().unwrap());
+    let holder = v["lease"]["replica"].as_str().unwrap_or_default();
+    assert!(holder.ends_with(&a_pid), "A still runs the first: {v:#}");
+}
+
+/// Each replica's run thinks for long (A's, pod x2k9p) or a moment (B's, pod q7w2z); a third
+/// alert (pod m3n4b) finds no slot. Every run reads the namespace's events, which name the
+/// simulator's crashlooping pod x2k9p: the long pause is kept from the others by `absent`.
+const BUSY_EVERYWHERE: &str = r#"
+turns:
+  - when: {contains: ["Step 3: Restart", "q7w2z"]}
+    pause_seconds: 15
+    say: done thinking
+  - when: {contains: ["Step 3: Restart", "x2k9p"], absent: ["carries on run", "q7w2z", "m3n4b"]}
+    pause_seconds: 600
+    say: still thinking
+"#;
+
+#[tokio::test]
+async fn an_alarm_queued_while_every_replica_is_busy_outlives_the_replica_that_accepted_it() {
+    let Some(Pair {
+        http,
+        mut a,
+        b,
+        _store: _kept,
+        sim: _sim,
+    }) = Pair::start_with(
+        "queued",
+        Some(BUSY_EVERYWHERE),
+        "  max_concurrent_runs: 1\n",
+    )
+    .await
+    else {
+        return;
+    };
+    let first = fire(&http, &a).await;
+    let second = send(&http, &b, &alert_for("payment-service-7d8f9c6b5-q7w2z")).await;
+    let second = second["run_id"].as_str().unwrap().to_owned();
+    started(&http, &b, &first).await;
+    started(&http, &b, &second).await;
+    // Both replicas are busy: the third alert, accepted by A, waits in the shared queue.
+    let r = send(&http, &a, &alert_for("payment-service-7d8f9c6b5-m3n4b")).await;
+    assert_eq!(r["status"], "started", "{r}");
+    let third = r["run_id"].as_str().unwrap().to_owned();
+    let v = wait_for(
+        &http,
+        &format!("{}/api/runs/{third}", b.url),
         "the queued run's record",
         |_| true,
     )
     .await;
-    assert_eq!(v["run"]["status"], "running", "{v:#}");
-    assert!(
-        v["events"].as_array().unwrap().is_empty(),
-        "it has not started: {v:#}"
-    );
+    assert_eq!(v["run"]["status"], "running", "recorded at once: {v:#}");
+    assert!(v["events"].as_array().unwrap().is_empty(), "queued: {v:#}");
+    assert_eq!(v["lease"], Value::Null, "nobody's yet: {v:#}");
 
-    a.child.start_kill().unwrap();
+    a.child.start_kill().unwrap(); // SIGKILL
     a.child.wait().await.unwrap();
 
-    // B carries both on: the queued alarm is not lost.
+    // B's run ends, B takes the queued alarm and runs it to its end; A's own run is carried
+    // on once its lease has run out. Nothing is lost.
     let runs = runs_until(&http, &b, 150, |runs| {
-        [&first, &queued].iter().all(|id| {
+        let status = |id: &str| {
             runs.iter()
-                .any(|r| r["id"] == id.as_str() && r["status"] == "interrupted")
-        })
+                .find(|r| r["id"] == id)
+                .map(|r| r["status"].clone())
+        };
+        status(&third).is_some_and(|s| s != "running")
+            && status(&first) == Some(json!("interrupted"))
     })
     .await;
-    for id in [&first, &queued] {
-        let row = runs.iter().find(|r| r["id"] == id.as_str()).unwrap();
-        let v = wait_for(
-            &http,
-            &format!("{}/api/runs/{id}", b.url),
-            "the run",
-            |_| true,
-        )
-        .await;
-        let reason = v["run"]["reason"].as_str().unwrap();
-        let next = runs
-            .iter()
-            .find(|r| reason.contains(r["id"].as_str().unwrap()) && r["id"] != id.as_str());
-        assert!(
-            next.is_some(),
-            "{id} is carried on by a new run: {row:#} {reason}"
-        );
-    }
+    assert!(took(&b, &third), "B took the queued alarm from the queue");
+    let row = |id: &str| runs.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_ne!(row(&third)["status"], "interrupted", "{:#}", row(&third));
+    let reason = row(&first)["reason"].as_str().unwrap().to_owned();
+    assert!(
+        runs.iter().any(|r| r["id"] != first.as_str()
+            && r["id"] != second.as_str()
+            && r["id"] != third.as_str()
+            && reason.contains(r["id"].as_str().unwrap())),
+        "A's run is carried on by a new run: {reason}"
+    );
 }

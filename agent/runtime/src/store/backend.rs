@@ -46,6 +46,7 @@ pub(crate) trait Backend:
     + InboxStore
     + LeaseStore
     + DedupStore
+    + QueueStore
     + ChangeLockStore
     + Send
     + Sync
@@ -60,6 +61,7 @@ impl<T> Backend for T where
         + InboxStore
         + LeaseStore
         + DedupStore
+        + QueueStore
         + ChangeLockStore
         + Send
         + Sync
@@ -182,6 +184,41 @@ pub(crate) trait DedupStore {
     ) -> Result<String, StoreError>;
     /// Marks `key`'s claim by `run_id` finished at `at` (nothing when another run holds it).
     fn trigger_done(&self, key: &str, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Drops `key`'s claim if `run_id` holds it (its run was never recorded).
+    fn unclaim_trigger(&self, key: &str, run_id: &str) -> Result<(), StoreError>;
+}
+
+/// The run queue every process on the store takes runs from (see `queue.rs`).
+pub(crate) trait QueueStore {
+    /// Records `run` and queues it with `request` (opaque JSON text) in one transaction,
+    /// unless `limit` or more runs are queued already; then writes nothing and returns how
+    /// many are.
+    fn enqueue(
+        &self,
+        run: &NewRun<'_>,
+        request: &str,
+        limit: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Takes the oldest queued run that is still `running` (recorded, not interrupted),
+    /// skipping rows another replica is taking at the same moment, and makes `owner` its
+    /// owner until `until`, in one transaction; queued runs no longer running are dropped on
+    /// the way. Returns its id and request.
+    fn dequeue(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// Records `run` leased to `owner` until `until`, not queued: its accepting process had a
+    /// free slot and starts it at once. Committed durably, as a claim is.
+    fn start_leased(
+        &self,
+        run: &NewRun<'_>,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// How many runs are queued.
+    fn queued(&self) -> Result<i64, StoreError>;
 }
 
 /// The change lock every process on the store takes (see `lock.rs`).

@@ -59,4 +59,10 @@ impl Store {
     pub fn trigger_done(&self, key: &str, run_id: &str) -> Result<(), StoreError> {
         self.backend.trigger_done(key, run_id, now())
     }
+
+    /// Gives `key` up if `run_id` holds it: its run was never recorded (the queue was full),
+    /// so nothing may join it.
+    pub fn unclaim_trigger(&self, key: &str, run_id: &str) -> Result<(), StoreError> {
+        self.backend.unclaim_trigger(key, run_id)
+    }
 }

@@ -70,6 +70,6 @@ impl Store {
     }
 }
 
-fn until(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> {
+pub(super) fn until(now: DateTime<Utc>, lease: std::time::Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(1))
 }

@@ -18,6 +18,7 @@ mod lease;
 mod location;
 mod lock;
 mod pg;
+mod queue;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,7 @@ pub use inbox::ApprovalMessage;
 pub use lease::Lease;
 pub use location::Location;
 pub use lock::ChangesHeld;
+pub use queue::{Enqueued, Offer, QueuedRun};
 pub use unrouted::UnroutedTrigger;
 
 /// A store failure.

@@ -282,7 +282,8 @@ pub async fn start(
         }
         Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),
     };
-    // The run's record appears when it starts; a queued run is found on the list later.
+    // The run is recorded as it is accepted (started here, or queued for any replica); a
+    // store slow to show it sends the user to the list instead.
     let mut to = format!("/runs?q={}", url_part(&run_id));
     for _ in 0..50 {
         if s.runs.store().run(&run_id).is_ok() {

@@ -26,6 +26,7 @@ pub(crate) fn submit(s: &AppState, req: StartRequest) -> Result<Json<Value>, Api
         )),
         Err(StartError::BadRequest(m)) => Err(ApiError::BadRequest(m)),
         Err(StartError::QueueFull(n)) => Err(ApiError::TooMany(format!("{n} runs are waiting"))),
+        Err(e @ StartError::Unavailable(_)) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 

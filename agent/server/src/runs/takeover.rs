@@ -93,7 +93,8 @@ impl RunManager {
             carries_on: Some(first.to_owned()),
         };
         let key = req.trigger.dedup_key();
-        // A run that was still queued never started: its target is bound as at intake.
+        // A run taken from the queue that died before it started has no bound target in its
+        // timeline: its target is bound as at intake.
         if let Err(e) = self.bind_target(&mut req, &key) {
             store
                 .interrupt(first, &format!("its replica stopped; {e}"))
@@ -102,32 +103,36 @@ impl RunManager {
         }
         let run_id = new_run_id();
         let why = format!(
-            "its replica stopped mid-run; run {run_id} on {} carries it on",
+            "its replica stopped mid-run; run {run_id}, queued by {}, carries it on",
             this_replica()
         );
+        // Interrupted first: its claim on the trigger passes to the new run.
         store.interrupt(first, &why).map_err(|e| e.to_string())?;
         let _ = store.append_event(first, RunEventKind::Note { message: why });
         if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
             tracing::info!(run_id = %first, "a repeat of its trigger already started run {holder}; not carrying it on");
             return Ok(None);
         }
-        lock(&self.inner.dedup).insert(
-            key.clone(),
-            Entry {
-                run_id: run_id.clone(),
-                done_at: None,
-            },
-        );
-        self.record_queued(&run_id, &sop, &params, &req);
-        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
+        // Queued past the queue's limit: a run already accepted is never refused.
+        let request = super::queue::Request::of(&key, &sop.name, &params, &req);
+        let offer = sopilot_runtime::Offer::Queue { limit: usize::MAX };
+        if let Err(e) = self.enqueue(&run_id, &sop, &request, offer) {
+            let lost = format!("run {run_id} could not be queued to carry this run on: {e}");
+            let _ = store.append_event(
+                first,
+                RunEventKind::Note {
+                    message: lost.clone(),
+                },
+            );
+            return Err(lost);
+        }
+        lock(&self.inner.dedup).insert(key, Entry::queued(run_id.clone()));
         self.inner
             .metrics
             .runs_started
             .fetch_add(1, Ordering::Relaxed);
         tracing::info!(run_id = %first, "carrying on a dead replica's run as {run_id}");
-        let this = self.clone();
-        let id = run_id.clone();
-        tokio::spawn(async move { this.execute(id, key, sop, params, req).await });
+        self.dispatch();
         Ok(Some(run_id))
     }
 
@@ -135,7 +140,7 @@ impl RunManager {
     fn runs_here(&self, run_id: &str) -> bool {
         lock(&self.inner.dedup)
             .values()
-            .any(|e| e.run_id == run_id && e.done_at.is_none())
+            .any(|e| e.run_id == run_id && matches!(e.state, super::EntryState::Running))
     }
 }
 

@@ -226,6 +226,9 @@ fn start(
         Err(StartError::QueueFull(n)) => Outcome::Said(format!(
             "Too busy: {n} runs are waiting. Try again in a minute."
         )),
+        Err(StartError::Unavailable(why)) => Outcome::Said(format!(
+            "Cannot queue it right now ({why}). Try again in a minute."
+        )),
     }
 }
 

@@ -70,4 +70,12 @@ impl DedupStore for Postgres {
         )?;
         Ok(())
     }
+
+    fn unclaim_trigger(&self, key: &str, run_id: &str) -> Result<(), StoreError> {
+        self.execute_lazily(
+            "DELETE FROM trigger_claims WHERE dedup_key = $1 AND run_id = $2",
+            params![s(key), s(run_id)],
+        )?;
+        Ok(())
+    }
 }

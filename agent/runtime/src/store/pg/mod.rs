@@ -15,6 +15,7 @@ mod client;
 mod dedup;
 mod lease;
 mod lock;
+mod queue;
 mod runs;
 mod schema;
 mod tls;

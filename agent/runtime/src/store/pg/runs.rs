@@ -14,25 +14,31 @@ use crate::store::{PastChange, StoreError};
 /// run at the same moment.
 const EVENT_RETRIES: usize = 50;
 
+/// Records a new run (`$1`…`$9`: [`new_run_params`]); a run recorded already (queued) gets
+/// its parameters and model updated while it is still running.
+pub(super) const INSERT_RUN: &str = "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce)
+     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
+     WHERE runs.status = 'running'";
+
+/// The parameters of [`INSERT_RUN`].
+pub(super) fn new_run_params(run: &NewRun<'_>) -> Params {
+    params![
+        s(run.id),
+        s(run.sop),
+        run.trigger.clone(),
+        run.params.clone(),
+        s(run.model),
+        run.started_at,
+        i64::from(run.pid),
+        s(run.host),
+        s(run.nonce)
+    ]
+}
+
 impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
-        self.execute_lazily(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
-             WHERE runs.status = 'running'",
-            params![
-                s(run.id),
-                s(run.sop),
-                run.trigger.clone(),
-                run.params.clone(),
-                s(run.model),
-                run.started_at,
-                i64::from(run.pid),
-                s(run.host),
-                s(run.nonce)
-            ],
-        )?;
+        self.execute_lazily(INSERT_RUN, new_run_params(run))?;
         Ok(())
     }
 
@@ -58,7 +64,8 @@ impl RunStore for Postgres {
     ) -> Result<Vec<(String, i64, Option<String>)>, StoreError> {
         self.rows(
             "SELECT id, pid, process_nonce FROM runs WHERE status = 'running' AND host = $1
-               AND (lease_until IS NULL OR lease_until < $2 OR owner = host || ':' || pid)"
+               AND (lease_until IS NULL OR lease_until < $2 OR owner = host || ':' || pid)
+               AND id NOT IN (SELECT run_id FROM run_queue)"
                 .into(),
             params![s(host), now],
             |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),

@@ -10,7 +10,7 @@
 use postgres::Client;
 
 /// The newest schema this binary knows (the same numbering as SQLite's).
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 /// Any number, the same in every sopilot: the advisory lock migrations are applied under.
 const MIGRATION_LOCK: i64 = 0x50_1107_5709;
@@ -71,6 +71,12 @@ CREATE TABLE trigger_claims (
   done_at TIMESTAMPTZ);
 ";
 
+/// Version 5: the run queue every replica takes runs from (as SQLite's).
+const V5_RUN_QUEUE: &str = "
+CREATE TABLE run_queue (run_id TEXT PRIMARY KEY, request TEXT NOT NULL, queued_at TIMESTAMPTZ NOT NULL);
+CREATE INDEX run_queue_at ON run_queue (queued_at, run_id);
+";
+
 /// Brings the schema to [`VERSION`]; `Ok(Some(found))` when it is newer than that (nothing
 /// changed then).
 pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Error> {
@@ -94,7 +100,8 @@ pub(super) fn migrate(client: &mut Client) -> Result<Option<i64>, postgres::Erro
             1 => V1_TABLES,
             2 => V2_OWNERSHIP,
             3 => V3_EXECUTION,
-            _ => V4_TRIGGER_CLAIMS,
+            4 => V4_TRIGGER_CLAIMS,
+            _ => V5_RUN_QUEUE,
         })?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",

@@ -60,4 +60,12 @@ impl DedupStore for Sqlite {
         )?;
         Ok(())
     }
+
+    fn unclaim_trigger(&self, key: &str, run_id: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM trigger_claims WHERE dedup_key = ?1 AND run_id = ?2",
+            params![key, run_id],
+        )?;
+        Ok(())
+    }
 }

@@ -14,6 +14,7 @@ mod approvals;
 mod dedup;
 mod lease;
 mod lock;
+mod queue;
 mod runs;
 mod schema;
 

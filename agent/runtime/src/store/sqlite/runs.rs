@@ -10,15 +10,21 @@ use crate::store::backend::{
 use crate::store::changes::stamp;
 use crate::store::{PastChange, StoreError};
 
+/// Records a new run; a run recorded already (queued) gets its parameters and model updated
+/// while it is still running.
+pub(super) fn insert_run(c: &Connection, run: &NewRun<'_>) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
+         WHERE runs.status = 'running'",
+        params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce],
+    )?;
+    Ok(())
+}
+
 impl RunStore for Sqlite {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
-             WHERE runs.status = 'running'",
-            params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce],
-        )?;
-        Ok(())
+        insert_run(&self.conn(), run)
     }
 
     fn finish_run(
@@ -36,7 +42,8 @@ impl RunStore for Sqlite {
         Ok(())
     }
 
-    /// A file is this host's: every running run nobody holds a live lease on.
+    /// A file is this host's: every running run nobody holds a live lease on, except queued
+    /// runs (they wait for whichever process takes them next).
     fn running_here(
         &self,
         host: &str,
@@ -46,7 +53,8 @@ impl RunStore for Sqlite {
         // lives is what the caller decides.
         self.rows(
             "SELECT id, pid, process_nonce FROM runs WHERE status = 'running'
-               AND (lease_until IS NULL OR lease_until < ?1 OR owner = ?2 || ':' || pid)",
+               AND (lease_until IS NULL OR lease_until < ?1 OR owner = ?2 || ':' || pid)
+               AND id NOT IN (SELECT run_id FROM run_queue)",
             params![stamp(now), host],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

@@ -77,8 +77,14 @@ CREATE TABLE trigger_claims (
   dedup_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, claimed_at TEXT NOT NULL, done_at TEXT);
 ";
 
+/// Version 5: the run queue every process on the store takes runs from (see `store/queue.rs`).
+const V5_RUN_QUEUE: &str = "
+CREATE TABLE run_queue (run_id TEXT PRIMARY KEY, request TEXT NOT NULL, queued_at TEXT NOT NULL);
+CREATE INDEX run_queue_at ON run_queue (queued_at, run_id);
+";
+
 /// The newest schema this binary knows.
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 /// Brings the store to [`VERSION`] in one transaction, or refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreError> {
@@ -105,7 +111,8 @@ pub(super) fn migrate(conn: &mut Connection, shown: &str) -> Result<(), StoreErr
             1 => version_1(&tx)?,
             2 => tx.execute_batch(V2_OWNERSHIP)?,
             3 => tx.execute_batch(V3_EXECUTION)?,
-            _ => tx.execute_batch(V4_TRIGGER_CLAIMS)?,
+            4 => tx.execute_batch(V4_TRIGGER_CLAIMS)?,
+            _ => tx.execute_batch(V5_RUN_QUEUE)?,
         }
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",

@@ -91,6 +91,7 @@ pub(super) fn a_version_2_store_is_upgraded_in_place(f: &Fixture) {
         "ALTER TABLE approvals DROP COLUMN executed_by;
          ALTER TABLE runs DROP COLUMN process_nonce;
          DROP TABLE trigger_claims;
+         DROP TABLE run_queue;
          DELETE FROM schema_version WHERE version >= 3;",
     );
     let s = f.open();

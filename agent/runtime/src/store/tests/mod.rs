@@ -1,5 +1,5 @@
-//! The store's tests. The suite (`suite.rs`, `lease.rs`) runs against both backends: SQLite
-//! in a temporary folder, and PostgreSQL in a schema of its own when `SOPILOT_TEST_POSTGRES`
+//! The store's tests. The suite (`suite.rs`, `lease.rs`, `queue.rs`, …) runs against both
+//! backends: SQLite in a temporary folder, and PostgreSQL in a schema of its own when `SOPILOT_TEST_POSTGRES`
 //! names a server (`postgres://postgres@127.0.0.1:5432/test`; `.ci/run` and `scripts/test`
 //! set it when one answers). Without it the PostgreSQL half says it is skipped and passes,
 //! except under `CI=true`, where it fails.
@@ -11,6 +11,7 @@ mod execution;
 mod fixture;
 mod lease;
 mod postgres;
+mod queue;
 mod suite;
 
 pub(super) use fixture::Fixture;

@@ -474,7 +474,7 @@ pub(super) fn a_store_newer_than_this_binary_is_refused(f: &Fixture) {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 4,
+                known: 5,
                 ..
             }
         ),
