@@ -125,7 +125,7 @@ impl TargetConfig {
 
     /// The environment of this target's servers: `base` (the process's additions, such as
     /// a simulator's), then `env`, then the `aws` settings.
-    fn server_env(&self, base: &[(String, String)]) -> Vec<(String, String)> {
+    pub(crate) fn server_env(&self, base: &[(String, String)]) -> Vec<(String, String)> {
         let mut env: BTreeMap<String, String> = base.iter().cloned().collect();
         env.extend(self.env.clone());
         if let Some(aws) = &self.aws {

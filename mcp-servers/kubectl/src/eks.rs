@@ -80,6 +80,24 @@ pub struct EksEndpoint {
 /// first tool call).
 pub async fn configure(cluster: &str) -> Result<(kube::Config, TokenSource), EksError> {
     let aws = sopilot_mcp_common::aws::load(AWS_ATTEMPTS).await?;
+    configure_with(cluster, aws).await
+}
+
+/// [`configure`] with the AWS settings `var` names (a target's region, profile, endpoint and
+/// role; see [`sopilot_mcp_common::aws::load_for`]) instead of this process's: how
+/// `sopilot serve` watches a target's EKS cluster.
+pub async fn configure_for(
+    cluster: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(kube::Config, TokenSource), EksError> {
+    let aws = sopilot_mcp_common::aws::load_for(AWS_ATTEMPTS, var).await?;
+    configure_with(cluster, aws).await
+}
+
+async fn configure_with(
+    cluster: &str,
+    aws: sopilot_mcp_common::aws::SdkConfig,
+) -> Result<(kube::Config, TokenSource), EksError> {
     let region = aws
         .region()
         .map(ToString::to_string)

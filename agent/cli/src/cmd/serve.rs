@@ -329,7 +329,10 @@ async fn start_run_once(
             .map(|c| (c, w.options()))
             .into_iter()
             .collect(),
-        Some(w) => target_watches(&config.targets, w).await?,
+        Some(w) => {
+            let base = sim.map(RunningSim::server_env).unwrap_or_default();
+            target_watches(&config.targets, w, &base).await?
+        }
     };
     let work = RunOnce {
         schedules,
@@ -345,26 +348,18 @@ async fn start_run_once(
 }
 
 /// One event watcher per target, on the target's own cluster; its events bind their runs to
-/// the target.
+/// the target. `base` is the environment this process adds to every target's servers (a
+/// simulator's endpoints).
 async fn target_watches(
     targets: &[crate::targets::TargetConfig],
     w: &crate::config::WatchConfig,
+    base: &[(String, String)],
 ) -> Result<Vec<(kube::Client, sopilot_server::watch::WatchOptions)>, String> {
     let mut watches = Vec::new();
     for t in targets {
-        let kube = t.kubernetes.as_ref();
-        if kube.is_some_and(|k| k.eks_cluster.is_some()) {
-            return Err(format!(
-                "serve.kubernetes_events: target {} reaches its cluster as an EKS cluster, which the event watcher cannot yet (its AWS settings are the target's servers', not this process's); give the target a kubeconfig context, or watch that cluster with Alertmanager",
-                t.name
-            ));
-        }
-        let client = mcp_kubectl::connect(
-            kube.and_then(|k| k.kubeconfig.clone()),
-            kube.and_then(|k| k.context.clone()),
-        )
-        .await
-        .map_err(|e| format!("serve.kubernetes_events: target {}: {e}", t.name))?;
+        let client = target_client(t, base)
+            .await
+            .map_err(|e| format!("serve.kubernetes_events: target {}: {e}", t.name))?;
         let options = sopilot_server::watch::WatchOptions {
             cluster: Some(t.name.clone()),
             ..w.options()
@@ -372,6 +367,30 @@ async fn target_watches(
         watches.push((client, options));
     }
     Ok(watches)
+}
+
+/// A client of target `t`'s cluster: its kubeconfig and context, or its EKS cluster reached
+/// with the target's own AWS settings (region, profile, role, endpoint: the environment its
+/// servers get), never this process's.
+async fn target_client(
+    t: &crate::targets::TargetConfig,
+    base: &[(String, String)],
+) -> Result<kube::Client, String> {
+    let kube = t.kubernetes.as_ref();
+    if let Some(cluster) = kube.and_then(|k| k.eks_cluster.as_deref()) {
+        let env: std::collections::BTreeMap<String, String> =
+            t.server_env(base).into_iter().collect();
+        let (config, tokens) = mcp_kubectl::eks::configure_for(cluster, |k| env.get(k).cloned())
+            .await
+            .map_err(|e| e.to_string())?;
+        return mcp_kubectl::eks::client(config, tokens).map_err(|e| e.to_string());
+    }
+    mcp_kubectl::connect(
+        kube.and_then(|k| k.kubeconfig.clone()),
+        kube.and_then(|k| k.context.clone()),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// `serve.schedules`, parsed, each checked to route to a SOP.

@@ -468,3 +468,89 @@ async fn serve_watches_each_cluster_and_binds_its_events_runs_to_it() {
     .await;
     assert!(unrouted.to_string().contains("333333333333"), "{unrouted}");
 }
+
+/// `sopilot serve` watching a target that is an EKS cluster (no kubeconfig anywhere): the
+/// watcher reaches it through the target's own AWS settings (EKS DescribeCluster at the
+/// target's endpoint, then a signed token on every request), its event's run is bound to the
+/// target, and the target's kubectl server restarts the pod in that cluster.
+#[tokio::test]
+async fn serve_watches_an_eks_target_through_the_target_s_aws_settings() {
+    let scenario =
+        Scenario::from_file(repo().join("tests/scenarios/payment-incident.yaml")).unwrap();
+    let options = SimOptions {
+        eks_cluster: Some("prod-eks".to_owned()),
+        ..SimOptions::default()
+    };
+    let sim = sopilot_sim_env::start(scenario, options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    std::fs::create_dir_all(p("sops")).unwrap();
+    std::fs::write(p("sops/restart-on-backoff.sop.md"), RESTART_ON_BACKOFF).unwrap();
+    let config = json!({
+        "store": p("db"),
+        "targets": [{
+            "name": "prod-eks", "labels": {"env": "prod"},
+            "kubernetes": {"eks_cluster": "prod-eks"},
+            "aws": {"region": "us-east-1"},
+            "env": {"AWS_ENDPOINT_URL": sim.aws_url()},
+        }],
+        "serve": {
+            "listen": "127.0.0.1:0",
+            "model": "none",
+            "sops": [p("sops")],
+            "policy": [repo().join("policies/default.yaml")],
+            "kubernetes_events": {"namespaces": ["payment"], "reasons": ["BackOff"]},
+        },
+    });
+    std::fs::write(p("serve.yaml"), config.to_string()).unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sopilot"));
+    cmd.current_dir(repo())
+        .env("SOPILOT_API_TOKEN", crate::support::TOKEN)
+        .env("AWS_ACCESS_KEY_ID", "sopilot-sim")
+        .env("AWS_SECRET_ACCESS_KEY", "sopilot-sim")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .env_remove("KUBECONFIG")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SOPILOT_STORE")
+        .args(["serve", "--config"])
+        .arg(p("serve.yaml"));
+    let server = crate::support::spawn(cmd).await;
+    let http = crate::support::http();
+    let listed = crate::support::wait_for(
+        &http,
+        &format!("{}/api/runs", server.url),
+        "the BackOff event's run",
+        |v| !v["runs"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let id = listed["runs"][0]["id"].as_str().unwrap();
+    let run = crate::support::wait_for(
+        &http,
+        &format!("{}/api/runs/{id}", server.url),
+        "the run's start",
+        |v| !run_target(v).is_null(),
+    )
+    .await;
+    assert_eq!(run_target(&run), "prod-eks");
+    assert_eq!(run["run"]["trigger"]["event"]["cluster"], "prod-eks");
+    let described = sim
+        .aws()
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "DescribeCluster")
+        .count();
+    assert!(described >= 1, "the watcher described the EKS cluster");
+    for _ in 0..100 {
+        if sim.get("Pod", Some("payment"), POD).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        sim.get("Pod", Some("payment"), POD).is_none(),
+        "the pod in the EKS cluster was restarted"
+    );
+}

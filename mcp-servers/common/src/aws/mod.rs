@@ -13,6 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 pub use assume::{AssumeRole, EXTERNAL_ID_VAR, ROLE_ARN_VAR, SESSION_NAME};
+pub use aws_config::SdkConfig;
 pub use failure::AwsFailure;
 
 /// How long resolving the region (environment, profile, instance metadata) may take.
@@ -40,7 +41,36 @@ pub enum ConfigError {
 /// (lazily: the first call assumes it).
 pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigError> {
     let role = AssumeRole::from_env()?;
-    let loader = aws_config::defaults(BehaviorVersion::latest())
+    finish(defaults(max_attempts), role).await
+}
+
+/// [`load`] for settings other than this process's: `var` names the region (`AWS_REGION`),
+/// profile (`AWS_PROFILE`), endpoint (`AWS_ENDPOINT_URL`) and role (`SOPILOT_AWS_ROLE_ARN`,
+/// `SOPILOT_AWS_EXTERNAL_ID`) of one target, as its servers' environment would; what it
+/// does not name comes from the standard chain. `sopilot serve` reaches a target's EKS
+/// cluster with it.
+pub async fn load_for(
+    max_attempts: u32,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<aws_config::SdkConfig, ConfigError> {
+    let role = AssumeRole::from_vars(&var)?;
+    let given = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let mut loader = defaults(max_attempts);
+    if let Some(region) = given("AWS_REGION") {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = given("AWS_PROFILE") {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = given("AWS_ENDPOINT_URL") {
+        loader = loader.endpoint_url(endpoint);
+    }
+    finish(loader, role).await
+}
+
+/// The loader with retries and timeouts.
+fn defaults(max_attempts: u32) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(max_attempts.max(1))
@@ -54,7 +84,14 @@ pub async fn load(max_attempts: u32) -> Result<aws_config::SdkConfig, ConfigErro
                 .operation_attempt_timeout(Duration::from_secs(25))
                 .operation_timeout(Duration::from_secs(60))
                 .build(),
-        );
+        )
+}
+
+/// Loads `loader`'s configuration (bounded), checks it has a region, and assumes `role`.
+async fn finish(
+    loader: aws_config::ConfigLoader,
+    role: Option<AssumeRole>,
+) -> Result<aws_config::SdkConfig, ConfigError> {
     let config = tokio::time::timeout(LOAD_TIMEOUT, loader.load())
         .await
         .map_err(|_| ConfigError::Timeout)?;
