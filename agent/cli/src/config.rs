@@ -89,8 +89,11 @@ pub struct ServeConfig {
     /// Repeats of a trigger within this window join its run (default 10m).
     #[serde(default)]
     pub dedup_window: Option<Span>,
+    /// Runs this process carries at once (default 4); more wait in the run queue.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_runs: usize,
+    /// Runs that may wait in the store's run queue, shared by every replica on one store
+    /// (default 64); a trigger finding it full is answered 429.
     #[serde(default = "default_queue")]
     pub queue_size: usize,
     #[serde(default = "default_body")]

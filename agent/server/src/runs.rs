@@ -182,7 +182,9 @@ pub fn origin_text(origin: &Origin) -> String {
 /// Limits of the run manager.
 #[derive(Debug, Clone)]
 pub struct RunManagerOptions {
+    /// Runs this process carries at once.
     pub max_concurrent: usize,
+    /// Runs that may wait in the store's queue (every replica's together).
     pub queue_size: usize,
     /// Repeats of a trigger within this window of its run's end join that run.
     pub dedup_window: Duration,
@@ -684,12 +686,25 @@ impl RunManager {
         }
         match &result {
             Ok(report) => self.inner.metrics.finished(report.status),
-            Err(e) => tracing::error!(%run_id, "run failed to start: {e}"),
+            Err(e) => {
+                // Recorded before it started: ended so, or it would stay `running`, owned
+                // by nobody, and repeats would join it.
+                tracing::error!(%run_id, "run failed to start: {e}");
+                let why = format!("it could not start: {e}");
+                if let Err(e) = self.inner.runner.store.interrupt(&run_id, &why) {
+                    tracing::warn!(%run_id, "cannot mark the run interrupted: {e}");
+                }
+            }
         }
         for l in &self.inner.listeners {
             l.finished(&run_id, result.as_ref().ok());
         }
-        self.done(&req.key, &run_id);
+        if result.is_ok() {
+            self.done(&req.key, &run_id);
+        } else {
+            // An interrupted run holds its key nowhere: a repeat starts a new run.
+            lock(&self.inner.dedup).retain(|_, e| e.run_id != run_id);
+        }
         drop(permit);
         self.dispatch();
     }

@@ -511,8 +511,9 @@ async fn serve_watches_an_eks_target_through_the_target_s_aws_settings() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "info")
         .env_remove("KUBECONFIG")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_ENDPOINT_URL")
+        // SOPilot's own region and endpoint lead nowhere: only the target's reach the cluster.
+        .env("AWS_REGION", "ap-south-1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SOPILOT_STORE")
         .args(["serve", "--config"])

@@ -28,6 +28,16 @@ pub(crate) struct NewRun<'a> {
     pub host: &'a str,
 }
 
+/// The process taking a queued run: it becomes the run's owner and its process (`pid`,
+/// `nonce`, `host`: whose crash recovery judges the run).
+#[derive(Debug)]
+pub(crate) struct Taker<'a> {
+    pub owner: &'a str,
+    pub pid: u32,
+    pub nonce: &'a str,
+    pub host: &'a str,
+}
+
 /// A decision written to a pending approval.
 #[derive(Debug)]
 pub(crate) struct Decided<'a> {
@@ -169,9 +179,9 @@ pub(crate) trait InboxStore {
 pub(crate) trait DedupStore {
     /// Gives `key` to `run_id` unless a run holds it that finished at or after
     /// `reusable_before`, or is still going: not interrupted, its lease (if it has one) not
-    /// run out at `now`, and either its lease held at `now` or claimed at or after
-    /// `stale_before` (a claim whose replica died unnoticed is given up then), and, if its run
-    /// never started (no run row), claimed at or after `unstarted_before`; returns the run
+    /// run out at `now`, and either its lease held at `now`, or still queued, or claimed at
+    /// or after `stale_before` (a claim whose replica died unnoticed is given up then), and,
+    /// if its run was never recorded, claimed at or after `unstarted_before`; returns the run
     /// that holds it now (`run_id` if it was given).
     fn claim_trigger(
         &self,
@@ -205,7 +215,7 @@ pub(crate) trait QueueStore {
     /// the way. Returns its id and request.
     fn dequeue(
         &self,
-        owner: &str,
+        taker: &Taker<'_>,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<(String, String)>, StoreError>;

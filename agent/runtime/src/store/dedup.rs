@@ -14,9 +14,9 @@ use super::{Store, StoreError, now};
 /// approval's wait.
 pub const CLAIM_STALE_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
-/// How long a claim whose run never started holds its key: the replica that accepted the
-/// trigger died or stopped while the run waited in its queue. A run still queued after that
-/// long (a full queue) may be started a second time by a repeat: better than a lost alarm.
+/// How long a claim whose run was never recorded holds its key: the replica that accepted the
+/// trigger died between claiming it and recording the run. (A queued run is recorded, and
+/// holds its key for as long as it waits in the queue.)
 pub const CLAIM_UNSTARTED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Whether a claim still holds once its run finished.

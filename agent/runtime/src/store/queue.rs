@@ -12,6 +12,7 @@
 
 use serde_json::Value;
 
+use super::backend::Taker;
 use super::lease::until;
 use super::{NewRun, Store, StoreError, location, now, process_nonce};
 
@@ -89,8 +90,9 @@ impl Store {
             }
         }
     }
-    /// Takes the oldest queued run for `owner`, leased to it for `lease`; replicas taking at
-    /// once get different runs. Queued runs that stopped running meanwhile (interrupted) are
+    /// Takes the oldest queued run for `owner` (this process), leased to it for `lease` and
+    /// recorded as this process's (crash recovery judges it by this process); replicas
+    /// taking at once get different runs. Queued runs that stopped running meanwhile (interrupted) are
     /// dropped from the queue on the way.
     pub fn dequeue_run(
         &self,
@@ -98,9 +100,16 @@ impl Store {
         lease: std::time::Duration,
     ) -> Result<Option<QueuedRun>, StoreError> {
         let now = now();
+        let host = location::hostname();
+        let taker = Taker {
+            owner,
+            pid: std::process::id(),
+            nonce: process_nonce(),
+            host: &host,
+        };
         Ok(self
             .backend
-            .dequeue(owner, now, until(now, lease))?
+            .dequeue(&taker, now, until(now, lease))?
             .map(|(run_id, request)| QueuedRun { run_id, request }))
     }
 

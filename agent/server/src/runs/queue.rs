@@ -92,6 +92,15 @@ impl RunManager {
                 ),
             );
         };
+        if let Some(Err(e)) = request.target.as_deref().map(|t| self.check_target(t)) {
+            return self.not_started(
+                &run_id,
+                &format!(
+                    "it is bound to a target replica {} does not configure ({e}); give every replica the same targets",
+                    this_replica()
+                ),
+            );
+        }
         lock(&self.inner.dedup).insert(request.key.clone(), Entry::running(run_id.clone()));
         tracing::info!(%run_id, sop = %sop.name, "took a queued run");
         let run = self.clone().execute(run_id, sop.clone(), request, permit);

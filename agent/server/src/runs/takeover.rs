@@ -102,29 +102,26 @@ impl RunManager {
             return Ok(None);
         }
         let run_id = new_run_id();
+        // Queued first (past the queue's limit: a run already accepted is never refused):
+        // should the store refuse it, `first` stays running and claimed by this replica
+        // until the lease runs out, and is taken over again then. Nothing is lost.
+        let request = super::queue::Request::of(&key, &sop.name, &params, &req);
+        let offer = sopilot_runtime::Offer::Queue { limit: usize::MAX };
+        self.enqueue(&run_id, &sop, &request, offer)
+            .map_err(|e| format!("run {run_id} could not be queued to carry it on: {e}"))?;
         let why = format!(
             "its replica stopped mid-run; run {run_id}, queued by {}, carries it on",
             this_replica()
         );
-        // Interrupted first: its claim on the trigger passes to the new run.
+        // Interrupted, `first` gives its claim on the trigger up to the new run.
         store.interrupt(first, &why).map_err(|e| e.to_string())?;
         let _ = store.append_event(first, RunEventKind::Note { message: why });
         if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
-            tracing::info!(run_id = %first, "a repeat of its trigger already started run {holder}; not carrying it on");
+            let why =
+                format!("a repeat of its trigger started run {holder} meanwhile, which handles it");
+            tracing::info!(run_id = %first, "not carrying it on: {why}");
+            store.interrupt(&run_id, &why).map_err(|e| e.to_string())?;
             return Ok(None);
-        }
-        // Queued past the queue's limit: a run already accepted is never refused.
-        let request = super::queue::Request::of(&key, &sop.name, &params, &req);
-        let offer = sopilot_runtime::Offer::Queue { limit: usize::MAX };
-        if let Err(e) = self.enqueue(&run_id, &sop, &request, offer) {
-            let lost = format!("run {run_id} could not be queued to carry this run on: {e}");
-            let _ = store.append_event(
-                first,
-                RunEventKind::Note {
-                    message: lost.clone(),
-                },
-            );
-            return Err(lost);
         }
         lock(&self.inner.dedup).insert(key, Entry::queued(run_id.clone()));
         self.inner

@@ -40,7 +40,9 @@ impl DedupStore for Postgres {
                             AND NOT EXISTS (SELECT 1 FROM runs
                                             WHERE runs.id = trigger_claims.run_id
                                               AND runs.status = 'running'
-                                              AND runs.lease_until >= $3))
+                                              AND runs.lease_until >= $3)
+                            AND NOT EXISTS (SELECT 1 FROM run_queue
+                                            WHERE run_queue.run_id = trigger_claims.run_id))
                         OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
                                      AND (runs.status = 'interrupted'
                                           OR (runs.status = 'running' AND runs.lease_until < $3)))

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use super::runs::{INSERT_RUN, new_run_params};
-use super::{Params, Postgres, lazily, params, s};
+use super::{Params, Postgres, params, s};
 use crate::store::StoreError;
-use crate::store::backend::{NewRun, QueueStore};
+use crate::store::backend::{NewRun, QueueStore, Taker};
 
 impl QueueStore for Postgres {
     fn enqueue(
@@ -18,32 +18,34 @@ impl QueueStore for Postgres {
     ) -> Result<Option<i64>, StoreError> {
         let insert = new_run_params(run);
         let queue = params![s(run.id), s(request), run.started_at];
-        // Committed lazily, as a run's record is: kept when this process dies.
+        // Committed durably: the alarm is answered as accepted once this returns, and then
+        // only this row remembers it.
         self.db.call(move |c| {
-            lazily(c, |tx| {
-                let queued: i64 = tx
-                    .query_one("SELECT count(*) FROM run_queue", &[])?
-                    .try_get(0)?;
-                if queued >= limit {
-                    return Ok(Some(queued));
-                }
-                tx.execute(INSERT_RUN, &insert.refs())?;
-                tx.execute(
-                    "INSERT INTO run_queue (run_id, request, queued_at) VALUES ($1, $2, $3)",
-                    &queue.refs(),
-                )?;
-                Ok(None)
-            })
+            let mut tx = c.transaction()?;
+            let queued: i64 = tx
+                .query_one("SELECT count(*) FROM run_queue", &[])?
+                .try_get(0)?;
+            if queued >= limit {
+                return Ok(Some(queued));
+            }
+            tx.execute(INSERT_RUN, &insert.refs())?;
+            tx.execute(
+                "INSERT INTO run_queue (run_id, request, queued_at) VALUES ($1, $2, $3)",
+                &queue.refs(),
+            )?;
+            tx.commit()?;
+            Ok(None)
         })
     }
 
     fn dequeue(
         &self,
-        owner: &str,
+        taker: &Taker<'_>,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let owner = owner.to_owned();
+        let (owner, pid) = (taker.owner.to_owned(), i64::from(taker.pid));
+        let (nonce, host) = (taker.nonce.to_owned(), taker.host.to_owned());
         self.db.call(move |c| {
             let mut tx = c.transaction()?;
             let taken = loop {
@@ -59,9 +61,11 @@ impl QueueStore for Postgres {
                 };
                 let (id, request): (String, String) = (row.try_get(0)?, row.try_get(1)?);
                 let claimed = tx.execute(
-                    "UPDATE runs SET owner = $2, lease_until = $4 WHERE id = $1 AND status = 'running'
+                    "UPDATE runs SET owner = $2, lease_until = $4, pid = $5, process_nonce = $6,
+                       host = $7
+                     WHERE id = $1 AND status = 'running'
                        AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until < $3)",
-                    &[&id, &owner, &now, &until],
+                    &[&id, &owner, &now, &until, &pid, &nonce, &host],
                 )?;
                 if claimed == 1 {
                     break Some((id, request));

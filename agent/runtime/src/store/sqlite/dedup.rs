@@ -29,7 +29,8 @@ impl DedupStore for Sqlite {
              WHERE (trigger_claims.done_at IS NOT NULL AND trigger_claims.done_at < ?4)
                 OR (trigger_claims.done_at IS NULL AND trigger_claims.claimed_at < ?5
                     AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
-                                      AND runs.status = 'running' AND runs.lease_until >= ?3))
+                                      AND runs.status = 'running' AND runs.lease_until >= ?3)
+                    AND NOT EXISTS (SELECT 1 FROM run_queue WHERE run_queue.run_id = trigger_claims.run_id))
                 OR EXISTS (SELECT 1 FROM runs WHERE runs.id = trigger_claims.run_id
                              AND (runs.status = 'interrupted'
                                   OR (runs.status = 'running' AND runs.lease_until < ?3)))

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use super::Sqlite;
 use super::runs::insert_run;
 use crate::store::StoreError;
-use crate::store::backend::{NewRun, QueueStore};
+use crate::store::backend::{NewRun, QueueStore, Taker};
 use crate::store::changes::stamp;
 
 impl QueueStore for Sqlite {
@@ -17,25 +17,24 @@ impl QueueStore for Sqlite {
         request: &str,
         limit: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let c = self.conn();
-        let tx =
-            rusqlite::Transaction::new_unchecked(&c, rusqlite::TransactionBehavior::Immediate)?;
-        let queued: i64 = tx.query_row("SELECT count(*) FROM run_queue", [], |r| r.get(0))?;
-        if queued >= limit {
-            return Ok(Some(queued));
-        }
-        insert_run(&tx, run)?;
-        tx.execute(
-            "INSERT INTO run_queue (run_id, request, queued_at) VALUES (?1, ?2, ?3)",
-            params![run.id, request, stamp(run.started_at)],
-        )?;
-        tx.commit()?;
-        Ok(None)
+        // Synced: the alarm is answered as accepted once this returns.
+        self.immediately(|c| {
+            let queued: i64 = c.query_row("SELECT count(*) FROM run_queue", [], |r| r.get(0))?;
+            if queued >= limit {
+                return Ok(Some(queued));
+            }
+            insert_run(c, run)?;
+            c.execute(
+                "INSERT INTO run_queue (run_id, request, queued_at) VALUES (?1, ?2, ?3)",
+                params![run.id, request, stamp(run.started_at)],
+            )?;
+            Ok(None)
+        })
     }
 
     fn dequeue(
         &self,
-        owner: &str,
+        taker: &Taker<'_>,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<(String, String)>, StoreError> {
@@ -54,9 +53,10 @@ impl QueueStore for Sqlite {
                     return Ok(None);
                 };
                 let claimed = c.execute(
-                    "UPDATE runs SET owner = ?2, lease_until = ?4 WHERE id = ?1 AND status = 'running'
+                    "UPDATE runs SET owner = ?2, lease_until = ?4, pid = ?5, process_nonce = ?6
+                     WHERE id = ?1 AND status = 'running'
                        AND (owner IS NULL OR owner = ?2 OR lease_until IS NULL OR lease_until < ?3)",
-                    params![id, owner, stamp(now), stamp(until)],
+                    params![id, taker.owner, stamp(now), stamp(until), taker.pid, taker.nonce],
                 )?;
                 if claimed == 1 {
                     return Ok(Some((id, request)));

@@ -17,10 +17,12 @@ super::both_backends!(
     a_run_that_never_started_holds_its_key_for_ten_minutes,
     a_run_whose_lease_ran_out_holds_no_key,
     a_leased_run_holds_its_key_past_the_stale_bound,
+    a_queued_run_holds_its_key_past_the_stale_bound,
     the_change_lock_holds_across_handles,
 );
 
 const WINDOW: Reuse = Reuse::After(Duration::minutes(10));
+const LONG_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub(super) fn the_first_claim_of_a_key_wins_on_every_handle(f: &Fixture) {
     let (a, b) = (f.open(), f.open());
@@ -134,6 +136,31 @@ pub(super) fn a_leased_run_holds_its_key_past_the_stale_bound(f: &Fixture) {
     assert_eq!(claim("run-other", 180), "run-long");
     // The lease runs out: the stale bound applies again.
     assert_eq!(claim("run-other", 182), "run-other");
+}
+
+/// A run waiting in the queue for hours (a storm, every slot busy) still holds its key: a
+/// repeat joins it instead of starting a second run of the same alarm.
+pub(super) fn a_queued_run_holds_its_key_past_the_stale_bound(f: &Fixture) {
+    let s = f.open();
+    let queued = s
+        .enqueue_run(
+            "run-queued",
+            "pod-crashloop",
+            &serde_json::json!({"kind": "manual"}),
+            &serde_json::json!({}),
+            "none",
+            &serde_json::json!({}),
+            crate::store::Offer::Queue { limit: 10 },
+        )
+        .unwrap();
+    assert_eq!(queued, crate::store::Enqueued::Queued);
+    let claim = |run: &str, m: i64| claim_at(&s, "storm", run, m, 10);
+    assert_eq!(claim("run-queued", 0), "run-queued");
+    assert_eq!(claim("run-repeat", 180), "run-queued", "still queued");
+    // Taken and its lease run out (its taker died): the stale bound applies again.
+    assert!(s.dequeue_run("dead", LONG_LEASE).unwrap().is_some());
+    assert!(s.backend.heartbeat("run-queued", "dead", at(181)).unwrap());
+    assert_eq!(claim("run-repeat", 182), "run-repeat");
 }
 
 pub(super) fn an_interrupted_run_holds_no_key(f: &Fixture) {

@@ -15,6 +15,7 @@ super::both_backends!(
     an_interrupted_queued_run_is_dropped_not_taken,
     a_queued_run_outlives_the_process_that_queued_it,
     a_run_started_at_once_is_leased_not_queued,
+    a_taken_run_is_judged_by_the_process_that_took_it,
 );
 
 const LONG: Duration = Duration::from_secs(600);
@@ -156,4 +157,23 @@ pub(super) fn a_run_started_at_once_is_leased_not_queued(f: &Fixture) {
     assert_eq!(b.queued_runs().unwrap(), 0);
     assert_eq!(b.dequeue_run("replica-b", LONG).unwrap(), None);
     assert!(!b.claim("run-1", "replica-b", LONG).unwrap());
+}
+
+/// The replica that queued a run died; this process took it, and its lease lapsed (a slow
+/// store). Crash recovery at open (the dead replica restarted on this host) judges the run by
+/// its taker, alive, not by the process that queued it.
+pub(super) fn a_taken_run_is_judged_by_the_process_that_took_it(f: &Fixture) {
+    let s = f.open();
+    enqueue(&s, "run-1", 10);
+    f.execute("UPDATE runs SET pid = 999999999, process_nonce = 'gone'");
+    let me = crate::store::this_replica();
+    let taken = s.dequeue_run(&me, Duration::ZERO).unwrap().unwrap();
+    assert_eq!(taken.run_id, "run-1");
+    std::thread::sleep(Duration::from_millis(5));
+    drop(f.open()); // crash recovery, as a restarted process runs it
+    assert_eq!(s.run("run-1").unwrap().0.status, RunStatus::Running);
+    assert!(
+        s.claim("run-1", &me, LONG).unwrap(),
+        "and still this process's"
+    );
 }
