@@ -202,6 +202,10 @@ impl Default for RunManagerOptions {
     }
 }
 
+/// How long a run queued or running elsewhere is taken to still hold its trigger's key
+/// without asking the store again.
+const ELSEWHERE_TRUST: Duration = Duration::from_secs(30);
+
 /// A trigger's run as this replica knows it (the store's trigger claims are the truth
 /// shared by every replica; this map answers repeats of runs running here without asking).
 struct Entry {
@@ -211,7 +215,8 @@ struct Entry {
 
 #[derive(Debug, Clone, Copy)]
 enum EntryState {
-    /// Accepted here and queued at this instant; any replica may be running it now.
+    /// Accepted here and queued, or found in the store running elsewhere, at this instant;
+    /// any replica may be running it now.
     Queued(Instant),
     /// Running on this replica.
     Running,
@@ -234,10 +239,15 @@ impl Entry {
         }
     }
 
-    /// Whether a repeat may join this run without asking the store: it runs here, or ended
-    /// here within the window.
+    /// Whether a repeat may join this run without asking the store: it runs here, ended
+    /// here within the window, or the store said it holds its key less than [`ELSEWHERE_TRUST`]
+    /// ago (so a storm's repeats of a run elsewhere cost a store round trip every 30 s, not
+    /// each). A repeat may so join a run up to that long after the store gave its key up.
     fn known_here(&self) -> bool {
-        !matches!(self.state, EntryState::Queued(_))
+        match self.state {
+            EntryState::Queued(at) => at.elapsed() < ELSEWHERE_TRUST,
+            EntryState::Running | EntryState::Done(_) => true,
+        }
     }
 
     /// Whether the entry is still worth keeping `window` on.
@@ -438,6 +448,11 @@ impl RunManager {
         }
         let run_id = new_run_id();
         if let Some(holder) = self.claimed_elsewhere(&req.trigger, &key, &run_id) {
+            // Remembered for a while (not for schedules: they never overlap themselves, and a
+            // finished one must start again).
+            if !matches!(req.trigger, Trigger::Schedule { .. }) {
+                dedup.insert(key.clone(), Entry::queued(holder.clone()));
+            }
             drop(dedup);
             return Ok(self.join(holder, &key));
         }
@@ -729,12 +744,13 @@ impl RunManager {
 /// approvals are carried out at once by the replica they are pressed on).
 pub const RUN_LEASE: Duration = Duration::from_secs(30);
 
-/// Renews this replica's lease on `run_id` (taken with the run from the queue) every third
-/// of [`RUN_LEASE`] until aborted. A lease lost (another replica took the run over after it
-/// ran out) cancels the run here: two replicas never carry one run on.
+/// Renews this replica's lease on `run_id` (taken with the run, so first renewed a third of
+/// [`RUN_LEASE`] later) every third of it until aborted. A lease lost (another replica took
+/// the run over after it ran out) cancels the run here: two replicas never carry one run on.
 async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String, cancel: CancellationToken) {
     let me = this_replica();
     loop {
+        tokio::time::sleep(RUN_LEASE / 3).await;
         match store.claim(&run_id, &me, RUN_LEASE) {
             Ok(true) => {}
             Ok(false) => {
@@ -744,7 +760,6 @@ async fn keep_lease(store: Arc<sopilot_runtime::Store>, run_id: String, cancel: 
             }
             Err(e) => tracing::warn!(%run_id, "cannot renew the run's lease: {e}"),
         }
-        tokio::time::sleep(RUN_LEASE / 3).await;
     }
 }
 

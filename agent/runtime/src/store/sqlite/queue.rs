@@ -17,19 +17,21 @@ impl QueueStore for Sqlite {
         request: &str,
         limit: i64,
     ) -> Result<Option<i64>, StoreError> {
-        // Synced: the alarm is answered as accepted once this returns.
-        self.immediately(|c| {
-            let queued: i64 = c.query_row("SELECT count(*) FROM run_queue", [], |r| r.get(0))?;
-            if queued >= limit {
-                return Ok(Some(queued));
-            }
-            insert_run(c, run)?;
-            c.execute(
-                "INSERT INTO run_queue (run_id, request, queued_at) VALUES (?1, ?2, ?3)",
-                params![run.id, request, stamp(run.started_at)],
-            )?;
-            Ok(None)
-        })
+        // Committed (WAL: kept when the process dies), synced with the next durable commit.
+        let c = self.conn();
+        let tx =
+            rusqlite::Transaction::new_unchecked(&c, rusqlite::TransactionBehavior::Immediate)?;
+        let queued: i64 = tx.query_row("SELECT count(*) FROM run_queue", [], |r| r.get(0))?;
+        if queued >= limit {
+            return Ok(Some(queued));
+        }
+        insert_run(&tx, run)?;
+        tx.execute(
+            "INSERT INTO run_queue (run_id, request, queued_at) VALUES (?1, ?2, ?3)",
+            params![run.id, request, stamp(run.started_at)],
+        )?;
+        tx.commit()?;
+        Ok(None)
     }
 
     fn dequeue(
@@ -71,11 +73,24 @@ impl QueueStore for Sqlite {
         owner: &str,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.immediately(|c| {
-            insert_run(c, run)?;
+        // One statement, synced (as a claim is).
+        self.durably(|c| {
             c.execute(
-                "UPDATE runs SET owner = ?2, lease_until = ?3 WHERE id = ?1",
-                params![run.id, owner, stamp(until)],
+                "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid,
+                                   process_nonce, owner, lease_until)
+                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    run.id,
+                    run.sop,
+                    run.trigger,
+                    run.params,
+                    run.model,
+                    run.started_at.to_rfc3339(),
+                    run.pid,
+                    run.nonce,
+                    owner,
+                    stamp(until)
+                ],
             )?;
             Ok(())
         })
