@@ -180,6 +180,30 @@ fn alive(pid: i64, nonce: Option<&str>, me: (i64, &str), exists: impl Fn(i64) ->
     }
 }
 
+impl<'a> NewRun<'a> {
+    /// Run `id`, started now by this process (on `host`).
+    fn now(
+        id: &'a str,
+        sop: &'a str,
+        trigger: &Value,
+        params: &Value,
+        model: &'a str,
+        host: &'a str,
+    ) -> NewRun<'a> {
+        NewRun {
+            id,
+            sop,
+            trigger: trigger.to_string(),
+            params: params.to_string(),
+            model,
+            started_at: now(),
+            pid: std::process::id(),
+            nonce: process_nonce(),
+            host,
+        }
+    }
+}
+
 /// How an approval set aside by its run is marked as taken (see [`Store::set_aside_approval`]).
 pub const SET_ASIDE: &str = "not executed: ";
 
@@ -244,17 +268,9 @@ impl Store {
         params: &Value,
         model: &str,
     ) -> Result<(), StoreError> {
-        self.backend.create_run(&NewRun {
-            id,
-            sop,
-            trigger: trigger.to_string(),
-            params: params.to_string(),
-            model,
-            started_at: now(),
-            pid: std::process::id(),
-            nonce: process_nonce(),
-            host: &location::hostname(),
-        })
+        let host = location::hostname();
+        self.backend
+            .create_run(&NewRun::now(id, sop, trigger, params, model, &host))
     }
 
     /// Ends a run.

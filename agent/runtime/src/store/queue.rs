@@ -62,17 +62,7 @@ impl Store {
         offer: Offer<'_>,
     ) -> Result<Enqueued, StoreError> {
         let host = location::hostname();
-        let run = NewRun {
-            id,
-            sop,
-            trigger: trigger.to_string(),
-            params: params.to_string(),
-            model,
-            started_at: now(),
-            pid: std::process::id(),
-            nonce: process_nonce(),
-            host: &host,
-        };
+        let run = NewRun::now(id, sop, trigger, params, model, &host);
         match offer {
             Offer::Start { owner, lease } => {
                 let until = until(run.started_at, lease);
