@@ -1,10 +1,10 @@
 //! Turning triggers into runs: SOP routing, deduplication, the shared run queue and bounded
 //! concurrency.
 //!
-//! An accepted trigger's run is recorded and queued in the store (one transaction); every
-//! replica with a free slot takes the oldest queued run, whichever replica accepted it
-//! ([`RunManager::dispatch`]): the accepting replica at once, the others when they look
-//! ([`keep_dispatching`], every [`LOOK_EVERY`]) or when one of their runs ends. A busy
+//! An accepted trigger's run is recorded in the store: leased to the accepting replica when
+//! it has a free slot (it starts at once), else queued. Every replica with a free slot takes
+//! the oldest queued run, whichever replica accepted it ([`RunManager::dispatch`]): when one
+//! of its runs ends, and when it looks ([`keep_dispatching`], every [`LOOK_EVERY`]). A busy
 //! replica's backlog is worked off by idle ones, and a replica that dies leaves its queued
 //! runs to the others.
 
@@ -215,9 +215,9 @@ struct Entry {
 
 #[derive(Debug, Clone, Copy)]
 enum EntryState {
-    /// Accepted here and queued, or found in the store running elsewhere, at this instant;
-    /// any replica may be running it now.
-    Queued(Instant),
+    /// Not running here: accepted here and queued, or found in the store held by a run
+    /// elsewhere, at this instant; any replica may be running it now.
+    Elsewhere(Instant),
     /// Running on this replica.
     Running,
     /// Ended on this replica at this instant.
@@ -225,10 +225,10 @@ enum EntryState {
 }
 
 impl Entry {
-    fn queued(run_id: String) -> Entry {
+    fn elsewhere(run_id: String) -> Entry {
         Entry {
             run_id,
-            state: EntryState::Queued(Instant::now()),
+            state: EntryState::Elsewhere(Instant::now()),
         }
     }
 
@@ -245,7 +245,7 @@ impl Entry {
     /// each). A repeat may so join a run up to that long after the store gave its key up.
     fn known_here(&self) -> bool {
         match self.state {
-            EntryState::Queued(at) => at.elapsed() < ELSEWHERE_TRUST,
+            EntryState::Elsewhere(at) => at.elapsed() < ELSEWHERE_TRUST,
             EntryState::Running | EntryState::Done(_) => true,
         }
     }
@@ -253,7 +253,7 @@ impl Entry {
     /// Whether the entry is still worth keeping `window` on.
     fn fresh(&self, window: Duration) -> bool {
         match self.state {
-            EntryState::Queued(at) | EntryState::Done(at) => at.elapsed() < window,
+            EntryState::Elsewhere(at) | EntryState::Done(at) => at.elapsed() < window,
             EntryState::Running => true,
         }
     }
@@ -398,8 +398,8 @@ impl RunManager {
     }
 
     /// Accepts a request without waiting for the run: a repeat joins its run, a new one
-    /// starts here or is queued for any replica. Never blocks on the run itself. Traced as a `sopilot.trigger` span, the parent
-    /// of the run's span.
+    /// starts here or is queued for any replica. Never blocks on the run itself. Traced as a
+    /// `sopilot.trigger` span, the parent of the span of a run started here.
     pub fn submit(&self, req: StartRequest) -> Result<Started, StartError> {
         let span = trigger_span(&req);
         let result = span.in_scope(|| self.route(req));
@@ -451,7 +451,7 @@ impl RunManager {
             // Remembered for a while (not for schedules: they never overlap themselves, and a
             // finished one must start again).
             if !matches!(req.trigger, Trigger::Schedule { .. }) {
-                dedup.insert(key.clone(), Entry::queued(holder.clone()));
+                dedup.insert(key.clone(), Entry::elsewhere(holder.clone()));
             }
             drop(dedup);
             return Ok(self.join(holder, &key));
@@ -482,7 +482,7 @@ impl RunManager {
                 limit: self.inner.options.queue_size,
             },
         };
-        if let Err(e) = self.enqueue(&run_id, &sop, &request, offer) {
+        if let Err(e) = self.enqueue(&run_id, &request, offer) {
             m.triggers_rejected.fetch_add(1, Ordering::Relaxed);
             return Err(e);
         }
@@ -500,7 +500,7 @@ impl RunManager {
                 tokio::spawn(run.instrument(tracing::Span::current()));
             }
             None => {
-                dedup.insert(key, Entry::queued(run_id));
+                dedup.insert(key, Entry::elsewhere(run_id));
                 drop(dedup);
                 // A slot freed while it was being queued takes it now.
                 self.dispatch();
@@ -541,7 +541,6 @@ impl RunManager {
     fn enqueue(
         &self,
         run_id: &str,
-        sop: &Sop,
         request: &queue::Request,
         offer: Offer<'_>,
     ) -> Result<(), StartError> {
@@ -555,7 +554,7 @@ impl RunManager {
             .map_or_else(|| "none".to_owned(), |m| m.name());
         let queued = store.enqueue_run(
             run_id,
-            &sop.name,
+            &request.sop,
             &serde_json::to_value(&request.trigger).unwrap_or_default(),
             &serde_json::to_value(&request.params).unwrap_or_default(),
             &model,
@@ -651,8 +650,8 @@ impl RunManager {
         }
     }
 
-    /// Runs `run_id`, which this replica took from the queue (its lease is this replica's),
-    /// in the slot `permit` holds; then takes the next queued run.
+    /// Runs `run_id`, started here or taken from the queue (either way leased to this
+    /// replica), in the slot `permit` holds; then takes the next queued run.
     async fn execute(
         self,
         run_id: String,

@@ -80,10 +80,11 @@ impl Store {
             }
         }
     }
+
     /// Takes the oldest queued run for `owner` (this process), leased to it for `lease` and
     /// recorded as this process's (crash recovery judges it by this process); replicas
-    /// taking at once get different runs. Queued runs that stopped running meanwhile (interrupted) are
-    /// dropped from the queue on the way.
+    /// taking at once get different runs. Queued runs that stopped running meanwhile
+    /// (interrupted) are dropped from the queue on the way.
     pub fn dequeue_run(
         &self,
         owner: &str,

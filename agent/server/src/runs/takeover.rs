@@ -107,7 +107,7 @@ impl RunManager {
         // until the lease runs out, and is taken over again then. Nothing is lost.
         let request = super::queue::Request::of(&key, &sop.name, &params, &req);
         let offer = sopilot_runtime::Offer::Queue { limit: usize::MAX };
-        self.enqueue(&run_id, &sop, &request, offer)
+        self.enqueue(&run_id, &request, offer)
             .map_err(|e| format!("run {run_id} could not be queued to carry it on: {e}"))?;
         let why = format!(
             "its replica stopped mid-run; run {run_id}, queued by {}, carries it on",
@@ -123,7 +123,7 @@ impl RunManager {
             store.interrupt(&run_id, &why).map_err(|e| e.to_string())?;
             return Ok(None);
         }
-        lock(&self.inner.dedup).insert(key, Entry::queued(run_id.clone()));
+        lock(&self.inner.dedup).insert(key, Entry::elsewhere(run_id.clone()));
         self.inner
             .metrics
             .runs_started

@@ -16,7 +16,7 @@ impl QueueStore for Postgres {
         request: &str,
         limit: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let insert = new_run_params(run);
+        let insert = new_run_params(run, None);
         let queue = params![s(run.id), s(request), run.started_at];
         // Committed lazily, as a run's record always was: kept when any replica dies; only a
         // crash of the database's host within its WAL writer's delay could lose it. (Durably,
@@ -84,15 +84,7 @@ impl QueueStore for Postgres {
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         // One statement, committed durably (as a claim is).
-        let mut insert = new_run_params(run);
-        insert.0.push(Box::new(s(owner)));
-        insert.0.push(Box::new(until));
-        self.execute(
-            "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host,
-                               process_nonce, owner, lease_until)
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            insert,
-        )?;
+        self.execute(INSERT_RUN, new_run_params(run, Some((owner, until))))?;
         Ok(())
     }
 

@@ -14,15 +14,15 @@ use crate::store::{PastChange, StoreError};
 /// run at the same moment.
 const EVENT_RETRIES: usize = 50;
 
-/// Records a new run (`$1`…`$9`: [`new_run_params`]); a run recorded already (queued) gets
-/// its parameters and model updated while it is still running.
-pub(super) const INSERT_RUN: &str = "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce)
-     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9)
+/// Records a new run (`$1`…`$11`: [`new_run_params`]), leased when it starts at once; a run
+/// recorded already (queued) gets its parameters and model updated while it is still running.
+pub(super) const INSERT_RUN: &str = "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, host, process_nonce, owner, lease_until)
+     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
      WHERE runs.status = 'running'";
 
-/// The parameters of [`INSERT_RUN`].
-pub(super) fn new_run_params(run: &NewRun<'_>) -> Params {
+/// The parameters of [`INSERT_RUN`]: the run, and its owner and lease end if it has them.
+pub(super) fn new_run_params(run: &NewRun<'_>, lease: Option<(&str, DateTime<Utc>)>) -> Params {
     params![
         s(run.id),
         s(run.sop),
@@ -32,13 +32,15 @@ pub(super) fn new_run_params(run: &NewRun<'_>) -> Params {
         run.started_at,
         i64::from(run.pid),
         s(run.host),
-        s(run.nonce)
+        s(run.nonce),
+        lease.map(|(owner, _)| owner.to_owned()),
+        lease.map(|(_, until)| until)
     ]
 }
 
 impl RunStore for Postgres {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
-        self.execute_lazily(INSERT_RUN, new_run_params(run))?;
+        self.execute_lazily(INSERT_RUN, new_run_params(run, None))?;
         Ok(())
     }
 

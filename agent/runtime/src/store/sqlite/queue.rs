@@ -25,7 +25,7 @@ impl QueueStore for Sqlite {
         if queued >= limit {
             return Ok(Some(queued));
         }
-        insert_run(&tx, run)?;
+        insert_run(&tx, run, None)?;
         tx.execute(
             "INSERT INTO run_queue (run_id, request, queued_at) VALUES (?1, ?2, ?3)",
             params![run.id, request, stamp(run.started_at)],
@@ -74,26 +74,7 @@ impl QueueStore for Sqlite {
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         // One statement, synced (as a claim is).
-        self.durably(|c| {
-            c.execute(
-                "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid,
-                                   process_nonce, owner, lease_until)
-                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    run.id,
-                    run.sop,
-                    run.trigger,
-                    run.params,
-                    run.model,
-                    run.started_at.to_rfc3339(),
-                    run.pid,
-                    run.nonce,
-                    owner,
-                    stamp(until)
-                ],
-            )?;
-            Ok(())
-        })
+        self.durably(|c| insert_run(c, run, Some((owner, until))))
     }
 
     fn queued(&self) -> Result<i64, StoreError> {

@@ -10,21 +10,26 @@ use crate::store::backend::{
 use crate::store::changes::stamp;
 use crate::store::{PastChange, StoreError};
 
-/// Records a new run; a run recorded already (queued) gets its parameters and model updated
-/// while it is still running.
-pub(super) fn insert_run(c: &Connection, run: &NewRun<'_>) -> Result<(), StoreError> {
+/// Records a new run, with its owner and lease end if it starts at once; a run recorded
+/// already (queued) gets its parameters and model updated while it is still running.
+pub(super) fn insert_run(
+    c: &Connection,
+    run: &NewRun<'_>,
+    lease: Option<(&str, DateTime<Utc>)>,
+) -> Result<(), StoreError> {
+    let (owner, until) = (lease.map(|l| l.0), lease.map(|l| stamp(l.1)));
     c.execute(
-        "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO runs (id, sop, status, trigger, params, model, started_at, pid, process_nonce, owner, lease_until) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET params = excluded.params, model = excluded.model
          WHERE runs.status = 'running'",
-        params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce],
+        params![run.id, run.sop, run.trigger, run.params, run.model, run.started_at.to_rfc3339(), run.pid, run.nonce, owner, until],
     )?;
     Ok(())
 }
 
 impl RunStore for Sqlite {
     fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
-        insert_run(&self.conn(), run)
+        insert_run(&self.conn(), run, None)
     }
 
     fn finish_run(
